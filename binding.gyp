@@ -1,0 +1,22 @@
+{
+  "targets": [
+    {
+      "target_name": "netplumb",
+      "sources": [
+        "src/addon.cc",
+        "native/handle.cpp",
+        "native/netns.cpp",
+        "native/nl/socket.cpp",
+        "native/nl/transact.cpp",
+        "native/rtnl/names.cpp",
+        "native/rtnl/link.cpp",
+        "native/rtnl/addr.cpp",
+        "native/rtnl/route.cpp"
+      ],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+      "cflags_cc": ["-std=c++20", "-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
+      "cflags_cc!": ["-std=gnu++17", "-std=gnu++14", "-fno-exceptions"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}

@@ -1,0 +1,120 @@
+#include "handle.hpp"
+
+#include <errno.h>
+#include <linux/netlink.h>
+#include <unistd.h>
+
+namespace nl {
+
+std::shared_ptr<Handle> Handle::start(std::unique_ptr<OpenRequest> open, std::shared_ptr<Sink> sink) {
+  std::shared_ptr<Handle> h(new Handle());
+  h->sink_ = std::move(sink);
+  // The thread keeps the handle alive until it has said closed().
+  h->thread_ = std::thread([self = h, o = std::move(open)]() mutable { self->run(std::move(o)); });
+  h->thread_.detach();
+  return h;
+}
+
+Handle::~Handle() = default;
+
+void Handle::submit(std::unique_ptr<Request> r) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!closing_) {
+      queue_.push_back(std::move(r));
+      cv_.notify_one();
+      return;
+    }
+  }
+  r->done = true;
+  r->error = Error::sys(EBADF, r->op, "the namespace handle is closed");
+  Batch b;
+  b.push_back(std::move(r));
+  sink_->deliver(std::move(b));
+}
+
+void Handle::close() {
+  std::lock_guard<std::mutex> lk(mu_);
+  closing_ = true;
+  cv_.notify_one();
+}
+
+void Handle::run(std::unique_ptr<OpenRequest> open) {
+  Error err;
+  int ns_fd = -1;
+  std::optional<Socket> sock;
+  switch (open->mode) {
+    case OpenRequest::Mode::Create: ns_fd = netns::create_on_this_thread(open->path, &err); break;
+    case OpenRequest::Mode::Current:
+    case OpenRequest::Mode::Path:
+      ns_fd = netns::open_path(open->path, &err);
+      if (ns_fd >= 0 && !netns::enter(ns_fd, &err)) {
+        ::close(ns_fd);
+        ns_fd = -1;
+      }
+      break;
+  }
+  if (ns_fd >= 0 && netns::identify(ns_fd, &open->id, &err)) sock = Socket::open(NETLINK_ROUTE, &err);
+  bool ok = ns_fd >= 0 && sock.has_value();
+  if (!ok && ns_fd >= 0) {
+    if (open->mode == OpenRequest::Mode::Create) {
+      Error ignored;
+      netns::remove(open->path, &ignored);
+    }
+    ::close(ns_fd);
+    ns_fd = -1;
+  }
+  open->ns_fd = ns_fd;
+  open->done = true;
+  if (!ok) {
+    if (err.syscall.empty()) err.syscall = "open";
+    open->error = err;
+  }
+  {
+    Batch b;
+    b.push_back(std::move(open));
+    sink_->deliver(std::move(b));
+  }
+
+  std::vector<Request*> batch;
+  for (;;) {
+    Batch work;
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      cv_.wait(lk, [&] { return closing_ || !queue_.empty(); });
+      if (queue_.empty() && closing_) break;
+      // Take what piled up: a run of plain requests, or one dump, or one local task.
+      size_t bytes = 0;
+      while (!queue_.empty() && work.size() < kMaxBatch) {
+        Request* r = queue_.front().get();
+        bool alone = r->dump || r->kind == Request::Kind::Local;
+        if (alone && !work.empty()) break;
+        if (!work.empty() && bytes + r->msg.size() > kMaxBatchBytes) break;
+        bytes += r->msg.size();
+        work.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+        if (alone) break;
+      }
+    }
+    if (!ok) {
+      for (auto& r : work) {
+        r->done = true;
+        r->error = err;
+      }
+    } else if (work.front()->kind == Request::Kind::Local) {
+      auto* local = static_cast<LocalRequest*>(work.front().get());
+      local->run(ns_fd);
+      local->done = true;
+    } else {
+      batch.clear();
+      for (auto& r : work) batch.push_back(r.get());
+      transact(*sock, batch);
+    }
+    sink_->deliver(std::move(work));
+  }
+  sock.reset();
+  if (ns_fd >= 0) ::close(ns_fd);
+  sink_->closed();
+}
+
+}  // namespace nl

@@ -1,0 +1,73 @@
+// nl::Handle — one network namespace's netlink socket, owned by an I/O
+// thread that lives in that namespace. Requests queue up; whatever piled up
+// while the previous batch was in the kernel goes out together in one
+// sendmsg, and completes together in one delivery to the sink.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "netns.hpp"
+#include "nl/transact.hpp"
+
+namespace nl {
+
+// A request run on the handle's thread without netlink (a filesystem or
+// namespace operation that must happen inside the namespace, or off the
+// caller's thread). Subclasses override run().
+class LocalRequest : public Request {
+ public:
+  LocalRequest() { kind = Kind::Local; }
+  virtual void run(int ns_fd) = 0;
+};
+
+// The first request of every handle: opening (or creating) its namespace.
+class OpenRequest : public Request {
+ public:
+  OpenRequest() { kind = Kind::Open; }
+  enum class Mode { Path, Create, Current };
+  Mode mode = Mode::Path;
+  std::string path;
+  // Results.
+  int ns_fd = -1;  // owned by the handle; valid until it closes
+  netns::Identity id;
+};
+
+class Handle : public std::enable_shared_from_this<Handle> {
+ public:
+  using Batch = std::vector<std::unique_ptr<Request>>;
+  struct Sink {
+    virtual ~Sink() = default;
+    // Called on the I/O thread with a batch of finished requests.
+    virtual void deliver(Batch&& done) = 0;
+    // Called on the I/O thread once, as its very last action.
+    virtual void closed() = 0;
+  };
+
+  // Starts the I/O thread; `open` completes first, through the sink.
+  static std::shared_ptr<Handle> start(std::unique_ptr<OpenRequest> open, std::shared_ptr<Sink> sink);
+  ~Handle();
+
+  void submit(std::unique_ptr<Request> r);
+  // Lets queued requests finish, then ends the thread and closes the socket
+  // and the namespace fd. Requests submitted afterwards fail with EBADF.
+  void close();
+
+ private:
+  Handle() = default;
+  void run(std::unique_ptr<OpenRequest> open);
+
+  std::shared_ptr<Sink> sink_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<Request>> queue_;
+  bool closing_ = false;
+  std::thread thread_;
+};
+
+}  // namespace nl

@@ -1,0 +1,113 @@
+#include "socket.hpp"
+
+#include <errno.h>
+#include <linux/netlink.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+namespace nl {
+
+namespace {
+constexpr int kBufBytes = 4 << 20;        // socket buffers: room for many ACKs in flight
+constexpr size_t kRecvBytes = 128 * 1024; // > the 32 KiB the kernel uses per dump datagram
+}  // namespace
+
+Socket& Socket::operator=(Socket&& o) noexcept {
+  if (this != &o) {
+    close();
+    fd_ = o.fd_;
+    portid_ = o.portid_;
+    seq_ = o.seq_;
+    rbuf_ = std::move(o.rbuf_);
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+void Socket::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+std::optional<Socket> Socket::open(int protocol, Error* err) {
+  Socket s;
+  s.fd_ = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+  if (s.fd_ < 0) {
+    *err = Error::sys(errno, "socket", "cannot open a netlink socket");
+    return std::nullopt;
+  }
+  int one = 1;
+  // Extended ACK (kernel messages), capped ACK (no echo of our request),
+  // strict checking (header fields validated, dump filters honoured).
+  for (int opt : {NETLINK_EXT_ACK, NETLINK_CAP_ACK, NETLINK_GET_STRICT_CHK}) {
+    if (setsockopt(s.fd_, SOL_NETLINK, opt, &one, sizeof one) < 0) {
+      *err = Error::sys(errno, "setsockopt", "netlink socket option " + std::to_string(opt));
+      return std::nullopt;
+    }
+  }
+  int sz = kBufBytes;
+  // FORCE variants need CAP_NET_ADMIN; fall back to the capped ones.
+  if (setsockopt(s.fd_, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof sz) < 0)
+    setsockopt(s.fd_, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+  if (setsockopt(s.fd_, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof sz) < 0)
+    setsockopt(s.fd_, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+  sockaddr_nl sa{};
+  sa.nl_family = AF_NETLINK;
+  if (bind(s.fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
+    *err = Error::sys(errno, "bind");
+    return std::nullopt;
+  }
+  socklen_t len = sizeof sa;
+  if (getsockname(s.fd_, reinterpret_cast<sockaddr*>(&sa), &len) < 0) {
+    *err = Error::sys(errno, "getsockname");
+    return std::nullopt;
+  }
+  s.portid_ = sa.nl_pid;
+  s.rbuf_.resize(kRecvBytes);
+  return s;
+}
+
+int Socket::send(std::span<const iovec> iov) {
+  sockaddr_nl sa{};
+  sa.nl_family = AF_NETLINK;
+  msghdr m{};
+  m.msg_name = &sa;
+  m.msg_namelen = sizeof sa;
+  m.msg_iov = const_cast<iovec*>(iov.data());
+  m.msg_iovlen = iov.size();
+  for (;;) {
+    ssize_t n = sendmsg(fd_, &m, 0);
+    if (n >= 0) return 0;
+    if (errno != EINTR) return errno;
+  }
+}
+
+std::optional<bytes> Socket::recv(int* err) {
+  sockaddr_nl sa{};
+  iovec iov{rbuf_.data(), rbuf_.size()};
+  msghdr m{};
+  m.msg_name = &sa;
+  m.msg_namelen = sizeof sa;
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  for (;;) {
+    ssize_t n = recvmsg(fd_, &m, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      *err = errno;
+      return std::nullopt;
+    }
+    if (m.msg_flags & MSG_TRUNC) {
+      *err = EMSGSIZE;
+      return std::nullopt;
+    }
+    if (sa.nl_pid != 0) continue;  // only the kernel speaks to us
+    return bytes(rbuf_.data(), static_cast<size_t>(n));
+  }
+}
+
+}  // namespace nl

@@ -1,0 +1,47 @@
+// nl::Socket — one netlink socket, bound in the namespace of the thread that
+// opened it, with extended ACKs, capped ACKs and strict checking turned on.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "attr.hpp"
+#include "error.hpp"
+
+namespace nl {
+
+class Socket {
+ public:
+  Socket() = default;
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+  Socket(Socket&& o) noexcept { *this = std::move(o); }
+  Socket& operator=(Socket&& o) noexcept;
+  ~Socket() { close(); }
+
+  // Opens and binds a socket for `protocol` (NETLINK_ROUTE, NETLINK_NETFILTER).
+  static std::optional<Socket> open(int protocol, Error* err);
+  void close();
+
+  int fd() const { return fd_; }
+  uint32_t portid() const { return portid_; }
+  uint32_t next_seq() { return ++seq_; }
+
+  // Sends the iovecs as one datagram. Returns 0 or a positive errno.
+  int send(std::span<const iovec> iov);
+  // Receives one datagram into the socket's buffer. Returns its bytes, or a
+  // positive errno in *err (ENOBUFS when the kernel dropped replies).
+  std::optional<bytes> recv(int* err);
+
+ private:
+  int fd_ = -1;
+  uint32_t portid_ = 0;
+  uint32_t seq_ = 0;
+  std::vector<uint8_t> rbuf_;
+};
+
+}  // namespace nl

@@ -1,0 +1,159 @@
+#include "transact.hpp"
+
+#include <errno.h>
+
+#include <cstring>
+#include <unordered_map>
+
+namespace nl {
+
+Error parse_error(int err, const nlmsghdr& h, bytes payload, size_t errhdr, const Request& req) {
+  Error e;
+  e.err = err < 0 ? -err : err;
+  e.syscall = req.op;
+  if ((h.nlmsg_flags & NLM_F_ACK_TLVS) && payload.size() > errhdr) {
+    for_each_attr(payload.subspan(errhdr), [&](const Attr& a) {
+      switch (a.type) {
+        case NLMSGERR_ATTR_MSG: e.extack = a.str(); break;
+        case NLMSGERR_ATTR_OFFS:
+          if (auto v = a.as<uint32_t>()) {
+            e.offset = *v;
+            e.attribute = req.attr_at(*v);
+          }
+          break;
+        case NLMSGERR_ATTR_MISS_TYPE:
+          if (auto v = a.as<uint32_t>()) {
+            e.missing_type = static_cast<int32_t>(*v);
+            e.missing = req.attr_type_name(*v);
+          }
+          break;
+        default: break;
+      }
+    });
+  }
+  return e;
+}
+
+namespace {
+
+void fail_all(std::span<Request* const> batch, const Error& e) {
+  for (Request* r : batch)
+    if (!r->done) {
+      r->done = true;
+      r->error = e;
+    }
+}
+
+// One round: send the batch, wait for every reply. An interrupted dump ends
+// done, without error, with interrupted_ set.
+void round_trip(Socket& s, std::span<Request* const> batch) {
+  if (batch.empty()) return;
+  std::unordered_map<uint32_t, Request*> by_seq;
+  std::vector<iovec> iov;
+  iov.reserve(batch.size());
+  size_t pending = 0;
+  for (Request* r : batch) {
+    r->done = false;
+    r->error.reset();
+    r->interrupted_ = false;
+    if (r->msg.size() < sizeof(nlmsghdr)) {
+      r->done = true;
+      r->error = Error::sys(EINVAL, r->op, "empty request");
+      continue;
+    }
+    r->seq_ = s.next_seq();
+    auto* h = reinterpret_cast<nlmsghdr*>(r->msg.data());
+    h->nlmsg_seq = r->seq_;
+    h->nlmsg_pid = 0;
+    h->nlmsg_flags |= NLM_F_REQUEST | (r->dump ? NLM_F_DUMP : NLM_F_ACK);
+    by_seq[r->seq_] = r;
+    iov.push_back({r->msg.data(), r->msg.size()});
+    ++pending;
+  }
+  if (!pending) return;
+
+  if (int e = s.send(iov)) {
+    fail_all(batch, Error::sys(e, "sendmsg", "sending " + std::to_string(iov.size()) + " netlink request(s)"));
+    return;
+  }
+
+  while (pending) {
+    int rerr = 0;
+    auto dg = s.recv(&rerr);
+    if (!dg) {
+      fail_all(batch, Error::sys(rerr, "recvmsg",
+                                 rerr == ENOBUFS ? "the kernel dropped replies (receive buffer overrun); "
+                                                   "the outcome of the pending requests is unknown"
+                                                 : ""));
+      return;
+    }
+    bool well_formed = for_each_msg(*dg, [&](const nlmsghdr& h, bytes payload) {
+      if (h.nlmsg_pid != s.portid()) return true;
+      auto it = by_seq.find(h.nlmsg_seq);
+      if (it == by_seq.end()) return true;  // a stale reply from an earlier, failed batch
+      Request* r = it->second;
+      if (r->done) return true;
+      if (h.nlmsg_flags & NLM_F_DUMP_INTR) r->interrupted_ = true;
+      auto finish = [&](std::optional<Error> e) {
+        r->done = true;
+        r->error = std::move(e);
+        by_seq.erase(it);
+        --pending;
+      };
+      if (h.nlmsg_type == NLMSG_ERROR) {
+        auto err = extra_header<nlmsgerr>(payload);
+        if (!err) {
+          finish(Error::sys(EBADMSG, r->op, "truncated NLMSG_ERROR"));
+        } else if (err->error == 0) {
+          finish(std::nullopt);
+        } else {
+          size_t errhdr = (h.nlmsg_flags & NLM_F_CAPPED) ? sizeof(nlmsgerr)
+                                                         : sizeof(int) + align(err->msg.nlmsg_len);
+          finish(parse_error(err->error, h, payload, errhdr, *r));
+        }
+      } else if (h.nlmsg_type == NLMSG_DONE) {
+        int code = 0;
+        if (payload.size() >= sizeof(int)) std::memcpy(&code, payload.data(), sizeof code);
+        if (code < 0) {
+          finish(parse_error(code, h, payload, sizeof(int), *r));
+        } else {
+          finish(std::nullopt);
+        }
+      } else if (h.nlmsg_type >= NLMSG_MIN_TYPE) {
+        r->on_data(h, payload);
+      }
+      return true;
+    });
+    if (!well_formed) {
+      fail_all(batch, Error::sys(EBADMSG, "recvmsg", "malformed netlink reply"));
+      return;
+    }
+  }
+
+}
+
+}  // namespace
+
+void transact(Socket& s, std::span<Request* const> batch) {
+  round_trip(s, batch);
+  // Interrupted dumps: the kernel's view changed while it was dumping, so the
+  // result may be inconsistent. Start again, a bounded number of times.
+  for (Request* r : batch) {
+    if (!r->dump || r->error || !r->interrupted_) continue;
+    for (int i = 0; i < kDumpRetries && !r->error && r->interrupted_; ++i) {
+      r->reset();
+      Request* one[] = {r};
+      round_trip(s, one);
+    }
+    if (!r->error && r->interrupted_) {
+      r->reset();
+      Error e = Error::sys(EINTR, r->op,
+                           "dump interrupted by concurrent changes " + std::to_string(kDumpRetries + 1) +
+                               " times in a row");
+      e.dump_interrupted = true;
+      r->error = e;
+    }
+  }
+}
+
+}  // namespace nl

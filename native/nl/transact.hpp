@@ -1,0 +1,62 @@
+// The request/reply loop: a batch of requests goes out in one sendmsg, and
+// replies are routed back to their request by sequence number and port id.
+#pragma once
+
+#include <linux/netlink.h>
+
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "attr.hpp"
+#include "error.hpp"
+#include "socket.hpp"
+
+namespace nl {
+
+class Request {
+ public:
+  virtual ~Request() = default;
+
+  // What the request is, so owners can downcast without RTTI.
+  enum class Kind : uint8_t { Plain, Open, Local, Link, Addr, Route };
+  Kind kind = Kind::Plain;
+
+  std::vector<uint8_t> msg;  // the complete message; seq and pid are filled in at send
+  std::string op;            // "RTM_NEWLINK", reported in errors
+  bool dump = false;
+
+  // Outcome, set by transact().
+  bool done = false;
+  std::optional<Error> error;
+
+  // A data message for this request (a dump part, or the reply to a GET).
+  virtual void on_data(const nlmsghdr&, bytes /*payload*/) {}
+  // Forget partial results before a dump is retried.
+  virtual void reset() {}
+  // Names the attribute at `offset` in msg, and an attribute type reported missing.
+  virtual std::string attr_at(size_t /*offset*/) const { return {}; }
+  virtual std::string attr_type_name(uint32_t /*type*/) const { return {}; }
+
+  // Bookkeeping of the reply loop.
+  uint32_t seq_ = 0;
+  bool interrupted_ = false;
+};
+
+// Largest number of requests and bytes sent in one sendmsg.
+constexpr size_t kMaxBatch = 256;
+constexpr size_t kMaxBatchBytes = 256 * 1024;
+// How many times an interrupted dump (NLM_F_DUMP_INTR) is restarted before
+// it fails with dump_interrupted set.
+constexpr int kDumpRetries = 5;
+
+// Sends every request in `batch` and waits until each has its ACK, error or
+// NLMSG_DONE. A dump must be the only request in its batch (the kernel runs
+// one dump per socket at a time). Interrupted dumps are retried here.
+void transact(Socket& s, std::span<Request* const> batch);
+
+// Decodes an NLMSG_ERROR (or NLMSG_DONE with an error) into an Error for `req`.
+Error parse_error(int err, const nlmsghdr& h, bytes payload, size_t errhdr, const Request& req);
+
+}  // namespace nl

@@ -1,0 +1,205 @@
+// Links: RTM_NEWLINK / RTM_SETLINK / RTM_DELLINK / RTM_GETLINK.
+#include <errno.h>
+#include <linux/if.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+
+#include <array>
+
+#include "names.hpp"
+#include "rtnl.hpp"
+
+namespace nl::rtnl {
+
+namespace {
+
+constexpr size_t kMsgBytes = 4096;
+
+const Level& link_level() {
+  static Level top, info, veth_data, peer;
+  static bool init = false;
+  if (!init) {
+    init = true;
+    peer.name = ifla_name;
+    peer.inner = [](uint32_t t, size_t* skip) -> const Level* {
+      *skip = 0;
+      return t == IFLA_LINKINFO ? &info : nullptr;
+    };
+    veth_data.name = [](uint32_t t) { return t == VETH_INFO_PEER ? std::string("VETH_INFO_PEER") : "VETH_INFO#" + std::to_string(t); };
+    veth_data.inner = [](uint32_t t, size_t* skip) -> const Level* {
+      *skip = align(sizeof(ifinfomsg));
+      return t == VETH_INFO_PEER ? &peer : nullptr;
+    };
+    info.name = ifla_info_name;
+    info.inner = [](uint32_t t, size_t* skip) -> const Level* {
+      *skip = 0;
+      return t == IFLA_INFO_DATA ? &veth_data : nullptr;
+    };
+    top.name = ifla_name;
+    top.inner = peer.inner;
+  }
+  return top;
+}
+
+void put_flags(ifinfomsg* ifi, const std::optional<bool>& up) {
+  if (!up) return;
+  ifi->ifi_change = IFF_UP;
+  ifi->ifi_flags = *up ? IFF_UP : 0;
+}
+
+void put_kind_data(Builder& b, const LinkSpec& s) {
+  if (s.kind == "veth") {
+    if (!s.peer) return;
+    auto data = b.nest_begin(IFLA_INFO_DATA);
+    auto peer = b.nest_begin(VETH_INFO_PEER);
+    b.put_struct<ifinfomsg>();
+    if (!s.peer->name.empty()) b.put_strz(IFLA_IFNAME, s.peer->name);
+    if (s.peer->netns_fd) b.put_u32(IFLA_NET_NS_FD, static_cast<uint32_t>(*s.peer->netns_fd));
+    if (s.peer->mtu) b.put_u32(IFLA_MTU, *s.peer->mtu);
+    if (s.peer->mac) b.put(IFLA_ADDRESS, s.peer->mac->data(), s.peer->mac->size());
+    b.nest_end(peer);
+    b.nest_end(data);
+  } else if (s.kind == "bridge") {
+    if (!s.br_stp && !s.br_vlan_filtering) return;
+    auto data = b.nest_begin(IFLA_INFO_DATA);
+    if (s.br_stp) b.put_u32(IFLA_BR_STP_STATE, *s.br_stp);
+    if (s.br_vlan_filtering) b.put_u8(IFLA_BR_VLAN_FILTERING, *s.br_vlan_filtering);
+    b.nest_end(data);
+  } else if (s.kind == "macvlan" || s.kind == "macvtap") {
+    if (!s.macvlan_mode) return;
+    auto data = b.nest_begin(IFLA_INFO_DATA);
+    b.put_u32(IFLA_MACVLAN_MODE, *s.macvlan_mode);
+    b.nest_end(data);
+  } else if (s.kind == "vxlan") {
+    auto data = b.nest_begin(IFLA_INFO_DATA);
+    if (s.vxlan_id) b.put_u32(IFLA_VXLAN_ID, *s.vxlan_id);
+    if (s.vxlan_port) {
+      uint16_t be = static_cast<uint16_t>((*s.vxlan_port >> 8) | (*s.vxlan_port << 8));
+      b.put_u16(IFLA_VXLAN_PORT, be);
+    }
+    auto put_ip = [&](const Bytes& ip, uint16_t t4, uint16_t t6) { b.put(ip.size() == 4 ? t4 : t6, ip.data(), ip.size()); };
+    if (s.vxlan_remote) put_ip(*s.vxlan_remote, IFLA_VXLAN_GROUP, IFLA_VXLAN_GROUP6);
+    if (s.vxlan_local) put_ip(*s.vxlan_local, IFLA_VXLAN_LOCAL, IFLA_VXLAN_LOCAL6);
+    if (s.parent) b.put_u32(IFLA_VXLAN_LINK, *s.parent);
+    b.nest_end(data);
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Request> link_request(const LinkSpec& s, Error* err) {
+  std::array<uint8_t, kMsgBytes> buf;
+  Builder b(buf);
+  auto req = std::make_unique<LinkRequest>();
+  uint16_t type = RTM_GETLINK, flags = 0;
+  switch (s.op) {
+    case LinkOp::New: type = RTM_NEWLINK; flags = NLM_F_CREATE | NLM_F_EXCL; break;
+    case LinkOp::Set: type = RTM_SETLINK; break;
+    case LinkOp::Del: type = RTM_DELLINK; break;
+    case LinkOp::Get: type = RTM_GETLINK; break;
+    case LinkOp::Dump: type = RTM_GETLINK; req->dump = true; break;
+  }
+  static const char* const names[] = {"RTM_NEWLINK", "RTM_DELLINK", "RTM_GETLINK", "RTM_SETLINK"};
+  req->op = names[(type - RTM_NEWLINK) & 3];
+  b.put_header(type, flags);
+  auto* ifi = b.put_extra_header<ifinfomsg>();
+  if (!ifi) { *err = Error::sys(EMSGSIZE, req->op, "message buffer too small"); return nullptr; }
+  ifi->ifi_family = AF_UNSPEC;
+  ifi->ifi_index = s.index;
+
+  if (s.op == LinkOp::Dump) {
+    b.put_u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+    if (s.filter_master) b.put_u32(IFLA_MASTER, *s.filter_master);
+    if (!s.filter_kind.empty()) {
+      auto li = b.nest_begin(IFLA_LINKINFO);
+      b.put_strz(IFLA_INFO_KIND, s.filter_kind);
+      b.nest_end(li);
+    }
+  } else if (s.op == LinkOp::Get) {
+    if (!s.name.empty()) b.put_strz(IFLA_IFNAME, s.name);
+    b.put_u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+  } else if (s.op == LinkOp::Del) {
+    if (!s.name.empty() && !s.index) b.put_strz(IFLA_IFNAME, s.name);
+    if (s.group) b.put_u32(IFLA_GROUP, *s.group);
+  } else {
+    put_flags(ifi, s.up);
+    if (!s.name.empty()) b.put_strz(IFLA_IFNAME, s.name);
+    if (s.mtu) b.put_u32(IFLA_MTU, *s.mtu);
+    if (s.mac) b.put(IFLA_ADDRESS, s.mac->data(), s.mac->size());
+    if (s.txqlen) b.put_u32(IFLA_TXQLEN, *s.txqlen);
+    if (s.group) b.put_u32(IFLA_GROUP, *s.group);
+    if (s.parent && s.kind != "vxlan") b.put_u32(IFLA_LINK, *s.parent);
+    if (s.netns_fd) b.put_u32(IFLA_NET_NS_FD, static_cast<uint32_t>(*s.netns_fd));
+    if (s.netns_pid) b.put_u32(IFLA_NET_NS_PID, *s.netns_pid);
+    if (s.master) b.put_u32(IFLA_MASTER, *s.master);
+    if (s.op == LinkOp::New) {
+      if (s.kind.empty()) { *err = Error::sys(EINVAL, req->op, "a new link needs a kind"); return nullptr; }
+      auto li = b.nest_begin(IFLA_LINKINFO);
+      b.put_strz(IFLA_INFO_KIND, s.kind);
+      put_kind_data(b, s);
+      b.nest_end(li);
+    } else if (s.kind == "bridge" && (s.br_stp || s.br_vlan_filtering)) {
+      auto li = b.nest_begin(IFLA_LINKINFO);
+      b.put_strz(IFLA_INFO_KIND, s.kind);
+      put_kind_data(b, s);
+      b.nest_end(li);
+      // Changing kind data goes through RTM_NEWLINK without NLM_F_CREATE.
+      reinterpret_cast<nlmsghdr*>(buf.data())->nlmsg_type = RTM_NEWLINK;
+      req->op = "RTM_NEWLINK";
+    }
+  }
+  if (!b.ok()) { *err = Error::sys(EMSGSIZE, req->op, "link request does not fit in " + std::to_string(kMsgBytes) + " bytes"); return nullptr; }
+  req->msg.assign(b.bytes().begin(), b.bytes().end());
+  return req;
+}
+
+bool parse_link(const nlmsghdr& h, bytes payload, LinkInfo* out) {
+  if (h.nlmsg_type != RTM_NEWLINK) return false;
+  auto ifi = extra_header<ifinfomsg>(payload);
+  if (!ifi) return false;
+  LinkInfo& l = *out;
+  l.index = ifi->ifi_index;
+  l.flags = ifi->ifi_flags;
+  l.type = ifi->ifi_type;
+  AttrTable<IFLA_MAX> tb(after_header<ifinfomsg>(payload));
+  auto raw = [](const Attr& a) { return Bytes(a.data.begin(), a.data.end()); };
+  l.name = tb[IFLA_IFNAME].str();
+  l.mtu = tb[IFLA_MTU].u32();
+  l.min_mtu = tb[IFLA_MIN_MTU].u32();
+  l.max_mtu = tb[IFLA_MAX_MTU].u32();
+  l.mac = raw(tb[IFLA_ADDRESS]);
+  l.broadcast = raw(tb[IFLA_BROADCAST]);
+  l.perm_mac = raw(tb[IFLA_PERM_ADDRESS]);
+  l.operstate = tb[IFLA_OPERSTATE].u8();
+  l.master = tb[IFLA_MASTER].u32();
+  l.link = tb[IFLA_LINK].s32();
+  l.link_netnsid = tb[IFLA_LINK_NETNSID].present() ? tb[IFLA_LINK_NETNSID].s32(-1) : -1;
+  l.group = tb[IFLA_GROUP].u32();
+  l.txqlen = tb[IFLA_TXQLEN].u32();
+  l.alias = tb[IFLA_IFALIAS].str();
+  if (tb[IFLA_LINKINFO].present()) {
+    AttrTable<IFLA_INFO_MAX> info(tb[IFLA_LINKINFO].data);
+    l.kind = info[IFLA_INFO_KIND].str();
+    l.slave_kind = info[IFLA_INFO_SLAVE_KIND].str();
+    if (l.kind == "bridge" && info[IFLA_INFO_DATA].present()) {
+      AttrTable<IFLA_BR_MAX> br(info[IFLA_INFO_DATA].data);
+      if (br[IFLA_BR_STP_STATE].present()) l.br_stp = static_cast<int32_t>(br[IFLA_BR_STP_STATE].u32());
+      if (br[IFLA_BR_VLAN_FILTERING].present()) l.br_vlan_filtering = br[IFLA_BR_VLAN_FILTERING].u8();
+    }
+  }
+  return tb.valid;
+}
+
+void LinkRequest::on_data(const nlmsghdr& h, bytes payload) {
+  LinkInfo l;
+  if (parse_link(h, payload, &l)) links.push_back(std::move(l));
+}
+
+std::string link_attr_at(bytes msg, size_t offset) {
+  return attr_path(msg, align(sizeof(ifinfomsg)), offset, link_level());
+}
+std::string LinkRequest::attr_at(size_t off) const { return link_attr_at(msg, off); }
+std::string LinkRequest::attr_type_name(uint32_t t) const { return ifla_name(t); }
+
+}  // namespace nl::rtnl

@@ -1,0 +1,194 @@
+// nl::rtnl — spec structs for links, addresses and routes, the messages they
+// become, and the structs that kernel replies decode into.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "../nl/transact.hpp"
+
+namespace nl::rtnl {
+
+using Bytes = std::vector<uint8_t>;
+
+// ---------------------------------------------------------------- links
+
+enum class LinkOp { New, Set, Del, Get, Dump };
+
+// The other end of a veth, created with it. It cannot be created up: the
+// kernel opens the peer before the first end is registered and answers
+// ENOTCONN, so bring it up with a second request in its own namespace.
+struct PeerSpec {
+  std::string name;
+  std::optional<int> netns_fd;
+  std::optional<uint32_t> mtu;
+  std::optional<Bytes> mac;
+};
+
+struct LinkSpec {
+  LinkOp op = LinkOp::Get;
+  int32_t index = 0;             // ifi_index: the link to change, get or delete
+  std::string name;              // IFLA_IFNAME: create / rename / look up by name
+  std::string kind;              // IFLA_INFO_KIND, for New
+  std::optional<uint32_t> mtu;
+  std::optional<Bytes> mac;      // IFLA_ADDRESS
+  std::optional<uint32_t> master;  // IFLA_MASTER; 0 detaches
+  std::optional<bool> up;        // IFF_UP in ifi_flags/ifi_change
+  std::optional<int> netns_fd;   // IFLA_NET_NS_FD: move (or create) into that namespace
+  std::optional<uint32_t> netns_pid;  // IFLA_NET_NS_PID
+  std::optional<uint32_t> group; // IFLA_GROUP; with Del and index 0: delete the whole group
+  std::optional<uint32_t> txqlen;
+  std::optional<uint32_t> parent;  // IFLA_LINK: lower device (macvlan, vxlan)
+  std::optional<PeerSpec> peer;    // veth
+  std::optional<uint32_t> br_stp;  // IFLA_BR_STP_STATE
+  std::optional<uint8_t> br_vlan_filtering;
+  std::optional<uint32_t> macvlan_mode;
+  std::optional<uint32_t> vxlan_id;
+  std::optional<uint16_t> vxlan_port;  // host order
+  std::optional<Bytes> vxlan_remote, vxlan_local;
+  // Dump filters (strict checking): by master, by kind.
+  std::optional<uint32_t> filter_master;
+  std::string filter_kind;
+};
+
+struct LinkInfo {
+  int32_t index = 0;
+  std::string name;
+  std::string kind;        // "veth", "bridge"... empty for plain devices
+  std::string slave_kind;  // "bridge" for a bridge port
+  uint32_t flags = 0;      // IFF_*
+  uint16_t type = 0;       // ARPHRD_*
+  uint32_t mtu = 0, min_mtu = 0, max_mtu = 0;
+  Bytes mac, broadcast, perm_mac;
+  uint8_t operstate = 0;
+  uint32_t master = 0;
+  int32_t link = 0;          // IFLA_LINK: a veth's peer index (in its own namespace)
+  int32_t link_netnsid = -1; // IFLA_LINK_NETNSID: that namespace, as an id seen from here
+  uint32_t group = 0;
+  uint32_t txqlen = 0;
+  std::string alias;
+  int32_t br_stp = -1;
+  int32_t br_vlan_filtering = -1;
+};
+
+// ---------------------------------------------------------------- addresses
+
+enum class AddrOp { New, Del, Dump };
+
+struct AddrSpec {
+  AddrOp op = AddrOp::Dump;
+  bool replace = false;
+  uint8_t family = 0;   // AF_INET / AF_INET6; 0 in a dump = both
+  uint8_t prefixlen = 0;
+  uint8_t scope = 0;    // RT_SCOPE_*
+  int32_t index = 0;    // ifa_index; in a dump, a filter (0 = all)
+  Bytes local;          // IFA_LOCAL (and IFA_ADDRESS unless peer)
+  std::optional<Bytes> peer;       // IFA_ADDRESS for point-to-point
+  std::optional<Bytes> broadcast;  // IFA_BROADCAST
+  uint32_t flags = 0;   // IFA_F_* (NODAD, NOPREFIXROUTE...) via IFA_FLAGS
+  std::string label;
+  std::optional<uint32_t> valid_lft, preferred_lft;  // seconds
+};
+
+struct AddrInfo {
+  uint8_t family = 0, prefixlen = 0, scope = 0;
+  uint32_t flags = 0;
+  int32_t index = 0;
+  Bytes local, address, broadcast;
+  std::string label;
+  uint32_t valid_lft = 0xffffffff, preferred_lft = 0xffffffff;
+};
+
+// ---------------------------------------------------------------- routes
+
+enum class RouteOp { New, Del, Dump, Get };
+
+struct RouteSpec {
+  RouteOp op = RouteOp::Dump;
+  bool excl = true;      // New: fail if it exists (ip route add)
+  bool replace = false;  // New: replace or create (ip route replace)
+  bool append = false;   // New: append a nexthop route (ip route append)
+  uint8_t family = 0;
+  Bytes dst;             // empty = default
+  uint8_t dst_len = 0;
+  Bytes src;             // source prefix (IPv6 subtrees)
+  uint8_t src_len = 0;
+  std::optional<Bytes> gateway;
+  uint32_t oif = 0;
+  uint32_t table = 0;    // 0: main for New/Del, all for Dump
+  std::optional<uint32_t> priority;  // metric
+  std::optional<Bytes> prefsrc;
+  std::optional<uint8_t> scope;
+  std::optional<uint8_t> protocol;
+  std::optional<uint8_t> type;       // RTN_*
+  bool onlink = false;
+  std::optional<uint32_t> mtu;       // RTAX_MTU
+};
+
+struct Nexthop {
+  Bytes gateway;
+  uint32_t oif = 0;
+  uint8_t weight = 1;
+  uint8_t flags = 0;
+};
+
+struct RouteInfo {
+  uint8_t family = 0, dst_len = 0, src_len = 0, tos = 0;
+  uint8_t table8 = 0, protocol = 0, scope = 0, type = 0;
+  uint32_t flags = 0;
+  uint32_t table = 0;
+  Bytes dst, src, gateway, prefsrc;
+  uint32_t oif = 0, iif = 0;
+  std::optional<uint32_t> priority;
+  uint32_t mtu = 0;
+  std::vector<Nexthop> multipath;
+};
+
+// ---------------------------------------------------------------- requests
+
+// Each returns a ready-to-send request, or sets *err (EMSGSIZE when the spec
+// does not fit the message buffer, EINVAL for an inconsistent spec).
+std::unique_ptr<Request> link_request(const LinkSpec&, Error* err);
+std::unique_ptr<Request> addr_request(const AddrSpec&, Error* err);
+std::unique_ptr<Request> route_request(const RouteSpec&, Error* err);
+
+// Requests that collect decoded replies.
+struct LinkRequest : Request {
+  LinkRequest() { kind = Kind::Link; }
+  std::vector<LinkInfo> links;
+  void on_data(const nlmsghdr&, bytes) override;
+  void reset() override { links.clear(); }
+  std::string attr_at(size_t) const override;
+  std::string attr_type_name(uint32_t) const override;
+};
+struct AddrRequest : Request {
+  AddrRequest() { kind = Kind::Addr; }
+  std::vector<AddrInfo> addrs;
+  void on_data(const nlmsghdr&, bytes) override;
+  void reset() override { addrs.clear(); }
+  std::string attr_at(size_t) const override;
+  std::string attr_type_name(uint32_t) const override;
+};
+struct RouteRequest : Request {
+  RouteRequest() { kind = Kind::Route; }
+  std::vector<RouteInfo> routes;
+  void on_data(const nlmsghdr&, bytes) override;
+  void reset() override { routes.clear(); }
+  std::string attr_at(size_t) const override;
+  std::string attr_type_name(uint32_t) const override;
+};
+
+// Decoders (exposed for tests and fuzzing). Return false on a malformed message.
+bool parse_link(const nlmsghdr&, bytes payload, LinkInfo* out);
+bool parse_addr(const nlmsghdr&, bytes payload, AddrInfo* out);
+bool parse_route(const nlmsghdr&, bytes payload, RouteInfo* out);
+
+// Attribute names, for errors: "IFLA_IFNAME", "IFLA_LINKINFO/IFLA_INFO_DATA/VETH_INFO_PEER"...
+std::string link_attr_at(bytes msg, size_t offset);
+std::string addr_attr_at(bytes msg, size_t offset);
+std::string route_attr_at(bytes msg, size_t offset);
+
+}  // namespace nl::rtnl

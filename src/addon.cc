@@ -1,0 +1,468 @@
+// N-API glue: converts checked JS descriptions into native spec structs,
+// queues them on a namespace handle, and settles promises when the handle's
+// I/O thread delivers results. No netlink logic lives here.
+#include <napi.h>
+
+#include <atomic>
+#include <mutex>
+#include <unordered_map>
+
+#include "../native/format.hpp"
+#include "../native/handle.hpp"
+#include "../native/rtnl/rtnl.hpp"
+
+namespace {
+
+using nl::rtnl::Bytes;
+
+// ---------------------------------------------------------------- JS -> C++
+
+template <class T>
+std::optional<T> opt_num(const Napi::Object& o, const char* k) {
+  Napi::Value v = o.Get(k);
+  if (v.IsUndefined() || v.IsNull()) return std::nullopt;
+  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string("native spec: ") + k + " must be a number");
+  return static_cast<T>(v.As<Napi::Number>().Int64Value());
+}
+template <class T>
+T num(const Napi::Object& o, const char* k, T d = 0) { return opt_num<T>(o, k).value_or(d); }
+
+std::optional<bool> opt_bool(const Napi::Object& o, const char* k) {
+  Napi::Value v = o.Get(k);
+  if (v.IsUndefined() || v.IsNull()) return std::nullopt;
+  return v.ToBoolean().Value();
+}
+std::string str(const Napi::Object& o, const char* k) {
+  Napi::Value v = o.Get(k);
+  if (v.IsUndefined() || v.IsNull()) return {};
+  if (!v.IsString()) throw Napi::TypeError::New(o.Env(), std::string("native spec: ") + k + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+std::optional<Bytes> opt_bytes(const Napi::Object& o, const char* k) {
+  Napi::Value v = o.Get(k);
+  if (v.IsUndefined() || v.IsNull()) return std::nullopt;
+  if (!v.IsTypedArray()) throw Napi::TypeError::New(o.Env(), std::string("native spec: ") + k + " must be a Uint8Array");
+  auto a = v.As<Napi::Uint8Array>();
+  return Bytes(a.Data(), a.Data() + a.ByteLength());
+}
+Bytes bytes(const Napi::Object& o, const char* k) { return opt_bytes(o, k).value_or(Bytes{}); }
+
+nl::rtnl::LinkSpec to_link(const Napi::Object& o) {
+  nl::rtnl::LinkSpec s;
+  std::string op = str(o, "op");
+  if (op == "new") s.op = nl::rtnl::LinkOp::New;
+  else if (op == "set") s.op = nl::rtnl::LinkOp::Set;
+  else if (op == "del") s.op = nl::rtnl::LinkOp::Del;
+  else if (op == "get") s.op = nl::rtnl::LinkOp::Get;
+  else if (op == "dump") s.op = nl::rtnl::LinkOp::Dump;
+  else throw Napi::TypeError::New(o.Env(), "native spec: unknown link op '" + op + "'");
+  s.index = num<int32_t>(o, "index");
+  s.name = str(o, "name");
+  s.kind = str(o, "kind");
+  s.mtu = opt_num<uint32_t>(o, "mtu");
+  s.mac = opt_bytes(o, "mac");
+  s.master = opt_num<uint32_t>(o, "master");
+  s.up = opt_bool(o, "up");
+  s.netns_fd = opt_num<int>(o, "netnsFd");
+  s.netns_pid = opt_num<uint32_t>(o, "netnsPid");
+  s.group = opt_num<uint32_t>(o, "group");
+  s.txqlen = opt_num<uint32_t>(o, "txqlen");
+  s.parent = opt_num<uint32_t>(o, "parent");
+  s.br_stp = opt_num<uint32_t>(o, "stp");
+  s.br_vlan_filtering = opt_num<uint8_t>(o, "vlanFiltering");
+  s.macvlan_mode = opt_num<uint32_t>(o, "macvlanMode");
+  s.vxlan_id = opt_num<uint32_t>(o, "vxlanId");
+  s.vxlan_port = opt_num<uint16_t>(o, "vxlanPort");
+  s.vxlan_remote = opt_bytes(o, "vxlanRemote");
+  s.vxlan_local = opt_bytes(o, "vxlanLocal");
+  s.filter_master = opt_num<uint32_t>(o, "filterMaster");
+  s.filter_kind = str(o, "filterKind");
+  Napi::Value p = o.Get("peer");
+  if (p.IsObject()) {
+    auto po = p.As<Napi::Object>();
+    nl::rtnl::PeerSpec peer;
+    peer.name = str(po, "name");
+    peer.netns_fd = opt_num<int>(po, "netnsFd");
+    peer.mtu = opt_num<uint32_t>(po, "mtu");
+    peer.mac = opt_bytes(po, "mac");
+    s.peer = std::move(peer);
+  }
+  return s;
+}
+
+nl::rtnl::AddrSpec to_addr(const Napi::Object& o) {
+  nl::rtnl::AddrSpec s;
+  std::string op = str(o, "op");
+  if (op == "new") s.op = nl::rtnl::AddrOp::New;
+  else if (op == "del") s.op = nl::rtnl::AddrOp::Del;
+  else if (op == "dump") s.op = nl::rtnl::AddrOp::Dump;
+  else throw Napi::TypeError::New(o.Env(), "native spec: unknown address op '" + op + "'");
+  s.replace = opt_bool(o, "replace").value_or(false);
+  int fam = num<int>(o, "family");
+  s.family = fam == 4 ? AF_INET : fam == 6 ? AF_INET6 : AF_UNSPEC;
+  s.prefixlen = num<uint8_t>(o, "prefixlen");
+  s.scope = num<uint8_t>(o, "scope");
+  s.index = num<int32_t>(o, "index");
+  s.local = bytes(o, "local");
+  s.peer = opt_bytes(o, "peer");
+  s.broadcast = opt_bytes(o, "broadcast");
+  s.flags = num<uint32_t>(o, "flags");
+  s.label = str(o, "label");
+  s.valid_lft = opt_num<uint32_t>(o, "validLft");
+  s.preferred_lft = opt_num<uint32_t>(o, "preferredLft");
+  return s;
+}
+
+nl::rtnl::RouteSpec to_route(const Napi::Object& o) {
+  nl::rtnl::RouteSpec s;
+  std::string op = str(o, "op");
+  if (op == "new") s.op = nl::rtnl::RouteOp::New;
+  else if (op == "del") s.op = nl::rtnl::RouteOp::Del;
+  else if (op == "dump") s.op = nl::rtnl::RouteOp::Dump;
+  else if (op == "get") s.op = nl::rtnl::RouteOp::Get;
+  else throw Napi::TypeError::New(o.Env(), "native spec: unknown route op '" + op + "'");
+  s.replace = opt_bool(o, "replace").value_or(false);
+  s.append = opt_bool(o, "append").value_or(false);
+  int fam = num<int>(o, "family");
+  s.family = fam == 4 ? AF_INET : fam == 6 ? AF_INET6 : AF_UNSPEC;
+  s.dst = bytes(o, "dst");
+  s.dst_len = num<uint8_t>(o, "dstLen");
+  s.src = bytes(o, "src");
+  s.src_len = num<uint8_t>(o, "srcLen");
+  s.gateway = opt_bytes(o, "gateway");
+  s.oif = num<uint32_t>(o, "oif");
+  s.table = num<uint32_t>(o, "table");
+  s.priority = opt_num<uint32_t>(o, "priority");
+  s.prefsrc = opt_bytes(o, "prefsrc");
+  s.scope = opt_num<uint8_t>(o, "scope");
+  s.protocol = opt_num<uint8_t>(o, "protocol");
+  s.type = opt_num<uint8_t>(o, "type");
+  s.onlink = opt_bool(o, "onlink").value_or(false);
+  s.mtu = opt_num<uint32_t>(o, "mtu");
+  return s;
+}
+
+// ---------------------------------------------------------------- C++ -> JS
+
+Napi::Object from_link(Napi::Env env, const nl::rtnl::LinkInfo& l) {
+  auto o = Napi::Object::New(env);
+  o.Set("index", l.index);
+  o.Set("name", l.name);
+  o.Set("kind", l.kind);
+  o.Set("slaveKind", l.slave_kind);
+  o.Set("flags", l.flags);
+  o.Set("type", l.type);
+  o.Set("mtu", l.mtu);
+  o.Set("minMtu", l.min_mtu);
+  o.Set("maxMtu", l.max_mtu);
+  o.Set("mac", nl::format_mac(l.mac));
+  o.Set("broadcast", nl::format_mac(l.broadcast));
+  o.Set("operstate", l.operstate);
+  o.Set("master", l.master);
+  o.Set("link", l.link);
+  o.Set("linkNetnsid", l.link_netnsid);
+  o.Set("group", l.group);
+  o.Set("txqlen", l.txqlen);
+  o.Set("alias", l.alias);
+  o.Set("stp", l.br_stp);
+  o.Set("vlanFiltering", l.br_vlan_filtering);
+  return o;
+}
+
+Napi::Object from_addr(Napi::Env env, const nl::rtnl::AddrInfo& a) {
+  auto o = Napi::Object::New(env);
+  o.Set("family", a.family == AF_INET ? 4 : 6);
+  o.Set("prefixlen", a.prefixlen);
+  o.Set("scope", a.scope);
+  o.Set("flags", a.flags);
+  o.Set("index", a.index);
+  o.Set("local", nl::format_ip(a.local));
+  o.Set("address", nl::format_ip(a.address));
+  o.Set("broadcast", nl::format_ip(a.broadcast));
+  o.Set("label", a.label);
+  o.Set("validLft", a.valid_lft);
+  o.Set("preferredLft", a.preferred_lft);
+  return o;
+}
+
+Napi::Object from_route(Napi::Env env, const nl::rtnl::RouteInfo& r) {
+  auto o = Napi::Object::New(env);
+  o.Set("family", r.family == AF_INET ? 4 : r.family == AF_INET6 ? 6 : r.family);
+  o.Set("dst", nl::format_ip(r.dst));
+  o.Set("dstLen", r.dst_len);
+  o.Set("src", nl::format_ip(r.src));
+  o.Set("srcLen", r.src_len);
+  o.Set("gateway", nl::format_ip(r.gateway));
+  o.Set("prefsrc", nl::format_ip(r.prefsrc));
+  o.Set("oif", r.oif);
+  o.Set("iif", r.iif);
+  o.Set("table", r.table);
+  if (r.priority) o.Set("priority", *r.priority);
+  o.Set("protocol", r.protocol);
+  o.Set("scope", r.scope);
+  o.Set("type", r.type);
+  o.Set("flags", r.flags);
+  o.Set("mtu", r.mtu);
+  if (!r.multipath.empty()) {
+    auto mp = Napi::Array::New(env, r.multipath.size());
+    for (size_t i = 0; i < r.multipath.size(); ++i) {
+      auto nh = Napi::Object::New(env);
+      nh.Set("gateway", nl::format_ip(r.multipath[i].gateway));
+      nh.Set("oif", r.multipath[i].oif);
+      nh.Set("weight", r.multipath[i].weight);
+      mp.Set(i, nh);
+    }
+    o.Set("multipath", mp);
+  }
+  return o;
+}
+
+// The plain object lib/ turns into a NetlinkError in the caller's frame.
+Napi::Object from_error(Napi::Env env, const nl::Error& e) {
+  auto o = Napi::Object::New(env);
+  o.Set("errno", e.err);
+  o.Set("syscall", e.syscall);
+  if (!e.extack.empty()) o.Set("extack", e.extack);
+  if (e.offset >= 0) o.Set("offset", static_cast<double>(e.offset));
+  if (!e.attribute.empty()) o.Set("attribute", e.attribute);
+  if (e.missing_type >= 0) o.Set("missingAttribute", e.missing.empty() ? std::to_string(e.missing_type) : e.missing);
+  if (!e.detail.empty()) o.Set("detail", e.detail);
+  if (e.dump_interrupted) o.Set("dumpInterrupted", true);
+  o.Set("native", true);
+  return o;
+}
+
+template <class Vec, class F>
+Napi::Array to_array(Napi::Env env, const Vec& v, F f) {
+  auto a = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); ++i) a.Set(static_cast<uint32_t>(i), f(env, v[i]));
+  return a;
+}
+
+// ---------------------------------------------------------------- handle
+
+class HandleWrap;
+void CallDrain(Napi::Env env, Napi::Function, HandleWrap* self, void*);
+using Tsfn = Napi::TypedThreadSafeFunction<HandleWrap, void, CallDrain>;
+
+// Bridges the I/O thread's deliveries to the JS thread: one thread-safe call
+// per pile of finished batches, however many requests they hold.
+class Bridge : public nl::Handle::Sink {
+ public:
+  Tsfn tsfn;
+  std::mutex mu;
+  nl::Handle::Batch done;
+  bool scheduled = false;
+  bool is_closed = false;
+
+  void deliver(nl::Handle::Batch&& b) override {
+    std::lock_guard<std::mutex> lk(mu);
+    for (auto& r : b) done.push_back(std::move(r));
+    kick();
+  }
+  void closed() override {
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      is_closed = true;
+      kick();
+    }
+    tsfn.Release();
+  }
+
+ private:
+  void kick() {
+    if (scheduled) return;
+    scheduled = true;
+    tsfn.NonBlockingCall();
+  }
+};
+
+class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Handle",
+                       {InstanceMethod("ready", &HandleWrap::Ready), InstanceMethod("link", &HandleWrap::Link),
+                        InstanceMethod("addr", &HandleWrap::Addr), InstanceMethod("route", &HandleWrap::Route),
+                        InstanceMethod("close", &HandleWrap::Close),
+                        InstanceAccessor("pending", &HandleWrap::Pending, nullptr)});
+  }
+
+  // new Handle(mode: 'path' | 'create' | 'current', path: string)
+  HandleWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<HandleWrap>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString())
+      throw Napi::TypeError::New(env, "Handle(mode, path)");
+    std::string mode = info[0].As<Napi::String>();
+    auto open = std::make_unique<nl::OpenRequest>();
+    open->op = "open";
+    open->path = info[1].As<Napi::String>();
+    if (mode == "create") open->mode = nl::OpenRequest::Mode::Create;
+    else if (mode == "current") open->mode = nl::OpenRequest::Mode::Current;
+    else open->mode = nl::OpenRequest::Mode::Path;
+
+    bridge_ = std::make_shared<Bridge>();
+    // The wrapper stays alive until its I/O thread has closed: the TSFN's
+    // finalizer drops this reference.
+    self_ = Napi::Persistent(info.This().As<Napi::Object>());
+    bridge_->tsfn = Tsfn::New(env, "netplumb-handle", 0, 1, this,
+                              [](Napi::Env, void*, HandleWrap* self) { self->self_.Reset(); });
+    bridge_->tsfn.Unref(env);  // an idle handle does not keep the process alive
+    auto d = Napi::Promise::Deferred::New(env);
+    ready_ = Napi::Persistent(d.Promise().As<Napi::Object>());
+    track(env, open.get(), d);
+    handle_ = nl::Handle::start(std::move(open), bridge_);
+  }
+
+  void Drain(Napi::Env env) {
+    nl::Handle::Batch batch;
+    bool now_closed;
+    {
+      std::lock_guard<std::mutex> lk(bridge_->mu);
+      batch.swap(bridge_->done);
+      bridge_->scheduled = false;
+      now_closed = bridge_->is_closed;
+    }
+    Napi::HandleScope scope(env);
+    for (auto& r : batch) {
+      auto it = pending_.find(r.get());
+      if (it == pending_.end()) continue;
+      Napi::Promise::Deferred d = it->second;
+      pending_.erase(it);
+      if (r->error) {
+        d.Reject(from_error(env, *r->error));
+      } else if (r->kind == nl::Request::Kind::Open) {
+        auto* o = static_cast<nl::OpenRequest*>(r.get());
+        auto res = Napi::Object::New(env);
+        res.Set("fd", o->ns_fd);
+        res.Set("dev", static_cast<double>(o->id.dev));
+        res.Set("ino", static_cast<double>(o->id.ino));
+        d.Resolve(res);
+      } else if (r->kind == nl::Request::Kind::Link) {
+        d.Resolve(to_array(env, static_cast<nl::rtnl::LinkRequest*>(r.get())->links, from_link));
+      } else if (r->kind == nl::Request::Kind::Addr) {
+        d.Resolve(to_array(env, static_cast<nl::rtnl::AddrRequest*>(r.get())->addrs, from_addr));
+      } else if (r->kind == nl::Request::Kind::Route) {
+        d.Resolve(to_array(env, static_cast<nl::rtnl::RouteRequest*>(r.get())->routes, from_route));
+      } else {
+        d.Resolve(env.Undefined());
+      }
+    }
+    if (pending_.empty() && !closed_ && refd_) {
+      bridge_->tsfn.Unref(env);
+      refd_ = false;
+    }
+    if (now_closed && close_) {
+      close_->Resolve(env.Undefined());
+      close_.reset();
+    }
+  }
+
+ private:
+  Napi::Value Ready(const Napi::CallbackInfo&) { return ready_.Value(); }
+  Napi::Value Pending(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(pending_.size()));
+  }
+
+  Napi::Value Submit(Napi::Env env, std::unique_ptr<nl::Request> req, const nl::Error& err) {
+    auto d = Napi::Promise::Deferred::New(env);
+    if (!req) {
+      d.Reject(from_error(env, err));
+    } else if (closed_) {
+      d.Reject(from_error(env, nl::Error::sys(EBADF, req->op, "the namespace handle is closed")));
+    } else {
+      track(env, req.get(), d);
+      handle_->submit(std::move(req));
+    }
+    return d.Promise();
+  }
+
+  Napi::Value Link(const Napi::CallbackInfo& info) {
+    nl::Error err;
+    auto req = nl::rtnl::link_request(to_link(info[0].As<Napi::Object>()), &err);
+    return Submit(info.Env(), std::move(req), err);
+  }
+  Napi::Value Addr(const Napi::CallbackInfo& info) {
+    nl::Error err;
+    auto req = nl::rtnl::addr_request(to_addr(info[0].As<Napi::Object>()), &err);
+    return Submit(info.Env(), std::move(req), err);
+  }
+  Napi::Value Route(const Napi::CallbackInfo& info) {
+    nl::Error err;
+    auto req = nl::rtnl::route_request(to_route(info[0].As<Napi::Object>()), &err);
+    return Submit(info.Env(), std::move(req), err);
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!closed_) {
+      closed_ = true;
+      close_ = std::make_unique<Napi::Promise::Deferred>(env);
+      close_promise_ = Napi::Persistent(close_->Promise().As<Napi::Object>());
+      if (!refd_) {
+        bridge_->tsfn.Ref(env);  // until the thread says it has closed
+        refd_ = true;
+      }
+      handle_->close();
+    }
+    return close_promise_.Value();
+  }
+
+  void track(Napi::Env env, nl::Request* r, Napi::Promise::Deferred d) {
+    if (!refd_) {
+      bridge_->tsfn.Ref(env);
+      refd_ = true;
+    }
+    pending_.emplace(r, d);
+  }
+
+  std::shared_ptr<Bridge> bridge_;
+  std::shared_ptr<nl::Handle> handle_;
+  std::unordered_map<nl::Request*, Napi::Promise::Deferred> pending_;
+  Napi::ObjectReference self_;
+  Napi::ObjectReference ready_;
+  Napi::ObjectReference close_promise_;
+  std::unique_ptr<Napi::Promise::Deferred> close_;
+  bool closed_ = false;
+  bool refd_ = false;
+};
+
+void CallDrain(Napi::Env env, Napi::Function, HandleWrap* self, void*) {
+  if (env != nullptr && self != nullptr) self->Drain(env);
+}
+
+// removeNamespace(path): `ip netns delete` — unmount and unlink, off the JS thread.
+class RemoveWorker : public Napi::AsyncWorker {
+ public:
+  RemoveWorker(Napi::Env env, std::string path)
+      : Napi::AsyncWorker(env), path_(std::move(path)), d_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return d_.Promise(); }
+  void Execute() override { ok_ = nl::netns::remove(path_, &err_); }
+  void OnOK() override {
+    if (ok_) d_.Resolve(Env().Undefined());
+    else d_.Reject(from_error(Env(), err_));
+  }
+
+ private:
+  std::string path_;
+  Napi::Promise::Deferred d_;
+  nl::Error err_;
+  bool ok_ = false;
+};
+
+Napi::Value RemoveNamespace(const Napi::CallbackInfo& info) {
+  if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "removeNamespace(path)");
+  auto* w = new RemoveWorker(info.Env(), info[0].As<Napi::String>());
+  auto p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Handle", HandleWrap::Init(env));
+  exports.Set("removeNamespace", Napi::Function::New(env, RemoveNamespace));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(netplumb, Init)
