@@ -1,0 +1,171 @@
+import { ADDR_FLAGS, flagNames, nameOf, SCOPES, type Scope } from './constants';
+import { ErrorCodes as C, kernel, NetplumbError } from './errors';
+import type { Link } from './link';
+import type { AddrSpec, RawAddr } from './native';
+import { Namespace } from './namespace';
+import * as v from './validate';
+
+export interface AddressOptions {
+  /** Skip duplicate address detection (IPv6): the address is usable at once. Default false. */
+  nodad?: boolean;
+  /** IPv4 broadcast: an address, or true to compute it from the prefix (`brd +`). Default: none, like `ip addr add`. */
+  broadcast?: string | true;
+  /** Point-to-point peer (`peer ADDR`). */
+  peer?: string;
+  /** IPv4 label, e.g. 'eth0:1'. */
+  label?: string;
+  /** Default: 'universe' (global), or 'host' for 127.0.0.0/8 and ::1. */
+  scope?: Scope;
+  /** Don't add the prefix route for this address. Default false. */
+  noprefixroute?: boolean;
+  /** Lifetimes in seconds (IFA_CACHEINFO). Default forever. */
+  validLifetime?: number;
+  preferredLifetime?: number;
+  /** Replace an existing address instead of failing with EEXIST (`ip addr replace`). Default false. */
+  replace?: boolean;
+}
+
+export interface AddressInfo {
+  family: 4 | 6;
+  address: string;
+  prefixlen: number;
+  /** 'address/prefixlen' */
+  cidr: string;
+  /** ifindex of the link. */
+  index: number;
+  scope: string | number;
+  flags: string[];
+  label: string;
+  broadcast?: string;
+  peer?: string;
+  /** Seconds; 4294967295 = forever. */
+  validLifetime: number;
+  preferredLifetime: number;
+}
+
+export interface AddressListOptions {
+  family?: 4 | 6;
+}
+
+function info(r: RawAddr): AddressInfo {
+  const a: AddressInfo = {
+    family: r.family,
+    address: r.local,
+    prefixlen: r.prefixlen,
+    cidr: `${r.local}/${r.prefixlen}`,
+    index: r.index,
+    scope: nameOf(SCOPES, r.scope) === 'universe' ? 'global' : nameOf(SCOPES, r.scope),
+    flags: flagNames(ADDR_FLAGS, r.flags),
+    label: r.label,
+    validLifetime: r.validLft,
+    preferredLifetime: r.preferredLft,
+  };
+  if (r.broadcast) a.broadcast = r.broadcast;
+  if (r.address && r.address !== r.local) a.peer = r.address;
+  return a;
+}
+
+function scopeOf(s: unknown, argument = 'scope'): number {
+  if (typeof s === 'number') return v.uint(s, argument, 255);
+  if (typeof s === 'string' && s in SCOPES) return SCOPES[s] as number;
+  throw new NetplumbError(C.INVALID_ARGUMENT, `invalid ${argument} ${String(s)}: one of ${Object.keys(SCOPES).join(', ')} or 0-255`, { value: s, argument });
+}
+
+function assertLink(link: unknown): Link {
+  // Link is imported as a type only (circular import); check its shape instead.
+  if (typeof link !== 'object' || link === null || !((link as Link).namespace instanceof Namespace) || typeof (link as Link).index !== 'number')
+    throw new NetplumbError(C.INVALID_ARGUMENT, 'link must be a Link', { value: link, argument: 'link' });
+  (link as Link).namespace.assertOpen();
+  return link as Link;
+}
+
+function broadcastOf(addr: v.ParsedCidr): Uint8Array {
+  const out = new Uint8Array(addr.bytes);
+  for (let i = 0; i < 4; i++) {
+    const keep = Math.max(0, Math.min(8, addr.prefixlen - i * 8));
+    out[i] = (out[i] as number) | (~(0xff << (8 - keep)) & 0xff);
+  }
+  return out;
+}
+
+/** Addresses on links: `ip addr add / del / show`. */
+export class Address {
+  private constructor() {}
+
+  /** @internal Builds and checks the request, before any syscall. */
+  static spec(link: Link, cidr: string, opts: AddressOptions | undefined, op: 'new' | 'del'): AddrSpec {
+    const o = v.options<AddressOptions>(opts);
+    const a = v.cidr(cidr, 'address', { bareOk: op === 'del' });
+    let flags = 0;
+    if (o.nodad !== undefined && v.bool(o.nodad, 'nodad')) flags |= ADDR_FLAGS.nodad as number;
+    if (o.noprefixroute !== undefined && v.bool(o.noprefixroute, 'noprefixroute')) flags |= ADDR_FLAGS.noprefixroute as number;
+    const loopback = a.family === 4 ? a.bytes[0] === 127 : a.text === '::1';
+    const spec: AddrSpec = {
+      op,
+      family: a.family,
+      prefixlen: a.prefixlen,
+      index: link.index,
+      local: a.bytes,
+      flags,
+      scope: o.scope !== undefined ? scopeOf(o.scope) : loopback ? SCOPES.host : 0,
+    };
+    if (o.replace !== undefined) spec.replace = v.bool(o.replace, 'replace');
+    if (o.peer !== undefined) spec.peer = v.ip(o.peer, 'peer', a.family).bytes;
+    if (o.broadcast !== undefined) {
+      if (a.family !== 4) throw new NetplumbError(C.FAMILY_MISMATCH, 'broadcast applies to IPv4 addresses only', { argument: 'broadcast' });
+      spec.broadcast = o.broadcast === true ? broadcastOf(a) : v.ip(o.broadcast, 'broadcast', 4).bytes;
+    }
+    if (o.label !== undefined) {
+      v.ifname(o.label, 'label');
+      spec.label = o.label;
+    }
+    if (o.validLifetime !== undefined) spec.validLft = v.uint(o.validLifetime, 'validLifetime');
+    if (o.preferredLifetime !== undefined) spec.preferredLft = v.uint(o.preferredLifetime, 'preferredLifetime');
+    return spec;
+  }
+
+  /** `ip addr add CIDR dev LINK`: EEXIST if it is already there (unless `replace`). */
+  static async add(link: Link, cidr: string, opts?: AddressOptions): Promise<AddressInfo> {
+    assertLink(link);
+    const spec = Address.spec(link, cidr, opts, 'new');
+    await kernel(link.namespace.handle.addr(spec), () => `address ${cidr} on ${link.describe()}`);
+    return info({
+      family: spec.family as 4 | 6, prefixlen: spec.prefixlen as number, scope: spec.scope as number, flags: spec.flags as number,
+      index: link.index, local: v.cidr(cidr).text, address: spec.peer ? v.formatIp(spec.peer) : v.cidr(cidr).text,
+      broadcast: spec.broadcast ? v.formatIp(spec.broadcast) : '', label: spec.label ?? '', validLft: spec.validLft ?? 0xffffffff,
+      preferredLft: spec.preferredLft ?? spec.validLft ?? 0xffffffff,
+    });
+  }
+
+  /** `ip addr replace CIDR dev LINK` */
+  static replace(link: Link, cidr: string, opts?: AddressOptions): Promise<AddressInfo> {
+    return Address.add(link, cidr, { ...v.options<AddressOptions>(opts), replace: true });
+  }
+
+  /** `ip addr del CIDR dev LINK`: EADDRNOTAVAIL if it is not there. */
+  static async delete(link: Link, cidr: string): Promise<void> {
+    assertLink(link);
+    const spec = Address.spec(link, cidr, undefined, 'del');
+    await kernel(link.namespace.handle.addr(spec), () => `address ${cidr} on ${link.describe()}`);
+  }
+
+  /** `ip addr show [dev LINK]`: every address of a namespace, or of one link (filtered by the kernel). */
+  static async list(target: Namespace | Link, opts?: AddressListOptions): Promise<AddressInfo[]> {
+    const o = v.options<AddressListOptions>(opts);
+    let ns: Namespace;
+    let index = 0;
+    if (target instanceof Namespace) ns = target.assertOpen();
+    else {
+      const link = assertLink(target);
+      ns = link.namespace;
+      index = link.index;
+    }
+    const family = o.family === undefined ? undefined : o.family === 4 || o.family === 6 ? o.family : (() => {
+      throw new NetplumbError(C.INVALID_ARGUMENT, 'family must be 4 or 6', { value: o.family, argument: 'family' });
+    })();
+    const spec: AddrSpec = { op: 'dump', index };
+    if (family) spec.family = family;
+    const raws = await kernel(ns.handle.addr(spec), () => `addresses in namespace ${ns}`);
+    return raws.map(info);
+  }
+}

@@ -1,0 +1,34 @@
+// Names for the kernel's numbers, as ip(8) prints them.
+
+export const SCOPES: Record<string, number> = { universe: 0, global: 0, site: 200, link: 253, host: 254, nowhere: 255 };
+export type Scope = 'universe' | 'global' | 'site' | 'link' | 'host' | 'nowhere' | number;
+
+export const ROUTE_TYPES: Record<string, number> = {
+  unspec: 0, unicast: 1, local: 2, broadcast: 3, anycast: 4, multicast: 5, blackhole: 6, unreachable: 7, prohibit: 8,
+  throw: 9, nat: 10,
+};
+export type RouteType = 'unicast' | 'local' | 'broadcast' | 'anycast' | 'multicast' | 'blackhole' | 'unreachable' | 'prohibit' | 'throw';
+
+export const PROTOCOLS: Record<string, number> = {
+  unspec: 0, redirect: 1, kernel: 2, boot: 3, static: 4, ra: 9, dhcp: 16, bird: 12, zebra: 11, bgp: 186, ospf: 188,
+};
+export type Protocol = 'kernel' | 'boot' | 'static' | 'dhcp' | 'ra' | number;
+
+export const TABLES: Record<string, number> = { default: 253, main: 254, local: 255 };
+export type Table = 'main' | 'local' | 'default' | number;
+
+export const ADDR_FLAGS: Record<string, number> = {
+  secondary: 0x01, nodad: 0x02, optimistic: 0x04, dadfailed: 0x08, homeaddress: 0x10, deprecated: 0x20,
+  tentative: 0x40, permanent: 0x80, mngtmpaddr: 0x100, noprefixroute: 0x200, autojoin: 0x400, 'stable-privacy': 0x800,
+};
+
+export function nameOf(table: Record<string, number>, n: number): string | number {
+  for (const [k, val] of Object.entries(table)) if (val === n) return k;
+  return n;
+}
+
+export function flagNames(table: Record<string, number>, n: number): string[] {
+  return Object.entries(table)
+    .filter(([, bit]) => (n & bit) !== 0)
+    .map(([k]) => k);
+}

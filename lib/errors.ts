@@ -1,0 +1,124 @@
+import * as util from 'node:util';
+
+/**
+ * Input refused by netplumb before anything reached the kernel: a bad
+ * interface name, a malformed CIDR, a closed namespace... `code` is stable
+ * and documented ('ERR_INVALID_IFNAME', 'ERR_INVALID_CIDR', ...).
+ */
+export class NetplumbError extends Error {
+  override readonly name = 'NetplumbError' as const;
+  readonly code: string;
+  /** The offending value or argument, where there is one. */
+  readonly value?: unknown;
+  readonly argument?: string;
+
+  constructor(code: string, message: string, extra: { value?: unknown; argument?: string; cause?: unknown } = {}) {
+    super(message, extra.cause !== undefined ? { cause: extra.cause } : undefined);
+    this.code = code;
+    if ('value' in extra) this.value = extra.value;
+    if (extra.argument !== undefined) this.argument = extra.argument;
+  }
+}
+
+/** Codes of NetplumbError, for `switch` and documentation. */
+export const ErrorCodes = {
+  INVALID_ARGUMENT: 'ERR_INVALID_ARGUMENT',
+  INVALID_IFNAME: 'ERR_INVALID_IFNAME',
+  INVALID_NAMESPACE_NAME: 'ERR_INVALID_NAMESPACE_NAME',
+  INVALID_CIDR: 'ERR_INVALID_CIDR',
+  INVALID_IP: 'ERR_INVALID_IP',
+  INVALID_MAC: 'ERR_INVALID_MAC',
+  INVALID_MTU: 'ERR_INVALID_MTU',
+  INVALID_PID: 'ERR_INVALID_PID',
+  INVALID_PATH: 'ERR_INVALID_PATH',
+  FAMILY_MISMATCH: 'ERR_FAMILY_MISMATCH',
+  NAMESPACE_NOT_FOUND: 'ERR_NAMESPACE_NOT_FOUND',
+  NAMESPACE_EXISTS: 'ERR_NAMESPACE_EXISTS',
+  NOT_A_NAMESPACE: 'ERR_NOT_A_NAMESPACE',
+  NAMESPACE_CLOSED: 'ERR_NAMESPACE_CLOSED',
+  LINK_NOT_FOUND: 'ERR_LINK_NOT_FOUND',
+  NOT_A_BRIDGE: 'ERR_NOT_A_BRIDGE',
+  WRONG_NAMESPACE: 'ERR_WRONG_NAMESPACE',
+} as const;
+
+export interface NativeErrorShape {
+  native: true;
+  errno: number;
+  syscall: string;
+  extack?: string;
+  offset?: number;
+  attribute?: string;
+  missingAttribute?: string;
+  detail?: string;
+  dumpInterrupted?: boolean;
+}
+
+/**
+ * The kernel (or a system call on our I/O thread) said no. Shaped like Node's
+ * own system errors: `code` 'EEXIST', `errno` negative (-17, as in fs errors),
+ * `syscall` the operation ('RTM_NEWLINK', 'setns'...). `extack` is the
+ * kernel's own explanation when it gave one, `attribute` the attribute of our
+ * request it pointed at, `object` what the request was about.
+ */
+export class NetlinkError extends Error {
+  override readonly name = 'NetlinkError' as const;
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+  readonly object: string;
+  readonly extack?: string;
+  readonly attribute?: string;
+  readonly missingAttribute?: string;
+  readonly detail?: string;
+  /** A dump kept being interrupted by concurrent changes (NLM_F_DUMP_INTR). */
+  readonly dumpInterrupted?: boolean;
+
+  constructor(e: NativeErrorShape, object: string) {
+    const code = e.dumpInterrupted ? 'ERR_DUMP_INTERRUPTED' : errnoName(e.errno);
+    const parts = [`${e.syscall} ${object}: ${errnoText(e.errno)} (${code})`];
+    if (e.extack) parts.push(`kernel: ${e.extack}`);
+    if (e.attribute) parts.push(`attribute: ${e.attribute}`);
+    if (e.missingAttribute) parts.push(`missing attribute: ${e.missingAttribute}`);
+    if (e.detail) parts.push(e.detail);
+    super(parts.join(' — '));
+    this.code = code;
+    this.errno = -Math.abs(e.errno);
+    this.syscall = e.syscall;
+    this.object = object;
+    if (e.extack) this.extack = e.extack;
+    if (e.attribute) this.attribute = e.attribute;
+    if (e.missingAttribute) this.missingAttribute = e.missingAttribute;
+    if (e.detail) this.detail = e.detail;
+    if (e.dumpInterrupted) this.dumpInterrupted = true;
+  }
+}
+
+function errnoName(errno: number): string {
+  try {
+    return util.getSystemErrorName(-Math.abs(errno));
+  } catch {
+    return `E${Math.abs(errno)}`;
+  }
+}
+
+function errnoText(errno: number): string {
+  const entry = util.getSystemErrorMap().get(-Math.abs(errno));
+  return entry ? entry[1] : `errno ${Math.abs(errno)}`;
+}
+
+function isNativeError(e: unknown): e is NativeErrorShape {
+  return typeof e === 'object' && e !== null && (e as { native?: unknown }).native === true;
+}
+
+/**
+ * Awaits a native call and, if it fails, rethrows a NetlinkError created here,
+ * in the caller's async frame, so the stack shows the user's own code.
+ */
+export async function kernel<T>(p: Promise<T>, object: string | (() => string)): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    if (isNativeError(e)) throw new NetlinkError(e, typeof object === 'function' ? object() : object);
+    throw e;
+  }
+}

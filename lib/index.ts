@@ -1,0 +1,9 @@
+// netplumb: Linux container networking from Node.js, over netlink.
+export { NetplumbError, NetlinkError, ErrorCodes } from './errors';
+export { Namespace, NETNS_RUN_DIR } from './namespace';
+export { Link, type LinkRef, type LinkListOptions, type MoveOptions, type OperState } from './link';
+export { VethPair, type VethPairOptions } from './veth-pair';
+export { Bridge, type BridgeOptions } from './bridge';
+export { Address, type AddressInfo, type AddressOptions, type AddressListOptions } from './address';
+export { Route, type RouteInfo, type RouteOptions, type RouteListOptions } from './route';
+export type { Scope, RouteType, Protocol, Table } from './constants';

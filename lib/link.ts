@@ -1,0 +1,288 @@
+import { ErrorCodes as C, kernel, NetplumbError } from './errors';
+import type { LinkSpec, RawLink } from './native';
+import { Namespace } from './namespace';
+import * as v from './validate';
+import { Address, type AddressInfo, type AddressOptions } from './address';
+
+const IFF_UP = 0x1;
+const IFF_LOWER_UP = 0x10000;
+
+const OPERSTATES = ['unknown', 'notpresent', 'down', 'lowerlayerdown', 'testing', 'dormant', 'up'] as const;
+export type OperState = (typeof OPERSTATES)[number];
+
+/** A reference to a link: the object, its name, or its ifindex (in the namespace at hand). */
+export type LinkRef = Link | string | number;
+
+export interface LinkListOptions {
+  /** Only links of this kind ('veth', 'bridge'...): filtered by the kernel. */
+  kind?: string;
+  /** Only ports of this master (a bridge): filtered by the kernel. */
+  master?: LinkRef;
+}
+
+export interface MoveOptions {
+  /** The name in the target namespace, set in the same request (`ip link set X netns NS name eth0` style). */
+  name?: string;
+}
+
+/**
+ * A network interface in a namespace, as the kernel last described it.
+ * Properties are a snapshot: methods keep them current for what they change,
+ * `refresh()` reads everything again.
+ */
+export class Link {
+  namespace: Namespace;
+  index: number;
+  name: string;
+  /** 'veth', 'bridge', 'macvlan'...; '' for devices without rtnl kind (lo, physical NICs). */
+  kind: string;
+  /** 'bridge' when this link is a bridge port. */
+  slaveKind: string;
+  mtu: number;
+  mac: string;
+  /** IFF_* flags (ifi_flags). */
+  flags: number;
+  operstate: OperState;
+  /** ifindex of the master (bridge), if any. */
+  master: number | undefined;
+  /** For a veth: its peer's ifindex, in the peer's namespace. */
+  peerIndex: number | undefined;
+  /** For a veth whose peer is in another namespace: that namespace's id as seen from here (IFLA_LINK_NETNSID). */
+  peerNetnsId: number | undefined;
+  group: number;
+  txqlen: number;
+  alias: string;
+
+  /** @internal */
+  protected constructor(ns: Namespace, raw: RawLink) {
+    this.namespace = ns;
+    this.index = 0;
+    this.name = '';
+    this.kind = '';
+    this.slaveKind = '';
+    this.mtu = 0;
+    this.mac = '';
+    this.flags = 0;
+    this.operstate = 'unknown';
+    this.master = undefined;
+    this.peerIndex = undefined;
+    this.peerNetnsId = undefined;
+    this.group = 0;
+    this.txqlen = 0;
+    this.alias = '';
+    this.assign(raw);
+  }
+
+  /** @internal */
+  static fromRaw(ns: Namespace, raw: RawLink): Link {
+    return new Link(ns, raw);
+  }
+
+  /** @internal */
+  assign(raw: RawLink): this {
+    this.index = raw.index;
+    this.name = raw.name;
+    this.kind = raw.kind;
+    this.slaveKind = raw.slaveKind;
+    this.mtu = raw.mtu;
+    this.mac = raw.mac;
+    this.flags = raw.flags;
+    this.operstate = OPERSTATES[raw.operstate] ?? 'unknown';
+    this.master = raw.master || undefined;
+    this.peerIndex = raw.kind === 'veth' && raw.link ? raw.link : undefined;
+    this.peerNetnsId = raw.linkNetnsid >= 0 ? raw.linkNetnsid : undefined;
+    this.group = raw.group;
+    this.txqlen = raw.txqlen;
+    this.alias = raw.alias;
+    return this;
+  }
+
+  /** Administratively up (IFF_UP)? */
+  get isUp(): boolean {
+    return (this.flags & IFF_UP) !== 0;
+  }
+  /** Carrier present (IFF_LOWER_UP)? */
+  get hasCarrier(): boolean {
+    return (this.flags & IFF_LOWER_UP) !== 0;
+  }
+
+  /** `ip link show`: every link of a namespace. */
+  static async list(ns: Namespace, opts?: LinkListOptions): Promise<Link[]> {
+    if (!(ns instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'namespace must be a Namespace', { value: ns, argument: 'namespace' });
+    ns.assertOpen();
+    const o = v.options<LinkListOptions>(opts);
+    const spec: LinkSpec = { op: 'dump' };
+    if (o.kind !== undefined) spec.filterKind = v.ifname(o.kind, 'kind');
+    if (o.master !== undefined) spec.filterMaster = await resolveIndex(ns, o.master, 'master');
+    const raws = await kernel(ns.handle.link(spec), `links in namespace ${ns}`);
+    return raws.map((r) => Link.fromRaw(ns, r));
+  }
+
+  /** `ip link show DEV`: one link by name or ifindex; a missing one is a NetlinkError with code ENODEV. */
+  static async get(ns: Namespace, ref: string | number): Promise<Link> {
+    if (!(ns instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'namespace must be a Namespace', { value: ns, argument: 'namespace' });
+    ns.assertOpen();
+    const spec: LinkSpec = typeof ref === 'number' ? { op: 'get', index: v.uint(ref, 'ifindex', 0x7fffffff, 1) } : { op: 'get', name: v.ifname(ref) };
+    const raws = await kernel(ns.handle.link(spec), () => `link ${typeof ref === 'number' ? `#${ref}` : ref} in namespace ${ns}`);
+    if (!raws[0]) throw new NetplumbError(C.LINK_NOT_FOUND, `link ${ref} not found in namespace ${ns}`);
+    return Link.fromRaw(ns, raws[0]);
+  }
+
+  /** @internal Sends a change for this link. */
+  protected async change(spec: Omit<LinkSpec, 'op' | 'index'>, what: string): Promise<void> {
+    this.namespace.assertOpen();
+    await kernel(this.namespace.handle.link({ op: 'set', index: this.index, ...spec }), () => `${what} for ${this.describe()}`);
+  }
+
+  /** @internal */
+  describe(): string {
+    return `link ${this.name} (#${this.index}) in namespace ${this.namespace}`;
+  }
+
+  /** Reads the link again from the kernel. */
+  async refresh(): Promise<this> {
+    this.namespace.assertOpen();
+    const raws = await kernel(this.namespace.handle.link({ op: 'get', index: this.index }), () => this.describe());
+    if (raws[0]) this.assign(raws[0]);
+    return this;
+  }
+
+  /** `ip link set DEV up` */
+  async up(): Promise<this> {
+    await this.change({ up: true }, 'set up');
+    this.flags |= IFF_UP;
+    return this;
+  }
+
+  /** `ip link set DEV down` */
+  async down(): Promise<this> {
+    await this.change({ up: false }, 'set down');
+    this.flags &= ~IFF_UP;
+    return this;
+  }
+
+  /** `ip link set DEV name NEW` (the kernel refuses while the link is up: EBUSY). */
+  async rename(name: string): Promise<this> {
+    v.ifname(name);
+    await this.change({ name }, `rename to ${name}`);
+    this.name = name;
+    return this;
+  }
+
+  /** `ip link set DEV mtu N` */
+  async setMtu(mtu: number): Promise<this> {
+    v.mtu(mtu);
+    await this.change({ mtu }, `set mtu ${mtu}`);
+    this.mtu = mtu;
+    return this;
+  }
+
+  /** `ip link set DEV address MAC` */
+  async setMac(mac: string): Promise<this> {
+    const bytes = v.mac(mac);
+    await this.change({ mac: bytes }, `set address ${mac}`);
+    this.mac = mac.toLowerCase().replace(/-/g, ':');
+    return this;
+  }
+
+  /** `ip link set DEV master BRIDGE` (`brctl addif BRIDGE DEV`). */
+  async setMaster(master: LinkRef): Promise<this> {
+    const index = await resolveIndex(this.namespace, master, 'master');
+    await this.change({ master: index }, `set master #${index}`);
+    this.master = index;
+    return this;
+  }
+
+  /** `ip link set DEV nomaster` (`brctl delif BRIDGE DEV`). */
+  async clearMaster(): Promise<this> {
+    await this.change({ master: 0 }, 'set nomaster');
+    this.master = undefined;
+    return this;
+  }
+
+  /**
+   * `ip link set DEV netns NS [name NEW]`: moves the link into another
+   * namespace (a Namespace, or a process's namespace by pid), renaming it in
+   * the same request. Afterwards this object describes the link in its new
+   * namespace (its index may differ there). With a pid, the namespace is
+   * opened for you and becomes `link.namespace`: close it when done.
+   */
+  async moveTo(target: Namespace | number, opts?: MoveOptions): Promise<this> {
+    const o = v.options<MoveOptions>(opts);
+    const name = o.name !== undefined ? v.ifname(o.name, 'options.name') : undefined;
+    let ns: Namespace;
+    if (typeof target === 'number') {
+      v.pid(target, 'target');
+      ns = await Namespace.fromPid(target);
+    } else if (target instanceof Namespace) {
+      ns = target.assertOpen();
+    } else {
+      throw new NetplumbError(C.INVALID_ARGUMENT, 'target must be a Namespace or a pid', { value: target, argument: 'target' });
+    }
+    try {
+      await this.change({ netnsFd: ns.fd, ...(name ? { name } : {}) }, `move to namespace ${ns}${name ? ` as ${name}` : ''}`);
+      const moved = await Link.get(ns, name ?? this.name);
+      this.namespace = ns;
+      this.assign(rawOf(moved));
+    } catch (e) {
+      if (typeof target === 'number') await ns.close();
+      throw e;
+    }
+    return this;
+  }
+
+  /** `ip link delete DEV` (a veth takes its peer with it). */
+  async delete(): Promise<void> {
+    this.namespace.assertOpen();
+    await kernel(this.namespace.handle.link({ op: 'del', index: this.index }), () => `delete ${this.describe()}`);
+  }
+
+  /** `await using`: deletes the link; one already gone (ENODEV, closed namespace) is not an error. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.namespace.closed) return;
+    await this.delete().catch((e: unknown) => {
+      if ((e as { code?: string }).code !== 'ENODEV') throw e;
+    });
+  }
+
+  /** `ip addr add CIDR dev DEV` */
+  addAddress(cidr: string, opts?: AddressOptions): Promise<AddressInfo> {
+    return Address.add(this, cidr, opts);
+  }
+  /** `ip addr del CIDR dev DEV` */
+  removeAddress(cidr: string): Promise<void> {
+    return Address.delete(this, cidr);
+  }
+  /** `ip addr show dev DEV` */
+  addresses(opts?: { family?: 4 | 6 }): Promise<AddressInfo[]> {
+    return Address.list(this, opts);
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      index: this.index, name: this.name, kind: this.kind, mtu: this.mtu, mac: this.mac, up: this.isUp,
+      operstate: this.operstate, master: this.master, peerIndex: this.peerIndex, namespace: String(this.namespace),
+    };
+  }
+}
+
+function rawOf(l: Link): RawLink {
+  return {
+    index: l.index, name: l.name, kind: l.kind, slaveKind: l.slaveKind, flags: l.flags, type: 0, mtu: l.mtu,
+    minMtu: 0, maxMtu: 0, mac: l.mac, broadcast: '', operstate: OPERSTATES.indexOf(l.operstate), master: l.master ?? 0,
+    link: l.peerIndex ?? 0, linkNetnsid: l.peerNetnsId ?? -1, group: l.group, txqlen: l.txqlen, alias: l.alias, stp: -1,
+    vlanFiltering: -1,
+  };
+}
+
+/** @internal The ifindex of a link reference, in `ns`. Names cost one RTM_GETLINK. */
+export async function resolveIndex(ns: Namespace, ref: unknown, argument: string): Promise<number> {
+  if (ref instanceof Link) {
+    if (!ref.namespace.equals(ns))
+      throw new NetplumbError(C.WRONG_NAMESPACE, `${argument} ${ref.name} is in namespace ${ref.namespace}, not ${ns}`, { argument });
+    return ref.index;
+  }
+  if (typeof ref === 'number') return v.uint(ref, argument, 0x7fffffff, 1);
+  if (typeof ref === 'string') return (await Link.get(ns, v.ifname(ref, argument))).index;
+  throw new NetplumbError(C.INVALID_ARGUMENT, `${argument} must be a Link, a name or an ifindex`, { value: ref, argument });
+}

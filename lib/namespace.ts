@@ -1,0 +1,207 @@
+import * as fs from 'node:fs/promises';
+import { ErrorCodes as C, kernel, NetplumbError } from './errors';
+import { Link } from './link';
+import { native, type NativeHandle } from './native';
+import * as v from './validate';
+
+/** Where iproute2 keeps named namespaces (`ip netns add NAME`). */
+export const NETNS_RUN_DIR = '/run/netns';
+
+// A Namespace dropped without close() still releases its I/O thread.
+const finalizer = new FinalizationRegistry<NativeHandle>((h) => {
+  h.close().catch(() => undefined);
+});
+
+type Origin = 'created' | 'opened';
+
+/**
+ * A network namespace and the netlink socket that talks to it. The socket
+ * lives on a native I/O thread that entered the namespace once; neither the
+ * main thread nor libuv's pool ever changes namespace.
+ *
+ * Named namespaces are files under /run/netns, bind-mounted exactly as
+ * `ip netns add` does, so `ip netns list` / `ip netns exec NAME` see ours and
+ * we can open theirs.
+ */
+export class Namespace {
+  /** The name under /run/netns, for named namespaces. */
+  readonly name: string | undefined;
+  /** The file this namespace was opened from. */
+  readonly path: string;
+  /** Identity of the namespace (st_dev, st_ino of its nsfs inode), as `readlink /proc/PID/ns/net` shows it. */
+  readonly dev: number;
+  readonly inode: number;
+  /** @internal An fd of the namespace, owned by the native handle (IFLA_NET_NS_FD). */
+  readonly fd: number;
+  /** @internal */
+  readonly handle: NativeHandle;
+  readonly #origin: Origin;
+  #closed = false;
+
+  private constructor(h: NativeHandle, info: { fd: number; dev: number; ino: number }, path: string, name: string | undefined, origin: Origin) {
+    this.handle = h;
+    this.fd = info.fd;
+    this.dev = info.dev;
+    this.inode = info.ino;
+    this.path = path;
+    this.name = name;
+    this.#origin = origin;
+    finalizer.register(this, h, this);
+  }
+
+  private static async start(mode: 'path' | 'create' | 'current', path: string, name: string | undefined, what: string): Promise<Namespace> {
+    const h = new (native().Handle)(mode, path);
+    try {
+      const info = await kernel(h.ready(), what);
+      return new Namespace(h, info, path, name, mode === 'create' ? 'created' : 'opened');
+    } catch (e) {
+      await h.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** `ip netns add NAME`: a new, empty namespace (only a down loopback), named under /run/netns. */
+  static async create(name: string): Promise<Namespace> {
+    v.namespaceName(name);
+    return Namespace.start('create', `${NETNS_RUN_DIR}/${name}`, name, `namespace ${name}`);
+  }
+
+  /** Opens a named namespace (`ip netns exec NAME`), whoever created it. */
+  static async open(name: string): Promise<Namespace> {
+    v.namespaceName(name);
+    const path = `${NETNS_RUN_DIR}/${name}`;
+    await mustExist(path, `no namespace named ${JSON.stringify(name)} in ${NETNS_RUN_DIR}`);
+    return Namespace.start('path', path, name, `namespace ${name}`);
+  }
+
+  /** The namespace of a running process, like `ip link set DEV netns PID` names it. */
+  static async fromPid(pid: number): Promise<Namespace> {
+    v.pid(pid);
+    const path = `/proc/${pid}/ns/net`;
+    await mustExist(path, `no process ${pid}`);
+    return Namespace.start('path', path, undefined, `namespace of pid ${pid}`);
+  }
+
+  /** A namespace by its file: /proc/PID/ns/net, /var/run/docker/netns/ID, a bind mount... */
+  static async fromPath(path: string): Promise<Namespace> {
+    v.path(path);
+    await mustExist(path, `no such file ${path}`);
+    return Namespace.start('path', path, undefined, `namespace ${path}`);
+  }
+
+  /** The namespace this process runs in. */
+  static async current(): Promise<Namespace> {
+    return Namespace.start('current', '/proc/self/ns/net', undefined, 'current namespace');
+  }
+
+  /** `ip netns list`: the names under /run/netns, sorted. */
+  static async list(): Promise<string[]> {
+    try {
+      return (await fs.readdir(NETNS_RUN_DIR)).sort();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+  }
+
+  /** `ip netns delete NAME`, for a namespace we hold no object for. */
+  static async delete(name: string): Promise<void> {
+    v.namespaceName(name);
+    const path = `${NETNS_RUN_DIR}/${name}`;
+    await mustExist(path, `no namespace named ${JSON.stringify(name)} in ${NETNS_RUN_DIR}`);
+    await kernel(native().removeNamespace(path), `namespace ${name}`);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** @internal Throws unless open. */
+  assertOpen(): this {
+    if (this.#closed) throw new NetplumbError(C.NAMESPACE_CLOSED, `namespace ${this} is closed`);
+    return this;
+  }
+
+  /** Same namespace (same nsfs inode)? */
+  equals(other: Namespace): boolean {
+    return other instanceof Namespace && other.dev === this.dev && other.inode === this.inode;
+  }
+
+  /** The loopback device: ifindex 1 in every namespace. */
+  get loopback(): Link {
+    return Link.fromRaw(this, {
+      index: 1, name: 'lo', kind: '', slaveKind: '', flags: 0, type: 772, mtu: 65536, minMtu: 0, maxMtu: 0,
+      mac: '00:00:00:00:00:00', broadcast: '00:00:00:00:00:00', operstate: 0, master: 0, link: 0, linkNetnsid: -1,
+      group: 0, txqlen: 1000, alias: '', stp: -1, vlanFiltering: -1,
+    });
+  }
+
+  links(opts?: Parameters<typeof Link.list>[1]): Promise<Link[]> {
+    return Link.list(this, opts);
+  }
+
+  link(ref: string | number): Promise<Link> {
+    return Link.get(this, ref);
+  }
+
+  /**
+   * Removes the name (for a named namespace) and closes our handle. The kernel
+   * frees the namespace, and every link in it, when nothing else holds it.
+   */
+  async delete(): Promise<void> {
+    if (this.name !== undefined && !this.#closed) {
+      await kernel(native().removeNamespace(this.path), `namespace ${this.name}`).catch((e: unknown) => {
+        if ((e as { code?: string }).code !== 'ENOENT') throw e;
+      });
+    }
+    await this.close();
+  }
+
+  /** Closes the netlink socket and the namespace fd. The namespace itself stays. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    finalizer.unregister(this);
+    await this.handle.close();
+  }
+
+  /** `await using ns = await Namespace.create(...)`: deletes what we created, closes what we opened. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#origin === 'created') await this.delete();
+    else await this.close();
+  }
+
+  toString(): string {
+    return this.name ?? this.path;
+  }
+}
+
+let shared: Promise<Namespace> | undefined;
+
+/** @internal The process's own namespace, opened once and kept for the default `namespace` option. */
+export function defaultNamespace(): Promise<Namespace> {
+  shared ??= Namespace.current().catch((e: unknown) => {
+    shared = undefined;
+    throw e;
+  });
+  return shared;
+}
+
+/** @internal The namespace an option names, or the process's own. */
+export async function resolveNamespace(ns: unknown, argument = 'namespace'): Promise<Namespace> {
+  if (ns === undefined) return defaultNamespace();
+  if (!(ns instanceof Namespace))
+    throw new NetplumbError(C.INVALID_ARGUMENT, `${argument} must be a Namespace`, { value: ns, argument });
+  return ns.assertOpen();
+}
+
+async function mustExist(path: string, what: string): Promise<void> {
+  try {
+    await fs.stat(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ESRCH')
+      throw new NetplumbError(C.NAMESPACE_NOT_FOUND, what, { value: path, cause: e });
+    throw e;
+  }
+}

@@ -1,0 +1,144 @@
+// The addon's surface, typed. Only lib/ talks to it, and only with arguments
+// that lib/validate.ts has already checked.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const bindings = require('bindings') as (name: string) => unknown;
+
+export interface RawLink {
+  index: number;
+  name: string;
+  kind: string;
+  slaveKind: string;
+  flags: number;
+  type: number;
+  mtu: number;
+  minMtu: number;
+  maxMtu: number;
+  mac: string;
+  broadcast: string;
+  operstate: number;
+  master: number;
+  link: number;
+  linkNetnsid: number;
+  group: number;
+  txqlen: number;
+  alias: string;
+  stp: number;
+  vlanFiltering: number;
+}
+
+export interface RawAddr {
+  family: 4 | 6;
+  prefixlen: number;
+  scope: number;
+  flags: number;
+  index: number;
+  local: string;
+  address: string;
+  broadcast: string;
+  label: string;
+  validLft: number;
+  preferredLft: number;
+}
+
+export interface RawRoute {
+  family: number;
+  dst: string;
+  dstLen: number;
+  src: string;
+  srcLen: number;
+  gateway: string;
+  prefsrc: string;
+  oif: number;
+  iif: number;
+  table: number;
+  priority?: number;
+  protocol: number;
+  scope: number;
+  type: number;
+  flags: number;
+  mtu: number;
+  multipath?: { gateway: string; oif: number; weight: number }[];
+}
+
+export interface LinkSpec {
+  op: 'new' | 'set' | 'del' | 'get' | 'dump';
+  index?: number;
+  name?: string;
+  kind?: string;
+  mtu?: number;
+  mac?: Uint8Array;
+  master?: number;
+  up?: boolean;
+  netnsFd?: number;
+  netnsPid?: number;
+  group?: number;
+  txqlen?: number;
+  parent?: number;
+  peer?: { name?: string; netnsFd?: number; mtu?: number; mac?: Uint8Array };
+  stp?: number;
+  vlanFiltering?: number;
+  macvlanMode?: number;
+  vxlanId?: number;
+  vxlanPort?: number;
+  vxlanRemote?: Uint8Array;
+  vxlanLocal?: Uint8Array;
+  filterMaster?: number;
+  filterKind?: string;
+}
+
+export interface AddrSpec {
+  op: 'new' | 'del' | 'dump';
+  replace?: boolean;
+  family?: 4 | 6;
+  prefixlen?: number;
+  scope?: number;
+  index?: number;
+  local?: Uint8Array;
+  peer?: Uint8Array;
+  broadcast?: Uint8Array;
+  flags?: number;
+  label?: string;
+  validLft?: number;
+  preferredLft?: number;
+}
+
+export interface RouteSpec {
+  op: 'new' | 'del' | 'dump' | 'get';
+  replace?: boolean;
+  append?: boolean;
+  family?: 4 | 6;
+  dst?: Uint8Array;
+  dstLen?: number;
+  src?: Uint8Array;
+  srcLen?: number;
+  gateway?: Uint8Array;
+  oif?: number;
+  table?: number;
+  priority?: number;
+  prefsrc?: Uint8Array;
+  scope?: number;
+  protocol?: number;
+  type?: number;
+  onlink?: boolean;
+  mtu?: number;
+}
+
+export interface NativeHandle {
+  ready(): Promise<{ fd: number; dev: number; ino: number }>;
+  link(spec: LinkSpec): Promise<RawLink[]>;
+  addr(spec: AddrSpec): Promise<RawAddr[]>;
+  route(spec: RouteSpec): Promise<RawRoute[]>;
+  close(): Promise<void>;
+  readonly pending: number;
+}
+
+export interface Addon {
+  Handle: new (mode: 'path' | 'create' | 'current', path: string) => NativeHandle;
+  removeNamespace(path: string): Promise<void>;
+}
+
+let addon: Addon | undefined;
+export function native(): Addon {
+  addon ??= bindings('netplumb') as Addon;
+  return addon;
+}

@@ -1,0 +1,196 @@
+import { nameOf, PROTOCOLS, type Protocol, ROUTE_TYPES, type RouteType, SCOPES, type Scope, TABLES, type Table } from './constants';
+import { ErrorCodes as C, kernel, NetplumbError } from './errors';
+import { Link, resolveIndex } from './link';
+import type { RawRoute, RouteSpec } from './native';
+import { Namespace, resolveNamespace } from './namespace';
+import * as v from './validate';
+
+export interface RouteOptions {
+  /** Namespace of the route. Default: `dev`'s namespace if dev is a Link, else the process's own. */
+  namespace?: Namespace;
+  /** Destination: 'default', a CIDR ('10.1.0.0/16'), or a host address. */
+  to: string;
+  /** Gateway address (`via`). */
+  via?: string;
+  /** Output device (`dev`): a Link, a name or an ifindex. */
+  dev?: Link | string | number;
+  /** Routing table. Default 'main'. */
+  table?: Table;
+  /** Metric / priority. Default: the kernel's (0 for IPv4, 1024 for IPv6). */
+  metric?: number;
+  /** Default: 'link' for a route without gateway, 'universe' otherwise (as ip does). */
+  scope?: Scope;
+  /** Preferred source address (`src`). */
+  src?: string;
+  /** Default 'unicast'. */
+  type?: RouteType;
+  /** Default 'boot' (as ip does). */
+  protocol?: Protocol;
+  /** Gateway is on-link even if no prefix covers it (`onlink`). */
+  onlink?: boolean;
+  /** Path MTU for this route (`mtu`). */
+  mtu?: number;
+  /** Address family when `to` is 'default' without a gateway. Default 4. */
+  family?: 4 | 6;
+}
+
+export interface RouteInfo {
+  family: 4 | 6;
+  /** 'default' or 'network/prefixlen' (a host route shows as its address, like ip). */
+  to: string;
+  via?: string;
+  /** Output device name, when known. */
+  dev?: string;
+  /** Output device ifindex. */
+  oif?: number;
+  table: string | number;
+  metric?: number;
+  scope: string | number;
+  protocol: string | number;
+  type: string | number;
+  src?: string;
+  flags: number;
+  mtu?: number;
+  multipath?: { via?: string; oif: number; dev?: string; weight: number }[];
+}
+
+export interface RouteListOptions {
+  /** Default: both. */
+  family?: 4 | 6;
+  /** Default 'main'; 'all' for every table. Filtered by the kernel. */
+  table?: Table | 'all';
+  /** Only routes out of this device (filtered by the kernel). */
+  dev?: Link | string | number;
+  /** Resolve output device names with one link dump. Default true. */
+  names?: boolean;
+}
+
+
+function tableOf(t: unknown, argument = 'table'): number {
+  if (typeof t === 'string' && t in TABLES) return TABLES[t] as number;
+  if (typeof t === 'number') return v.uint(t, argument, 0xffffffff, 1);
+  throw new NetplumbError(C.INVALID_ARGUMENT, `invalid ${argument} ${String(t)}: 'main', 'local', 'default' or 1-4294967295`, { value: t, argument });
+}
+function named(table: Record<string, number>, t: unknown, argument: string, max = 255): number {
+  if (typeof t === 'number') return v.uint(t, argument, max);
+  if (typeof t === 'string' && t in table) return table[t] as number;
+  throw new NetplumbError(C.INVALID_ARGUMENT, `invalid ${argument} ${String(t)}: one of ${Object.keys(table).join(', ')} or a number`, { value: t, argument });
+}
+
+function info(r: RawRoute, names: Map<number, string> | undefined): RouteInfo {
+  const full = r.family === 4 ? 32 : 128;
+  const to = r.dstLen === 0 ? 'default' : r.dstLen === full ? r.dst : `${r.dst}/${r.dstLen}`;
+  const out: RouteInfo = {
+    family: r.family as 4 | 6,
+    to,
+    table: nameOf(TABLES, r.table),
+    scope: nameOf(SCOPES, r.scope) === 'universe' ? 'global' : nameOf(SCOPES, r.scope),
+    protocol: nameOf(PROTOCOLS, r.protocol),
+    type: nameOf(ROUTE_TYPES, r.type),
+    flags: r.flags,
+  };
+  if (r.gateway) out.via = r.gateway;
+  if (r.oif) {
+    out.oif = r.oif;
+    const n = names?.get(r.oif);
+    if (n) out.dev = n;
+  }
+  if (r.priority !== undefined) out.metric = r.priority;
+  if (r.prefsrc) out.src = r.prefsrc;
+  if (r.mtu) out.mtu = r.mtu;
+  if (r.multipath)
+    out.multipath = r.multipath.map((nh) => {
+      const x: { via?: string; oif: number; dev?: string; weight: number } = { oif: nh.oif, weight: nh.weight };
+      if (nh.gateway) x.via = nh.gateway;
+      const n = names?.get(nh.oif);
+      if (n) x.dev = n;
+      return x;
+    });
+  return out;
+}
+
+/** Routes: `ip route add / replace / del / show`. */
+export class Route {
+  private constructor() {}
+
+  /** @internal Checks everything and builds the request; resolves a device name to its index. */
+  static async spec(opts: unknown, op: 'new' | 'del'): Promise<{ ns: Namespace; spec: RouteSpec; what: string }> {
+    if (typeof opts !== 'object' || opts === null) throw new NetplumbError(C.INVALID_ARGUMENT, 'route options must be an object', { value: opts, argument: 'options' });
+    const o = opts as Partial<RouteOptions>;
+    const nsGiven = o.namespace;
+    const devNs = o.dev instanceof Link ? o.dev.namespace : undefined;
+    if (nsGiven !== undefined && devNs && !(nsGiven instanceof Namespace && nsGiven.equals(devNs)))
+      throw new NetplumbError(C.WRONG_NAMESPACE, `dev ${(o.dev as Link).name} is not in namespace ${String(nsGiven)}`, { argument: 'dev' });
+    if (o.to === undefined) throw new NetplumbError(C.INVALID_ARGUMENT, "route needs 'to' ('default' or a CIDR)", { argument: 'to' });
+    let family: 4 | 6 | undefined;
+    let dst: Uint8Array | undefined;
+    let dstLen = 0;
+    if (o.to !== 'default') {
+      const c = v.cidr(o.to, 'to', { bareOk: true });
+      family = c.family;
+      dstLen = c.prefixlen;
+      dst = v.networkOf(c.bytes, c.prefixlen);
+      if (!c.bytes.every((b, i) => b === (dst as Uint8Array)[i]))
+        throw new NetplumbError(C.INVALID_CIDR, `invalid route destination ${o.to}: host bits set (did you mean ${v.formatIp(dst)}/${dstLen}?)`, { value: o.to, argument: 'to' });
+    }
+    const gw = o.via !== undefined ? v.ip(o.via, 'via', family) : undefined;
+    family ??= gw?.family;
+    if (o.family !== undefined) {
+      if (o.family !== 4 && o.family !== 6) throw new NetplumbError(C.INVALID_ARGUMENT, 'family must be 4 or 6', { value: o.family, argument: 'family' });
+      if (family && family !== o.family) throw new NetplumbError(C.FAMILY_MISMATCH, `route is IPv${family}, family says ${o.family}`, { argument: 'family' });
+      family = o.family;
+    }
+    family ??= 4;
+    const spec: RouteSpec = { op, family, dstLen };
+    if (dst) spec.dst = dst;
+    if (gw) spec.gateway = gw.bytes;
+    if (o.table !== undefined) spec.table = tableOf(o.table);
+    if (o.metric !== undefined) spec.priority = v.uint(o.metric, 'metric');
+    if (o.scope !== undefined) spec.scope = named(SCOPES, o.scope, 'scope');
+    if (o.type !== undefined) spec.type = named(ROUTE_TYPES, o.type, 'type');
+    if (o.protocol !== undefined) spec.protocol = named(PROTOCOLS, o.protocol, 'protocol');
+    if (o.src !== undefined) spec.prefsrc = v.ip(o.src, 'src', family).bytes;
+    if (o.onlink !== undefined) spec.onlink = v.bool(o.onlink, 'onlink');
+    if (o.mtu !== undefined) spec.mtu = v.mtu(o.mtu);
+    const ns = await resolveNamespace(nsGiven ?? devNs);
+    if (o.dev !== undefined) spec.oif = await resolveIndex(ns, o.dev, 'dev');
+    const what = `route ${o.to}${o.via ? ` via ${o.via}` : ''}${o.dev !== undefined ? ` dev ${o.dev instanceof Link ? o.dev.name : String(o.dev)}` : ''} in namespace ${ns}`;
+    return { ns, spec, what };
+  }
+
+  /** `ip route add ...`: EEXIST if the route is there already. */
+  static async add(opts: RouteOptions): Promise<void> {
+    const { ns, spec, what } = await Route.spec(opts, 'new');
+    await kernel(ns.handle.route(spec), what);
+  }
+
+  /** `ip route replace ...`: adds, or replaces the route with the same destination, table and metric. */
+  static async replace(opts: RouteOptions): Promise<void> {
+    const { ns, spec, what } = await Route.spec(opts, 'new');
+    spec.replace = true;
+    await kernel(ns.handle.route(spec), what);
+  }
+
+  /** `ip route del ...`: ESRCH if no route matches. Unset fields match anything. */
+  static async delete(opts: RouteOptions): Promise<void> {
+    const { ns, spec, what } = await Route.spec(opts, 'del');
+    await kernel(ns.handle.route(spec), what);
+  }
+
+  /** `ip route show [table T] [dev D]` for one namespace. */
+  static async list(ns: Namespace, opts?: RouteListOptions): Promise<RouteInfo[]> {
+    if (!(ns instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'namespace must be a Namespace', { value: ns, argument: 'namespace' });
+    ns.assertOpen();
+    const o = v.options<RouteListOptions>(opts);
+    if (o.family !== undefined && o.family !== 4 && o.family !== 6)
+      throw new NetplumbError(C.INVALID_ARGUMENT, 'family must be 4 or 6', { value: o.family, argument: 'family' });
+    const table = o.table === undefined ? TABLES.main : o.table === 'all' ? 0 : tableOf(o.table);
+    const oif = o.dev !== undefined ? await resolveIndex(ns, o.dev, 'dev') : 0;
+    const families: (4 | 6)[] = o.family ? [o.family] : [4, 6];
+    const names = o.names === false ? undefined : Link.list(ns).then((ls) => new Map(ls.map((l) => [l.index, l.name])));
+    const dumps = families.map((family) => kernel(ns.handle.route({ op: 'dump', family, table: table as number, oif }), `routes in namespace ${ns}`));
+    const [map, ...lists] = await Promise.all([names, ...dumps]);
+    // The kernel also reports cached clones for IPv6; ip shows only real routes.
+    return (lists as RawRoute[][]).flat().filter((r) => (r.flags & 0x200) === 0).map((r) => info(r, map as Map<number, string> | undefined));
+  }
+}

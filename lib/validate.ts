@@ -1,0 +1,189 @@
+// Every argument is checked here, before anything native runs. A refusal is
+// a NetplumbError with a stable code; nothing reaches a system call.
+import * as net from 'node:net';
+import { ErrorCodes as C, NetplumbError } from './errors';
+
+const IFNAMSIZ = 16;
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 64 ? v.slice(0, 64) + '…' : v);
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
+  return typeof v;
+}
+
+/** Interface names: 1–15 bytes, no '/', ':', whitespace or control characters, not '.' or '..'. */
+export function ifname(v: unknown, argument = 'name'): string {
+  const bad = (why: string) =>
+    new NetplumbError(C.INVALID_IFNAME, `invalid interface name ${describe(v)} (${argument}): ${why}`, { value: v, argument });
+  if (typeof v !== 'string') throw bad('must be a string');
+  if (v.length === 0) throw bad('must not be empty');
+  if (Buffer.byteLength(v) >= IFNAMSIZ) throw bad(`must be at most ${IFNAMSIZ - 1} bytes`);
+  if (v === '.' || v === '..') throw bad("must not be '.' or '..'");
+  // eslint-disable-next-line no-control-regex
+  if (/[\s/:\u0000-\u001f\u007f]/.test(v)) throw bad("must not contain '/', ':', whitespace or control characters");
+  return v;
+}
+
+/** Namespace names as iproute2 stores them: a file name under /run/netns. */
+export function namespaceName(v: unknown, argument = 'name'): string {
+  const bad = (why: string) =>
+    new NetplumbError(C.INVALID_NAMESPACE_NAME, `invalid namespace name ${describe(v)}: ${why}`, { value: v, argument });
+  if (typeof v !== 'string') throw bad('must be a string');
+  if (v.length === 0) throw bad('must not be empty');
+  if (Buffer.byteLength(v) > 255) throw bad('must be at most 255 bytes');
+  if (v === '.' || v === '..') throw bad("must not be '.' or '..'");
+  if (v.includes('/')) throw bad("must not contain '/'");
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(v)) throw bad('must not contain control characters');
+  return v;
+}
+
+export function path(v: unknown, argument = 'path'): string {
+  if (typeof v !== 'string' || v.length === 0 || v.includes('\0') || Buffer.byteLength(v) > 4095)
+    throw new NetplumbError(C.INVALID_PATH, `invalid path ${describe(v)}`, { value: v, argument });
+  return v;
+}
+
+export function pid(v: unknown, argument = 'pid'): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > 4194304)
+    throw new NetplumbError(C.INVALID_PID, `invalid pid ${describe(v)}: must be an integer from 1 to 4194304`, { value: v, argument });
+  return v;
+}
+
+export function uint(v: unknown, argument: string, max = 0xffffffff, min = 0): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    throw new NetplumbError(C.INVALID_ARGUMENT, `invalid ${argument} ${describe(v)}: must be an integer from ${min} to ${max}`, {
+      value: v,
+      argument,
+    });
+  return v;
+}
+
+export function bool(v: unknown, argument: string): boolean {
+  if (typeof v !== 'boolean')
+    throw new NetplumbError(C.INVALID_ARGUMENT, `invalid ${argument} ${describe(v)}: must be a boolean`, { value: v, argument });
+  return v;
+}
+
+export function options<T extends object>(v: unknown, argument = 'options'): Partial<T> {
+  if (v === undefined) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new NetplumbError(C.INVALID_ARGUMENT, `invalid ${argument}: must be an object`, { value: v, argument });
+  return v as Partial<T>;
+}
+
+export function mtu(v: unknown, argument = 'mtu'): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 68 || v > 65535)
+    throw new NetplumbError(C.INVALID_MTU, `invalid MTU ${describe(v)}: must be an integer from 68 to 65535`, { value: v, argument });
+  return v;
+}
+
+/** 'aa:bb:cc:dd:ee:ff' (or '-' separated) -> 6 bytes; unicast only. */
+export function mac(v: unknown, argument = 'mac'): Uint8Array {
+  const bad = (why: string) => new NetplumbError(C.INVALID_MAC, `invalid MAC address ${describe(v)}: ${why}`, { value: v, argument });
+  if (typeof v !== 'string') throw bad('must be a string like "02:42:ac:11:00:02"');
+  const m = /^([0-9a-fA-F]{2})([:-])([0-9a-fA-F]{2})\2([0-9a-fA-F]{2})\2([0-9a-fA-F]{2})\2([0-9a-fA-F]{2})\2([0-9a-fA-F]{2})$/.exec(v);
+  if (!m) throw bad('must be six hex octets separated by ":"');
+  const bytes = Uint8Array.from([m[1], m[3], m[4], m[5], m[6], m[7]].map((x) => parseInt(x as string, 16)));
+  if ((bytes[0] as number) & 1) throw bad('must be a unicast address (lowest bit of the first octet clear)');
+  if (bytes.every((b) => b === 0)) throw bad('must not be all zeros');
+  return bytes;
+}
+
+export interface ParsedIp {
+  family: 4 | 6;
+  bytes: Uint8Array;
+  text: string;
+}
+
+export function ipBytes(text: string, family: 4 | 6): Uint8Array {
+  if (family === 4) return Uint8Array.from(text.split('.').map(Number));
+  // IPv6 (already checked by net.isIP): an embedded IPv4 tail becomes two words.
+  let s = text;
+  const m = /^(.*:)(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(s);
+  if (m) {
+    const [a, b, c, d] = [m[2], m[3], m[4], m[5]].map(Number) as [number, number, number, number];
+    s = `${m[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const split = (x: string) => (x ? x.split(':') : []);
+  const dbl = s.indexOf('::');
+  let words: string[];
+  if (dbl >= 0) {
+    const head = split(s.slice(0, dbl));
+    const tail = split(s.slice(dbl + 2));
+    words = [...head, ...new Array<string>(8 - head.length - tail.length).fill('0'), ...tail];
+  } else {
+    words = split(s);
+  }
+  const out = new Uint8Array(16);
+  words.forEach((w, i) => {
+    const n = parseInt(w, 16);
+    out[i * 2] = (n >> 8) & 0xff;
+    out[i * 2 + 1] = n & 0xff;
+  });
+  return out;
+}
+
+export function ip(v: unknown, argument = 'address', family?: 4 | 6): ParsedIp {
+  const fam = typeof v === 'string' ? net.isIP(v) : 0;
+  if (typeof v !== 'string' || (fam !== 4 && fam !== 6) || v.includes('%'))
+    throw new NetplumbError(C.INVALID_IP, `invalid IP address ${describe(v)} (${argument})`, { value: v, argument });
+  if (family && fam !== family)
+    throw new NetplumbError(C.FAMILY_MISMATCH, `${argument} ${v} is IPv${fam}, expected IPv${family}`, { value: v, argument });
+  return { family: fam, bytes: ipBytes(v, fam), text: v };
+}
+
+export interface ParsedCidr extends ParsedIp {
+  prefixlen: number;
+}
+
+/** '172.17.0.2/16' or 'fd00::1/64'. A bare address is taken with the full prefix only when `bareOk`. */
+export function cidr(v: unknown, argument = 'cidr', opts: { bareOk?: boolean; family?: 4 | 6 } = {}): ParsedCidr {
+  const bad = (why: string) => new NetplumbError(C.INVALID_CIDR, `invalid CIDR ${describe(v)} (${argument}): ${why}`, { value: v, argument });
+  if (typeof v !== 'string') throw bad('must be a string like "172.17.0.2/16"');
+  const slash = v.indexOf('/');
+  if (slash < 0 && !opts.bareOk) throw bad('missing "/prefix"');
+  const addr = slash < 0 ? v : v.slice(0, slash);
+  const fam = net.isIP(addr);
+  if ((fam !== 4 && fam !== 6) || addr.includes('%')) throw bad('not an IPv4 or IPv6 address');
+  const max = fam === 4 ? 32 : 128;
+  let prefixlen = max;
+  if (slash >= 0) {
+    const p = v.slice(slash + 1);
+    if (!/^\d{1,3}$/.test(p)) throw bad('prefix length must be a decimal number');
+    prefixlen = Number(p);
+    if (prefixlen > max) throw bad(`prefix length must be at most ${max}`);
+  }
+  if (opts.family && fam !== opts.family)
+    throw new NetplumbError(C.FAMILY_MISMATCH, `${argument} ${v} is IPv${fam}, expected IPv${opts.family}`, { value: v, argument });
+  return { family: fam, bytes: ipBytes(addr, fam), text: addr, prefixlen };
+}
+
+/** The network part of an address: host bits cleared. */
+export function networkOf(bytes: Uint8Array, prefixlen: number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  for (let i = 0; i < out.length; i++) {
+    const keep = Math.max(0, Math.min(8, prefixlen - i * 8));
+    out[i] = (out[i] as number) & ((0xff << (8 - keep)) & 0xff);
+  }
+  return out;
+}
+
+export function formatIp(bytes: Uint8Array): string {
+  if (bytes.length === 4) return Array.from(bytes).join('.');
+  const words: string[] = [];
+  for (let i = 0; i < 16; i += 2) words.push((((bytes[i] as number) << 8) | (bytes[i + 1] as number)).toString(16));
+  // Compress the longest run of zeros, as inet_ntop does.
+  let best = -1, bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (words[i] !== '0') { i++; continue; }
+    let j = i;
+    while (j < 8 && words[j] === '0') j++;
+    if (j - i > bestLen && j - i > 1) { best = i; bestLen = j - i; }
+    i = j;
+  }
+  if (best < 0) return words.join(':');
+  return words.slice(0, best).join(':') + '::' + words.slice(best + bestLen).join(':');
+}
