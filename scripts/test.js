@@ -24,6 +24,8 @@ async function main(extra) {
   // A stale results file must never be mistaken for this run's results.
   fs.rmSync(path.join(ROOT, RESULTS), { force: true });
 
+  // jest flags go before the pass-through args: --selectProjects is variadic and
+  // would swallow a following path pattern as a project name.
   const jestArgs = ['--json', `--outputFile=${RESULTS}`];
   const opts = { cwd: ROOT };
 

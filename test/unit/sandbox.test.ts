@@ -141,7 +141,7 @@ describe('SETUP_SCRIPT behaviour (stubbed mount/mkdir)', () => {
   });
 
   function runSetup(extraEnv: Record<string, string>, ...cmd: string[]) {
-    const env = { ...outsideEnv(), PATH: `${dir}:${process.env.PATH ?? '/usr/bin:/bin'}`, ...extraEnv };
+    const env = { ...outsideEnv(), PATH: `${dir}:/usr/bin:/bin`, ...extraEnv };
     return spawnSync('/bin/sh', ['-c', SETUP_SCRIPT, 'sh', ...cmd], { env, encoding: 'utf8' });
   }
 
@@ -250,7 +250,9 @@ describe('runInSandbox', () => {
 
     it('returns 127 and explains when the command does not exist', async () => {
       const stderr = capture();
-      const code = await runInSandbox(['netplumb-no-such-command'], { uid: 1000, env: insideEnv(), stderr, stdio: 'ignore' });
+      // Fixed PATH: an unreadable PATH entry would turn ENOENT into EACCES (126).
+      const env = { ...insideEnv(), PATH: '/usr/bin:/bin' };
+      const code = await runInSandbox(['netplumb-no-such-command'], { uid: 1000, env, stderr, stdio: 'ignore' });
       expect(code).toBe(EXIT_NOT_FOUND);
       expect(stderr.text).toMatch(/cannot run netplumb-no-such-command/);
     });

@@ -1,0 +1,338 @@
+// Native unit tests: message bytes written from the UAPI headers, and the
+// parsers against truncated, oversized and random input.
+#include <linux/if.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <sys/socket.h>
+
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "../nl/attr.hpp"
+#include "../nl/builder.hpp"
+#include "../nl/transact.hpp"
+#include "../rtnl/rtnl.hpp"
+
+static int failures = 0, checks = 0;
+#define CHECK(cond)                                                     \
+  do {                                                                  \
+    ++checks;                                                           \
+    if (!(cond)) {                                                      \
+      ++failures;                                                       \
+      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+    }                                                                   \
+  } while (0)
+
+using Bytes = std::vector<uint8_t>;
+using nl::bytes;
+
+// Little-endian helpers for hand-written golden messages.
+struct Golden {
+  Bytes b;
+  void u8(uint8_t v) { b.push_back(v); }
+  void u16(uint16_t v) { u8(v & 0xff); u8(v >> 8); }
+  void u32(uint32_t v) { u16(v & 0xffff); u16(v >> 16); }
+  void str(const char* s, size_t pad_to) {
+    size_t n = std::strlen(s) + 1;
+    for (size_t i = 0; i < n; ++i) u8(i < n - 1 ? s[i] : 0);
+    for (size_t i = n; i < pad_to; ++i) u8(0);
+  }
+  void attr(uint16_t len, uint16_t type) { u16(len); u16(type); }
+};
+
+static void test_builder_bounds() {
+  uint8_t buf[32];
+  nl::Builder b(buf);
+  CHECK(b.put_header(RTM_GETLINK, 0) != nullptr);
+  CHECK(b.put_header(RTM_GETLINK, 0) == nullptr);  // one message per builder
+  // 16 (nlmsghdr) + 16 (ifinfomsg) == 32: the headers fit exactly, no attribute does.
+  nl::Builder c(buf);
+  c.put_header(RTM_GETLINK, 0);
+  CHECK(c.put_extra_header<ifinfomsg>() != nullptr);
+  CHECK(c.ok());
+  CHECK(!c.put_u32(IFLA_MTU, 1500));
+  CHECK(!c.ok());                       // overflow is sticky
+  CHECK(!c.put_u8(IFLA_OPERSTATE, 1));  // and every later call fails
+  CHECK(c.size() == 32);
+}
+
+static void test_builder_nest() {
+  uint8_t buf[256];
+  nl::Builder b(buf);
+  b.put_header(RTM_NEWLINK, 0);
+  b.put_extra_header<ifinfomsg>();
+  auto n = b.nest_begin(IFLA_LINKINFO);
+  b.put_strz(IFLA_INFO_KIND, "veth");
+  b.nest_end(n);
+  auto c = b.nest_begin(IFLA_AF_SPEC);
+  b.put_u32(1, 2);
+  b.nest_cancel(c);
+  CHECK(b.ok());
+  CHECK(b.size() == 16 + 16 + 4 + 12);
+  nl::AttrTable<IFLA_MAX> tb(b.bytes().subspan(32));
+  CHECK(tb.valid);
+  CHECK(tb[IFLA_LINKINFO].present());
+  CHECK(!tb[IFLA_AF_SPEC].present());
+  nl::AttrTable<IFLA_INFO_MAX> info(tb[IFLA_LINKINFO].data);
+  CHECK(info[IFLA_INFO_KIND].str() == "veth");
+}
+
+// ip link add br0 type bridge; ip link set br0 up — as one RTM_NEWLINK.
+static void test_golden_bridge() {
+  nl::rtnl::LinkSpec s;
+  s.op = nl::rtnl::LinkOp::New;
+  s.name = "br0";
+  s.kind = "bridge";
+  s.up = true;
+  nl::Error err;
+  auto req = nl::rtnl::link_request(s, &err);
+  CHECK(req != nullptr);
+  Golden g;
+  g.u32(56); g.u16(RTM_NEWLINK); g.u16(NLM_F_CREATE | NLM_F_EXCL); g.u32(0); g.u32(0);  // nlmsghdr
+  g.u8(AF_UNSPEC); g.u8(0); g.u16(0); g.u32(0); g.u32(IFF_UP); g.u32(IFF_UP);          // ifinfomsg
+  g.attr(8, IFLA_IFNAME); g.str("br0", 4);
+  g.attr(16, IFLA_LINKINFO | NLA_F_NESTED);
+  g.attr(11, IFLA_INFO_KIND); g.str("bridge", 8);
+  CHECK(req && req->msg == g.b);
+  CHECK(req && req->op == "RTM_NEWLINK");
+}
+
+// ip link add v0 type veth peer name eth0 netns <fd 7>, mtu 1400 on both.
+static void test_golden_veth() {
+  nl::rtnl::LinkSpec s;
+  s.op = nl::rtnl::LinkOp::New;
+  s.name = "v0";
+  s.kind = "veth";
+  s.mtu = 1400;
+  s.peer = nl::rtnl::PeerSpec{"eth0", 7, 1400, std::nullopt};
+  nl::Error err;
+  auto req = nl::rtnl::link_request(s, &err);
+  CHECK(req != nullptr);
+  Golden g;
+  g.u32(0); g.u16(RTM_NEWLINK); g.u16(NLM_F_CREATE | NLM_F_EXCL); g.u32(0); g.u32(0);
+  g.u8(0); g.u8(0); g.u16(0); g.u32(0); g.u32(0); g.u32(0);
+  g.attr(7, IFLA_IFNAME); g.str("v0", 4);
+  g.attr(8, IFLA_MTU); g.u32(1400);
+  // IFLA_LINKINFO { KIND "veth", DATA { VETH_INFO_PEER { ifinfomsg, IFNAME eth0, NET_NS_FD 7, MTU 1400 } } }
+  uint16_t peer_len = 4 + 16 + 12 + 8 + 8;
+  uint16_t data_len = 4 + peer_len;
+  uint16_t info_len = 4 + 12 + data_len;  // wait: KIND "veth\0" = 4 + 5 = 9 -> 12 aligned
+  g.attr(info_len, IFLA_LINKINFO | NLA_F_NESTED);
+  g.attr(9, IFLA_INFO_KIND); g.str("veth", 8);
+  g.attr(data_len, IFLA_INFO_DATA | NLA_F_NESTED);
+  g.attr(peer_len, VETH_INFO_PEER | NLA_F_NESTED);
+  for (int i = 0; i < 16; ++i) g.u8(0);
+  g.attr(9, IFLA_IFNAME); g.str("eth0", 8);
+  g.attr(8, IFLA_NET_NS_FD); g.u32(7);
+  g.attr(8, IFLA_MTU); g.u32(1400);
+  uint32_t total = static_cast<uint32_t>(g.b.size());
+  std::memcpy(g.b.data(), &total, 4);
+  if (req && req->msg != g.b) {
+    for (size_t i = 0; i < std::max(req->msg.size(), g.b.size()); ++i)
+      if (i >= req->msg.size() || i >= g.b.size() || req->msg[i] != g.b[i]) { std::fprintf(stderr, "veth golden differs at byte %zu (sizes %zu/%zu)\n", i, req->msg.size(), g.b.size()); break; }
+  }
+  CHECK(req && req->msg == g.b);
+}
+
+// ip addr add 172.17.0.2/16 dev #3
+static void test_golden_addr() {
+  nl::rtnl::AddrSpec s;
+  s.op = nl::rtnl::AddrOp::New;
+  s.family = AF_INET;
+  s.prefixlen = 16;
+  s.index = 3;
+  s.local = {172, 17, 0, 2};
+  nl::Error err;
+  auto req = nl::rtnl::addr_request(s, &err);
+  Golden g;
+  g.u32(40); g.u16(RTM_NEWADDR); g.u16(NLM_F_CREATE | NLM_F_EXCL); g.u32(0); g.u32(0);
+  g.u8(AF_INET); g.u8(16); g.u8(0); g.u8(0); g.u32(3);
+  g.attr(8, IFA_LOCAL); g.u8(172); g.u8(17); g.u8(0); g.u8(2);
+  g.attr(8, IFA_ADDRESS); g.u8(172); g.u8(17); g.u8(0); g.u8(2);
+  CHECK(req && req->msg == g.b);
+  // Family and address length must agree.
+  s.local = {1, 2, 3};
+  CHECK(nl::rtnl::addr_request(s, &err) == nullptr && err.err == EINVAL);
+}
+
+// ip route add default via 172.17.0.1
+static void test_golden_route() {
+  nl::rtnl::RouteSpec s;
+  s.op = nl::rtnl::RouteOp::New;
+  s.family = AF_INET;
+  s.gateway = Bytes{172, 17, 0, 1};
+  nl::Error err;
+  auto req = nl::rtnl::route_request(s, &err);
+  Golden g;
+  g.u32(44); g.u16(RTM_NEWROUTE); g.u16(NLM_F_CREATE | NLM_F_EXCL); g.u32(0); g.u32(0);
+  g.u8(AF_INET); g.u8(0); g.u8(0); g.u8(0);
+  g.u8(RT_TABLE_MAIN); g.u8(RTPROT_BOOT); g.u8(RT_SCOPE_UNIVERSE); g.u8(RTN_UNICAST); g.u32(0);
+  g.attr(8, RTA_GATEWAY); g.u8(172); g.u8(17); g.u8(0); g.u8(1);
+  g.attr(8, RTA_TABLE); g.u32(RT_TABLE_MAIN);
+  CHECK(req && req->msg == g.b);
+  // A device route gets scope link, like ip(8).
+  nl::rtnl::RouteSpec d;
+  d.op = nl::rtnl::RouteOp::New;
+  d.family = AF_INET;
+  d.dst = {10, 0, 0, 0};
+  d.dst_len = 8;
+  d.oif = 2;
+  auto r2 = nl::rtnl::route_request(d, &err);
+  CHECK(r2 && reinterpret_cast<const rtmsg*>(r2->msg.data() + 16)->rtm_scope == RT_SCOPE_LINK);
+  // A gateway of the wrong family is refused before sending.
+  s.gateway = Bytes(16, 0);
+  CHECK(nl::rtnl::route_request(s, &err) == nullptr);
+}
+
+static void test_attr_parser_rejects() {
+  // nla_len below the header size.
+  uint8_t a[] = {2, 0, 1, 0, 0, 0, 0, 0};
+  int n = 0;
+  CHECK(!nl::for_each_attr(bytes(a, sizeof a), [&](const nl::Attr&) { ++n; }));
+  CHECK(n == 0);
+  // nla_len past the buffer.
+  uint8_t b[] = {12, 0, 1, 0, 1, 2, 3, 4};
+  n = 0;
+  CHECK(!nl::for_each_attr(bytes(b, sizeof b), [&](const nl::Attr&) { ++n; }));
+  CHECK(n == 0);
+  // A valid attribute followed by a truncated header: the first is seen, the rest refused quietly.
+  uint8_t c[] = {8, 0, 4, 0, 0xdc, 5, 0, 0, 8, 0};
+  n = 0;
+  nl::for_each_attr(bytes(c, sizeof c), [&](const nl::Attr& x) { ++n; CHECK(x.u32() == 1500); });
+  CHECK(n == 1);
+  // Short payloads read as defaults, never past the end.
+  uint8_t d[] = {5, 0, 4, 0, 7, 0, 0, 0};
+  nl::AttrTable<8> tb(bytes(d, sizeof d));
+  CHECK(tb[4].present());
+  CHECK(!tb[4].as<uint32_t>().has_value());
+  CHECK(tb[4].u32(42) == 42);
+  CHECK(tb[4].u8() == 7);
+  // Unterminated string stops at the payload end.
+  uint8_t e[] = {8, 0, 3, 0, 'a', 'b', 'c', 'd'};
+  nl::AttrTable<8> te(bytes(e, sizeof e));
+  CHECK(te[3].str() == "abcd");
+}
+
+static void test_msg_parser_rejects() {
+  uint8_t a[20] = {};
+  uint32_t len = 1000;  // claims more than the buffer
+  std::memcpy(a, &len, 4);
+  int n = 0;
+  CHECK(!nl::for_each_msg(bytes(a, sizeof a), [&](const nlmsghdr&, bytes) { ++n; return true; }));
+  CHECK(n == 0);
+  len = 4;  // below the header size
+  std::memcpy(a, &len, 4);
+  CHECK(!nl::for_each_msg(bytes(a, sizeof a), [&](const nlmsghdr&, bytes) { ++n; return true; }));
+  CHECK(n == 0);
+  CHECK(!nl::for_each_msg(bytes(a, 10), [&](const nlmsghdr&, bytes) { ++n; return true; }));
+}
+
+static void test_parse_link_truncated() {
+  nlmsghdr h{};
+  h.nlmsg_type = RTM_NEWLINK;
+  uint8_t small[8] = {};
+  nl::rtnl::LinkInfo l;
+  CHECK(!nl::rtnl::parse_link(h, bytes(small, sizeof small), &l));
+  h.nlmsg_type = RTM_NEWROUTE;
+  uint8_t ok[64] = {};
+  CHECK(!nl::rtnl::parse_link(h, bytes(ok, sizeof ok), &l));  // wrong type
+}
+
+// An extended ACK pointing at IFLA_MTU of our request names that attribute.
+static void test_extack_offset() {
+  nl::rtnl::LinkSpec s;
+  s.op = nl::rtnl::LinkOp::Set;
+  s.index = 5;
+  s.name = "x";
+  s.mtu = 100;
+  nl::Error err;
+  auto req = nl::rtnl::link_request(s, &err);
+  CHECK(req != nullptr);
+  // nlmsghdr 16 + ifinfomsg 16 + IFLA_IFNAME (4 + 2 -> 8) = 40: IFLA_MTU starts at 40.
+  CHECK(req && nl::rtnl::link_attr_at(req->msg, 40) == "IFLA_MTU");
+  CHECK(req && nl::rtnl::link_attr_at(req->msg, 44) == "IFLA_MTU");
+  CHECK(req && nl::rtnl::link_attr_at(req->msg, 4) == "");
+  CHECK(req && nl::rtnl::link_attr_at(req->msg, 10000) == "");
+  // A whole NLMSG_ERROR with TLVs.
+  Golden g;
+  nlmsghdr orig{};
+  g.u32(-22);  // error
+  for (size_t i = 0; i < sizeof orig; ++i) g.u8(0);
+  g.attr(4 + 13, NLMSGERR_ATTR_MSG); g.str("mtu too small", 16);
+  g.attr(8, NLMSGERR_ATTR_OFFS); g.u32(40);
+  nlmsghdr eh{};
+  eh.nlmsg_type = NLMSG_ERROR;
+  eh.nlmsg_flags = NLM_F_CAPPED | NLM_F_ACK_TLVS;
+  nl::Error e = nl::parse_error(-22, eh, g.b, sizeof(nlmsgerr), *req);
+  CHECK(e.err == 22);
+  CHECK(e.extack == "mtu too small");
+  CHECK(e.offset == 40);
+  CHECK(e.attribute == "IFLA_MTU");
+  CHECK(e.syscall == "RTM_SETLINK");
+  // Nested: the peer's IFLA_IFNAME inside a veth request.
+  nl::rtnl::LinkSpec v;
+  v.op = nl::rtnl::LinkOp::New;
+  v.name = "v0";
+  v.kind = "veth";
+  v.peer = nl::rtnl::PeerSpec{"eth0", std::nullopt, std::nullopt, std::nullopt};
+  auto vr = nl::rtnl::link_request(v, &err);
+  // 16 + 16 + IFNAME(8) = 40: LINKINFO hdr 40, KIND 44..56, DATA hdr 56, PEER hdr 60, ifinfomsg 64..80, IFNAME 80
+  CHECK(vr && nl::rtnl::link_attr_at(vr->msg, 84) == "IFLA_LINKINFO/IFLA_INFO_DATA/VETH_INFO_PEER/IFLA_IFNAME");
+}
+
+// Random and mutated input never crashes a decoder (run under ASan/UBSan by `make asan`).
+static void test_random_inputs() {
+  std::mt19937 rng(12345);
+  nl::rtnl::LinkSpec s;
+  s.op = nl::rtnl::LinkOp::New;
+  s.name = "v0";
+  s.kind = "veth";
+  s.peer = nl::rtnl::PeerSpec{"eth0", 3, 1500, Bytes{2, 0, 0, 0, 0, 1}};
+  nl::Error err;
+  auto base = nl::rtnl::link_request(s, &err)->msg;
+  for (int i = 0; i < 200000; ++i) {
+    Bytes m = base;
+    if (i % 2) {
+      m.resize(rng() % 200);
+      for (auto& x : m) x = static_cast<uint8_t>(rng());
+    } else {
+      for (int k = 0; k < 4; ++k) m[rng() % m.size()] = static_cast<uint8_t>(rng());
+      m.resize(rng() % (m.size() + 1));
+    }
+    nl::for_each_msg(m, [&](const nlmsghdr& h, bytes p) {
+      nl::rtnl::LinkInfo l;
+      nl::rtnl::AddrInfo a;
+      nl::rtnl::RouteInfo r;
+      nlmsghdr hh = h;
+      hh.nlmsg_type = RTM_NEWLINK;
+      nl::rtnl::parse_link(hh, p, &l);
+      hh.nlmsg_type = RTM_NEWADDR;
+      nl::rtnl::parse_addr(hh, p, &a);
+      hh.nlmsg_type = RTM_NEWROUTE;
+      nl::rtnl::parse_route(hh, p, &r);
+      return true;
+    });
+    nl::rtnl::link_attr_at(m, rng() % (m.size() + 8));
+  }
+  CHECK(true);
+}
+
+int main() {
+  test_builder_bounds();
+  test_builder_nest();
+  test_golden_bridge();
+  test_golden_veth();
+  test_golden_addr();
+  test_golden_route();
+  test_attr_parser_rejects();
+  test_msg_parser_rejects();
+  test_parse_link_truncated();
+  test_extack_offset();
+  test_random_inputs();
+  std::printf("%d checks, %d failed\n", checks, failures);
+  return failures ? 1 : 0;
+}
