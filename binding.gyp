@@ -11,7 +11,8 @@
         "native/rtnl/names.cpp",
         "native/rtnl/link.cpp",
         "native/rtnl/addr.cpp",
-        "native/rtnl/route.cpp"
+        "native/rtnl/route.cpp",
+        "native/rtnl/nsid.cpp"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "cflags_cc": ["-std=c++20", "-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],

@@ -231,6 +231,22 @@ export class Link {
     return this;
   }
 
+  /**
+   * The other end of a veth. A peer in this namespace is found directly; one
+   * in another namespace is looked for among `search` (matched by namespace id,
+   * as `ip link` shows `link-netnsid`). Undefined if not a veth or not found.
+   */
+  async peer(search: Namespace[] = []): Promise<Link | undefined> {
+    if (this.kind !== 'veth' || this.peerIndex === undefined) return undefined;
+    if (!Array.isArray(search) || !search.every((n) => n instanceof Namespace))
+      throw new NetplumbError(C.INVALID_ARGUMENT, 'search must be an array of Namespace', { argument: 'search' });
+    if (this.peerNetnsId === undefined) return Link.get(this.namespace, this.peerIndex);
+    for (const ns of search) {
+      if ((await this.namespace.idOf(ns)) === this.peerNetnsId) return Link.get(ns, this.peerIndex);
+    }
+    return undefined;
+  }
+
   /** `ip link delete DEV` (a veth takes its peer with it). */
   async delete(): Promise<void> {
     this.namespace.assertOpen();

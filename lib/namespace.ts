@@ -127,6 +127,19 @@ export class Namespace {
     return other instanceof Namespace && other.dev === this.dev && other.inode === this.inode;
   }
 
+  /**
+   * The id under which this namespace knows `other` (RTM_GETNSID), as links
+   * report it in `peerNetnsId`; undefined if none is assigned. The kernel
+   * assigns one when a link here gets its peer in `other`.
+   */
+  async idOf(other: Namespace): Promise<number | undefined> {
+    this.assertOpen();
+    if (!(other instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'other must be a Namespace', { argument: 'other' });
+    other.assertOpen();
+    const id = await kernel(this.handle.nsid(other.fd), () => `id of namespace ${other} in namespace ${this}`);
+    return id >= 0 ? id : undefined;
+  }
+
   /** The loopback device: ifindex 1 in every namespace. */
   get loopback(): Link {
     return Link.fromRaw(this, {

@@ -128,6 +128,7 @@ export interface NativeHandle {
   link(spec: LinkSpec): Promise<RawLink[]>;
   addr(spec: AddrSpec): Promise<RawAddr[]>;
   route(spec: RouteSpec): Promise<RawRoute[]>;
+  nsid(fd: number): Promise<number>;
   close(): Promise<void>;
   readonly pending: number;
 }

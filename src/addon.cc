@@ -283,7 +283,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     return DefineClass(env, "Handle",
                        {InstanceMethod("ready", &HandleWrap::Ready), InstanceMethod("link", &HandleWrap::Link),
                         InstanceMethod("addr", &HandleWrap::Addr), InstanceMethod("route", &HandleWrap::Route),
-                        InstanceMethod("close", &HandleWrap::Close),
+                        InstanceMethod("nsid", &HandleWrap::Nsid), InstanceMethod("close", &HandleWrap::Close),
                         InstanceAccessor("pending", &HandleWrap::Pending, nullptr)});
   }
 
@@ -343,6 +343,8 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
         d.Resolve(to_array(env, static_cast<nl::rtnl::AddrRequest*>(r.get())->addrs, from_addr));
       } else if (r->kind == nl::Request::Kind::Route) {
         d.Resolve(to_array(env, static_cast<nl::rtnl::RouteRequest*>(r.get())->routes, from_route));
+      } else if (r->kind == nl::Request::Kind::Nsid) {
+        d.Resolve(Napi::Number::New(env, static_cast<nl::rtnl::NsidRequest*>(r.get())->nsid));
       } else {
         d.Resolve(env.Undefined());
       }
@@ -389,6 +391,13 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
   Napi::Value Route(const Napi::CallbackInfo& info) {
     nl::Error err;
     auto req = nl::rtnl::route_request(to_route(info[0].As<Napi::Object>()), &err);
+    return Submit(info.Env(), std::move(req), err);
+  }
+
+  Napi::Value Nsid(const Napi::CallbackInfo& info) {
+    nl::Error err;
+    if (!info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "nsid(fd)");
+    auto req = nl::rtnl::nsid_request(info[0].As<Napi::Number>().Int32Value(), &err);
     return Submit(info.Env(), std::move(req), err);
   }
 

@@ -20,7 +20,7 @@ class Request {
   virtual ~Request() = default;
 
   // What the request is, so owners can downcast without RTTI.
-  enum class Kind : uint8_t { Plain, Open, Local, Link, Addr, Route };
+  enum class Kind : uint8_t { Plain, Open, Local, Link, Addr, Route, Nsid };
   Kind kind = Kind::Plain;
 
   std::vector<uint8_t> msg;  // the complete message; seq and pid are filled in at send

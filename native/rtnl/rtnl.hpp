@@ -181,6 +181,15 @@ struct RouteRequest : Request {
   std::string attr_type_name(uint32_t) const override;
 };
 
+// `ip netns identify`-style lookup: the id (as seen from the namespace the
+// request is sent in) of the namespace behind target_fd; -1 if none assigned.
+struct NsidRequest : Request {
+  NsidRequest() { kind = Kind::Nsid; }
+  int32_t nsid = -1;
+  void on_data(const nlmsghdr&, bytes) override;
+};
+std::unique_ptr<Request> nsid_request(int target_fd, Error* err);
+
 // Decoders (exposed for tests and fuzzing). Return false on a malformed message.
 bool parse_link(const nlmsghdr&, bytes payload, LinkInfo* out);
 bool parse_addr(const nlmsghdr&, bytes payload, AddrInfo* out);
