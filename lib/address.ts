@@ -116,24 +116,31 @@ export class Address {
       spec.broadcast = o.broadcast === true ? broadcastOf(a) : v.ip(o.broadcast, 'broadcast', 4).bytes;
     }
     if (o.label !== undefined) {
-      v.ifname(o.label, 'label');
-      spec.label = o.label;
+      if (a.family !== 4) throw new NetplumbError(C.FAMILY_MISMATCH, 'label applies to IPv4 addresses only', { argument: 'label' });
+      spec.label = v.label(o.label);
     }
     if (o.validLifetime !== undefined) spec.validLft = v.uint(o.validLifetime, 'validLifetime');
     if (o.preferredLifetime !== undefined) spec.preferredLft = v.uint(o.preferredLifetime, 'preferredLifetime');
     return spec;
   }
 
-  /** `ip addr add CIDR dev LINK`: EEXIST if it is already there (unless `replace`). */
+  /**
+   * `ip addr add CIDR dev LINK`: EEXIST if it is already there (unless `replace`).
+   * Resolves to the address as requested (normalized); flags the kernel sets
+   * later (tentative, permanent) show in `Address.list`.
+   */
   static async add(link: Link, cidr: string, opts?: AddressOptions): Promise<AddressInfo> {
     assertLink(link);
     const spec = Address.spec(link, cidr, opts, 'new');
     await kernel(link.namespace.handle.addr(spec), () => `address ${cidr} on ${link.describe()}`);
+    const local = v.formatIp(spec.local as Uint8Array);
     return info({
       family: spec.family as 4 | 6, prefixlen: spec.prefixlen as number, scope: spec.scope as number, flags: spec.flags as number,
-      index: link.index, local: v.cidr(cidr).text, address: spec.peer ? v.formatIp(spec.peer) : v.cidr(cidr).text,
-      broadcast: spec.broadcast ? v.formatIp(spec.broadcast) : '', label: spec.label ?? '', validLft: spec.validLft ?? 0xffffffff,
-      preferredLft: spec.preferredLft ?? spec.validLft ?? 0xffffffff,
+      index: link.index, local, address: spec.peer ? v.formatIp(spec.peer) : local,
+      broadcast: spec.broadcast ? v.formatIp(spec.broadcast) : '',
+      // The kernel labels IPv4 addresses with the device name unless told otherwise.
+      label: spec.label ?? (spec.family === 4 ? link.name : ''),
+      validLft: spec.validLft ?? 0xffffffff, preferredLft: spec.preferredLft ?? spec.validLft ?? 0xffffffff,
     });
   }
 

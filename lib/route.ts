@@ -188,7 +188,13 @@ export class Route {
     const oif = o.dev !== undefined ? await resolveIndex(ns, o.dev, 'dev') : 0;
     const families: (4 | 6)[] = o.family ? [o.family] : [4, 6];
     const names = o.names === false ? undefined : Link.list(ns).then((ls) => new Map(ls.map((l) => [l.index, l.name])));
-    const dumps = families.map((family) => kernel(ns.handle.route({ op: 'dump', family, table: table as number, oif }), `routes in namespace ${ns}`));
+    const dumps = families.map((family) =>
+      kernel(ns.handle.route({ op: 'dump', family, table: table as number, oif }), `routes in namespace ${ns}`).catch((e: unknown) => {
+        // A table that exists for one family only: the other family has no routes in it.
+        if (!o.family && table !== 0 && (e as { code?: string }).code === 'ENOENT') return [] as RawRoute[];
+        throw e;
+      }),
+    );
     const [map, ...lists] = await Promise.all([names, ...dumps]);
     // The kernel also reports cached clones for IPv6; ip shows only real routes.
     return (lists as RawRoute[][]).flat().filter((r) => (r.flags & 0x200) === 0).map((r) => info(r, map as Map<number, string> | undefined));

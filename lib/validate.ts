@@ -26,6 +26,17 @@ export function ifname(v: unknown, argument = 'name'): string {
   return v;
 }
 
+/** IPv4 address labels ('eth0:1'): like an interface name, but ':' is allowed. */
+export function label(v: unknown, argument = 'label'): string {
+  const bad = (why: string) =>
+    new NetplumbError(C.INVALID_IFNAME, `invalid address label ${describe(v)}: ${why}`, { value: v, argument });
+  if (typeof v !== 'string' || v.length === 0) throw bad('must be a non-empty string');
+  if (Buffer.byteLength(v) >= IFNAMSIZ) throw bad(`must be at most ${IFNAMSIZ - 1} bytes`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\s/\u0000-\u001f\u007f]/.test(v)) throw bad("must not contain '/', whitespace or control characters");
+  return v;
+}
+
 /** Namespace names as iproute2 stores them: a file name under /run/netns. */
 export function namespaceName(v: unknown, argument = 'name'): string {
   const bad = (why: string) =>
