@@ -161,7 +161,7 @@ export class Link {
     return this;
   }
 
-  /** `ip link set DEV name NEW` (the kernel refuses while the link is up: EBUSY). */
+  /** `ip link set DEV name NEW` (kernels before 6.2 refuse while the link is up: EBUSY). */
   async rename(name: string): Promise<this> {
     v.ifname(name);
     await this.change({ name }, `rename to ${name}`);

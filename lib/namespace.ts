@@ -37,6 +37,7 @@ export class Namespace {
   readonly handle: NativeHandle;
   readonly #origin: Origin;
   #closed = false;
+  #deleted = false;
 
   private constructor(h: NativeHandle, info: { fd: number; dev: number; ino: number }, path: string, name: string | undefined, origin: Origin) {
     this.handle = h;
@@ -162,10 +163,12 @@ export class Namespace {
    * frees the namespace, and every link in it, when nothing else holds it.
    */
   async delete(): Promise<void> {
-    if (this.name !== undefined && !this.#closed) {
+    if (this.name !== undefined && !this.#deleted) {
+      // Removing the name needs no open handle: it works after close() too.
       await kernel(native().removeNamespace(this.path), `namespace ${this.name}`).catch((e: unknown) => {
         if ((e as { code?: string }).code !== 'ENOENT') throw e;
       });
+      this.#deleted = true;
     }
     await this.close();
   }

@@ -34,8 +34,11 @@ export class NsTracker {
 
   async cleanup(): Promise<void> {
     await Promise.allSettled(this.closers.splice(0).map((ns) => ns.close()));
-    await Promise.allSettled(this.ours.splice(0).map((ns) => ns.delete()));
-    for (const name of this.ipMade.splice(0)) spawnSync('ip', ['netns', 'delete', name]);
+    const ours = this.ours.splice(0);
+    await Promise.allSettled(ours.map((ns) => ns.delete()));
+    // Whatever delete() did (a closed one may keep its name), leave no name behind.
+    for (const name of [...ours.map((ns) => ns.name as string), ...this.ipMade.splice(0)])
+      if (fs.existsSync(`/run/netns/${name}`)) spawnSync('ip', ['netns', 'delete', name]);
   }
 }
 
