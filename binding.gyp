@@ -12,7 +12,10 @@
         "native/rtnl/link.cpp",
         "native/rtnl/addr.cpp",
         "native/rtnl/route.cpp",
-        "native/rtnl/nsid.cpp"
+        "native/rtnl/nsid.cpp",
+        "native/rtnl/neigh.cpp",
+        "native/rtnl/rule.cpp",
+        "native/local.cpp"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "cflags_cc": ["-std=c++20", "-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],

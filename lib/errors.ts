@@ -33,12 +33,13 @@ export const ErrorCodes = {
   INVALID_PATH: 'ERR_INVALID_PATH',
   FAMILY_MISMATCH: 'ERR_FAMILY_MISMATCH',
   NAMESPACE_NOT_FOUND: 'ERR_NAMESPACE_NOT_FOUND',
-  NAMESPACE_EXISTS: 'ERR_NAMESPACE_EXISTS',
-  NOT_A_NAMESPACE: 'ERR_NOT_A_NAMESPACE',
   NAMESPACE_CLOSED: 'ERR_NAMESPACE_CLOSED',
   LINK_NOT_FOUND: 'ERR_LINK_NOT_FOUND',
   NOT_A_BRIDGE: 'ERR_NOT_A_BRIDGE',
   WRONG_NAMESPACE: 'ERR_WRONG_NAMESPACE',
+  INVALID_SYSCTL: 'ERR_INVALID_SYSCTL',
+  UNKNOWN_SYSCTL: 'ERR_UNKNOWN_SYSCTL',
+  INVALID_LLADDR: 'ERR_INVALID_LLADDR',
 } as const;
 
 export interface NativeErrorShape {
@@ -93,17 +94,22 @@ export class NetlinkError extends Error {
   }
 }
 
+// Linux's names where libuv's differ (95 is EOPNOTSUPP to the kernel; libuv says ENOTSUP).
+const LINUX_NAMES: Record<number, string> = { 95: 'EOPNOTSUPP' };
+
 function errnoName(errno: number): string {
-  try {
-    return util.getSystemErrorName(-Math.abs(errno));
-  } catch {
-    return `E${Math.abs(errno)}`;
-  }
+  const n = Math.abs(errno);
+  if (LINUX_NAMES[n]) return LINUX_NAMES[n];
+  const entry = util.getSystemErrorMap().get(-n);
+  return entry ? entry[0] : `E${n}`;
 }
 
 function errnoText(errno: number): string {
   const entry = util.getSystemErrorMap().get(-Math.abs(errno));
-  return entry ? entry[1] : `errno ${Math.abs(errno)}`;
+  if (entry) return entry[1];
+  // Kernel-internal codes that still reach userspace.
+  if (Math.abs(errno) === 524) return 'operation not supported (kernel ENOTSUPP)';
+  return `errno ${Math.abs(errno)}`;
 }
 
 function isNativeError(e: unknown): e is NativeErrorShape {

@@ -1,5 +1,13 @@
 import * as fs from 'node:fs/promises';
 import { ErrorCodes as C, kernel, NetplumbError } from './errors';
+import type * as child_process from 'node:child_process';
+import type * as dgram from 'node:dgram';
+import type * as http from 'node:http';
+import type * as net from 'node:net';
+import {
+  agentIn, connectIn, type ConnectOptions, createSocketIn, execIn, type ExecOptions, type ExecResult, listenIn,
+  type ListenOptions, spawnIn, Sysctl, type UdpOptions,
+} from './inside';
 import { Link } from './link';
 import { native, type NativeHandle } from './native';
 import * as v from './validate';
@@ -95,6 +103,20 @@ export class Namespace {
     return Namespace.start('current', '/proc/self/ns/net', undefined, 'current namespace');
   }
 
+  /**
+   * `ip netns attach NAME PID`: names the namespace of a running process
+   * under /run/netns (visible to `ip netns list`), and opens it.
+   */
+  static async attach(name: string, pid: number): Promise<Namespace> {
+    v.namespaceName(name);
+    v.pid(pid);
+    const source = `/proc/${pid}/ns/net`;
+    await mustExist(source, `no process ${pid}`);
+    const path = `${NETNS_RUN_DIR}/${name}`;
+    await kernel(native().attachNamespace(path, source), `namespace ${name} (attach pid ${pid})`);
+    return Namespace.start('path', path, name, `namespace ${name}`);
+  }
+
   /** `ip netns list`: the names under /run/netns, sorted. */
   static async list(): Promise<string[]> {
     try {
@@ -139,6 +161,54 @@ export class Namespace {
     other.assertOpen();
     const id = await kernel(this.handle.nsid(other.fd), () => `id of namespace ${other} in namespace ${this}`);
     return id >= 0 ? id : undefined;
+  }
+
+  /** `ip netns set NAME ID` seen from here: gives `other` the id `id` in this namespace. */
+  async setId(other: Namespace, id: number): Promise<void> {
+    this.assertOpen();
+    if (!(other instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'other must be a Namespace', { argument: 'other' });
+    other.assertOpen();
+    v.uint(id, 'id', 0x7fffffff);
+    await kernel(this.handle.setNsid(other.fd, id), () => `id ${id} for namespace ${other} in namespace ${this}`);
+  }
+
+  /**
+   * Starts a process inside this namespace: child_process.spawn semantics
+   * (stdio, exit codes, signals), no `ip netns exec` or `nsenter` in between.
+   * Note: like a plain setns, /sys still shows the caller's view.
+   */
+  spawn(command: string, args?: readonly string[], options?: child_process.SpawnOptions): child_process.ChildProcess {
+    return spawnIn(this, command, args, options);
+  }
+
+  /** Runs a command inside this namespace to completion. A missing program rejects with Node's ENOENT spawn error. */
+  exec(command: string, args?: readonly string[], options?: ExecOptions): Promise<ExecResult> {
+    return execIn(this, command, args, options);
+  }
+
+  /** Makes `server` listen on a socket created inside this namespace. */
+  listen<S extends net.Server>(server: S, opts: ListenOptions): Promise<S> {
+    return listenIn(this, server, opts);
+  }
+
+  /** A TCP connection from inside this namespace. */
+  connect(opts: ConnectOptions): Promise<net.Socket> {
+    return connectIn(this, opts);
+  }
+
+  /** An http.Agent connecting from inside this namespace: `http.get(url, { agent: ns.agent() })`. */
+  agent(options?: http.AgentOptions): http.Agent {
+    return agentIn(this, options);
+  }
+
+  /** A UDP socket bound inside this namespace. */
+  createSocket(type: 'udp4' | 'udp6', opts?: UdpOptions): Promise<dgram.Socket> {
+    return createSocketIn(this, type, opts);
+  }
+
+  /** The namespace's net.* sysctls: `await ns.sysctl.set('net.ipv4.ip_forward', 1)`. */
+  get sysctl(): Sysctl {
+    return new Sysctl(this);
   }
 
   /** The loopback device: ifindex 1 in every namespace. */

@@ -1,5 +1,7 @@
 // The addon's surface, typed. Only lib/ talks to it, and only with arguments
 // that lib/validate.ts has already checked.
+import type { NativeErrorShape } from './errors';
+
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const bindings = require('bindings') as (name: string) => unknown;
 
@@ -113,6 +115,7 @@ export interface RouteSpec {
   srcLen?: number;
   gateway?: Uint8Array;
   oif?: number;
+  iif?: number;
   table?: number;
   priority?: number;
   prefsrc?: Uint8Array;
@@ -123,12 +126,81 @@ export interface RouteSpec {
   mtu?: number;
 }
 
+export interface RawNeigh {
+  family: number;
+  index: number;
+  state: number;
+  flags: number;
+  dst: string;
+  lladdr: string;
+  vlan?: number;
+  vni?: number;
+  master: number;
+}
+
+export interface NeighSpec {
+  op: 'new' | 'del' | 'dump';
+  replace?: boolean;
+  /** 4, 6, or 7 for AF_BRIDGE (fdb). */
+  family?: 4 | 6 | 7;
+  index?: number;
+  state?: number;
+  flags?: number;
+  dst?: Uint8Array;
+  lladdr?: Uint8Array;
+  vlan?: number;
+  vni?: number;
+  master?: number;
+}
+
+export interface RawRule {
+  family: 4 | 6;
+  dst: string;
+  dstLen: number;
+  src: string;
+  srcLen: number;
+  tos: number;
+  action: number;
+  flags: number;
+  table: number;
+  priority?: number;
+  fwmark?: number;
+  fwmask?: number;
+  iifname: string;
+  oifname: string;
+}
+
+export interface RuleSpec {
+  op: 'new' | 'del' | 'dump';
+  family?: 4 | 6;
+  dst?: Uint8Array;
+  dstLen?: number;
+  src?: Uint8Array;
+  srcLen?: number;
+  tos?: number;
+  action?: number;
+  table?: number;
+  priority?: number;
+  fwmark?: number;
+  fwmask?: number;
+  iifname?: string;
+  oifname?: string;
+  invert?: boolean;
+}
+
 export interface NativeHandle {
   ready(): Promise<{ fd: number; dev: number; ino: number }>;
   link(spec: LinkSpec): Promise<RawLink[]>;
   addr(spec: AddrSpec): Promise<RawAddr[]>;
   route(spec: RouteSpec): Promise<RawRoute[]>;
   nsid(fd: number): Promise<number>;
+  setNsid(fd: number, id: number): Promise<number>;
+  neigh(spec: NeighSpec): Promise<RawNeigh[]>;
+  rule(spec: RuleSpec): Promise<RawRule[]>;
+  /** A socket created inside the namespace (non-blocking, close-on-exec), optionally bound. */
+  socket(spec: { domain: 4 | 6; type: 'stream' | 'dgram'; bind?: Uint8Array; port?: number }): Promise<number>;
+  /** Reads (or writes) /proc/sys/net/<path> as seen from inside the namespace. */
+  sysctl(spec: { path: string; write?: string }): Promise<string>;
   close(): Promise<void>;
   readonly pending: number;
 }
@@ -136,6 +208,10 @@ export interface NativeHandle {
 export interface Addon {
   Handle: new (mode: 'path' | 'create' | 'current', path: string) => NativeHandle;
   removeNamespace(path: string): Promise<void>;
+  attachNamespace(path: string, source: string): Promise<void>;
+  /** Synchronous, on the JS thread: only around a fork. Returns the saved fd, or a native error object. */
+  enterNamespace(fd: number): number | NativeErrorShape;
+  restoreNamespace(saved: number): undefined | NativeErrorShape;
 }
 
 let addon: Addon | undefined;

@@ -23,6 +23,8 @@ export function ifname(v: unknown, argument = 'name'): string {
   if (v === '.' || v === '..') throw bad("must not be '.' or '..'");
   // eslint-disable-next-line no-control-regex
   if (/[\s/:\u0000-\u001f\u007f]/.test(v)) throw bad("must not contain '/', ':', whitespace or control characters");
+  // The kernel's isspace() also counts byte 0xa0 (it reads names byte by byte).
+  if (Buffer.from(v, 'utf8').includes(0xa0)) throw bad('must not contain byte 0xa0 (whitespace to the kernel)');
   return v;
 }
 
@@ -195,6 +197,9 @@ export function formatIp(bytes: Uint8Array): string {
     if (j - i > bestLen && j - i > 1) { best = i; bestLen = j - i; }
     i = j;
   }
+  // IPv4-mapped (::ffff:a.b.c.d) and -compatible (::a.b.c.d) forms, as inet_ntop writes them.
+  if (best === 0 && (bestLen === 6 || (bestLen === 5 && words[5] === 'ffff')))
+    return `::${bestLen === 5 ? 'ffff:' : ''}${Array.from(bytes.slice(12)).join('.')}`;
   if (best < 0) return words.join(':');
   return words.slice(0, best).join(':') + '::' + words.slice(best + bestLen).join(':');
 }

@@ -87,7 +87,7 @@ void Handle::run(std::unique_ptr<OpenRequest> open) {
       size_t bytes = 0;
       while (!queue_.empty() && work.size() < kMaxBatch) {
         Request* r = queue_.front().get();
-        bool alone = r->dump || r->kind == Request::Kind::Local;
+        bool alone = r->dump || r->local;
         if (alone && !work.empty()) break;
         if (!work.empty() && bytes + r->msg.size() > kMaxBatchBytes) break;
         bytes += r->msg.size();
@@ -101,7 +101,7 @@ void Handle::run(std::unique_ptr<OpenRequest> open) {
         r->done = true;
         r->error = err;
       }
-    } else if (work.front()->kind == Request::Kind::Local) {
+    } else if (work.front()->local) {
       auto* local = static_cast<LocalRequest*>(work.front().get());
       local->run(ns_fd);
       local->done = true;

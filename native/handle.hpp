@@ -22,7 +22,7 @@ namespace nl {
 // caller's thread). Subclasses override run().
 class LocalRequest : public Request {
  public:
-  LocalRequest() { kind = Kind::Local; }
+  LocalRequest() { local = true; }
   virtual void run(int ns_fd) = 0;
 };
 

@@ -63,19 +63,30 @@ int open_path(const std::string& path, Error* err) {
   return fd;
 }
 
-int create_on_this_thread(const std::string& path, Error* err) {
+namespace {
+
+// Everything `ip netns add` does before the namespace exists: the directory,
+// its shared propagation, and an empty file to mount the namespace on.
+bool prepare_file(const std::string& path, Error* err) {
   std::string dir = dir_of(path);
   if (int e = mkdir_p(dir)) {
     *err = Error::sys(e, "mkdir", dir);
-    return -1;
+    return false;
   }
-  if (!make_shared(dir, err)) return -1;
+  if (!make_shared(dir, err)) return false;
   int f = ::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
   if (f < 0) {
     *err = Error::sys(errno, "open", path);
-    return -1;
+    return false;
   }
   ::close(f);
+  return true;
+}
+
+}  // namespace
+
+int create_on_this_thread(const std::string& path, Error* err) {
+  if (!prepare_file(path, err)) return -1;
   if (unshare(CLONE_NEWNET) < 0) {
     *err = Error::sys(errno, "unshare", "cannot create a network namespace");
     unlink(path.c_str());
@@ -94,6 +105,44 @@ int create_on_this_thread(const std::string& path, Error* err) {
     return -1;
   }
   return fd;
+}
+
+bool attach(const std::string& path, const std::string& source, Error* err) {
+  int src = open_path(source, err);  // must be a network namespace
+  if (src < 0) return false;
+  ::close(src);
+  if (!prepare_file(path, err)) return false;
+  if (mount(source.c_str(), path.c_str(), "none", MS_BIND, nullptr) < 0) {
+    *err = Error::sys(errno, "mount", "cannot bind " + source + " to " + path);
+    unlink(path.c_str());
+    return false;
+  }
+  return true;
+}
+
+int enter_saving(int fd, Error* err) {
+  int saved = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (saved < 0) {
+    *err = Error::sys(errno, "open", "/proc/thread-self/ns/net");
+    return -1;
+  }
+  if (setns(fd, CLONE_NEWNET) < 0) {
+    *err = Error::sys(errno, "setns", "cannot enter the network namespace");
+    ::close(saved);
+    return -1;
+  }
+  return saved;
+}
+
+bool restore(int saved, Error* err) {
+  int rc = setns(saved, CLONE_NEWNET);
+  int e = errno;
+  ::close(saved);
+  if (rc < 0) {
+    *err = Error::sys(e, "setns", "cannot return to the original network namespace");
+    return false;
+  }
+  return true;
 }
 
 bool remove(const std::string& path, Error* err) {

@@ -28,6 +28,16 @@ int open_path(const std::string& path, Error* err);
 // of the new namespace, or -1 with *err set (and nothing left behind).
 int create_on_this_thread(const std::string& path, Error* err);
 
+// `ip netns attach NAME PID`: names an existing namespace (any nsfs file,
+// e.g. /proc/PID/ns/net) under `path`, the same way create does.
+bool attach(const std::string& path, const std::string& source, Error* err);
+
+// Switches the calling thread into the namespace behind fd and returns an fd
+// of the namespace it was in (for restore), or -1 with *err set.
+int enter_saving(int fd, Error* err);
+// Returns the calling thread to `saved` and closes it.
+bool restore(int saved, Error* err);
+
 // `ip netns delete`: lazily unmounts and removes `path`. The namespace lives on
 // while anything (a process, a socket, an fd) still holds it.
 bool remove(const std::string& path, Error* err);

@@ -9,6 +9,7 @@
 
 #include "../native/format.hpp"
 #include "../native/handle.hpp"
+#include "../native/local.hpp"
 #include "../native/rtnl/rtnl.hpp"
 
 namespace {
@@ -138,11 +139,91 @@ nl::rtnl::RouteSpec to_route(const Napi::Object& o) {
   s.protocol = opt_num<uint8_t>(o, "protocol");
   s.type = opt_num<uint8_t>(o, "type");
   s.onlink = opt_bool(o, "onlink").value_or(false);
+  s.iif = num<uint32_t>(o, "iif");
   s.mtu = opt_num<uint32_t>(o, "mtu");
   return s;
 }
 
+nl::rtnl::NeighSpec to_neigh(const Napi::Object& o) {
+  nl::rtnl::NeighSpec s;
+  std::string op = str(o, "op");
+  if (op == "new") s.op = nl::rtnl::NeighOp::New;
+  else if (op == "del") s.op = nl::rtnl::NeighOp::Del;
+  else if (op == "dump") s.op = nl::rtnl::NeighOp::Dump;
+  else throw Napi::TypeError::New(o.Env(), "native spec: unknown neighbour op '" + op + "'");
+  s.replace = opt_bool(o, "replace").value_or(false);
+  int fam = num<int>(o, "family");
+  s.family = fam == 4 ? AF_INET : fam == 6 ? AF_INET6 : fam == 7 ? AF_BRIDGE : AF_UNSPEC;
+  s.index = num<int32_t>(o, "index");
+  s.state = num<uint16_t>(o, "state");
+  s.flags = num<uint8_t>(o, "flags");
+  s.dst = opt_bytes(o, "dst");
+  s.lladdr = opt_bytes(o, "lladdr");
+  s.vlan = opt_num<uint16_t>(o, "vlan");
+  s.vni = opt_num<uint32_t>(o, "vni");
+  s.master = opt_num<uint32_t>(o, "master");
+  return s;
+}
+
+nl::rtnl::RuleSpec to_rule(const Napi::Object& o) {
+  nl::rtnl::RuleSpec s;
+  std::string op = str(o, "op");
+  if (op == "new") s.op = nl::rtnl::RuleOp::New;
+  else if (op == "del") s.op = nl::rtnl::RuleOp::Del;
+  else if (op == "dump") s.op = nl::rtnl::RuleOp::Dump;
+  else throw Napi::TypeError::New(o.Env(), "native spec: unknown rule op '" + op + "'");
+  int fam = num<int>(o, "family");
+  s.family = fam == 4 ? AF_INET : fam == 6 ? AF_INET6 : AF_UNSPEC;
+  s.dst = bytes(o, "dst");
+  s.dst_len = num<uint8_t>(o, "dstLen");
+  s.src = bytes(o, "src");
+  s.src_len = num<uint8_t>(o, "srcLen");
+  s.tos = num<uint8_t>(o, "tos");
+  s.action = num<uint8_t>(o, "action", 1);
+  s.table = num<uint32_t>(o, "table");
+  s.priority = opt_num<uint32_t>(o, "priority");
+  s.fwmark = opt_num<uint32_t>(o, "fwmark");
+  s.fwmask = opt_num<uint32_t>(o, "fwmask");
+  s.iifname = str(o, "iifname");
+  s.oifname = str(o, "oifname");
+  s.invert = opt_bool(o, "invert").value_or(false);
+  return s;
+}
+
 // ---------------------------------------------------------------- C++ -> JS
+
+Napi::Object from_neigh(Napi::Env env, const nl::rtnl::NeighInfo& n) {
+  auto o = Napi::Object::New(env);
+  o.Set("family", n.family == AF_INET ? 4 : n.family == AF_INET6 ? 6 : n.family == AF_BRIDGE ? 7 : n.family);
+  o.Set("index", n.index);
+  o.Set("state", n.state);
+  o.Set("flags", n.flags);
+  o.Set("dst", nl::format_ip(n.dst));
+  o.Set("lladdr", nl::format_mac(n.lladdr));
+  if (n.vlan >= 0) o.Set("vlan", n.vlan);
+  if (n.vni >= 0) o.Set("vni", static_cast<double>(n.vni));
+  o.Set("master", n.master);
+  return o;
+}
+
+Napi::Object from_rule(Napi::Env env, const nl::rtnl::RuleInfo& r) {
+  auto o = Napi::Object::New(env);
+  o.Set("family", r.family == AF_INET ? 4 : 6);
+  o.Set("dst", nl::format_ip(r.dst));
+  o.Set("dstLen", r.dst_len);
+  o.Set("src", nl::format_ip(r.src));
+  o.Set("srcLen", r.src_len);
+  o.Set("tos", r.tos);
+  o.Set("action", r.action);
+  o.Set("flags", r.flags);
+  o.Set("table", r.table);
+  if (r.priority) o.Set("priority", *r.priority);
+  if (r.fwmark) o.Set("fwmark", *r.fwmark);
+  if (r.fwmask) o.Set("fwmask", *r.fwmask);
+  o.Set("iifname", r.iifname);
+  o.Set("oifname", r.oifname);
+  return o;
+}
 
 Napi::Object from_link(Napi::Env env, const nl::rtnl::LinkInfo& l) {
   auto o = Napi::Object::New(env);
@@ -283,7 +364,10 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     return DefineClass(env, "Handle",
                        {InstanceMethod("ready", &HandleWrap::Ready), InstanceMethod("link", &HandleWrap::Link),
                         InstanceMethod("addr", &HandleWrap::Addr), InstanceMethod("route", &HandleWrap::Route),
-                        InstanceMethod("nsid", &HandleWrap::Nsid), InstanceMethod("close", &HandleWrap::Close),
+                        InstanceMethod("neigh", &HandleWrap::Neigh), InstanceMethod("rule", &HandleWrap::Rule),
+                        InstanceMethod("socket", &HandleWrap::Socket), InstanceMethod("sysctl", &HandleWrap::Sysctl),
+                        InstanceMethod("nsid", &HandleWrap::Nsid), InstanceMethod("setNsid", &HandleWrap::SetNsid),
+                        InstanceMethod("close", &HandleWrap::Close),
                         InstanceAccessor("pending", &HandleWrap::Pending, nullptr)});
   }
 
@@ -343,6 +427,14 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
         d.Resolve(to_array(env, static_cast<nl::rtnl::AddrRequest*>(r.get())->addrs, from_addr));
       } else if (r->kind == nl::Request::Kind::Route) {
         d.Resolve(to_array(env, static_cast<nl::rtnl::RouteRequest*>(r.get())->routes, from_route));
+      } else if (r->kind == nl::Request::Kind::Neigh) {
+        d.Resolve(to_array(env, static_cast<nl::rtnl::NeighRequest*>(r.get())->neighs, from_neigh));
+      } else if (r->kind == nl::Request::Kind::Rule) {
+        d.Resolve(to_array(env, static_cast<nl::rtnl::RuleRequest*>(r.get())->rules, from_rule));
+      } else if (r->kind == nl::Request::Kind::Socket) {
+        d.Resolve(Napi::Number::New(env, static_cast<nl::SocketRequest*>(r.get())->fd));
+      } else if (r->kind == nl::Request::Kind::Sysctl) {
+        d.Resolve(Napi::String::New(env, static_cast<nl::SysctlRequest*>(r.get())->value));
       } else if (r->kind == nl::Request::Kind::Nsid) {
         d.Resolve(Napi::Number::New(env, static_cast<nl::rtnl::NsidRequest*>(r.get())->nsid));
       } else {
@@ -391,6 +483,41 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
   Napi::Value Route(const Napi::CallbackInfo& info) {
     nl::Error err;
     auto req = nl::rtnl::route_request(to_route(info[0].As<Napi::Object>()), &err);
+    return Submit(info.Env(), std::move(req), err);
+  }
+
+  Napi::Value Neigh(const Napi::CallbackInfo& info) {
+    nl::Error err;
+    auto req = nl::rtnl::neigh_request(to_neigh(info[0].As<Napi::Object>()), &err);
+    return Submit(info.Env(), std::move(req), err);
+  }
+  Napi::Value Rule(const Napi::CallbackInfo& info) {
+    nl::Error err;
+    auto req = nl::rtnl::rule_request(to_rule(info[0].As<Napi::Object>()), &err);
+    return Submit(info.Env(), std::move(req), err);
+  }
+  // socket({ domain: 4|6, type: 'stream'|'dgram', bind?: Uint8Array, port?: number })
+  Napi::Value Socket(const Napi::CallbackInfo& info) {
+    auto o = info[0].As<Napi::Object>();
+    auto req = std::make_unique<nl::SocketRequest>();
+    req->domain = num<int>(o, "domain") == 6 ? AF_INET6 : AF_INET;
+    req->type = str(o, "type") == "dgram" ? SOCK_DGRAM : SOCK_STREAM;
+    req->bind_addr = opt_bytes(o, "bind");
+    req->port = num<uint16_t>(o, "port");
+    return Submit(info.Env(), std::move(req), nl::Error{});
+  }
+  // sysctl({ path: 'ipv4/ip_forward', write?: '1' })
+  Napi::Value Sysctl(const Napi::CallbackInfo& info) {
+    auto o = info[0].As<Napi::Object>();
+    auto req = std::make_unique<nl::SysctlRequest>();
+    req->path = str(o, "path");
+    Napi::Value w = o.Get("write");
+    if (w.IsString()) req->write = w.As<Napi::String>().Utf8Value();
+    return Submit(info.Env(), std::move(req), nl::Error{});
+  }
+  Napi::Value SetNsid(const Napi::CallbackInfo& info) {
+    nl::Error err;
+    auto req = nl::rtnl::set_nsid_request(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(), &err);
     return Submit(info.Env(), std::move(req), err);
   }
 
@@ -466,7 +593,52 @@ Napi::Value RemoveNamespace(const Napi::CallbackInfo& info) {
   return p;
 }
 
+// attachNamespace(path, source): `ip netns attach`, off the JS thread.
+class AttachWorker : public Napi::AsyncWorker {
+ public:
+  AttachWorker(Napi::Env env, std::string path, std::string source)
+      : Napi::AsyncWorker(env), path_(std::move(path)), source_(std::move(source)), d_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return d_.Promise(); }
+  void Execute() override { ok_ = nl::netns::attach(path_, source_, &err_); }
+  void OnOK() override {
+    if (ok_) d_.Resolve(Env().Undefined());
+    else d_.Reject(from_error(Env(), err_));
+  }
+
+ private:
+  std::string path_, source_;
+  Napi::Promise::Deferred d_;
+  nl::Error err_;
+  bool ok_ = false;
+};
+
+Napi::Value AttachNamespace(const Napi::CallbackInfo& info) {
+  if (!info[0].IsString() || !info[1].IsString()) throw Napi::TypeError::New(info.Env(), "attachNamespace(path, source)");
+  auto* w = new AttachWorker(info.Env(), info[0].As<Napi::String>(), info[1].As<Napi::String>());
+  auto p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+// enterNamespace(fd) -> saved fd, on the calling (JS) thread: only for the
+// instant around a fork in ns.spawn(). Failure returns an error object.
+Napi::Value EnterNamespace(const Napi::CallbackInfo& info) {
+  nl::Error err;
+  int saved = nl::netns::enter_saving(info[0].As<Napi::Number>().Int32Value(), &err);
+  if (saved < 0) return from_error(info.Env(), err);
+  return Napi::Number::New(info.Env(), saved);
+}
+
+Napi::Value RestoreNamespace(const Napi::CallbackInfo& info) {
+  nl::Error err;
+  if (!nl::netns::restore(info[0].As<Napi::Number>().Int32Value(), &err)) return from_error(info.Env(), err);
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("attachNamespace", Napi::Function::New(env, AttachNamespace));
+  exports.Set("enterNamespace", Napi::Function::New(env, EnterNamespace));
+  exports.Set("restoreNamespace", Napi::Function::New(env, RestoreNamespace));
   exports.Set("Handle", HandleWrap::Init(env));
   exports.Set("removeNamespace", Napi::Function::New(env, RemoveNamespace));
   return exports;

@@ -20,7 +20,9 @@ class Request {
   virtual ~Request() = default;
 
   // What the request is, so owners can downcast without RTTI.
-  enum class Kind : uint8_t { Plain, Open, Local, Link, Addr, Route, Nsid };
+  enum class Kind : uint8_t { Plain, Open, Link, Addr, Route, Nsid, Neigh, Rule, Socket, Sysctl };
+  // Runs on the handle's thread without netlink (see LocalRequest).
+  bool local = false;
   Kind kind = Kind::Plain;
 
   std::vector<uint8_t> msg;  // the complete message; seq and pid are filled in at send

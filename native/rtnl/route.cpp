@@ -61,10 +61,13 @@ std::unique_ptr<Request> route_request(const RouteSpec& s, Error* err) {
     rt->rtm_scope = s.scope.value_or(scope);
     if (s.onlink) rt->rtm_flags |= RTNH_F_ONLINK;
     if (s.op == RouteOp::Get) {
+      // ip route get: the route the kernel would use, from the table it is in.
       rt->rtm_protocol = 0;
       rt->rtm_type = 0;
       rt->rtm_scope = 0;
       rt->rtm_table = 0;
+      rt->rtm_flags |= RTM_F_LOOKUP_TABLE;
+      if (s.iif) b.put_u32(RTA_IIF, s.iif);
     }
     if (s.dst_len || !s.dst.empty()) {
       if (s.dst.size() != alen) { *err = Error::sys(EINVAL, req->op, "destination length disagrees with family"); return nullptr; }

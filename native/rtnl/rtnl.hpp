@@ -118,6 +118,7 @@ struct RouteSpec {
   uint8_t src_len = 0;
   std::optional<Bytes> gateway;
   uint32_t oif = 0;
+  uint32_t iif = 0;      // Get: the input device to simulate
   uint32_t table = 0;    // 0: main for New/Del, all for Dump
   std::optional<uint32_t> priority;  // metric
   std::optional<Bytes> prefsrc;
@@ -147,6 +148,63 @@ struct RouteInfo {
   std::vector<Nexthop> multipath;
 };
 
+// ---------------------------------------------------------------- neighbours
+
+enum class NeighOp { New, Del, Dump };
+
+// ARP/NDP entries (family AF_INET/AF_INET6) and bridge/VXLAN forwarding
+// database entries (family AF_BRIDGE: `bridge fdb`).
+struct NeighSpec {
+  NeighOp op = NeighOp::Dump;
+  bool replace = false;  // New: NLM_F_REPLACE (ip neigh replace)
+  uint8_t family = 0;
+  int32_t index = 0;
+  uint16_t state = 0;    // NUD_*
+  uint8_t flags = 0;     // NTF_*
+  std::optional<Bytes> dst;     // NDA_DST (IP; for fdb on vxlan: the remote)
+  std::optional<Bytes> lladdr;  // NDA_LLADDR
+  std::optional<uint16_t> vlan; // NDA_VLAN
+  std::optional<uint32_t> vni;  // NDA_VNI
+  std::optional<uint32_t> master;  // NDA_MASTER (fdb dump filter, or entry)
+};
+
+struct NeighInfo {
+  uint8_t family = 0;
+  int32_t index = 0;
+  uint16_t state = 0;
+  uint8_t flags = 0, type = 0;
+  Bytes dst, lladdr;
+  int32_t vlan = -1;
+  int64_t vni = -1;
+  uint32_t master = 0;
+};
+
+// ---------------------------------------------------------------- rules
+
+enum class RuleOp { New, Del, Dump };
+
+struct RuleSpec {
+  RuleOp op = RuleOp::Dump;
+  uint8_t family = 0;
+  Bytes dst, src;
+  uint8_t dst_len = 0, src_len = 0;
+  uint8_t tos = 0;
+  uint8_t action = 1;  // FR_ACT_TO_TBL
+  uint32_t table = 0;
+  std::optional<uint32_t> priority;
+  std::optional<uint32_t> fwmark, fwmask;
+  std::string iifname, oifname;
+  bool invert = false;  // FIB_RULE_INVERT ("not")
+};
+
+struct RuleInfo {
+  uint8_t family = 0, dst_len = 0, src_len = 0, tos = 0, action = 0;
+  uint32_t flags = 0, table = 0;
+  Bytes dst, src;
+  std::optional<uint32_t> priority, fwmark, fwmask;
+  std::string iifname, oifname;
+};
+
 // ---------------------------------------------------------------- requests
 
 // Each returns a ready-to-send request, or sets *err (EMSGSIZE when the spec
@@ -154,6 +212,10 @@ struct RouteInfo {
 std::unique_ptr<Request> link_request(const LinkSpec&, Error* err);
 std::unique_ptr<Request> addr_request(const AddrSpec&, Error* err);
 std::unique_ptr<Request> route_request(const RouteSpec&, Error* err);
+std::unique_ptr<Request> neigh_request(const NeighSpec&, Error* err);
+std::unique_ptr<Request> rule_request(const RuleSpec&, Error* err);
+// RTM_NEWNSID: give the namespace behind target_fd the id `nsid` here.
+std::unique_ptr<Request> set_nsid_request(int target_fd, int32_t nsid, Error* err);
 
 // Requests that collect decoded replies.
 struct LinkRequest : Request {
@@ -190,10 +252,27 @@ struct NsidRequest : Request {
 };
 std::unique_ptr<Request> nsid_request(int target_fd, Error* err);
 
+struct NeighRequest : Request {
+  NeighRequest() { kind = Kind::Neigh; }
+  std::vector<NeighInfo> neighs;
+  void on_data(const nlmsghdr&, bytes) override;
+  void reset() override { neighs.clear(); }
+  std::string attr_at(size_t) const override;
+};
+struct RuleRequest : Request {
+  RuleRequest() { kind = Kind::Rule; }
+  std::vector<RuleInfo> rules;
+  void on_data(const nlmsghdr&, bytes) override;
+  void reset() override { rules.clear(); }
+  std::string attr_at(size_t) const override;
+};
+
 // Decoders (exposed for tests and fuzzing). Return false on a malformed message.
 bool parse_link(const nlmsghdr&, bytes payload, LinkInfo* out);
 bool parse_addr(const nlmsghdr&, bytes payload, AddrInfo* out);
 bool parse_route(const nlmsghdr&, bytes payload, RouteInfo* out);
+bool parse_neigh(const nlmsghdr&, bytes payload, NeighInfo* out);
+bool parse_rule(const nlmsghdr&, bytes payload, RuleInfo* out);
 
 // Attribute names, for errors: "IFLA_IFNAME", "IFLA_LINKINFO/IFLA_INFO_DATA/VETH_INFO_PEER"...
 std::string link_attr_at(bytes msg, size_t offset);

@@ -1,0 +1,35 @@
+// Work that must run inside a namespace but is not netlink: opening a socket
+// there (sockets belong to the namespace they were created in) and reading
+// or writing its sysctls (/proc/sys/net shows the opener's namespace).
+// They run on the namespace handle's own thread.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "handle.hpp"
+
+namespace nl {
+
+class SocketRequest : public LocalRequest {
+ public:
+  SocketRequest() { kind = Kind::Socket; op = "socket"; }
+  int domain = 0, type = 0;
+  std::optional<std::vector<uint8_t>> bind_addr;  // 4 or 16 bytes; with port
+  uint16_t port = 0;
+  bool reuseaddr = true;
+  int fd = -1;  // result: owned by the caller (lib hands it to Node)
+  void run(int ns_fd) override;
+};
+
+class SysctlRequest : public LocalRequest {
+ public:
+  SysctlRequest() { kind = Kind::Sysctl; op = "sysctl"; }
+  std::string path;  // below /proc/sys/net, already validated
+  std::optional<std::string> write;
+  std::string value;  // result of a read
+  void run(int ns_fd) override;
+};
+
+}  // namespace nl
