@@ -445,7 +445,10 @@ describe('validate.formatIp writes what inet_ntop (and ip(8)) writes', () => {
     ['ffffffffffffffffffffffffffffffff', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'],
     ['fd000000000000000000000000000000', 'fd00::'],
     ['000a0000000000000000000000000000', 'a::'],
-    ['00000000000000000000000000010000', '::1:0'],
+    // glibc's inet_ntop (used by the native layer) writes the IPv4-compatible form
+    // (six leading zero words) with a dotted tail too; formatIp agrees with it.
+    ['00000000000000000000000000010000', '::0.1.0.0'],
+    ['00000000000000000000000001020304', '::1.2.3.4'],
     // inet_ntop writes IPv4-mapped addresses with a dotted tail, as the kernel's tools and
     // this library's own listings (native format_ip = inet_ntop) show them.
     ['00000000000000000000ffff01020304', '::ffff:1.2.3.4'],
@@ -455,7 +458,8 @@ describe('validate.formatIp writes what inet_ntop (and ip(8)) writes', () => {
   });
 
   it('agrees with the WHATWG URL serializer (RFC 5952) on non-mapped IPv6', () => {
-    const samples = FMT.filter(([h]) => h.length === 32 && !h.startsWith('00000000000000000000ffff')).map(([h]) => h);
+    const dotted = (h: string) => h.startsWith('0'.repeat(20) + 'ffff') || (h.startsWith('0'.repeat(24)) && h.slice(24, 28) !== '0000');
+    const samples = FMT.filter(([h]) => h.length === 32 && !dotted(h)).map(([h]) => h);
     expect(samples.length).toBeGreaterThan(10);
     for (const h of samples) expect(v.formatIp(hex(h))).toBe(urlCanonical(v.formatIp(hex(h))));
   });
