@@ -397,14 +397,28 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     handle_ = nl::Handle::start(std::move(open), bridge_);
   }
 
+  // Settles at most this many promises per turn of the event loop: each
+  // settlement runs the awaiting code's continuation (as microtasks, before
+  // control returns to the loop), so a pile of 256 completions at once would
+  // otherwise hold timers and I/O back for its whole duration.
+  static constexpr size_t kSettlePerTurn = 48;
+
   void Drain(Napi::Env env) {
     nl::Handle::Batch batch;
     bool now_closed;
     {
       std::lock_guard<std::mutex> lk(bridge_->mu);
-      batch.swap(bridge_->done);
-      bridge_->scheduled = false;
-      now_closed = bridge_->is_closed;
+      // Take a slice when more is waiting and the next turn can be signalled
+      // (after the thread has closed it cannot: then take everything).
+      if (bridge_->done.size() > kSettlePerTurn && bridge_->tsfn.NonBlockingCall() == napi_ok) {
+        auto mid = bridge_->done.begin() + kSettlePerTurn;
+        batch.assign(std::make_move_iterator(bridge_->done.begin()), std::make_move_iterator(mid));
+        bridge_->done.erase(bridge_->done.begin(), mid);
+      } else {
+        batch.swap(bridge_->done);
+        bridge_->scheduled = false;
+      }
+      now_closed = bridge_->is_closed && bridge_->done.empty();
     }
     Napi::HandleScope scope(env);
     for (auto& r : batch) {
