@@ -6,4 +6,7 @@ export { VethPair, type VethPairOptions } from './veth-pair';
 export { Bridge, type BridgeOptions } from './bridge';
 export { Address, type AddressInfo, type AddressOptions, type AddressListOptions } from './address';
 export { Route, type RouteInfo, type RouteOptions, type RouteListOptions } from './route';
+export { Neighbor, Fdb, type NeighborInfo, type NeighborOptions, type NeighborState, type FdbInfo, type FdbOptions } from './neighbor';
+export { Rule, type RuleInfo, type RuleOptions } from './rule';
+export { Sysctl, type ExecResult, type ExecOptions, type ListenOptions, type ConnectOptions, type UdpOptions } from './inside';
 export type { Scope, RouteType, Protocol, Table } from './constants';

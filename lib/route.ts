@@ -177,6 +177,29 @@ export class Route {
     await kernel(ns.handle.route(spec), what);
   }
 
+  /**
+   * `ip route get DEST [from SRC] [iif DEV] [oif DEV]`: the route the kernel
+   * would use, with the table it came from. ENETUNREACH etc. when none.
+   */
+  static async get(ns: Namespace, destination: string, opts?: { from?: string; iif?: Link | string | number; oif?: Link | string | number }): Promise<RouteInfo> {
+    if (!(ns instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'namespace must be a Namespace', { value: ns, argument: 'namespace' });
+    ns.assertOpen();
+    const o = v.options<{ from?: string; iif?: Link | string | number; oif?: Link | string | number }>(opts);
+    const dst = v.ip(destination, 'destination');
+    const spec: RouteSpec = { op: 'get', family: dst.family, dst: dst.bytes, dstLen: dst.family === 4 ? 32 : 128 };
+    if (o.from !== undefined) {
+      const src = v.ip(o.from, 'from', dst.family);
+      spec.src = src.bytes;
+      spec.srcLen = dst.family === 4 ? 32 : 128;
+    }
+    if (o.iif !== undefined) spec.iif = await resolveIndex(ns, o.iif, 'iif');
+    if (o.oif !== undefined) spec.oif = await resolveIndex(ns, o.oif, 'oif');
+    const [raws, links] = await Promise.all([kernel(ns.handle.route(spec), `route to ${destination} in namespace ${ns}`), Link.list(ns)]);
+    const names = new Map(links.map((l) => [l.index, l.name]));
+    if (!raws[0]) throw new NetplumbError(C.INVALID_ARGUMENT, `no answer for route ${destination}`);
+    return info(raws[0], names);
+  }
+
   /** `ip route show [table T] [dev D]` for one namespace. */
   static async list(ns: Namespace, opts?: RouteListOptions): Promise<RouteInfo[]> {
     if (!(ns instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'namespace must be a Namespace', { value: ns, argument: 'namespace' });

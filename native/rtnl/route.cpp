@@ -66,7 +66,8 @@ std::unique_ptr<Request> route_request(const RouteSpec& s, Error* err) {
       rt->rtm_type = 0;
       rt->rtm_scope = 0;
       rt->rtm_table = 0;
-      rt->rtm_flags |= RTM_F_LOOKUP_TABLE;
+      // (IPv6 refuses any flag but RTM_F_FIB_MATCH here; it reports the table anyway.)
+      if (s.family == AF_INET) rt->rtm_flags |= RTM_F_LOOKUP_TABLE;
       if (s.iif) b.put_u32(RTA_IIF, s.iif);
     }
     if (s.dst_len || !s.dst.empty()) {
