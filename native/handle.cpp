@@ -76,6 +76,14 @@ void Handle::run(std::unique_ptr<OpenRequest> open) {
     sink_->deliver(std::move(b));
   }
 
+  std::optional<Socket> nf;
+  LocalContext ctx;
+  ctx.ns_fd = ns_fd;
+  ctx.netfilter = [&](Error* e) -> Socket* {
+    if (!nf) nf = Socket::open(NETLINK_NETFILTER, e);
+    return nf ? &*nf : nullptr;
+  };
+
   std::vector<Request*> batch;
   for (;;) {
     Batch work;
@@ -103,7 +111,7 @@ void Handle::run(std::unique_ptr<OpenRequest> open) {
       }
     } else if (work.front()->local) {
       auto* local = static_cast<LocalRequest*>(work.front().get());
-      local->run(ns_fd);
+      local->run(ctx);
       local->done = true;
     } else {
       batch.clear();
@@ -113,6 +121,7 @@ void Handle::run(std::unique_ptr<OpenRequest> open) {
     sink_->deliver(std::move(work));
   }
   sock.reset();
+  nf.reset();
   if (ns_fd >= 0) ::close(ns_fd);
   sink_->closed();
 }

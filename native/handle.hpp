@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -20,10 +21,17 @@ namespace nl {
 // A request run on the handle's thread without netlink (a filesystem or
 // namespace operation that must happen inside the namespace, or off the
 // caller's thread). Subclasses override run().
+struct LocalContext {
+  int ns_fd = -1;
+  // The namespace's NETLINK_NETFILTER socket, opened (inside the namespace)
+  // the first time it is asked for. Null with *err set if it cannot be.
+  std::function<Socket*(Error* err)> netfilter;
+};
+
 class LocalRequest : public Request {
  public:
   LocalRequest() { local = true; }
-  virtual void run(int ns_fd) = 0;
+  virtual void run(LocalContext& ctx) = 0;
 };
 
 // The first request of every handle: opening (or creating) its namespace.

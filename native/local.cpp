@@ -10,7 +10,7 @@
 
 namespace nl {
 
-void SocketRequest::run(int) {
+void SocketRequest::run(LocalContext&) {
   int s = ::socket(domain, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (s < 0) {
     error = Error::sys(errno, "socket");
@@ -43,7 +43,7 @@ void SocketRequest::run(int) {
   fd = s;
 }
 
-void SysctlRequest::run(int) {
+void SysctlRequest::run(LocalContext&) {
   std::string full = "/proc/sys/net/" + path;
   int f = ::open(full.c_str(), (write ? O_WRONLY : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW);
   if (f < 0) {

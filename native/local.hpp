@@ -20,7 +20,7 @@ class SocketRequest : public LocalRequest {
   uint16_t port = 0;
   bool reuseaddr = true;
   int fd = -1;  // result: owned by the caller (lib hands it to Node)
-  void run(int ns_fd) override;
+  void run(LocalContext& ctx) override;
 };
 
 class SysctlRequest : public LocalRequest {
@@ -29,7 +29,7 @@ class SysctlRequest : public LocalRequest {
   std::string path;  // below /proc/sys/net, already validated
   std::optional<std::string> write;
   std::string value;  // result of a read
-  void run(int ns_fd) override;
+  void run(LocalContext& ctx) override;
 };
 
 }  // namespace nl

@@ -10,6 +10,7 @@
 #include "../native/format.hpp"
 #include "../native/handle.hpp"
 #include "../native/local.hpp"
+#include "../native/nft/nft.hpp"
 #include "../native/rtnl/rtnl.hpp"
 
 namespace {
@@ -190,6 +191,63 @@ nl::rtnl::RuleSpec to_rule(const Napi::Object& o) {
   return s;
 }
 
+nl::nft::Expr to_expr(const Napi::Object& o) {
+  nl::nft::Expr e;
+  e.name = str(o, "name");
+  e.dreg = num<uint32_t>(o, "dreg");
+  e.sreg = num<uint32_t>(o, "sreg");
+  e.key = num<uint32_t>(o, "key");
+  e.base = num<uint32_t>(o, "base");
+  e.offset = num<uint32_t>(o, "offset");
+  e.len = num<uint32_t>(o, "len");
+  e.op = num<uint32_t>(o, "op");
+  e.result = num<uint32_t>(o, "result");
+  e.flags = num<uint32_t>(o, "flags");
+  e.type = num<uint32_t>(o, "type");
+  e.family = num<uint32_t>(o, "family");
+  e.reg_addr = num<uint32_t>(o, "regAddr");
+  e.reg_proto = num<uint32_t>(o, "regProto");
+  e.data = bytes(o, "data");
+  e.mask = bytes(o, "mask");
+  e.xor_ = bytes(o, "xor");
+  e.verdict = opt_num<int32_t>(o, "verdict");
+  return e;
+}
+
+nl::nft::Msg to_nft_msg(const Napi::Object& o) {
+  nl::nft::Msg m;
+  std::string t = str(o, "type");
+  using T = nl::nft::MsgType;
+  if (t == "newtable") m.type = T::NewTable;
+  else if (t == "deltable") m.type = T::DelTable;
+  else if (t == "newchain") m.type = T::NewChain;
+  else if (t == "delchain") m.type = T::DelChain;
+  else if (t == "newrule") m.type = T::NewRule;
+  else if (t == "delrule") m.type = T::DelRule;
+  else throw Napi::TypeError::New(o.Env(), "native spec: unknown nft message type '" + t + "'");
+  m.family = num<uint8_t>(o, "family", 2);
+  m.table = str(o, "table");
+  m.chain = str(o, "chain");
+  m.hooknum = opt_num<uint32_t>(o, "hooknum");
+  m.priority = num<int32_t>(o, "priority");
+  m.chain_type = str(o, "chainType");
+  m.policy = opt_num<uint32_t>(o, "policy");
+  Napi::Value h = o.Get("handle");
+  if (h.IsBigInt()) {
+    bool lossless = true;
+    m.handle = h.As<Napi::BigInt>().Uint64Value(&lossless);
+  } else if (h.IsNumber()) {
+    m.handle = static_cast<uint64_t>(h.As<Napi::Number>().Int64Value());
+  }
+  m.userdata = bytes(o, "userdata");
+  Napi::Value ex = o.Get("exprs");
+  if (ex.IsArray()) {
+    auto a = ex.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); ++i) m.exprs.push_back(to_expr(a.Get(i).As<Napi::Object>()));
+  }
+  return m;
+}
+
 // ---------------------------------------------------------------- C++ -> JS
 
 Napi::Object from_neigh(Napi::Env env, const nl::rtnl::NeighInfo& n) {
@@ -367,6 +425,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
                         InstanceMethod("neigh", &HandleWrap::Neigh), InstanceMethod("rule", &HandleWrap::Rule),
                         InstanceMethod("socket", &HandleWrap::Socket), InstanceMethod("sysctl", &HandleWrap::Sysctl),
                         InstanceMethod("nsid", &HandleWrap::Nsid), InstanceMethod("setNsid", &HandleWrap::SetNsid),
+                        InstanceMethod("nftBatch", &HandleWrap::NftBatch), InstanceMethod("nftDump", &HandleWrap::NftDump),
                         InstanceMethod("close", &HandleWrap::Close),
                         InstanceAccessor("pending", &HandleWrap::Pending, nullptr)});
   }
@@ -427,7 +486,9 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
       Napi::Promise::Deferred d = it->second;
       pending_.erase(it);
       if (r->error) {
-        d.Reject(from_error(env, *r->error));
+        auto e = from_error(env, *r->error);
+        if (r->kind == nl::Request::Kind::NftBatch) e.Set("index", static_cast<nl::nft::BatchRequest*>(r.get())->failed_index);
+        d.Reject(e);
       } else if (r->kind == nl::Request::Kind::Open) {
         auto* o = static_cast<nl::OpenRequest*>(r.get());
         auto res = Napi::Object::New(env);
@@ -449,6 +510,33 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
         d.Resolve(Napi::Number::New(env, static_cast<nl::SocketRequest*>(r.get())->fd));
       } else if (r->kind == nl::Request::Kind::Sysctl) {
         d.Resolve(Napi::String::New(env, static_cast<nl::SysctlRequest*>(r.get())->value));
+      } else if (r->kind == nl::Request::Kind::NftDump) {
+        auto* dr = static_cast<nl::nft::DumpRequest*>(r.get());
+        auto res = Napi::Object::New(env);
+        res.Set("exists", dr->table_exists);
+        auto chains = Napi::Array::New(env, dr->chains.size());
+        for (size_t i = 0; i < dr->chains.size(); ++i) {
+          auto c = Napi::Object::New(env);
+          c.Set("table", dr->chains[i].table);
+          c.Set("name", dr->chains[i].name);
+          c.Set("type", dr->chains[i].type);
+          c.Set("hooknum", static_cast<double>(dr->chains[i].hooknum));
+          c.Set("priority", dr->chains[i].priority);
+          c.Set("policy", dr->chains[i].policy);
+          chains.Set(static_cast<uint32_t>(i), c);
+        }
+        auto rules = Napi::Array::New(env, dr->rules.size());
+        for (size_t i = 0; i < dr->rules.size(); ++i) {
+          auto x = Napi::Object::New(env);
+          x.Set("table", dr->rules[i].table);
+          x.Set("chain", dr->rules[i].chain);
+          x.Set("handle", Napi::BigInt::New(env, dr->rules[i].handle));
+          x.Set("userdata", Napi::Buffer<uint8_t>::Copy(env, dr->rules[i].userdata.data(), dr->rules[i].userdata.size()));
+          rules.Set(static_cast<uint32_t>(i), x);
+        }
+        res.Set("chains", chains);
+        res.Set("rules", rules);
+        d.Resolve(res);
       } else if (r->kind == nl::Request::Kind::Nsid) {
         d.Resolve(Napi::Number::New(env, static_cast<nl::rtnl::NsidRequest*>(r.get())->nsid));
       } else {
@@ -529,6 +617,23 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     if (w.IsString()) req->write = w.As<Napi::String>().Utf8Value();
     return Submit(info.Env(), std::move(req), nl::Error{});
   }
+  // nftBatch([msg...]): one atomic nf_tables transaction.
+  Napi::Value NftBatch(const Napi::CallbackInfo& info) {
+    if (!info[0].IsArray()) throw Napi::TypeError::New(info.Env(), "nftBatch(messages[])");
+    auto a = info[0].As<Napi::Array>();
+    auto req = std::make_unique<nl::nft::BatchRequest>();
+    for (uint32_t i = 0; i < a.Length(); ++i) req->msgs.push_back(to_nft_msg(a.Get(i).As<Napi::Object>()));
+    return Submit(info.Env(), std::move(req), nl::Error{});
+  }
+  // nftDump({ family, table }): the chains and rules of one table.
+  Napi::Value NftDump(const Napi::CallbackInfo& info) {
+    auto o = info[0].As<Napi::Object>();
+    auto req = std::make_unique<nl::nft::DumpRequest>();
+    req->family = num<uint8_t>(o, "family", 2);
+    req->table = str(o, "table");
+    return Submit(info.Env(), std::move(req), nl::Error{});
+  }
+
   Napi::Value SetNsid(const Napi::CallbackInfo& info) {
     nl::Error err;
     auto req = nl::rtnl::set_nsid_request(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(), &err);

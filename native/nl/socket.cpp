@@ -86,7 +86,7 @@ int Socket::send(std::span<const iovec> iov) {
   }
 }
 
-std::optional<bytes> Socket::recv(int* err) {
+std::optional<bytes> Socket::recv(int* err, bool nonblock) {
   sockaddr_nl sa{};
   iovec iov{rbuf_.data(), rbuf_.size()};
   msghdr m{};
@@ -95,7 +95,7 @@ std::optional<bytes> Socket::recv(int* err) {
   m.msg_iov = &iov;
   m.msg_iovlen = 1;
   for (;;) {
-    ssize_t n = recvmsg(fd_, &m, 0);
+    ssize_t n = recvmsg(fd_, &m, nonblock ? MSG_DONTWAIT : 0);
     if (n < 0) {
       if (errno == EINTR) continue;
       *err = errno;

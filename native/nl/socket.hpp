@@ -35,7 +35,8 @@ class Socket {
   int send(std::span<const iovec> iov);
   // Receives one datagram into the socket's buffer. Returns its bytes, or a
   // positive errno in *err (ENOBUFS when the kernel dropped replies).
-  std::optional<bytes> recv(int* err);
+  // With nonblock, EAGAIN means nothing is queued.
+  std::optional<bytes> recv(int* err, bool nonblock = false);
 
  private:
   int fd_ = -1;
