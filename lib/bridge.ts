@@ -3,6 +3,7 @@ import { ErrorCodes as C, kernel, NetplumbError } from './errors';
 import { Link, resolveIndex, type LinkRef } from './link';
 import type { LinkSpec, RawLink } from './native';
 import { Namespace, resolveNamespace } from './namespace';
+import { PortMapping, type PublishOptions } from './port-mapping';
 import * as v from './validate';
 
 export interface BridgeOptions {
@@ -94,6 +95,14 @@ export class Bridge extends Link {
   /** `brctl show BR`: the links attached to this bridge. */
   ports(): Promise<Link[]> {
     return Link.list(this.namespace, { master: this.index });
+  }
+
+  /**
+   * Publishes a port of a container on this bridge (`docker run -p`): DNAT in
+   * this bridge's namespace, with hairpin NAT for containers on the bridge.
+   */
+  publish(opts: Omit<PublishOptions, 'bridge' | 'namespace'>): Promise<PortMapping> {
+    return PortMapping.publish({ ...opts, bridge: this, namespace: this.namespace });
   }
 
   /** Turns STP on or off. */

@@ -9,4 +9,5 @@ export { Route, type RouteInfo, type RouteOptions, type RouteListOptions } from 
 export { Neighbor, Fdb, type NeighborInfo, type NeighborOptions, type NeighborState, type FdbInfo, type FdbOptions } from './neighbor';
 export { Rule, type RuleInfo, type RuleOptions } from './rule';
 export { Sysctl, type ExecResult, type ExecOptions, type ListenOptions, type ConnectOptions, type UdpOptions } from './inside';
+export { PortMapping, type PublishOptions } from './port-mapping';
 export type { Scope, RouteType, Protocol, Table } from './constants';

@@ -201,6 +201,17 @@ export class Link {
   }
 
   /**
+   * `bridge link set dev DEV hairpin on|off`: let a bridge port send frames
+   * back out the port they came in on (needed for hairpin NAT when the
+   * kernel's br_netfilter makes bridged traffic go through the IP hooks).
+   */
+  async setHairpin(on: boolean): Promise<this> {
+    v.bool(on, 'hairpin');
+    await this.change({ hairpin: on }, `set hairpin ${on ? 'on' : 'off'}`);
+    return this;
+  }
+
+  /**
    * `ip link set DEV netns NS [name NEW]`: moves the link into another
    * namespace (a Namespace, or a process's namespace by pid), renaming it in
    * the same request. Afterwards this object describes the link in its new

@@ -75,10 +75,12 @@ export interface LinkSpec {
   netnsPid?: number;
   group?: number;
   txqlen?: number;
+  alias?: string;
   parent?: number;
   peer?: { name?: string; netnsFd?: number; mtu?: number; mac?: Uint8Array };
   stp?: number;
   vlanFiltering?: number;
+  hairpin?: boolean;
   macvlanMode?: number;
   vxlanId?: number;
   vxlanPort?: number;
@@ -188,12 +190,56 @@ export interface RuleSpec {
   invert?: boolean;
 }
 
+export interface NftExpr {
+  name: string;
+  dreg?: number;
+  sreg?: number;
+  key?: number;
+  base?: number;
+  offset?: number;
+  len?: number;
+  op?: number;
+  result?: number;
+  flags?: number;
+  type?: number;
+  family?: number;
+  regAddr?: number;
+  regProto?: number;
+  data?: Uint8Array;
+  mask?: Uint8Array;
+  xor?: Uint8Array;
+  verdict?: number;
+}
+
+export interface NftMsg {
+  type: 'newtable' | 'deltable' | 'newchain' | 'delchain' | 'newrule' | 'delrule';
+  family: number;
+  table: string;
+  chain?: string;
+  hooknum?: number;
+  priority?: number;
+  chainType?: string;
+  policy?: number;
+  exprs?: NftExpr[];
+  handle?: bigint;
+  userdata?: Uint8Array;
+}
+
+export interface NftDump {
+  exists: boolean;
+  chains: { table: string; name: string; type: string; hooknum: number; priority: number; policy: number }[];
+  rules: { table: string; chain: string; handle: bigint; userdata: Buffer }[];
+}
+
 export interface NativeHandle {
   ready(): Promise<{ fd: number; dev: number; ino: number }>;
   link(spec: LinkSpec): Promise<RawLink[]>;
   addr(spec: AddrSpec): Promise<RawAddr[]>;
   route(spec: RouteSpec): Promise<RawRoute[]>;
   nsid(fd: number): Promise<number>;
+  /** One atomic nf_tables transaction; a failure carries `index`, the failing message. */
+  nftBatch(msgs: NftMsg[]): Promise<undefined>;
+  nftDump(spec: { family: number; table: string }): Promise<NftDump>;
   setNsid(fd: number, id: number): Promise<number>;
   neigh(spec: NeighSpec): Promise<RawNeigh[]>;
   rule(spec: RuleSpec): Promise<RawRule[]>;

@@ -69,7 +69,9 @@ nl::rtnl::LinkSpec to_link(const Napi::Object& o) {
   s.netns_pid = opt_num<uint32_t>(o, "netnsPid");
   s.group = opt_num<uint32_t>(o, "group");
   s.txqlen = opt_num<uint32_t>(o, "txqlen");
+  if (o.Get("alias").IsString()) s.alias = str(o, "alias");
   s.parent = opt_num<uint32_t>(o, "parent");
+  s.hairpin = opt_bool(o, "hairpin");
   s.br_stp = opt_num<uint32_t>(o, "stp");
   s.br_vlan_filtering = opt_num<uint8_t>(o, "vlanFiltering");
   s.macvlan_mode = opt_num<uint32_t>(o, "macvlanMode");

@@ -5,6 +5,8 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 
+#include <sys/socket.h>
+
 #include <array>
 
 #include "names.hpp"
@@ -122,12 +124,18 @@ std::unique_ptr<Request> link_request(const LinkSpec& s, Error* err) {
   } else if (s.op == LinkOp::Del) {
     if (!s.name.empty() && !s.index) b.put_strz(IFLA_IFNAME, s.name);
     if (s.group) b.put_u32(IFLA_GROUP, *s.group);
+  } else if (s.op == LinkOp::Set && s.hairpin) {
+    ifi->ifi_family = AF_BRIDGE;
+    auto pi = b.nest_begin(IFLA_PROTINFO);
+    b.put_u8(IFLA_BRPORT_MODE, *s.hairpin ? 1 : 0);
+    b.nest_end(pi);
   } else {
     put_flags(ifi, s.up);
     if (!s.name.empty()) b.put_strz(IFLA_IFNAME, s.name);
     if (s.mtu) b.put_u32(IFLA_MTU, *s.mtu);
     if (s.mac) b.put(IFLA_ADDRESS, s.mac->data(), s.mac->size());
     if (s.txqlen) b.put_u32(IFLA_TXQLEN, *s.txqlen);
+    if (s.alias) b.put(IFLA_IFALIAS, s.alias->data(), s.alias->size());
     if (s.group) b.put_u32(IFLA_GROUP, *s.group);
     if (s.parent && s.kind != "vxlan") b.put_u32(IFLA_LINK, *s.parent);
     if (s.netns_fd) b.put_u32(IFLA_NET_NS_FD, static_cast<uint32_t>(*s.netns_fd));

@@ -41,8 +41,12 @@ struct LinkSpec {
   std::optional<uint32_t> netns_pid;  // IFLA_NET_NS_PID
   std::optional<uint32_t> group; // IFLA_GROUP; with Del and index 0: delete the whole group
   std::optional<uint32_t> txqlen;
+  std::optional<std::string> alias;  // IFLA_IFALIAS ("" clears)
   std::optional<uint32_t> parent;  // IFLA_LINK: lower device (macvlan, vxlan)
   std::optional<PeerSpec> peer;    // veth
+  // Set only: hairpin mode of a bridge port (`bridge link set dev X hairpin on`):
+  // an RTM_SETLINK of family AF_BRIDGE with IFLA_PROTINFO { IFLA_BRPORT_MODE }.
+  std::optional<bool> hairpin;
   std::optional<uint32_t> br_stp;  // IFLA_BR_STP_STATE
   std::optional<uint8_t> br_vlan_filtering;
   std::optional<uint32_t> macvlan_mode;

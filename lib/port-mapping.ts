@@ -1,0 +1,196 @@
+import * as crypto from 'node:crypto';
+import { ErrorCodes as C, NetplumbError } from './errors';
+import { Address } from './address';
+import { Link } from './link';
+import { Namespace, resolveNamespace } from './namespace';
+import { apply, expr, natTableMsgs, NFPROTO_IPV4, ourRules, rule } from './nft';
+import type { NftMsg } from './native';
+import * as v from './validate';
+
+export interface PublishOptions {
+  /** The host namespace (where the NAT happens). Default: the bridge's namespace, else the process's own. */
+  namespace?: Namespace;
+  /** Default 'tcp'. */
+  protocol?: 'tcp' | 'udp';
+  /** Host port, or an inclusive range [first, last] mapped one to one onto the container's ports. */
+  hostPort: number | [number, number];
+  /** Only traffic to this host address. Default: any address of the host (`fib daddr type local`). */
+  hostAddress?: string;
+  /** The container's 'ADDRESS:PORT' (for a range: the first port). */
+  to: string;
+  /** The bridge the container sits on: enables hairpin NAT (a container reaching a published port through the host's address). */
+  bridge?: Link;
+  /** Also publish on the host's 127.0.0.1 (sets route_localnet on the bridge and masquerades). Needs `bridge`. Default false. */
+  localhost?: boolean;
+}
+
+const MAX_RANGE = 1024;
+const PUBLISH = /^netplumb publish ([0-9a-f]{8}) (tcp|udp) (\S+):(\d+)(?:-(\d+))? -> ([\d.]+):(\d+)( lo)?$/;
+
+// One change at a time per namespace, so conflict checks and batches don't interleave.
+const locks = new Map<string, Promise<unknown>>();
+export async function withNatLock<T>(ns: Namespace, fn: () => Promise<T>): Promise<T> {
+  const key = `${ns.dev}:${ns.inode}`;
+  const prev = locks.get(key) ?? Promise.resolve();
+  const run = prev.then(fn, fn);
+  const tail = run.catch(() => undefined);
+  locks.set(key, tail);
+  try {
+    return await run;
+  } finally {
+    if (locks.get(key) === tail) locks.delete(key);
+  }
+}
+
+/**
+ * A published port: DNAT from a host port to a container's port, like
+ * `docker run -p 8080:80`, installed as one atomic nf_tables batch in the
+ * host namespace's `ip netplumb` table:
+ *   prerouting:  fib daddr type local tcp dport 8080 dnat to 172.17.0.2:80   (from outside)
+ *   output:      the same, for the host's own connections to its addresses
+ *   postrouting: hairpin masquerade, when the bridge is known
+ */
+export class PortMapping {
+  readonly id: string;
+  readonly namespace: Namespace;
+  readonly protocol: 'tcp' | 'udp';
+  readonly hostPort: number;
+  readonly hostPortEnd: number;
+  /** '*' for any host address. */
+  readonly hostAddress: string;
+  readonly address: string;
+  readonly port: number;
+  readonly localhost: boolean;
+  #removed = false;
+
+  private constructor(ns: Namespace, f: Omit<PortMapping, 'namespace' | 'unpublish' | 'toString' | typeof Symbol.asyncDispose | 'toJSON'>) {
+    this.namespace = ns;
+    this.id = f.id;
+    this.protocol = f.protocol;
+    this.hostPort = f.hostPort;
+    this.hostPortEnd = f.hostPortEnd;
+    this.hostAddress = f.hostAddress;
+    this.address = f.address;
+    this.port = f.port;
+    this.localhost = f.localhost;
+  }
+
+  /** Publishes a port. A host port already published (same protocol, overlapping address) is ERR_PORT_CONFLICT. */
+  static async publish(opts: PublishOptions): Promise<PortMapping> {
+    const o = v.options<PublishOptions>(opts);
+    const protocol = o.protocol ?? 'tcp';
+    if (protocol !== 'tcp' && protocol !== 'udp')
+      throw new NetplumbError(C.INVALID_ARGUMENT, `invalid protocol ${String(protocol)}: 'tcp' or 'udp'`, { value: protocol, argument: 'protocol' });
+    let first: number, last: number;
+    if (Array.isArray(o.hostPort)) {
+      first = v.uint(o.hostPort[0], 'hostPort[0]', 65535, 1);
+      last = v.uint(o.hostPort[1], 'hostPort[1]', 65535, 1);
+      if (last < first) throw new NetplumbError(C.INVALID_ARGUMENT, `hostPort range ${first}-${last} is empty`, { argument: 'hostPort' });
+      if (last - first + 1 > MAX_RANGE) throw new NetplumbError(C.INVALID_ARGUMENT, `hostPort range is larger than ${MAX_RANGE} ports`, { argument: 'hostPort' });
+    } else {
+      first = last = v.uint(o.hostPort, 'hostPort', 65535, 1);
+    }
+    if (typeof o.to !== 'string') throw new NetplumbError(C.INVALID_ARGUMENT, "to must be 'ADDRESS:PORT'", { value: o.to, argument: 'to' });
+    const colon = o.to.lastIndexOf(':');
+    const target = v.ip(o.to.slice(0, colon), 'to', 4);
+    const port = v.uint(Number(o.to.slice(colon + 1)) || -1, 'to port', 65535, 1);
+    if (port + (last - first) > 65535) throw new NetplumbError(C.INVALID_ARGUMENT, 'the container port range runs past 65535', { argument: 'to' });
+    const hostAddress = o.hostAddress !== undefined ? v.ip(o.hostAddress, 'hostAddress', 4) : undefined;
+    let bridge: Link | undefined;
+    if (o.bridge !== undefined) {
+      if (!(o.bridge instanceof Link)) throw new NetplumbError(C.INVALID_ARGUMENT, 'bridge must be a Link', { argument: 'bridge' });
+      bridge = o.bridge;
+    }
+    const localhost = o.localhost !== undefined ? v.bool(o.localhost, 'localhost') : false;
+    if (localhost && !bridge) throw new NetplumbError(C.INVALID_ARGUMENT, 'localhost publishing needs the bridge', { argument: 'localhost' });
+    const ns = await resolveNamespace(o.namespace ?? bridge?.namespace);
+    if (bridge && !bridge.namespace.equals(ns))
+      throw new NetplumbError(C.WRONG_NAMESPACE, `bridge ${bridge.name} is not in namespace ${ns}`, { argument: 'bridge' });
+
+    const id = crypto.randomBytes(4).toString('hex');
+    const host = hostAddress?.text ?? '*';
+    const text = `netplumb publish ${id} ${protocol} ${host}:${first}${last !== first ? `-${last}` : ''} -> ${target.text}:${port}${localhost ? ' lo' : ''}`;
+    const mapping = new PortMapping(ns, { id, protocol, hostPort: first, hostPortEnd: last, hostAddress: host, address: target.text, port, localhost });
+
+    return withNatLock(ns, async () => {
+      // Conflicts: the same protocol and an overlapping port on an overlapping address.
+      for (const m of await PortMapping.list(ns)) {
+        if (m.protocol !== protocol || m.hostPortEnd < first || m.hostPort > last) continue;
+        if (m.hostAddress !== '*' && host !== '*' && m.hostAddress !== host) continue;
+        throw new NetplumbError(C.PORT_CONFLICT, `${protocol} port ${first}${last !== first ? `-${last}` : ''} is already published in namespace ${ns} (to ${m.address}:${m.port}, id ${m.id})`, {
+          value: o.hostPort,
+          argument: 'hostPort',
+        });
+      }
+      if (localhost && bridge) await ns.sysctl.set(`net/ipv4/conf/${bridge.name}/route_localnet`, 1);
+      // The bridge's IPv4 subnets: the sources that hairpin NAT applies to.
+      const bridgeName = bridge?.name ?? '';
+      const subnets = bridge
+        ? (await Address.list(bridge, { family: 4 })).map((a) => ({ bytes: v.networkOf(v.ipBytes(a.address, 4), a.prefixlen), prefixlen: a.prefixlen }))
+        : [];
+      const msgs: NftMsg[] = natTableMsgs();
+      const dst = hostAddress ? expr.addr('daddr', hostAddress.bytes) : expr.daddrLocal();
+      for (let i = 0; i <= last - first; i++) {
+        const hp = first + i;
+        const cp = port + i;
+        const match = [dst, expr.l4proto(protocol), expr.dport(hp)];
+        msgs.push(rule(NFPROTO_IPV4, 'prerouting', [...match, expr.counter(), expr.dnat(target.bytes, cp)], text));
+        // The host's own connections to its addresses; 127.0.0.0/8 only when asked for.
+        const notLoopback = localhost ? [] : [expr.addr('daddr', Uint8Array.from([127, 0, 0, 0]), 8, true)];
+        msgs.push(rule(NFPROTO_IPV4, 'output', [...notLoopback, ...match, expr.counter(), expr.dnat(target.bytes, cp)], text));
+        for (const subnet of subnets) {
+          // Hairpin: a container on the bridge reaching a published port through the host's
+          // address. Matched by source subnet and output bridge, so it holds whether the
+          // packet was routed or (with br_netfilter) bridged; the port needs hairpin mode
+          // for a container reaching its own port (Network.connect sets it).
+          msgs.push(rule(NFPROTO_IPV4, 'postrouting', [expr.oifname(bridgeName), expr.addr('saddr', subnet.bytes, subnet.prefixlen), expr.addr('daddr', target.bytes), expr.l4proto(protocol), expr.dport(cp), expr.ctDnat(), expr.counter(), expr.masquerade()], text));
+        }
+        if (localhost)
+          msgs.push(rule(NFPROTO_IPV4, 'postrouting', [expr.oifname(bridgeName), expr.addr('saddr', Uint8Array.from([127, 0, 0, 0]), 8), expr.addr('daddr', target.bytes), expr.l4proto(protocol), expr.dport(cp), expr.masquerade()], text));
+      }
+      await apply(ns, msgs, `publish ${protocol} ${host}:${first}${last !== first ? `-${last}` : ''} -> ${target.text}:${port}`);
+      return mapping;
+    });
+  }
+
+  /** The port mappings installed in a namespace (by any process), read back from the kernel. */
+  static async list(ns: Namespace): Promise<PortMapping[]> {
+    if (!(ns instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'namespace must be a Namespace', { argument: 'namespace' });
+    ns.assertOpen();
+    const seen = new Map<string, PortMapping>();
+    for (const r of await ourRules(ns)) {
+      const m = PUBLISH.exec(r.comment);
+      if (!m || seen.has(m[1] as string)) continue;
+      const first = Number(m[4]);
+      seen.set(m[1] as string, new PortMapping(ns, {
+        id: m[1] as string, protocol: m[2] as 'tcp' | 'udp', hostAddress: m[3] as string, hostPort: first,
+        hostPortEnd: m[5] ? Number(m[5]) : first, address: m[6] as string, port: Number(m[7]), localhost: m[8] !== undefined,
+      }));
+    }
+    return [...seen.values()];
+  }
+
+  /** Removes exactly this mapping's rules (one atomic batch). Unpublishing twice is a no-op. */
+  async unpublish(): Promise<void> {
+    if (this.#removed) return;
+    await withNatLock(this.namespace, async () => {
+      const mine = (await ourRules(this.namespace)).filter((r) => r.comment.startsWith(`netplumb publish ${this.id} `));
+      if (mine.length)
+        await apply(this.namespace, mine.map((r) => ({ type: 'delrule', family: r.family, table: 'netplumb', chain: r.chain, handle: r.handle })), `unpublish ${this}`);
+    });
+    this.#removed = true;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.namespace.closed) await this.unpublish();
+  }
+
+  toString(): string {
+    const ports = this.hostPortEnd !== this.hostPort ? `${this.hostPort}-${this.hostPortEnd}` : `${this.hostPort}`;
+    return `${this.protocol} ${this.hostAddress}:${ports} -> ${this.address}:${this.port}`;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { id: this.id, protocol: this.protocol, hostAddress: this.hostAddress, hostPort: this.hostPort, hostPortEnd: this.hostPortEnd, address: this.address, port: this.port, localhost: this.localhost };
+  }
+}
