@@ -35,7 +35,7 @@ export interface RuleOptions {
 
 export interface RuleInfo {
   family: 4 | 6;
-  priority?: number;
+  priority: number;
   from?: string;
   to?: string;
   iif?: string;
@@ -60,7 +60,8 @@ function info(r: RawRule): RuleInfo {
   const x: RuleInfo = {
     family: r.family, tos: r.tos, table: nameOf(TABLES, r.table), action: nameOf(ACTIONS, r.action), not: (r.flags & 2) !== 0,
   };
-  if (r.priority !== undefined) x.priority = r.priority;
+  // The kernel leaves FRA_PRIORITY out when it is 0 (the local rule).
+  x.priority = r.priority ?? 0;
   if (r.srcLen) x.from = `${r.src}/${r.srcLen}`;
   if (r.dstLen) x.to = `${r.dst}/${r.dstLen}`;
   if (r.iifname) x.iif = r.iifname;

@@ -1,0 +1,366 @@
+import * as crypto from 'node:crypto';
+import { Address } from './address';
+import { Bridge } from './bridge';
+import { ErrorCodes as C, kernel, NetplumbError } from './errors';
+import { Link } from './link';
+import { Namespace, resolveNamespace } from './namespace';
+import { apply, bridgeTableMsgs, expr, natTableMsgs, NFPROTO_BRIDGE, NFPROTO_IPV4, ourRules, rule, TABLE } from './nft';
+import { PortMapping, withNatLock } from './port-mapping';
+import { Route } from './route';
+import { VethPair } from './veth-pair';
+import * as v from './validate';
+
+export interface BridgeNetworkOptions {
+  /** The bridge's name, e.g. 'docker0'. An existing bridge of that name is adopted. */
+  name: string;
+  /** The containers' subnet, e.g. '172.17.0.0/16' (IPv4). */
+  subnet: string;
+  /** The bridge's address and the containers' default gateway. Default: the subnet's first address. */
+  gateway?: string;
+  /** MTU of the bridge and of every veth. Default: the kernel's (1500). */
+  mtu?: number;
+  /** Masquerade traffic from the subnet leaving through any other interface (and enable ip_forward). Default true. */
+  masquerade?: boolean;
+  /** Inter-container communication on the bridge. Default true; false drops bridged traffic between containers. */
+  icc?: boolean;
+  /** The host namespace. Default: the process's own. */
+  namespace?: Namespace;
+}
+
+export interface PublishSpec {
+  hostPort: number | [number, number];
+  containerPort: number;
+  protocol?: 'tcp' | 'udp';
+  hostAddress?: string;
+}
+
+export interface NetworkConnectOptions {
+  /** A fixed address in the subnet. Default: the next free one (IPAM). */
+  ip?: string;
+  /** MAC of the container's interface. Default: random (kernel). */
+  mac?: string;
+  /** Name of the container's interface. Default 'eth0'. */
+  ifname?: string;
+  /** Name of the host end. Default 'veth' + 7 hex digits, like Docker. */
+  hostIfname?: string;
+  /** Ports to publish: '8080:80', '8080:80/udp', '127.0.0.1:8080:80/tcp', '8000-8010:8000-8010', or objects. */
+  publish?: (string | PublishSpec)[];
+}
+
+/** What connect() built: the container's side of a network. */
+export interface Endpoint {
+  network: Network;
+  namespace: Namespace;
+  /** The container's interface (e.g. eth0), in its namespace. */
+  link: Link;
+  /** The host end on the bridge (e.g. veth1a2b3c4). */
+  hostLink: Link;
+  ifname: string;
+  hostIfname: string;
+  /** 'ip/prefixlen' */
+  address: string;
+  ip: string;
+  gateway: string;
+  mac: string;
+  mappings: PortMapping[];
+  disconnect(): Promise<void>;
+}
+
+/** @internal Test hook: called at each step of connect(); throwing there simulates a failure. */
+let faultHook: ((step: string) => void | Promise<void>) | undefined;
+export function _setConnectFaultHook(fn: typeof faultHook): void {
+  faultHook = fn;
+}
+async function step(name: string): Promise<void> {
+  if (faultHook) await faultHook(name);
+}
+
+const ALIAS = /^netplumb (\S+) ([\d.]+)$/;
+
+function toInt(b: Uint8Array): number {
+  return (((b[0] as number) << 24) | ((b[1] as number) << 16) | ((b[2] as number) << 8) | (b[3] as number)) >>> 0;
+}
+function fromInt(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+/** Parses Docker's -p syntax: [hostAddress:]hostPort[-end]:containerPort[-end][/proto]. */
+export function parsePublish(spec: string | PublishSpec): PublishSpec {
+  if (typeof spec === 'object' && spec !== null) {
+    const o: PublishSpec = { hostPort: spec.hostPort, containerPort: v.uint(spec.containerPort, 'containerPort', 65535, 1) };
+    if (spec.protocol !== undefined) o.protocol = spec.protocol;
+    if (spec.hostAddress !== undefined) o.hostAddress = spec.hostAddress;
+    return o;
+  }
+  const bad = () => new NetplumbError(C.INVALID_ARGUMENT, `invalid publish spec ${JSON.stringify(spec)}: use [ADDR:]HOSTPORT:CONTAINERPORT[/tcp|udp]`, { value: spec, argument: 'publish' });
+  if (typeof spec !== 'string') throw bad();
+  const m = /^(?:(\d+\.\d+\.\d+\.\d+):)?(\d+)(?:-(\d+))?:(\d+)(?:-(\d+))?(?:\/(tcp|udp))?$/.exec(spec);
+  if (!m) throw bad();
+  const h0 = Number(m[2]);
+  const h1 = m[3] ? Number(m[3]) : h0;
+  const c0 = Number(m[4]);
+  const c1 = m[5] ? Number(m[5]) : c0 + (h1 - h0);
+  if (c1 - c0 !== h1 - h0) throw new NetplumbError(C.INVALID_ARGUMENT, `publish ${spec}: host and container ranges differ in size`, { value: spec, argument: 'publish' });
+  const o: PublishSpec = { hostPort: h1 !== h0 ? [h0, h1] : h0, containerPort: c0, protocol: (m[6] as 'tcp' | 'udp' | undefined) ?? 'tcp' };
+  if (m[1]) o.hostAddress = m[1];
+  return o;
+}
+
+/**
+ * A Docker-style bridge network: a bridge with the gateway address, IPAM over
+ * a subnet, masquerade for traffic leaving it, and connect() doing the whole
+ * veth / bridge / address / route / NAT dance for a container namespace.
+ *
+ * Leases live in the kernel, not in this process: each host-side veth carries
+ * `netplumb NETWORK ADDRESS` as its interface alias (`ip link show` shows it),
+ * so a network opened again after a restart knows which addresses are taken.
+ */
+export class Network {
+  readonly name: string;
+  readonly namespace: Namespace;
+  readonly bridge: Bridge;
+  /** 'a.b.c.d/len' */
+  readonly subnet: string;
+  readonly gateway: string;
+  readonly prefixlen: number;
+  readonly mtu: number | undefined;
+  readonly #net: number;
+  readonly #first: number;
+  readonly #last: number;
+  readonly #gw: number;
+  readonly #leases = new Set<number>();
+  #cursor: number;
+  readonly #endpoints = new Set<Endpoint>();
+  readonly #created: boolean;
+
+  private constructor(ns: Namespace, bridge: Bridge, subnet: v.ParsedCidr, gateway: number, mtu: number | undefined, created: boolean) {
+    this.namespace = ns;
+    this.bridge = bridge;
+    this.name = bridge.name;
+    this.prefixlen = subnet.prefixlen;
+    this.#net = toInt(v.networkOf(subnet.bytes, subnet.prefixlen));
+    const size = 2 ** (32 - subnet.prefixlen);
+    this.#first = this.#net + (subnet.prefixlen >= 31 ? 0 : 1);
+    this.#last = this.#net + size - (subnet.prefixlen >= 31 ? 1 : 2);
+    this.#gw = gateway;
+    this.#cursor = this.#first;
+    this.subnet = `${fromInt(this.#net)}/${subnet.prefixlen}`;
+    this.gateway = fromInt(gateway);
+    this.mtu = mtu;
+    this.#created = created;
+  }
+
+  /** Creates (or adopts) a bridge network, like the docker0 network. */
+  static async bridge(opts: BridgeNetworkOptions): Promise<Network> {
+    const o = v.options<BridgeNetworkOptions>(opts);
+    const name = v.ifname(o.name);
+    const subnet = v.cidr(o.subnet, 'subnet', { family: 4 });
+    if (subnet.prefixlen > 30) throw new NetplumbError(C.INVALID_CIDR, `subnet ${o.subnet} is too small for containers (at most /30)`, { argument: 'subnet' });
+    const net = toInt(v.networkOf(subnet.bytes, subnet.prefixlen));
+    const gwInt = o.gateway !== undefined ? toInt(v.ip(o.gateway, 'gateway', 4).bytes) : net + 1;
+    const size = 2 ** (32 - subnet.prefixlen);
+    if (gwInt <= net || gwInt >= net + size - 1) throw new NetplumbError(C.INVALID_ARGUMENT, `gateway ${fromInt(gwInt)} is not a host address of ${o.subnet}`, { argument: 'gateway' });
+    const mtu = o.mtu !== undefined ? v.mtu(o.mtu) : undefined;
+    const masquerade = o.masquerade !== undefined ? v.bool(o.masquerade, 'masquerade') : true;
+    const icc = o.icc !== undefined ? v.bool(o.icc, 'icc') : true;
+    const ns = await resolveNamespace(o.namespace);
+
+    let bridge: Bridge;
+    let created = false;
+    const gwCidr = `${fromInt(gwInt)}/${subnet.prefixlen}`;
+    try {
+      bridge = await Bridge.get(ns, name);
+      const addrs = await Address.list(bridge, { family: 4 });
+      if (!addrs.some((a) => a.cidr === gwCidr)) await Address.add(bridge, gwCidr);
+      if (!bridge.isUp) await bridge.up();
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ENODEV') throw e;
+      bridge = await Bridge.create(name, { namespace: ns, address: gwCidr, up: true, ...(mtu ? { mtu } : {}) });
+      created = true;
+    }
+    const network = new Network(ns, bridge, subnet, gwInt, mtu, created);
+    try {
+      await network.rediscover();
+      await withNatLock(ns, async () => {
+        const have = new Set((await ourRules(ns)).map((r) => r.comment));
+        const msgs = [];
+        if (masquerade && !have.has(`netplumb masquerade ${network.name} ${network.subnet}`)) {
+          msgs.push(...natTableMsgs(), rule(NFPROTO_IPV4, 'postrouting', [expr.addr('saddr', v.ipBytes(fromInt(network.#net), 4), subnet.prefixlen), expr.oifname(bridge.name, true), expr.counter(), expr.masquerade()], `netplumb masquerade ${network.name} ${network.subnet}`));
+        }
+        if (!icc && !have.has(`netplumb icc ${network.name}`)) {
+          msgs.push(...bridgeTableMsgs(), rule(NFPROTO_BRIDGE, 'forward', [expr.ibrname(bridge.name), expr.counter(), expr.drop()], `netplumb icc ${network.name}`));
+        }
+        if (msgs.length) await apply(ns, msgs, `network ${network.name}`);
+      });
+      if (masquerade) await ns.sysctl.set('net.ipv4.ip_forward', 1);
+    } catch (e) {
+      if (created) await bridge.delete().catch(() => undefined);
+      throw e;
+    }
+    return network;
+  }
+
+  /** Re-reads the leases held in the kernel (host veth aliases) and the bridge's own addresses. */
+  async rediscover(): Promise<void> {
+    this.#leases.clear();
+    const [ports, addrs] = await Promise.all([Link.list(this.namespace, { master: this.bridge }), Address.list(this.bridge, { family: 4 })]);
+    for (const p of ports) {
+      const m = ALIAS.exec(p.alias);
+      if (m && m[1] === this.name) this.#leases.add(toInt(v.ipBytes(m[2] as string, 4)));
+    }
+    for (const a of addrs) this.#leases.add(toInt(v.ipBytes(a.address, 4)));
+  }
+
+  /** Addresses currently leased (including the gateway's). */
+  get leases(): string[] {
+    return [...this.#leases].sort((a, b) => a - b).map(fromInt);
+  }
+
+  #allocate(ip: string | undefined): number {
+    if (ip !== undefined) {
+      const n = toInt(v.ip(ip, 'ip', 4).bytes);
+      if (n < this.#first || n > this.#last) throw new NetplumbError(C.INVALID_ARGUMENT, `${ip} is not a host address of ${this.subnet}`, { value: ip, argument: 'ip' });
+      if (n === this.#gw || this.#leases.has(n)) throw new NetplumbError(C.ADDRESS_IN_USE, `${ip} is already in use on network ${this.name}`, { value: ip, argument: 'ip' });
+      this.#leases.add(n);
+      return n;
+    }
+    const span = this.#last - this.#first + 1;
+    for (let i = 0; i < span; i++) {
+      const n = this.#first + ((this.#cursor - this.#first + i) % span);
+      if (n === this.#gw || this.#leases.has(n)) continue;
+      this.#leases.add(n);
+      this.#cursor = n + 1 > this.#last ? this.#first : n + 1;
+      return n;
+    }
+    throw new NetplumbError(C.SUBNET_EXHAUSTED, `no free address left in ${this.subnet} on network ${this.name}`, { argument: 'ip' });
+  }
+
+  /**
+   * Connects a container namespace, the way Docker wires --net=bridge: a veth
+   * whose host end (vethXXXXXXX) joins the bridge and whose other end is
+   * created inside the namespace as eth0, an address from IPAM, a default
+   * route via the gateway, loopback up, and the published ports. If any step
+   * fails, everything done so far is undone and the original error thrown.
+   */
+  async connect(ns: Namespace, opts?: NetworkConnectOptions): Promise<Endpoint> {
+    if (!(ns instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'namespace must be a Namespace', { argument: 'namespace' });
+    ns.assertOpen();
+    this.namespace.assertOpen();
+    const o = v.options<NetworkConnectOptions>(opts);
+    const ifname = v.ifname(o.ifname ?? 'eth0', 'ifname');
+    const mac = o.mac !== undefined ? (v.mac(o.mac), o.mac) : undefined;
+    const publish = (o.publish ?? []).map(parsePublish);
+    if (o.ip !== undefined) v.ip(o.ip, 'ip', 4);
+    const hostIfname = o.hostIfname !== undefined ? v.ifname(o.hostIfname, 'hostIfname') : `veth${crypto.randomBytes(4).toString('hex').slice(0, 7)}`;
+
+    const undo: (() => Promise<unknown>)[] = [];
+    const lease = this.#allocate(o.ip);
+    undo.push(async () => this.#leases.delete(lease));
+    const ip = fromInt(lease);
+    try {
+      await step('lease');
+      const pair = await VethPair.create(hostIfname, {
+        namespace: this.namespace, master: this.bridge, up: true, peerIn: ns, peerName: ifname, peerUp: true,
+        ...(this.mtu ? { mtu: this.mtu } : {}), ...(mac ? { peerMac: mac } : {}),
+      });
+      undo.push(() => pair.link.delete());
+      await step('veth');
+      await Promise.all([
+        kernel(this.namespace.handle.link({ op: 'set', index: pair.link.index, alias: `netplumb ${this.name} ${ip}` }), () => `lease alias on ${pair.link.describe()}`),
+        pair.link.setHairpin(true),
+        ns.loopback.up(),
+        pair.peer.addAddress(`${ip}/${this.prefixlen}`, { nodad: true }),
+      ]);
+      await step('address');
+      await Route.add({ namespace: ns, to: 'default', via: this.gateway });
+      await step('route');
+      const mappings: PortMapping[] = [];
+      for (const p of publish) {
+        const m = await this.bridge.publish({
+          protocol: p.protocol ?? 'tcp', hostPort: p.hostPort, to: `${ip}:${p.containerPort}`, ...(p.hostAddress ? { hostAddress: p.hostAddress } : {}),
+        });
+        mappings.push(m);
+        undo.push(() => m.unpublish());
+        await step('publish');
+      }
+      await pair.peer.refresh();
+      const network = this;
+      const endpoint: Endpoint = {
+        network: this, namespace: ns, link: pair.peer, hostLink: pair.link, ifname, hostIfname, address: `${ip}/${this.prefixlen}`,
+        ip, gateway: this.gateway, mac: pair.peer.mac, mappings,
+        disconnect: () => network.disconnect(endpoint),
+      };
+      this.#endpoints.add(endpoint);
+      return endpoint;
+    } catch (e) {
+      for (const u of undo.reverse()) await u().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Undoes connect(): unpublishes, deletes the veth pair (both ends), releases the address. */
+  async disconnect(endpoint: Endpoint): Promise<void> {
+    if (!endpoint || endpoint.network !== this) throw new NetplumbError(C.INVALID_ARGUMENT, 'not an endpoint of this network', { argument: 'endpoint' });
+    for (const m of endpoint.mappings) await m.unpublish();
+    await endpoint.hostLink.delete().catch((e: unknown) => {
+      if ((e as { code?: string }).code !== 'ENODEV') throw e;
+    });
+    this.#leases.delete(toInt(v.ipBytes(endpoint.ip, 4)));
+    this.#endpoints.delete(endpoint);
+  }
+
+  /**
+   * Removes the network: its endpoints (every host veth leased on it, whoever
+   * connected it), its NAT and filter rules, and the bridge if this network
+   * created it (an adopted bridge is left as it was found, minus our rules).
+   */
+  async delete(): Promise<void> {
+    for (const ep of [...this.#endpoints]) await this.disconnect(ep).catch(() => undefined);
+    const ports = await Link.list(this.namespace, { master: this.bridge });
+    await Promise.all(ports.filter((p) => ALIAS.exec(p.alias)?.[1] === this.name).map((p) => p.delete().catch(() => undefined)));
+    await withNatLock(this.namespace, async () => {
+      const mine = (await ourRules(this.namespace)).filter(
+        (r) => r.comment === `netplumb masquerade ${this.name} ${this.subnet}` || r.comment === `netplumb icc ${this.name}`,
+      );
+      if (mine.length)
+        await apply(this.namespace, mine.map((r) => ({ type: 'delrule' as const, family: r.family, table: TABLE, chain: r.chain, handle: r.handle })), `delete network ${this.name}`);
+    });
+    if (this.#created) await this.bridge.delete().catch((e: unknown) => {
+      if ((e as { code?: string }).code !== 'ENODEV') throw e;
+    });
+    this.#leases.clear();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.namespace.closed) await this.delete();
+  }
+
+  /**
+   * Docker's other modes, from the same pieces:
+   * - 'host': the process's own namespace, no wiring;
+   * - 'none': a new namespace with loopback up and nothing else (named `name`);
+   * - 'container:NAME' / 'container:PID': the namespace of another container
+   *   (a named namespace, or a process's); also a Namespace object.
+   */
+  static async mode(spec: 'host' | 'none' | `container:${string}` | Namespace, opts: { name?: string } = {}): Promise<Namespace> {
+    if (spec instanceof Namespace) return Namespace.fromPath(`/proc/self/fd/${spec.assertOpen().fd}`);
+    if (spec === 'host') return Namespace.current();
+    if (spec === 'none') {
+      const name = v.namespaceName(opts.name ?? `none-${crypto.randomBytes(4).toString('hex')}`);
+      const ns = await Namespace.create(name);
+      try {
+        await ns.loopback.up();
+      } catch (e) {
+        await ns.delete().catch(() => undefined);
+        throw e;
+      }
+      return ns;
+    }
+    if (typeof spec === 'string' && spec.startsWith('container:')) {
+      const target = spec.slice('container:'.length);
+      if (/^\d+$/.test(target)) return Namespace.fromPid(Number(target));
+      return Namespace.open(target);
+    }
+    throw new NetplumbError(C.INVALID_MODE, `invalid network mode ${JSON.stringify(spec)}: 'host', 'none', 'container:NAME|PID' (bridge mode: Network.bridge().connect())`, { value: spec, argument: 'mode' });
+  }
+}
