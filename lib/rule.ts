@@ -58,10 +58,9 @@ function prefix(s: unknown, argument: string): v.ParsedCidr {
 
 function info(r: RawRule): RuleInfo {
   const x: RuleInfo = {
-    family: r.family, tos: r.tos, table: nameOf(TABLES, r.table), action: nameOf(ACTIONS, r.action), not: (r.flags & 2) !== 0,
+    // The kernel leaves FRA_PRIORITY out when it is 0 (the local rule).
+    family: r.family, priority: r.priority ?? 0, tos: r.tos, table: nameOf(TABLES, r.table), action: nameOf(ACTIONS, r.action), not: (r.flags & 2) !== 0,
   };
-  // The kernel leaves FRA_PRIORITY out when it is 0 (the local rule).
-  x.priority = r.priority ?? 0;
   if (r.srcLen) x.from = `${r.src}/${r.srcLen}`;
   if (r.dstLen) x.to = `${r.dst}/${r.dstLen}`;
   if (r.iifname) x.iif = r.iifname;
