@@ -258,6 +258,18 @@ export class Link {
     return undefined;
   }
 
+  /**
+   * `ip link delete group N`: every link of a group in one request — and one
+   * wait for the kernel's RCU grace period instead of one per link (deleting
+   * 200 veths one by one costs seconds; as a group, tens of milliseconds).
+   */
+  static async deleteGroup(ns: Namespace, group: number): Promise<void> {
+    if (!(ns instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'namespace must be a Namespace', { argument: 'namespace' });
+    ns.assertOpen();
+    v.uint(group, 'group', 0xffffffff, 1);
+    await kernel(ns.handle.link({ op: 'del', group }), `links of group ${group} in namespace ${ns}`);
+  }
+
   /** `ip link delete DEV` (a veth takes its peer with it). */
   async delete(): Promise<void> {
     this.namespace.assertOpen();

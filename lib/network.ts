@@ -132,6 +132,8 @@ export class Network {
   #cursor: number;
   readonly #endpoints = new Set<Endpoint>();
   readonly #created: boolean;
+  /** Link group of this network's host veths (IFLA_GROUP), for one-request teardown. */
+  readonly group: number;
 
   private constructor(ns: Namespace, bridge: Bridge, subnet: v.ParsedCidr, gateway: number, mtu: number | undefined, created: boolean) {
     this.namespace = ns;
@@ -148,6 +150,10 @@ export class Network {
     this.gateway = fromInt(gateway);
     this.mtu = mtu;
     this.#created = created;
+    // A stable group per network name (FNV-1a), away from 0 (the default group).
+    let h = 0x811c9dc5;
+    for (const ch of Buffer.from(this.name)) h = Math.imul(h ^ ch, 0x01000193) >>> 0;
+    this.group = 0x10000 + (h % 0x7fff0000);
   }
 
   /** Creates (or adopts) a bridge network, like the docker0 network. */
@@ -260,7 +266,7 @@ export class Network {
     try {
       await step('lease');
       const pair = await VethPair.create(hostIfname, {
-        namespace: this.namespace, master: this.bridge, up: true, peerIn: ns, peerName: ifname, peerUp: true,
+        namespace: this.namespace, master: this.bridge, up: true, peerIn: ns, peerName: ifname, peerUp: true, group: this.group,
         ...(this.mtu ? { mtu: this.mtu } : {}), ...(mac ? { peerMac: mac } : {}),
       });
       undo.push(() => pair.link.delete());
@@ -310,12 +316,32 @@ export class Network {
   }
 
   /**
+   * Disconnects every container of this network at once: its port mappings in
+   * one nf_tables batch, and all host veths (with their peers) in a single
+   * RTM_DELLINK for the network's link group — one kernel wait instead of one
+   * per container. When it resolves, the links and their names are gone.
+   */
+  async disconnectAll(): Promise<void> {
+    await withNatLock(this.namespace, async () => {
+      const ids = new Set([...this.#endpoints].flatMap((e) => e.mappings.map((m) => m.id)));
+      const mine = (await ourRules(this.namespace)).filter((r) => ids.has(r.comment.split(' ')[2] ?? ''));
+      if (mine.length)
+        await apply(this.namespace, mine.map((r) => ({ type: 'delrule' as const, family: r.family, table: TABLE, chain: r.chain, handle: r.handle })), `disconnect all from ${this.name}`);
+    });
+    await Link.deleteGroup(this.namespace, this.group).catch((e: unknown) => {
+      if ((e as { code?: string }).code !== 'ENODEV') throw e;
+    });
+    this.#endpoints.clear();
+    await this.rediscover();
+  }
+
+  /**
    * Removes the network: its endpoints (every host veth leased on it, whoever
    * connected it), its NAT and filter rules, and the bridge if this network
    * created it (an adopted bridge is left as it was found, minus our rules).
    */
   async delete(): Promise<void> {
-    for (const ep of [...this.#endpoints]) await this.disconnect(ep).catch(() => undefined);
+    await this.disconnectAll().catch(() => undefined);
     const ports = await Link.list(this.namespace, { master: this.bridge });
     await Promise.all(ports.filter((p) => ALIAS.exec(p.alias)?.[1] === this.name).map((p) => p.delete().catch(() => undefined)));
     await withNatLock(this.namespace, async () => {

@@ -21,6 +21,8 @@ export interface VethPairOptions {
   mtu?: number;
   mac?: string;
   peerMac?: string;
+  /** Link group of the first end (IFLA_GROUP): many links can then be deleted in one request. Default 0. */
+  group?: number;
 }
 
 /**
@@ -62,6 +64,7 @@ export class VethPair {
     if (peerMac) spec.peer!.mac = peerMac;
     if (peerName) spec.peer!.name = peerName;
     if (master !== undefined) spec.master = master;
+    if (o.group !== undefined) spec.group = v.uint(o.group, 'group', 0xffffffff);
     const what = `veth pair ${name}${peerName ? `/${peerName}` : ''} in namespace ${ns}${peerNs !== ns ? ` (peer in ${peerNs})` : ''}`;
     await kernel(ns.handle.link(spec), what);
 

@@ -4,6 +4,7 @@
 // sendmsg, and completes together in one delivery to the sink.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -74,6 +75,7 @@ class Handle : public std::enable_shared_from_this<Handle> {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<Request>> queue_;
+  std::atomic<size_t> queued_{0};  // queue_.size(), readable without the lock (for the short spin)
   bool closing_ = false;
   std::thread thread_;
 };
