@@ -241,6 +241,8 @@ async function unknownKey<T>(key: string, p: Promise<T>): Promise<T> {
   } catch (e) {
     if (e instanceof NetlinkError && e.code === 'ENOENT')
       throw new NetplumbError(C.UNKNOWN_SYSCTL, `unknown sysctl ${key}`, { value: key, argument: 'key', cause: e });
+    if (e instanceof NetlinkError && e.code === 'EISDIR')
+      throw new NetplumbError(C.INVALID_SYSCTL, `sysctl ${key} names a directory, not a setting`, { value: key, argument: 'key', cause: e });
     throw e;
   }
 }

@@ -153,12 +153,16 @@ export class Fdb {
   private static spec(o: FdbOptions, op: 'new' | 'del'): NeighSpec {
     if (typeof o !== 'object' || o === null) throw new NetplumbError(C.INVALID_ARGUMENT, 'options must be an object', { argument: 'options' });
     const dev = assertLink(o.dev);
-    const mac = v.mac(o.lladdr, 'lladdr');
+    // Any 6-octet address: all zeros is vxlan's default destination entry.
+    if (typeof o.lladdr !== 'string' || !/^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/.test(o.lladdr))
+      throw new NetplumbError(C.INVALID_LLADDR, `invalid fdb address ${JSON.stringify(o.lladdr)}: six hex octets separated by ':'`, { value: o.lladdr, argument: 'lladdr' });
+    const mac = lladdr(o.lladdr);
     const target = o.target ?? (dev.slaveKind === 'bridge' ? 'master' : 'self');
     if (target !== 'master' && target !== 'self') throw new NetplumbError(C.INVALID_ARGUMENT, "target must be 'master' or 'self'", { value: o.target, argument: 'target' });
     const spec: NeighSpec = {
       op, family: 7, index: dev.index, lladdr: mac, flags: target === 'master' ? (NTF.master as number) : (NTF.self as number),
-      state: stateOf(o.state, { static: 0x40, permanent: 0x80, dynamic: 0x02 }, 0x40),
+      // As bridge(8): static = NUD_NOARP|NUD_REACHABLE (vxlan refuses NOARP alone).
+      state: stateOf(o.state, { static: 0x42, permanent: 0x80, dynamic: 0x02 }, 0x42),
     };
     if (o.vlan !== undefined) spec.vlan = v.uint(o.vlan, 'vlan', 4094, 1);
     if (o.vni !== undefined) spec.vni = v.uint(o.vni, 'vni', 0xffffff);

@@ -4,7 +4,7 @@ import { Bridge } from './bridge';
 import { ErrorCodes as C, kernel, NetplumbError } from './errors';
 import { Link } from './link';
 import { Namespace, resolveNamespace } from './namespace';
-import { apply, bridgeTableMsgs, expr, natTableMsgs, NFPROTO_BRIDGE, NFPROTO_IPV4, ourRules, rule, TABLE } from './nft';
+import { apply, bridgeTableMsgs, dropEmptyTables, expr, natTableMsgs, NFPROTO_BRIDGE, NFPROTO_IPV4, ourRules, rule, TABLE } from './nft';
 import { PortMapping, withNatLock } from './port-mapping';
 import { Route } from './route';
 import { VethPair } from './veth-pair';
@@ -350,6 +350,7 @@ export class Network {
       );
       if (mine.length)
         await apply(this.namespace, mine.map((r) => ({ type: 'delrule' as const, family: r.family, table: TABLE, chain: r.chain, handle: r.handle })), `delete network ${this.name}`);
+      await dropEmptyTables(this.namespace);
     });
     if (this.#created) await this.bridge.delete().catch((e: unknown) => {
       if ((e as { code?: string }).code !== 'ENODEV') throw e;

@@ -160,6 +160,16 @@ export async function ourRules(ns: Namespace): Promise<OurRule[]> {
   return dumps.flatMap(({ family, d }) => d.rules.map((r) => ({ family, chain: r.chain, handle: r.handle, comment: readComment(r.userdata) ?? '' })));
 }
 
+/** Removes our tables from `ns` when no rule is left in them (nothing of ours should outlive its last rule). */
+export async function dropEmptyTables(ns: Namespace): Promise<void> {
+  const msgs: NftMsg[] = [];
+  for (const family of [NFPROTO_IPV4, NFPROTO_BRIDGE]) {
+    const d = await kernel(ns.handle.nftDump({ family, table: TABLE }), `nf_tables table ${TABLE} in namespace ${ns}`);
+    if (d.exists && d.rules.length === 0) msgs.push({ type: 'deltable', family, table: TABLE });
+  }
+  if (msgs.length) await apply(ns, msgs, `remove empty ${TABLE} tables`);
+}
+
 /**
  * Applies messages as one atomic batch. On failure, the error names the
  * message that failed (its comment, for a rule) in `object`.

@@ -3,7 +3,7 @@ import { ErrorCodes as C, NetplumbError } from './errors';
 import { Address } from './address';
 import { Link } from './link';
 import { Namespace, resolveNamespace } from './namespace';
-import { apply, expr, natTableMsgs, NFPROTO_IPV4, ourRules, rule } from './nft';
+import { apply, dropEmptyTables, expr, natTableMsgs, NFPROTO_IPV4, ourRules, rule } from './nft';
 import type { NftMsg } from './native';
 import * as v from './validate';
 
@@ -177,6 +177,7 @@ export class PortMapping {
       const mine = (await ourRules(this.namespace)).filter((r) => r.comment.startsWith(`netplumb publish ${this.id} `));
       if (mine.length)
         await apply(this.namespace, mine.map((r) => ({ type: 'delrule', family: r.family, table: 'netplumb', chain: r.chain, handle: r.handle })), `unpublish ${this}`);
+      await dropEmptyTables(this.namespace);
     });
     this.#removed = true;
   }

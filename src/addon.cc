@@ -182,7 +182,8 @@ nl::rtnl::RuleSpec to_rule(const Napi::Object& o) {
   s.src = bytes(o, "src");
   s.src_len = num<uint8_t>(o, "srcLen");
   s.tos = num<uint8_t>(o, "tos");
-  s.action = num<uint8_t>(o, "action", 1);
+  // A new rule looks up a table unless told otherwise; a delete matches any action.
+  s.action = num<uint8_t>(o, "action", s.op == nl::rtnl::RuleOp::New ? 1 : 0);
   s.table = num<uint32_t>(o, "table");
   s.priority = opt_num<uint32_t>(o, "priority");
   s.fwmark = opt_num<uint32_t>(o, "fwmark");
@@ -608,6 +609,9 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     req->type = str(o, "type") == "dgram" ? SOCK_DGRAM : SOCK_STREAM;
     req->bind_addr = opt_bytes(o, "bind");
     req->port = num<uint16_t>(o, "port");
+    // SO_REUSEADDR lets a TCP listener rebind over TIME_WAIT; on UDP it would
+    // let a second socket silently share (and steal from) a bound port.
+    req->reuseaddr = req->type == SOCK_STREAM;
     return Submit(info.Env(), std::move(req), nl::Error{});
   }
   // sysctl({ path: 'ipv4/ip_forward', write?: '1' })

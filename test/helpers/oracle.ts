@@ -82,7 +82,9 @@ export function inSandbox(): boolean {
 /** Kinds of link this kernel can create, probed with iproute2 in the current namespace. */
 export function kernelHasKind(kind: string): boolean {
   const name = uniq('probe');
-  const r = spawnSync('ip', ['link', 'add', name, 'type', kind], { encoding: 'utf8' });
+  // Some kinds need mandatory parameters to be created at all.
+  const extra: Record<string, string[]> = { vxlan: ['id', '42', 'dstport', '4789'] };
+  const r = spawnSync('ip', ['link', 'add', name, 'type', kind, ...(extra[kind] ?? [])], { encoding: 'utf8' });
   if (r.status === 0) spawnSync('ip', ['link', 'del', name]);
   return r.status === 0;
 }

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import type * as dgram from 'node:dgram';
+import * as dgram from 'node:dgram';
 
 import { Bridge, type Namespace, NetplumbError, Route, VethPair } from '../../lib';
 import { oracle, ping } from '../helpers/oracle';
@@ -176,6 +176,40 @@ describe('UDP', () => {
     } finally {
       await new Promise<void>((r) => rx.close(() => r()));
       await new Promise<void>((r) => tx.close(() => r()));
+    }
+  });
+
+  it('a UDP port already bound in the namespace is refused (EADDRINUSE), as dgram does', async () => {
+    // Control: Node's own dgram, in this process's (sandbox) namespace, refuses the second bind.
+    const x = dgram.createSocket('udp4');
+    await new Promise<void>((r) => x.bind(5399, '127.0.0.1', () => r()));
+    const y = dgram.createSocket('udp4');
+    const nodeCode = await new Promise<string | undefined>((resolve) => {
+      y.once('error', (e: NodeJS.ErrnoException) => resolve(e.code));
+      y.bind(5399, '127.0.0.1', () => resolve(undefined));
+    });
+    x.close();
+    try {
+      y.close();
+    } catch {
+      /* never bound */
+    }
+    expect(nodeCode).toBe('EADDRINUSE');
+
+    // Same for a socket made inside c2: a second one on 5356 must not silently share the port
+    // (it would take the datagrams meant for the first).
+    const first = await c2.createSocket('udp4', { port: 5356 });
+    let second: dgram.Socket | undefined;
+    try {
+      const e = await rejectionOf(
+        c2.createSocket('udp4', { port: 5356 }).then((s) => {
+          second = s;
+        }),
+      );
+      expect(e.code).toBe('EADDRINUSE');
+    } finally {
+      first.close();
+      second?.close();
     }
   });
 
