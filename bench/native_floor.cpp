@@ -7,6 +7,10 @@
 //   native_floor route-batch DEV N
 //   native_floor veth-batch N      create N veth pairs, set both ends up, delete them (batched)
 //
+// With FLOOR_PAUSE=1 in the environment it prints the timings of the add
+// phase (addr/route: add_us; veth: add_us, up_us) after that phase and waits
+// for a line on stdin before deleting, so the caller can verify in between.
+//
 // Prints one JSON line: {"add_us":…, "del_us":…} (total microseconds per phase).
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
@@ -88,6 +92,13 @@ int main(int argc, char** argv) {
     t0 = Clock::now();
     if (run(*sock, up, per_send)) return 1;
     double u = us_since(t0);
+    // Let the caller verify the pairs exist and are up before they are deleted.
+    if (std::getenv("FLOOR_PAUSE")) {
+      std::printf("{\"add_us\":%.1f,\"up_us\":%.1f}\n", a, u);
+      std::fflush(stdout);
+      char line[8];
+      if (!std::fgets(line, sizeof line, stdin)) return 1;
+    }
     t0 = Clock::now();
     if (run(*sock, del, per_send)) return 1;
     double d = us_since(t0);

@@ -153,10 +153,8 @@ export class Fdb {
   private static spec(o: FdbOptions, op: 'new' | 'del'): NeighSpec {
     if (typeof o !== 'object' || o === null) throw new NetplumbError(C.INVALID_ARGUMENT, 'options must be an object', { argument: 'options' });
     const dev = assertLink(o.dev);
-    // Any 6-octet address: all zeros is vxlan's default destination entry.
-    if (typeof o.lladdr !== 'string' || !/^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/.test(o.lladdr))
-      throw new NetplumbError(C.INVALID_LLADDR, `invalid fdb address ${JSON.stringify(o.lladdr)}: six hex octets separated by ':'`, { value: o.lladdr, argument: 'lladdr' });
-    const mac = lladdr(o.lladdr);
+    // A unicast MAC; all zeros is allowed too (vxlan's default destination entry).
+    const mac = typeof o.lladdr === 'string' && /^0{2}([:-]0{2}){5}$/.test(o.lladdr) ? new Uint8Array(6) : v.mac(o.lladdr, 'lladdr');
     const target = o.target ?? (dev.slaveKind === 'bridge' ? 'master' : 'self');
     if (target !== 'master' && target !== 'self') throw new NetplumbError(C.INVALID_ARGUMENT, "target must be 'master' or 'self'", { value: o.target, argument: 'target' });
     const spec: NeighSpec = {

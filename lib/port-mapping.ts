@@ -136,7 +136,7 @@ export class PortMapping {
         const match = [dst, expr.l4proto(protocol), expr.dport(hp)];
         msgs.push(rule(NFPROTO_IPV4, 'prerouting', [...match, expr.counter(), expr.dnat(target.bytes, cp)], text));
         // The host's own connections to its addresses; 127.0.0.0/8 only when asked for.
-        const notLoopback = localhost ? [] : [expr.addr('daddr', Uint8Array.from([127, 0, 0, 0]), 8, true)];
+        const notLoopback = localhost || hostAddress ? [] : [expr.addr('daddr', Uint8Array.from([127, 0, 0, 0]), 8, true)];
         msgs.push(rule(NFPROTO_IPV4, 'output', [...notLoopback, ...match, expr.counter(), expr.dnat(target.bytes, cp)], text));
         for (const subnet of subnets) {
           // Hairpin: a container on the bridge reaching a published port through the host's

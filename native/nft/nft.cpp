@@ -333,6 +333,22 @@ void DumpRequest::run(LocalContext& ctx) {
     error = err;
     return;
   }
+  // Does the table exist? (A filtered dump of a missing table is just empty.)
+  {
+    Request get;
+    get.op = "NFT_MSG_GETTABLE";
+    get.msg = get_msg(NFT_MSG_GETTABLE, family, NFTA_TABLE_NAME, table);
+    Request* one[] = {&get};
+    transact(*s, one);
+    if (get.error) {
+      if (get.error->err == ENOENT) {
+        table_exists = false;
+        return;
+      }
+      error = get.error;
+      return;
+    }
+  }
   ChainDump chains_req;
   chains_req.dump = true;
   chains_req.op = "NFT_MSG_GETCHAIN";
