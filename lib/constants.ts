@@ -22,13 +22,28 @@ export const ADDR_FLAGS: Record<string, number> = {
   tentative: 0x40, permanent: 0x80, mngtmpaddr: 0x100, noprefixroute: 0x200, autojoin: 0x400, 'stable-privacy': 0x800,
 };
 
+// Reverse lookups, built once per table (these run for every listed object).
+const reverse = new WeakMap<Record<string, number>, Map<number, string>>();
+const entries = new WeakMap<Record<string, number>, [string, number][]>();
+
 export function nameOf(table: Record<string, number>, n: number): string | number {
-  for (const [k, val] of Object.entries(table)) if (val === n) return k;
-  return n;
+  let r = reverse.get(table);
+  if (!r) {
+    r = new Map();
+    for (const [k, val] of Object.entries(table)) if (!r.has(val)) r.set(val, k);
+    reverse.set(table, r);
+  }
+  return r.get(n) ?? n;
 }
 
 export function flagNames(table: Record<string, number>, n: number): string[] {
-  return Object.entries(table)
-    .filter(([, bit]) => (n & bit) !== 0)
-    .map(([k]) => k);
+  if (n === 0) return [];
+  let e = entries.get(table);
+  if (!e) {
+    e = Object.entries(table);
+    entries.set(table, e);
+  }
+  const out: string[] = [];
+  for (const [k, bit] of e) if ((n & bit) !== 0) out.push(k);
+  return out;
 }

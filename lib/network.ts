@@ -194,7 +194,9 @@ export class Network {
           msgs.push(...natTableMsgs(), rule(NFPROTO_IPV4, 'postrouting', [expr.addr('saddr', v.ipBytes(fromInt(network.#net), 4), subnet.prefixlen), expr.oifname(bridge.name, true), expr.counter(), expr.masquerade()], `netplumb masquerade ${network.name} ${network.subnet}`));
         }
         if (!icc && !have.has(`netplumb icc ${network.name}`)) {
-          msgs.push(...bridgeTableMsgs(), rule(NFPROTO_BRIDGE, 'forward', [expr.ibrname(bridge.name), expr.counter(), expr.drop()], `netplumb icc ${network.name}`));
+          // Bridged traffic from one of this network's veths to another: both ends are in the
+          // network's link group. (meta ibrname would need CONFIG_NFT_BRIDGE_META, often absent.)
+          msgs.push(...bridgeTableMsgs(), rule(NFPROTO_BRIDGE, 'forward', [expr.groups(network.group), expr.counter(), expr.drop()], `netplumb icc ${network.name}`));
         }
         if (msgs.length) await apply(ns, msgs, `network ${network.name}`);
       });
@@ -215,6 +217,12 @@ export class Network {
       if (m && m[1] === this.name) this.#leases.add(toInt(v.ipBytes(m[2] as string, 4)));
     }
     for (const a of addrs) this.#leases.add(toInt(v.ipBytes(a.address, 4)));
+  }
+
+  /** Is `ip` an address of this network's subnet? */
+  contains(ip: string): boolean {
+    const n = toInt(v.ip(ip, 'ip', 4).bytes);
+    return n >= this.#net && n <= this.#last + 1;
   }
 
   /** Addresses currently leased (including the gateway's). */
@@ -323,8 +331,14 @@ export class Network {
    */
   async disconnectAll(): Promise<void> {
     await withNatLock(this.namespace, async () => {
+      // This object's mappings, and any mapping to an address of this subnet
+      // (published by another process that connected containers here).
       const ids = new Set([...this.#endpoints].flatMap((e) => e.mappings.map((m) => m.id)));
-      const mine = (await ourRules(this.namespace)).filter((r) => ids.has(r.comment.split(' ')[2] ?? ''));
+      const inSubnet = (r: { comment: string }) => {
+        const m = / -> ([\d.]+):\d+/.exec(r.comment);
+        return r.comment.startsWith('netplumb publish ') && m !== null && this.contains(m[1] as string);
+      };
+      const mine = (await ourRules(this.namespace)).filter((r) => ids.has(r.comment.split(' ')[2] ?? '') || inSubnet(r));
       if (mine.length)
         await apply(this.namespace, mine.map((r) => ({ type: 'delrule' as const, family: r.family, table: TABLE, chain: r.chain, handle: r.handle })), `disconnect all from ${this.name}`);
     });

@@ -15,7 +15,7 @@ export const TABLE = 'netplumb';
 const REG_1 = 1;
 const REG_2 = 2;
 const CMP = { eq: 0, neq: 1 } as const;
-const META = { iifname: 6, oifname: 7, l4proto: 16, bri_iifname: 17 } as const;
+const META = { iifname: 6, oifname: 7, l4proto: 16, bri_iifname: 17, iifgroup: 21, oifgroup: 22 } as const;
 const PAYLOAD_NETWORK = 1;
 const PAYLOAD_TRANSPORT = 2;
 const FIB_RESULT_ADDRTYPE = 3;
@@ -75,6 +75,13 @@ export const expr = {
   ibrname: (name: string): NftExpr[] => [
     { name: 'meta', dreg: REG_1, key: META.bri_iifname },
     { name: 'cmp', sreg: REG_1, op: CMP.eq, data: ifname16(name) },
+  ],
+  /** meta iifgroup G meta oifgroup G: both the input and the output device are in link group G. */
+  groups: (group: number): NftExpr[] => [
+    { name: 'meta', dreg: REG_1, key: META.iifgroup },
+    { name: 'cmp', sreg: REG_1, op: CMP.eq, data: u32host(group) },
+    { name: 'meta', dreg: REG_1, key: META.oifgroup },
+    { name: 'cmp', sreg: REG_1, op: CMP.eq, data: u32host(group) },
   ],
   /** fib daddr type local: addressed to this host. */
   daddrLocal: (): NftExpr[] => [

@@ -24,7 +24,8 @@ export function ifname(v: unknown, argument = 'name'): string {
   // eslint-disable-next-line no-control-regex
   if (/[\s/:\u0000-\u001f\u007f]/.test(v)) throw bad("must not contain '/', ':', whitespace or control characters");
   // The kernel's isspace() also counts byte 0xa0 (it reads names byte by byte).
-  if (Buffer.from(v, 'utf8').includes(0xa0)) throw bad('must not contain byte 0xa0 (whitespace to the kernel)');
+  // eslint-disable-next-line no-control-regex
+  if (/[^\u0000-\u007f]/.test(v) && Buffer.from(v, 'utf8').includes(0xa0)) throw bad('must not contain byte 0xa0 (whitespace to the kernel)');
   return v;
 }
 

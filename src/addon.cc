@@ -463,7 +463,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
   // settlement runs the awaiting code's continuation (as microtasks, before
   // control returns to the loop), so a pile of 256 completions at once would
   // otherwise hold timers and I/O back for its whole duration.
-  static constexpr size_t kSettlePerTurn = 48;
+  static constexpr size_t kSettlePerTurn = 16;
 
   void Drain(Napi::Env env) {
     nl::Handle::Batch batch;
