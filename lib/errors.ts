@@ -85,6 +85,8 @@ export class NetlinkError extends Error {
     if (e.attribute) parts.push(`attribute: ${e.attribute}`);
     if (e.missingAttribute) parts.push(`missing attribute: ${e.missingAttribute}`);
     if (e.detail) parts.push(e.detail);
+    const cap = missingCapability(e);
+    if (cap) parts.push(cap);
     super(parts.join(' — '));
     this.code = code;
     this.errno = -Math.abs(e.errno);
@@ -114,6 +116,19 @@ function errnoText(errno: number): string {
   // Kernel-internal codes that still reach userspace.
   if (Math.abs(errno) === 524) return 'operation not supported (kernel ENOTSUPP)';
   return `errno ${Math.abs(errno)}`;
+}
+
+/** For EPERM/EACCES: which capability the operation needs, in words. */
+function missingCapability(e: NativeErrorShape): string | undefined {
+  const n = Math.abs(e.errno);
+  if (n !== 1 && n !== 13) return undefined;
+  if (/^(setns|unshare|mount|umount2)$/.test(e.syscall))
+    return 'needs CAP_SYS_ADMIN (entering, creating or mounting network namespaces)';
+  if (e.syscall === 'open' || e.syscall === 'mkdir' || e.syscall === 'unlink')
+    return 'needs write access to /run/netns (root) and CAP_SYS_ADMIN';
+  if (/^(RTM_|NFT_|NFNL_|socket|bind|sendmsg|write)/.test(e.syscall))
+    return 'needs CAP_NET_ADMIN in the namespace (run as root, or grant the capability)';
+  return undefined;
 }
 
 function isNativeError(e: unknown): e is NativeErrorShape {
