@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <unordered_map>
 
@@ -423,9 +424,12 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
  public:
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "Handle",
-                       {InstanceMethod("ready", &HandleWrap::Ready), InstanceMethod("link", &HandleWrap::Link),
-                        InstanceMethod("addr", &HandleWrap::Addr), InstanceMethod("route", &HandleWrap::Route),
-                        InstanceMethod("neigh", &HandleWrap::Neigh), InstanceMethod("rule", &HandleWrap::Rule),
+                       {InstanceMethod("ready", &HandleWrap::Ready),
+                        InstanceMethod("link", &HandleWrap::Kernel<nl::rtnl::LinkSpec, to_link, nl::rtnl::link_request>),
+                        InstanceMethod("addr", &HandleWrap::Kernel<nl::rtnl::AddrSpec, to_addr, nl::rtnl::addr_request>),
+                        InstanceMethod("route", &HandleWrap::Kernel<nl::rtnl::RouteSpec, to_route, nl::rtnl::route_request>),
+                        InstanceMethod("neigh", &HandleWrap::Kernel<nl::rtnl::NeighSpec, to_neigh, nl::rtnl::neigh_request>),
+                        InstanceMethod("rule", &HandleWrap::Kernel<nl::rtnl::RuleSpec, to_rule, nl::rtnl::rule_request>),
                         InstanceMethod("socket", &HandleWrap::Socket), InstanceMethod("sysctl", &HandleWrap::Sysctl),
                         InstanceMethod("nsid", &HandleWrap::Nsid), InstanceMethod("setNsid", &HandleWrap::SetNsid),
                         InstanceMethod("nftBatch", &HandleWrap::NftBatch), InstanceMethod("nftDump", &HandleWrap::NftDump),
@@ -575,32 +579,15 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     return d.Promise();
   }
 
-  Napi::Value Link(const Napi::CallbackInfo& info) {
+  // One method per request kind: convert the JS spec, build the message, queue it.
+  template <class Spec, Spec (*Convert)(const Napi::Object&), std::unique_ptr<nl::Request> (*Build)(const Spec&, nl::Error*)>
+  Napi::Value Kernel(const Napi::CallbackInfo& info) {
+    if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "native spec must be an object");
     nl::Error err;
-    auto req = nl::rtnl::link_request(to_link(info[0].As<Napi::Object>()), &err);
-    return Submit(info.Env(), std::move(req), err);
-  }
-  Napi::Value Addr(const Napi::CallbackInfo& info) {
-    nl::Error err;
-    auto req = nl::rtnl::addr_request(to_addr(info[0].As<Napi::Object>()), &err);
-    return Submit(info.Env(), std::move(req), err);
-  }
-  Napi::Value Route(const Napi::CallbackInfo& info) {
-    nl::Error err;
-    auto req = nl::rtnl::route_request(to_route(info[0].As<Napi::Object>()), &err);
+    auto req = Build(Convert(info[0].As<Napi::Object>()), &err);
     return Submit(info.Env(), std::move(req), err);
   }
 
-  Napi::Value Neigh(const Napi::CallbackInfo& info) {
-    nl::Error err;
-    auto req = nl::rtnl::neigh_request(to_neigh(info[0].As<Napi::Object>()), &err);
-    return Submit(info.Env(), std::move(req), err);
-  }
-  Napi::Value Rule(const Napi::CallbackInfo& info) {
-    nl::Error err;
-    auto req = nl::rtnl::rule_request(to_rule(info[0].As<Napi::Object>()), &err);
-    return Submit(info.Env(), std::move(req), err);
-  }
   // socket({ domain: 4|6, type: 'stream'|'dgram', bind?: Uint8Array, port?: number })
   Napi::Value Socket(const Napi::CallbackInfo& info) {
     auto o = info[0].As<Napi::Object>();
@@ -691,58 +678,44 @@ void CallDrain(Napi::Env env, Napi::Function, HandleWrap* self, void*) {
   if (env != nullptr && self != nullptr) self->Drain(env);
 }
 
-// removeNamespace(path): `ip netns delete` — unmount and unlink, off the JS thread.
-class RemoveWorker : public Napi::AsyncWorker {
+// Namespace file operations that do not depend on the calling thread's
+// namespace (umount, unlink, bind mounts), run off the JS thread on libuv's pool.
+class NetnsWorker : public Napi::AsyncWorker {
  public:
-  RemoveWorker(Napi::Env env, std::string path)
-      : Napi::AsyncWorker(env), path_(std::move(path)), d_(Napi::Promise::Deferred::New(env)) {}
+  NetnsWorker(Napi::Env env, std::function<bool(nl::Error*)> fn)
+      : Napi::AsyncWorker(env), fn_(std::move(fn)), d_(Napi::Promise::Deferred::New(env)) {}
   Napi::Promise Promise() { return d_.Promise(); }
-  void Execute() override { ok_ = nl::netns::remove(path_, &err_); }
+  void Execute() override { ok_ = fn_(&err_); }
   void OnOK() override {
     if (ok_) d_.Resolve(Env().Undefined());
     else d_.Reject(from_error(Env(), err_));
   }
 
  private:
-  std::string path_;
+  std::function<bool(nl::Error*)> fn_;
   Napi::Promise::Deferred d_;
   nl::Error err_;
   bool ok_ = false;
 };
 
-Napi::Value RemoveNamespace(const Napi::CallbackInfo& info) {
-  if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "removeNamespace(path)");
-  auto* w = new RemoveWorker(info.Env(), info[0].As<Napi::String>());
+Napi::Value Queue(NetnsWorker* w) {
   auto p = w->Promise();
   w->Queue();
   return p;
 }
 
-// attachNamespace(path, source): `ip netns attach`, off the JS thread.
-class AttachWorker : public Napi::AsyncWorker {
- public:
-  AttachWorker(Napi::Env env, std::string path, std::string source)
-      : Napi::AsyncWorker(env), path_(std::move(path)), source_(std::move(source)), d_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise Promise() { return d_.Promise(); }
-  void Execute() override { ok_ = nl::netns::attach(path_, source_, &err_); }
-  void OnOK() override {
-    if (ok_) d_.Resolve(Env().Undefined());
-    else d_.Reject(from_error(Env(), err_));
-  }
+// removeNamespace(path): `ip netns delete`.
+Napi::Value RemoveNamespace(const Napi::CallbackInfo& info) {
+  if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "removeNamespace(path)");
+  std::string path = info[0].As<Napi::String>();
+  return Queue(new NetnsWorker(info.Env(), [path](nl::Error* e) { return nl::netns::remove(path, e); }));
+}
 
- private:
-  std::string path_, source_;
-  Napi::Promise::Deferred d_;
-  nl::Error err_;
-  bool ok_ = false;
-};
-
+// attachNamespace(path, source): `ip netns attach`.
 Napi::Value AttachNamespace(const Napi::CallbackInfo& info) {
   if (!info[0].IsString() || !info[1].IsString()) throw Napi::TypeError::New(info.Env(), "attachNamespace(path, source)");
-  auto* w = new AttachWorker(info.Env(), info[0].As<Napi::String>(), info[1].As<Napi::String>());
-  auto p = w->Promise();
-  w->Queue();
-  return p;
+  std::string path = info[0].As<Napi::String>(), source = info[1].As<Napi::String>();
+  return Queue(new NetnsWorker(info.Env(), [path, source](nl::Error* e) { return nl::netns::attach(path, source, e); }));
 }
 
 // enterNamespace(fd) -> saved fd, on the calling (JS) thread: only for the
