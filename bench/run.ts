@@ -173,7 +173,8 @@ async function main(): Promise<void> {
   process.stdout.write(table(['workload', 'phase', 'peer', 'runs', 'median ms', 'per-op µs', 'vs netplumb', 'target'], rows) + '\n');
   if (g) {
     process.stdout.write(`\nevent loop: per-run max gaps ${g.perRunMaxMs.map((x) => x.toFixed(2)).join(', ')} ms; ` +
-      `synchronous submit of ${W2_N} calls (median): ${Object.entries(g.submitMs).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(', ')}\n`);
+      `synchronous submit of ${W2_N} calls (median): ${Object.entries(g.submitMs).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(', ')}; ` +
+      `main thread busy until the loop turns: ${Object.entries(g.busyMs).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(', ')}\n`);
   }
   process.stdout.write('\ntargets:\n');
   for (const t of targets) process.stdout.write(`  ${t.pass === undefined ? 'n/a ' : t.pass ? 'PASS' : 'MISS'}  ${t.text}: ${t.display}\n`);
