@@ -39,6 +39,26 @@ void Handle::submit(std::unique_ptr<Request> r) {
   sink_->deliver(std::move(b));
 }
 
+void Handle::submit(std::vector<std::unique_ptr<Request>>&& rs) {
+  if (rs.empty()) return;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!closing_) {
+      for (auto& r : rs) queue_.push_back(std::move(r));
+      queued_.store(queue_.size(), std::memory_order_release);
+      cv_.notify_one();
+      return;
+    }
+  }
+  Batch b;
+  for (auto& r : rs) {
+    r->done = true;
+    r->error = Error::sys(EBADF, r->op, "the namespace handle is closed");
+    b.push_back(std::move(r));
+  }
+  sink_->deliver(std::move(b));
+}
+
 void Handle::close() {
   std::lock_guard<std::mutex> lk(mu_);
   closing_ = true;

@@ -574,9 +574,32 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
       d.Reject(from_error(env, nl::Error::sys(EBADF, req->op, "the namespace handle is closed")));
     } else {
       track(env, req.get(), d);
-      handle_->submit(std::move(req));
+      Stage(env, std::move(req));
     }
     return d.Promise();
+  }
+
+  // Requests made during one turn of JS are handed to the I/O thread together,
+  // from a microtask: one lock and one wake-up for a whole Promise.all, and the
+  // thread sees the pile at once (one sendmsg). An awaited single request pays
+  // only for the microtask.
+  void Stage(Napi::Env env, std::unique_ptr<nl::Request> req) {
+    staged_.push_back(std::move(req));
+    if (flush_scheduled_) return;
+    flush_scheduled_ = true;
+    if (flush_fn_.IsEmpty()) {
+      flush_fn_ = Napi::Persistent(Napi::Function::New(env, [this](const Napi::CallbackInfo&) { Flush(); }));
+      queue_microtask_ = Napi::Persistent(env.Global().Get("queueMicrotask").As<Napi::Function>());
+    }
+    queue_microtask_.Call({flush_fn_.Value()});
+  }
+
+  void Flush() {
+    flush_scheduled_ = false;
+    if (staged_.empty()) return;
+    std::vector<std::unique_ptr<nl::Request>> out;
+    out.swap(staged_);
+    handle_->submit(std::move(out));
   }
 
   // One method per request kind: convert the JS spec, build the message, queue it.
@@ -650,6 +673,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
         bridge_->tsfn.Ref(env);  // until the thread says it has closed
         refd_ = true;
       }
+      Flush();  // what was asked before close() still runs
       handle_->close();
     }
     return close_promise_.Value();
@@ -670,6 +694,9 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
   Napi::ObjectReference ready_;
   Napi::ObjectReference close_promise_;
   std::unique_ptr<Napi::Promise::Deferred> close_;
+  std::vector<std::unique_ptr<nl::Request>> staged_;
+  bool flush_scheduled_ = false;
+  Napi::FunctionReference flush_fn_, queue_microtask_;
   bool closed_ = false;
   bool refd_ = false;
 };
