@@ -67,8 +67,8 @@ function info(r: RawAddr): AddressInfo {
 
 function scopeOf(s: unknown, argument = 'scope'): number {
   if (typeof s === 'number') return v.uint(s, argument, 255);
-  if (typeof s === 'string' && s in SCOPES) return SCOPES[s] as number;
-  throw new NetplumbError(C.INVALID_ARGUMENT, `invalid ${argument} ${String(s)}: one of ${Object.keys(SCOPES).join(', ')} or 0-255`, { value: s, argument });
+  if (typeof s === 'string' && Object.prototype.hasOwnProperty.call(SCOPES, s)) return SCOPES[s] as number;
+  throw new NetplumbError(C.INVALID_ARGUMENT, `invalid ${argument} ${v.describe(s)}: one of ${Object.keys(SCOPES).join(', ')} or 0-255`, { value: s, argument });
 }
 
 function assertLink(link: unknown): Link {

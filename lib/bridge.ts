@@ -71,6 +71,7 @@ export class Bridge extends Link {
 
   /** Bridges of a namespace. */
   static async listBridges(ns: Namespace): Promise<Bridge[]> {
+    if (!(ns instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'namespace must be a Namespace', { value: ns, argument: 'namespace' });
     const raws = await kernel(ns.assertOpen().handle.link({ op: 'dump', filterKind: 'bridge' }), `bridges in namespace ${ns}`);
     return raws.map((r) => Bridge.fromRaw(ns, r));
   }

@@ -124,6 +124,7 @@ function missingCapability(e: NativeErrorShape): string | undefined {
   if (n !== 1 && n !== 13) return undefined;
   if (/^(setns|unshare|mount|umount2)$/.test(e.syscall))
     return 'needs CAP_SYS_ADMIN (entering, creating or mounting network namespaces)';
+  if (e.detail?.startsWith('/proc/sys/')) return 'needs CAP_NET_ADMIN in the namespace to change its sysctls (run as root)';
   if (e.syscall === 'open' || e.syscall === 'mkdir' || e.syscall === 'unlink')
     return 'needs write access to /run/netns (root) and CAP_SYS_ADMIN';
   if (/^(RTM_|NFT_|NFNL_|socket|bind|sendmsg|write)/.test(e.syscall))

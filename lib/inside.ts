@@ -198,7 +198,7 @@ export async function createSocketIn(ns: Namespace, type: 'udp4' | 'udp6', opts?
 
 /** Sysctl keys of the namespace's net.* tree: 'net.ipv4.ip_forward' or 'net/ipv4/conf/eth0.100/forwarding'. */
 export function sysctlPath(key: unknown): string {
-  const bad = (why: string) => new NetplumbError(C.INVALID_SYSCTL, `invalid sysctl key ${JSON.stringify(key)}: ${why}`, { value: key, argument: 'key' });
+  const bad = (why: string) => new NetplumbError(C.INVALID_SYSCTL, `invalid sysctl key ${v.describe(key)}: ${why}`, { value: key, argument: 'key' });
   if (typeof key !== 'string' || key.length === 0 || key.length > 512) throw bad('must be a non-empty string');
   const parts = key.includes('/') ? key.split('/') : key.split('.');
   if (parts[0] !== 'net') throw bad("must be in the net.* tree (e.g. 'net.ipv4.ip_forward')");

@@ -231,6 +231,7 @@ export class Link {
       throw new NetplumbError(C.INVALID_ARGUMENT, 'target must be a Namespace or a pid', { value: target, argument: 'target' });
     }
     try {
+      ns.assertOpen(); // the request dups ns.fd as it is built: it must be ours, now
       await this.change({ netnsFd: ns.fd, ...(name ? { name } : {}) }, `move to namespace ${ns}${name ? ` as ${name}` : ''}`);
       const moved = await Link.get(ns, name ?? this.name);
       this.namespace = ns;

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs/promises';
-import { ErrorCodes as C, kernel, NetplumbError } from './errors';
+import { ErrorCodes as C, kernel, NetlinkError, NetplumbError } from './errors';
 import type * as child_process from 'node:child_process';
 import type * as dgram from 'node:dgram';
 import type * as http from 'node:http';
@@ -79,7 +79,7 @@ export class Namespace {
   static async open(name: string): Promise<Namespace> {
     v.namespaceName(name);
     const path = `${NETNS_RUN_DIR}/${name}`;
-    await mustExist(path, `no namespace named ${JSON.stringify(name)} in ${NETNS_RUN_DIR}`);
+    await mustExist(path, `no namespace named ${v.describe(name)} in ${NETNS_RUN_DIR}`);
     return Namespace.start('path', path, name, `namespace ${name}`);
   }
 
@@ -131,7 +131,7 @@ export class Namespace {
   static async delete(name: string): Promise<void> {
     v.namespaceName(name);
     const path = `${NETNS_RUN_DIR}/${name}`;
-    await mustExist(path, `no namespace named ${JSON.stringify(name)} in ${NETNS_RUN_DIR}`);
+    await mustExist(path, `no namespace named ${v.describe(name)} in ${NETNS_RUN_DIR}`);
     await kernel(native().removeNamespace(path), `namespace ${name}`);
   }
 
@@ -288,6 +288,10 @@ async function mustExist(path: string, what: string): Promise<void> {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ESRCH')
       throw new NetplumbError(C.NAMESPACE_NOT_FOUND, what, { value: path, cause: e });
+    if (code === 'ENAMETOOLONG' || code === 'ELOOP')
+      throw new NetplumbError(C.INVALID_PATH, `${what}: ${code === 'ELOOP' ? 'too many symbolic links' : 'name too long'}`, { value: path, cause: e });
+    const errno = (e as NodeJS.ErrnoException).errno;
+    if (typeof errno === 'number') throw new NetlinkError({ native: true, errno, syscall: 'stat', detail: path }, what);
     throw e;
   }
 }

@@ -72,14 +72,14 @@ function assertLink(dev: unknown, argument = 'dev'): Link {
 /** The link-layer address of a neighbour: a MAC (or any 1–32 bytes hex, colon separated). */
 function lladdr(s: unknown, argument = 'lladdr'): Uint8Array {
   if (typeof s !== 'string' || !/^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){0,31}$/.test(s))
-    throw new NetplumbError(C.INVALID_LLADDR, `invalid link-layer address ${JSON.stringify(s)}: hex octets separated by ':'`, { value: s, argument });
+    throw new NetplumbError(C.INVALID_LLADDR, `invalid link-layer address ${v.describe(s)}: hex octets separated by ':'`, { value: s, argument });
   return Uint8Array.from(s.split(/[:-]/).map((x) => parseInt(x, 16)));
 }
 
 function stateOf(s: unknown, table: Record<string, number>, dflt: number): number {
   if (s === undefined) return dflt;
-  if (typeof s === 'string' && s in table) return table[s] as number;
-  throw new NetplumbError(C.INVALID_ARGUMENT, `invalid state ${JSON.stringify(s)}: one of ${Object.keys(table).join(', ')}`, { value: s, argument: 'state' });
+  if (typeof s === 'string' && Object.prototype.hasOwnProperty.call(table, s)) return table[s] as number;
+  throw new NetplumbError(C.INVALID_ARGUMENT, `invalid state ${v.describe(s)}: one of ${Object.keys(table).join(', ')}`, { value: s, argument: 'state' });
 }
 
 function neighInfo(r: RawNeigh, names?: Map<number, string>): NeighborInfo {

@@ -92,7 +92,7 @@ export function parsePublish(spec: string | PublishSpec): PublishSpec {
     if (spec.hostAddress !== undefined) o.hostAddress = spec.hostAddress;
     return o;
   }
-  const bad = () => new NetplumbError(C.INVALID_ARGUMENT, `invalid publish spec ${JSON.stringify(spec)}: use [ADDR:]HOSTPORT:CONTAINERPORT[/tcp|udp]`, { value: spec, argument: 'publish' });
+  const bad = () => new NetplumbError(C.INVALID_ARGUMENT, `invalid publish spec ${v.describe(spec)}: use [ADDR:]HOSTPORT:CONTAINERPORT[/tcp|udp]`, { value: spec, argument: 'publish' });
   if (typeof spec !== 'string') throw bad();
   const m = /^(?:(\d+\.\d+\.\d+\.\d+):)?(\d+)(?:-(\d+))?:(\d+)(?:-(\d+))?(?:\/(tcp|udp))?$/.exec(spec);
   if (!m) throw bad();
@@ -263,6 +263,8 @@ export class Network {
     const o = v.options<NetworkConnectOptions>(opts);
     const ifname = v.ifname(o.ifname ?? 'eth0', 'ifname');
     const mac = o.mac !== undefined ? (v.mac(o.mac), o.mac) : undefined;
+    if (o.publish !== undefined && !Array.isArray(o.publish))
+      throw new NetplumbError(C.INVALID_ARGUMENT, 'publish must be an array', { value: o.publish, argument: 'publish' });
     const publish = (o.publish ?? []).map(parsePublish);
     if (o.ip !== undefined) v.ip(o.ip, 'ip', 4);
     const hostIfname = o.hostIfname !== undefined ? v.ifname(o.hostIfname, 'hostIfname') : `veth${crypto.randomBytes(4).toString('hex').slice(0, 7)}`;
@@ -314,7 +316,8 @@ export class Network {
 
   /** Undoes connect(): unpublishes, deletes the veth pair (both ends), releases the address. */
   async disconnect(endpoint: Endpoint): Promise<void> {
-    if (!endpoint || endpoint.network !== this) throw new NetplumbError(C.INVALID_ARGUMENT, 'not an endpoint of this network', { argument: 'endpoint' });
+    if (!endpoint || endpoint.network !== this || !(endpoint.hostLink instanceof Link) || !Array.isArray(endpoint.mappings))
+      throw new NetplumbError(C.INVALID_ARGUMENT, 'not an endpoint of this network', { argument: 'endpoint' });
     for (const m of endpoint.mappings) await m.unpublish();
     await endpoint.hostLink.delete().catch((e: unknown) => {
       if ((e as { code?: string }).code !== 'ENODEV') throw e;
@@ -402,6 +405,6 @@ export class Network {
       if (/^\d+$/.test(target)) return Namespace.fromPid(Number(target));
       return Namespace.open(target);
     }
-    throw new NetplumbError(C.INVALID_MODE, `invalid network mode ${JSON.stringify(spec)}: 'host', 'none', 'container:NAME|PID' (bridge mode: Network.bridge().connect())`, { value: spec, argument: 'mode' });
+    throw new NetplumbError(C.INVALID_MODE, `invalid network mode ${v.describe(spec)}: 'host', 'none', 'container:NAME|PID' (bridge mode: Network.bridge().connect())`, { value: spec, argument: 'mode' });
   }
 }

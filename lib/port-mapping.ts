@@ -80,7 +80,7 @@ export class PortMapping {
     const o = v.options<PublishOptions>(opts);
     const protocol = o.protocol ?? 'tcp';
     if (protocol !== 'tcp' && protocol !== 'udp')
-      throw new NetplumbError(C.INVALID_ARGUMENT, `invalid protocol ${String(protocol)}: 'tcp' or 'udp'`, { value: protocol, argument: 'protocol' });
+      throw new NetplumbError(C.INVALID_ARGUMENT, `invalid protocol ${v.describe(protocol)}: 'tcp' or 'udp'`, { value: protocol, argument: 'protocol' });
     let first: number, last: number;
     if (Array.isArray(o.hostPort)) {
       first = v.uint(o.hostPort[0], 'hostPort[0]', 65535, 1);

@@ -67,14 +67,14 @@ export interface RouteListOptions {
 
 
 function tableOf(t: unknown, argument = 'table'): number {
-  if (typeof t === 'string' && t in TABLES) return TABLES[t] as number;
+  if (typeof t === 'string' && Object.prototype.hasOwnProperty.call(TABLES, t)) return TABLES[t] as number;
   if (typeof t === 'number') return v.uint(t, argument, 0xffffffff, 1);
-  throw new NetplumbError(C.INVALID_ARGUMENT, `invalid ${argument} ${String(t)}: 'main', 'local', 'default' or 1-4294967295`, { value: t, argument });
+  throw new NetplumbError(C.INVALID_ARGUMENT, `invalid ${argument} ${v.describe(t)}: 'main', 'local', 'default' or 1-4294967295`, { value: t, argument });
 }
 function named(table: Record<string, number>, t: unknown, argument: string, max = 255): number {
   if (typeof t === 'number') return v.uint(t, argument, max);
-  if (typeof t === 'string' && t in table) return table[t] as number;
-  throw new NetplumbError(C.INVALID_ARGUMENT, `invalid ${argument} ${String(t)}: one of ${Object.keys(table).join(', ')} or a number`, { value: t, argument });
+  if (typeof t === 'string' && Object.prototype.hasOwnProperty.call(table, t)) return table[t] as number;
+  throw new NetplumbError(C.INVALID_ARGUMENT, `invalid ${argument} ${v.describe(t)}: one of ${Object.keys(table).join(', ')} or a number`, { value: t, argument });
 }
 
 function info(r: RawRoute, names: Map<number, string> | undefined): RouteInfo {
@@ -154,7 +154,7 @@ export class Route {
     if (o.mtu !== undefined) spec.mtu = v.mtu(o.mtu);
     const ns = await resolveNamespace(nsGiven ?? devNs);
     if (o.dev !== undefined) spec.oif = await resolveIndex(ns, o.dev, 'dev');
-    const what = `route ${o.to}${o.via ? ` via ${o.via}` : ''}${o.dev !== undefined ? ` dev ${o.dev instanceof Link ? o.dev.name : String(o.dev)}` : ''} in namespace ${ns}`;
+    const what = `route ${o.to}${o.via ? ` via ${o.via}` : ''}${o.dev !== undefined ? ` dev ${o.dev instanceof Link ? o.dev.name : v.describe(o.dev)}` : ''} in namespace ${ns}`;
     return { ns, spec, what };
   }
 

@@ -52,7 +52,7 @@ function prefix(s: unknown, argument: string): v.ParsedCidr {
   const c = v.cidr(s, argument, { bareOk: true });
   const net = v.networkOf(c.bytes, c.prefixlen);
   if (!c.bytes.every((b, i) => b === net[i]))
-    throw new NetplumbError(C.INVALID_CIDR, `invalid ${argument} ${String(s)}: host bits set`, { value: s, argument });
+    throw new NetplumbError(C.INVALID_CIDR, `invalid ${argument} ${v.describe(s)}: host bits set`, { value: s, argument });
   return c;
 }
 
@@ -96,12 +96,12 @@ export class Rule {
     if (o.tos !== undefined) spec.tos = v.uint(o.tos, 'tos', 255);
     if (o.priority !== undefined) spec.priority = v.uint(o.priority, 'priority');
     if (o.action !== undefined) {
-      if (!(o.action in ACTIONS) || (o.action as string) === 'goto')
-        throw new NetplumbError(C.INVALID_ARGUMENT, `invalid action ${String(o.action)}`, { value: o.action, argument: 'action' });
+      if (typeof o.action !== 'string' || !Object.prototype.hasOwnProperty.call(ACTIONS, o.action) || (o.action as string) === 'goto')
+        throw new NetplumbError(C.INVALID_ARGUMENT, `invalid action ${v.describe(o.action)}`, { value: o.action, argument: 'action' });
       spec.action = ACTIONS[o.action] as number;
     }
     if (o.table !== undefined) {
-      if (typeof o.table === 'string' && o.table in TABLES) spec.table = TABLES[o.table] as number;
+      if (typeof o.table === 'string' && Object.prototype.hasOwnProperty.call(TABLES, o.table)) spec.table = TABLES[o.table] as number;
       else spec.table = v.uint(o.table, 'table', 0xffffffff, 1);
     }
     if (o.not !== undefined) spec.invert = v.bool(o.not, 'not');

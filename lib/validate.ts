@@ -5,7 +5,8 @@ import { ErrorCodes as C, NetplumbError } from './errors';
 
 const IFNAMSIZ = 16;
 
-function describe(v: unknown): string {
+/** A short, safe rendering of any value for error messages (never throws). */
+export function describe(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v.length > 64 ? v.slice(0, 64) + '…' : v);
   if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
   if (v === null) return 'null';

@@ -58,6 +58,10 @@ export class VethPair {
     const peerNs = o.peerIn !== undefined ? await resolveNamespace(o.peerIn, 'peerIn') : ns;
     const master = o.master !== undefined ? await resolveIndex(ns, o.master, 'master') : undefined;
 
+    // Both namespaces must still be open now: the request takes its own copy
+    // of the peer namespace's fd when it is built, just below.
+    ns.assertOpen();
+    peerNs.assertOpen();
     const spec: LinkSpec = { op: 'new', kind: 'veth', name, up, peer: { netnsFd: peerNs.fd } };
     if (o.mtu !== undefined) spec.mtu = spec.peer!.mtu = o.mtu;
     if (mac) spec.mac = mac;

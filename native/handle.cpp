@@ -74,7 +74,10 @@ void Handle::run(std::unique_ptr<OpenRequest> open) {
     case OpenRequest::Mode::Current:
     case OpenRequest::Mode::Path:
       ns_fd = netns::open_path(open->path, &err);
-      if (ns_fd >= 0 && !netns::enter(ns_fd, &err)) {
+      // This thread already lives in the process's namespace (threads start in
+      // their creator's, and the JS thread never moves): no setns, which would
+      // need CAP_SYS_ADMIN even for a read-only listing.
+      if (ns_fd >= 0 && open->mode == OpenRequest::Mode::Path && !netns::enter(ns_fd, &err)) {
         ::close(ns_fd);
         ns_fd = -1;
       }

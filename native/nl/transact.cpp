@@ -1,15 +1,32 @@
 #include "transact.hpp"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <unordered_map>
 
 namespace nl {
 
+int Request::own_fd(int fd) {
+  int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (d >= 0) owned_fds.push_back(d);
+  return d;
+}
+
+void Request::release_fds() {
+  for (int fd : owned_fds) ::close(fd);
+  owned_fds.clear();
+}
+
 Error parse_error(int err, const nlmsghdr& h, bytes payload, size_t errhdr, const Request& req) {
   Error e;
-  e.err = err < 0 ? -err : err;
+  // Kernel error codes are -1..-4095; anything else is a malformed reply
+  // (and negating INT_MIN would overflow).
+  int64_t code = err;
+  e.err = code < 0 && code >= -4095 ? static_cast<int>(-code) : code > 0 && code <= 4095 ? static_cast<int>(code) : EPROTO;
+  if (e.err == EPROTO && (code < -4095 || code > 4095)) e.detail = "malformed error code " + std::to_string(code) + " in the reply";
   e.syscall = req.op;
   if ((h.nlmsg_flags & NLM_F_ACK_TLVS) && payload.size() > errhdr) {
     for_each_attr(payload.subspan(errhdr), [&](const Attr& a) {

@@ -17,7 +17,7 @@ namespace nl {
 
 class Request {
  public:
-  virtual ~Request() = default;
+  virtual ~Request() { release_fds(); }
 
   // What the request is, so owners can downcast without RTTI.
   enum class Kind : uint8_t { Plain, Open, Link, Addr, Route, Nsid, Neigh, Rule, Socket, Sysctl, NftBatch, NftDump };
@@ -40,6 +40,14 @@ class Request {
   // Names the attribute at `offset` in msg, and an attribute type reported missing.
   virtual std::string attr_at(size_t /*offset*/) const { return {}; }
   virtual std::string attr_type_name(uint32_t /*type*/) const { return {}; }
+
+  // File descriptors this request carries (IFLA_NET_NS_FD, NETNSA_FD): dups
+  // taken when the request was built, so the namespace it names cannot change
+  // under it (the caller's fd may be closed and reused before the send).
+  std::vector<int> owned_fds;
+  // Duplicates fd for this request; -1 (errno set) on failure.
+  int own_fd(int fd);
+  void release_fds();
 
   // Bookkeeping of the reply loop.
   uint32_t seq_ = 0;

@@ -1,5 +1,7 @@
 // Links: RTM_NEWLINK / RTM_SETLINK / RTM_DELLINK / RTM_GETLINK.
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
@@ -57,7 +59,7 @@ void put_kind_data(Builder& b, const LinkSpec& s) {
     auto peer = b.nest_begin(VETH_INFO_PEER);
     b.put_struct<ifinfomsg>();
     if (!s.peer->name.empty()) b.put_strz(IFLA_IFNAME, s.peer->name);
-    if (s.peer->netns_fd) b.put_u32(IFLA_NET_NS_FD, static_cast<uint32_t>(*s.peer->netns_fd));
+    if (s.peer->netns_fd) b.put_u32(IFLA_NET_NS_FD, static_cast<uint32_t>(*s.peer->netns_fd));  // already owned (see link_request)
     if (s.peer->mtu) b.put_u32(IFLA_MTU, *s.peer->mtu);
     if (s.peer->mac) b.put(IFLA_ADDRESS, s.peer->mac->data(), s.peer->mac->size());
     b.nest_end(peer);
@@ -90,10 +92,27 @@ void put_kind_data(Builder& b, const LinkSpec& s) {
 
 }  // namespace
 
-std::unique_ptr<Request> link_request(const LinkSpec& s, Error* err) {
+std::unique_ptr<Request> link_request(const LinkSpec& in, Error* err) {
   std::array<uint8_t, kMsgBytes> buf;
+  // The request keeps its own copies of namespace fds (see Request::owned_fds).
+  LinkSpec s = in;
+  std::vector<int> dups;
+  auto own = [&](std::optional<int>& fd) -> bool {
+    if (!fd) return true;
+    int d = fcntl(*fd, F_DUPFD_CLOEXEC, 0);
+    if (d < 0) return false;
+    dups.push_back(d);
+    fd = d;
+    return true;
+  };
+  if (!own(s.netns_fd) || (s.peer && !own(s.peer->netns_fd))) {
+    for (int d : dups) ::close(d);
+    *err = Error::sys(EBADF, "RTM_NEWLINK", "the target namespace's fd is not open");
+    return nullptr;
+  }
   Builder b(buf);
   auto req = std::make_unique<LinkRequest>();
+  req->owned_fds = std::move(dups);
   uint16_t type = RTM_GETLINK, flags = 0;
   switch (s.op) {
     case LinkOp::New: type = RTM_NEWLINK; flags = NLM_F_CREATE | NLM_F_EXCL; break;

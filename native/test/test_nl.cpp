@@ -4,7 +4,9 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -108,10 +110,16 @@ static void test_golden_veth() {
   s.name = "v0";
   s.kind = "veth";
   s.mtu = 1400;
-  s.peer = nl::rtnl::PeerSpec{"eth0", 7, 1400, std::nullopt};
+  int nsfd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  s.peer = nl::rtnl::PeerSpec{"eth0", nsfd, 1400, std::nullopt};
   nl::Error err;
   auto req = nl::rtnl::link_request(s, &err);
   CHECK(req != nullptr);
+  if (!req) return;
+  // The request carries its own dup of the fd, not the caller's.
+  CHECK(req->owned_fds.size() == 1 && req->owned_fds[0] != nsfd);
+  uint32_t owned = static_cast<uint32_t>(req->owned_fds[0]);
+  close(nsfd);
   Golden g;
   g.u32(0); g.u16(RTM_NEWLINK); g.u16(NLM_F_CREATE | NLM_F_EXCL); g.u32(0); g.u32(0);
   g.u8(0); g.u8(0); g.u16(0); g.u32(0); g.u32(0); g.u32(0);
@@ -127,10 +135,14 @@ static void test_golden_veth() {
   g.attr(peer_len, VETH_INFO_PEER | NLA_F_NESTED);
   for (int i = 0; i < 16; ++i) g.u8(0);
   g.attr(9, IFLA_IFNAME); g.str("eth0", 8);
-  g.attr(8, IFLA_NET_NS_FD); g.u32(7);
+  g.attr(8, IFLA_NET_NS_FD); g.u32(owned);
   g.attr(8, IFLA_MTU); g.u32(1400);
   uint32_t total = static_cast<uint32_t>(g.b.size());
   std::memcpy(g.b.data(), &total, 4);
+  // A closed fd is refused when the request is built.
+  nl::rtnl::LinkSpec bad = s;
+  bad.peer->netns_fd = 1 << 20;
+  CHECK(nl::rtnl::link_request(bad, &err) == nullptr && err.err == EBADF);
   if (req && req->msg != g.b) {
     for (size_t i = 0; i < std::max(req->msg.size(), g.b.size()); ++i)
       if (i >= req->msg.size() || i >= g.b.size() || req->msg[i] != g.b[i]) { std::fprintf(stderr, "veth golden differs at byte %zu (sizes %zu/%zu)\n", i, req->msg.size(), g.b.size()); break; }
@@ -291,7 +303,7 @@ static void test_random_inputs() {
   s.op = nl::rtnl::LinkOp::New;
   s.name = "v0";
   s.kind = "veth";
-  s.peer = nl::rtnl::PeerSpec{"eth0", 3, 1500, Bytes{2, 0, 0, 0, 0, 1}};
+  s.peer = nl::rtnl::PeerSpec{"eth0", std::nullopt, 1500, Bytes{2, 0, 0, 0, 0, 1}};
   nl::Error err;
   auto base = nl::rtnl::link_request(s, &err)->msg;
   for (int i = 0; i < 200000; ++i) {
