@@ -56,10 +56,11 @@ bool for_each_attr(bytes buf, F&& f) {
     at.data = buf.subspan(off + attr_hdrlen, a.nla_len - attr_hdrlen);
     f(at);
     size_t step = align(a.nla_len);
-    if (step > buf.size() - off) break;  // last attribute, unpadded
+    if (step >= buf.size() - off) return true;  // the last attribute (its padding may be cut)
     off += step;
   }
-  return off == buf.size() || buf.size() - off < sizeof(nlattr);
+  // Trailing bytes too short for an attribute header are ignored, as nla_ok() does.
+  return true;
 }
 
 // Attributes indexed by type, up to Max; later duplicates win, unknown types ignored.
