@@ -1,6 +1,6 @@
 import { ADDR_FLAGS, flagNames, nameOf, SCOPES, type Scope } from './constants';
 import { ErrorCodes as C, kernel, NetplumbError } from './errors';
-import type { Link } from './link';
+import { Link } from './link';
 import type { AddrSpec, RawAddr } from './native';
 import { Namespace } from './namespace';
 import * as v from './validate';
@@ -72,11 +72,10 @@ function scopeOf(s: unknown, argument = 'scope'): number {
 }
 
 function assertLink(link: unknown): Link {
-  // Link is imported as a type only (circular import); check its shape instead.
-  if (typeof link !== 'object' || link === null || !((link as Link).namespace instanceof Namespace) || typeof (link as Link).index !== 'number')
-    throw new NetplumbError(C.INVALID_ARGUMENT, 'link must be a Link', { value: link, argument: 'link' });
-  (link as Link).namespace.assertOpen();
-  return link as Link;
+  // (link.ts imports this module too; Link is only used at call time, when both are loaded.)
+  if (!(link instanceof Link)) throw new NetplumbError(C.INVALID_ARGUMENT, 'link must be a Link', { value: link, argument: 'link' });
+  link.namespace.assertOpen();
+  return link;
 }
 
 function broadcastOf(addr: v.ParsedCidr): Uint8Array {

@@ -316,13 +316,14 @@ export class Network {
 
   /** Undoes connect(): unpublishes, deletes the veth pair (both ends), releases the address. */
   async disconnect(endpoint: Endpoint): Promise<void> {
-    if (!endpoint || endpoint.network !== this || !(endpoint.hostLink instanceof Link) || !Array.isArray(endpoint.mappings))
+    if (!endpoint || endpoint.network !== this || !(endpoint.hostLink instanceof Link) || !Array.isArray(endpoint.mappings) || !endpoint.mappings.every((m) => m instanceof PortMapping))
       throw new NetplumbError(C.INVALID_ARGUMENT, 'not an endpoint of this network', { argument: 'endpoint' });
+    const lease = toInt(v.ip(endpoint.ip, 'endpoint.ip', 4).bytes);
     for (const m of endpoint.mappings) await m.unpublish();
     await endpoint.hostLink.delete().catch((e: unknown) => {
       if ((e as { code?: string }).code !== 'ENODEV') throw e;
     });
-    this.#leases.delete(toInt(v.ipBytes(endpoint.ip, 4)));
+    this.#leases.delete(lease);
     this.#endpoints.delete(endpoint);
   }
 

@@ -120,7 +120,7 @@ export class Route {
     const nsGiven = o.namespace;
     const devNs = o.dev instanceof Link ? o.dev.namespace : undefined;
     if (nsGiven !== undefined && devNs && !(nsGiven instanceof Namespace && nsGiven.equals(devNs)))
-      throw new NetplumbError(C.WRONG_NAMESPACE, `dev ${(o.dev as Link).name} is not in namespace ${String(nsGiven)}`, { argument: 'dev' });
+      throw new NetplumbError(C.WRONG_NAMESPACE, `dev ${(o.dev as Link).name} is not in namespace ${nsGiven instanceof Namespace ? nsGiven : v.describe(nsGiven)}`, { argument: 'dev' });
     if (o.to === undefined) throw new NetplumbError(C.INVALID_ARGUMENT, "route needs 'to' ('default' or a CIDR)", { argument: 'to' });
     let family: 4 | 6 | undefined;
     let dst: Uint8Array | undefined;
