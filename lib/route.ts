@@ -114,7 +114,7 @@ export class Route {
   private constructor() {}
 
   /** @internal Checks everything and builds the request; resolves a device name to its index. */
-  static async spec(opts: unknown, op: 'new' | 'del'): Promise<{ ns: Namespace; spec: RouteSpec; what: string }> {
+  static async spec(opts: unknown, op: 'new' | 'del'): Promise<{ ns: Namespace; spec: RouteSpec; what: () => string }> {
     if (typeof opts !== 'object' || opts === null) throw new NetplumbError(C.INVALID_ARGUMENT, 'route options must be an object', { value: opts, argument: 'options' });
     const o = opts as Partial<RouteOptions>;
     const nsGiven = o.namespace;
@@ -152,9 +152,12 @@ export class Route {
     if (o.src !== undefined) spec.prefsrc = v.ip(o.src, 'src', family).bytes;
     if (o.onlink !== undefined) spec.onlink = v.bool(o.onlink, 'onlink');
     if (o.mtu !== undefined) spec.mtu = v.mtu(o.mtu);
-    const ns = await resolveNamespace(nsGiven ?? devNs);
-    if (o.dev !== undefined) spec.oif = await resolveIndex(ns, o.dev, 'dev');
-    const what = `route ${o.to}${o.via ? ` via ${o.via}` : ''}${o.dev !== undefined ? ` dev ${o.dev instanceof Link ? o.dev.name : v.describe(o.dev)}` : ''} in namespace ${ns}`;
+    // Fast path: an open Namespace and a Link (or no dev) need no await at all.
+    const given = nsGiven ?? devNs;
+    const ns = given instanceof Namespace ? given.assertOpen() : await resolveNamespace(given);
+    if (o.dev instanceof Link && ns.equals(o.dev.namespace)) spec.oif = o.dev.index;
+    else if (o.dev !== undefined) spec.oif = await resolveIndex(ns, o.dev, 'dev');
+    const what = () => `route ${o.to}${o.via ? ` via ${o.via}` : ''}${o.dev !== undefined ? ` dev ${o.dev instanceof Link ? o.dev.name : v.describe(o.dev)}` : ''} in namespace ${ns}`;
     return { ns, spec, what };
   }
 
