@@ -82,15 +82,15 @@ const WANT: Record<keyof typeof RUNS, Record<string, Want>> = {
     // mkdir/open under /run/netns (root's, mode 755): EACCES; the hint names /run/netns and CAP_SYS_ADMIN.
     'Namespace.create': { cap: SYS, codes: PERM },
     'Namespace.open (a namespace root made)': { cap: SYS, codes: PERM, syscall: /^setns$/ },
-    // Reading is allowed by the kernel; the library enters even its own namespace (setns), which needs CAP_SYS_ADMIN.
-    'Link.list (current namespace)': { allowOk: true, cap: SYS, codes: PERM },
-    // Every other operation needs a namespace handle first: the same setns refusal.
-    'VethPair.create': { cap: SYS, codes: PERM },
-    'link.up (lo)': { cap: SYS, codes: PERM },
-    'Address.add': { cap: SYS, codes: PERM },
-    'Route.add': { cap: SYS, codes: PERM },
-    'PortMapping.publish': { cap: SYS, codes: PERM },
-    'Sysctl.set': { cap: SYS, codes: PERM },
+    // Reading is allowed by the kernel, and the process's own namespace needs no setns: it succeeds.
+    'Link.list (current namespace)': { allowOk: true, cap: NET, codes: PERM },
+    // Everything else reaches the kernel (or /proc/sys), which refuses without CAP_NET_ADMIN.
+    'VethPair.create': { cap: NET, codes: PERM, syscall: /^RTM_NEWLINK$/ },
+    'link.up (lo)': { cap: NET, codes: PERM, syscall: /^RTM_(SET|NEW)LINK$/ },
+    'Address.add': { cap: NET, codes: PERM, syscall: /^RTM_NEWADDR$/ },
+    'Route.add': { cap: NET, codes: PERM, syscall: /^RTM_NEWROUTE$/ },
+    'PortMapping.publish': { cap: NET, codes: PERM, syscall: /^NFT_/ },
+    'Sysctl.set': { cap: NET, codes: PERM },
     'Namespace.delete (a namespace root made)': { cap: SYS, codes: PERM, syscall: /^umount2$/ },
   },
   B: {
