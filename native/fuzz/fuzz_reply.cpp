@@ -4,7 +4,8 @@
 // offset), NLMSG_DONE is handled as transact() does, and every data message
 // is fed to every decoder — rtnl parse_link/addr/route/neigh/rule and nft
 // parse_rule/parse_chain — once with its own type and once with the type each
-// decoder accepts, so each decoder sees every message's bytes.
+// decoder accepts, so each decoder sees every message's bytes; and the
+// collecting requests' on_data (link, addr, route, neigh, rule, nsid).
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -93,8 +94,9 @@ void collect(const nlmsghdr& h, bytes payload) {
   rtnl::RouteRequest r;
   rtnl::NeighRequest n;
   rtnl::RuleRequest u;
+  rtnl::NsidRequest s;
   for (nl::Request* q : {static_cast<nl::Request*>(&l), static_cast<nl::Request*>(&a), static_cast<nl::Request*>(&r),
-                         static_cast<nl::Request*>(&n), static_cast<nl::Request*>(&u)}) {
+                         static_cast<nl::Request*>(&n), static_cast<nl::Request*>(&u), static_cast<nl::Request*>(&s)}) {
     q->on_data(h, payload);
     q->on_data(h, payload);
     q->reset();
@@ -102,7 +104,7 @@ void collect(const nlmsghdr& h, bytes payload) {
 }
 
 const uint16_t kTypes[] = {
-    RTM_NEWLINK, RTM_NEWADDR, RTM_NEWROUTE, RTM_NEWNEIGH, RTM_NEWRULE,
+    RTM_NEWLINK, RTM_NEWADDR, RTM_NEWROUTE, RTM_NEWNEIGH, RTM_NEWRULE, RTM_NEWNSID,
     (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWCHAIN,
 };
 
