@@ -42,23 +42,24 @@ export interface RawAddr {
   preferredLft: number;
 }
 
+/** A route as the addon reports it; absent fields are left out (not '' or 0). */
 export interface RawRoute {
   family: number;
   dst: string;
   dstLen: number;
-  src: string;
-  srcLen: number;
-  gateway: string;
-  prefsrc: string;
-  oif: number;
-  iif: number;
+  src?: string;
+  srcLen?: number;
+  gateway?: string;
+  prefsrc?: string;
+  oif?: number;
+  iif?: number;
   table: number;
   priority?: number;
   protocol: number;
   scope: number;
   type: number;
   flags: number;
-  mtu: number;
+  mtu?: number;
   multipath?: { gateway: string; oif: number; weight: number }[];
 }
 

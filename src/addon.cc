@@ -329,23 +329,27 @@ Napi::Object from_addr(Napi::Env env, const nl::rtnl::AddrInfo& a) {
 }
 
 Napi::Object from_route(Napi::Env env, const nl::rtnl::RouteInfo& r) {
+  // Dumps convert thousands of these: set only what is there (each property
+  // set is a separate call into V8).
   auto o = Napi::Object::New(env);
   o.Set("family", r.family == AF_INET ? 4 : r.family == AF_INET6 ? 6 : r.family);
   o.Set("dst", nl::format_ip(r.dst));
   o.Set("dstLen", r.dst_len);
-  o.Set("src", nl::format_ip(r.src));
-  o.Set("srcLen", r.src_len);
-  o.Set("gateway", nl::format_ip(r.gateway));
-  o.Set("prefsrc", nl::format_ip(r.prefsrc));
-  o.Set("oif", r.oif);
-  o.Set("iif", r.iif);
+  if (r.src_len) {
+    o.Set("src", nl::format_ip(r.src));
+    o.Set("srcLen", r.src_len);
+  }
+  if (!r.gateway.empty()) o.Set("gateway", nl::format_ip(r.gateway));
+  if (!r.prefsrc.empty()) o.Set("prefsrc", nl::format_ip(r.prefsrc));
+  if (r.oif) o.Set("oif", r.oif);
+  if (r.iif) o.Set("iif", r.iif);
   o.Set("table", r.table);
   if (r.priority) o.Set("priority", *r.priority);
   o.Set("protocol", r.protocol);
   o.Set("scope", r.scope);
   o.Set("type", r.type);
   o.Set("flags", r.flags);
-  o.Set("mtu", r.mtu);
+  if (r.mtu) o.Set("mtu", r.mtu);
   if (!r.multipath.empty()) {
     auto mp = Napi::Array::New(env, r.multipath.size());
     for (size_t i = 0; i < r.multipath.size(); ++i) {
