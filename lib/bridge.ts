@@ -64,9 +64,7 @@ export class Bridge extends Link {
 
   /** An existing bridge by name or index; ERR_NOT_A_BRIDGE if the link is something else. */
   static override async get(ns: Namespace, ref: string | number): Promise<Bridge> {
-    const l = await Link.get(ns, ref);
-    const raws = await kernel(ns.handle.link({ op: 'get', index: l.index }), () => l.describe());
-    return Bridge.fromRaw(ns, raws[0] as RawLink);
+    return Bridge.fromRaw(ns, await Link.fetch(ns, ref));
   }
 
   /** Bridges of a namespace. */

@@ -120,12 +120,17 @@ export class Link {
 
   /** `ip link show DEV`: one link by name or ifindex; a missing one is a NetlinkError with code ENODEV. */
   static async get(ns: Namespace, ref: string | number): Promise<Link> {
+    return Link.fromRaw(ns, await Link.fetch(ns, ref));
+  }
+
+  /** @internal One RTM_GETLINK by name or index: the kernel's description of the link. */
+  static async fetch(ns: Namespace, ref: string | number): Promise<RawLink> {
     if (!(ns instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'namespace must be a Namespace', { value: ns, argument: 'namespace' });
     ns.assertOpen();
     const spec: LinkSpec = typeof ref === 'number' ? { op: 'get', index: v.uint(ref, 'ifindex', 0x7fffffff, 1) } : { op: 'get', name: v.ifname(ref) };
     const raws = await kernel(ns.handle.link(spec), () => `link ${typeof ref === 'number' ? `#${ref}` : ref} in namespace ${ns}`);
     if (!raws[0]) throw new NetplumbError(C.LINK_NOT_FOUND, `link ${ref} not found in namespace ${ns}`);
-    return Link.fromRaw(ns, raws[0]);
+    return raws[0];
   }
 
   /** @internal Sends a change for this link. */
@@ -233,9 +238,9 @@ export class Link {
     try {
       ns.assertOpen(); // the request dups ns.fd as it is built: it must be ours, now
       await this.change({ netnsFd: ns.fd, ...(name ? { name } : {}) }, `move to namespace ${ns}${name ? ` as ${name}` : ''}`);
-      const moved = await Link.get(ns, name ?? this.name);
+      const moved = await Link.fetch(ns, name ?? this.name);
       this.namespace = ns;
-      this.assign(rawOf(moved));
+      this.assign(moved);
     } catch (e) {
       if (typeof target === 'number') await ns.close();
       throw e;
@@ -304,15 +309,6 @@ export class Link {
       operstate: this.operstate, master: this.master, peerIndex: this.peerIndex, namespace: String(this.namespace),
     };
   }
-}
-
-function rawOf(l: Link): RawLink {
-  return {
-    index: l.index, name: l.name, kind: l.kind, slaveKind: l.slaveKind, flags: l.flags, type: 0, mtu: l.mtu,
-    minMtu: 0, maxMtu: 0, mac: l.mac, broadcast: '', operstate: OPERSTATES.indexOf(l.operstate), master: l.master ?? 0,
-    link: l.peerIndex ?? 0, linkNetnsid: l.peerNetnsId ?? -1, group: l.group, txqlen: l.txqlen, alias: l.alias, stp: -1,
-    vlanFiltering: -1,
-  };
 }
 
 /** @internal The ifindex of a link reference, in `ns`. Names cost one RTM_GETLINK. */

@@ -15,7 +15,7 @@ export const TABLE = 'netplumb';
 const REG_1 = 1;
 const REG_2 = 2;
 const CMP = { eq: 0, neq: 1 } as const;
-const META = { iifname: 6, oifname: 7, l4proto: 16, bri_iifname: 17, iifgroup: 21, oifgroup: 22 } as const;
+const META = { iifname: 6, oifname: 7, l4proto: 16, iifgroup: 21, oifgroup: 22 } as const;
 const PAYLOAD_NETWORK = 1;
 const PAYLOAD_TRANSPORT = 2;
 const FIB_RESULT_ADDRTYPE = 3;
@@ -70,11 +70,6 @@ export const expr = {
   oifname: (name: string, not = false): NftExpr[] => [
     { name: 'meta', dreg: REG_1, key: META.oifname },
     { name: 'cmp', sreg: REG_1, op: not ? CMP.neq : CMP.eq, data: ifname16(name) },
-  ],
-  /** Packets that arrived through (a port of) bridge `name`: meta ibrname. */
-  ibrname: (name: string): NftExpr[] => [
-    { name: 'meta', dreg: REG_1, key: META.bri_iifname },
-    { name: 'cmp', sreg: REG_1, op: CMP.eq, data: ifname16(name) },
   ],
   /** meta iifgroup G meta oifgroup G: both the input and the output device are in link group G. */
   groups: (group: number): NftExpr[] => [

@@ -50,15 +50,24 @@ std::optional<Bytes> opt_bytes(const Napi::Object& o, const char* k) {
 }
 Bytes bytes(const Napi::Object& o, const char* k) { return opt_bytes(o, k).value_or(Bytes{}); }
 
+// The op name of a spec, mapped through `ops`; anything else is a TypeError.
+template <class Op>
+Op op_of(const Napi::Object& o, const char* what, std::initializer_list<std::pair<const char*, Op>> ops) {
+  std::string op = str(o, "op");
+  for (const auto& [name, value] : ops)
+    if (op == name) return value;
+  throw Napi::TypeError::New(o.Env(), std::string("native spec: unknown ") + what + " op '" + op + "'");
+}
+
+// lib's family numbers (4, 6, and 7 for the bridge family) as AF_* values.
+uint8_t family_of(const Napi::Object& o) {
+  int fam = num<int>(o, "family");
+  return fam == 4 ? AF_INET : fam == 6 ? AF_INET6 : fam == 7 ? AF_BRIDGE : AF_UNSPEC;
+}
+
 nl::rtnl::LinkSpec to_link(const Napi::Object& o) {
   nl::rtnl::LinkSpec s;
-  std::string op = str(o, "op");
-  if (op == "new") s.op = nl::rtnl::LinkOp::New;
-  else if (op == "set") s.op = nl::rtnl::LinkOp::Set;
-  else if (op == "del") s.op = nl::rtnl::LinkOp::Del;
-  else if (op == "get") s.op = nl::rtnl::LinkOp::Get;
-  else if (op == "dump") s.op = nl::rtnl::LinkOp::Dump;
-  else throw Napi::TypeError::New(o.Env(), "native spec: unknown link op '" + op + "'");
+  s.op = op_of<nl::rtnl::LinkOp>(o, "link", {{"new", nl::rtnl::LinkOp::New}, {"set", nl::rtnl::LinkOp::Set}, {"del", nl::rtnl::LinkOp::Del}, {"get", nl::rtnl::LinkOp::Get}, {"dump", nl::rtnl::LinkOp::Dump}});
   s.index = num<int32_t>(o, "index");
   s.name = str(o, "name");
   s.kind = str(o, "kind");
@@ -97,14 +106,9 @@ nl::rtnl::LinkSpec to_link(const Napi::Object& o) {
 
 nl::rtnl::AddrSpec to_addr(const Napi::Object& o) {
   nl::rtnl::AddrSpec s;
-  std::string op = str(o, "op");
-  if (op == "new") s.op = nl::rtnl::AddrOp::New;
-  else if (op == "del") s.op = nl::rtnl::AddrOp::Del;
-  else if (op == "dump") s.op = nl::rtnl::AddrOp::Dump;
-  else throw Napi::TypeError::New(o.Env(), "native spec: unknown address op '" + op + "'");
+  s.op = op_of<nl::rtnl::AddrOp>(o, "address", {{"new", nl::rtnl::AddrOp::New}, {"del", nl::rtnl::AddrOp::Del}, {"dump", nl::rtnl::AddrOp::Dump}});
   s.replace = opt_bool(o, "replace").value_or(false);
-  int fam = num<int>(o, "family");
-  s.family = fam == 4 ? AF_INET : fam == 6 ? AF_INET6 : AF_UNSPEC;
+  s.family = family_of(o);
   s.prefixlen = num<uint8_t>(o, "prefixlen");
   s.scope = num<uint8_t>(o, "scope");
   s.index = num<int32_t>(o, "index");
@@ -120,16 +124,10 @@ nl::rtnl::AddrSpec to_addr(const Napi::Object& o) {
 
 nl::rtnl::RouteSpec to_route(const Napi::Object& o) {
   nl::rtnl::RouteSpec s;
-  std::string op = str(o, "op");
-  if (op == "new") s.op = nl::rtnl::RouteOp::New;
-  else if (op == "del") s.op = nl::rtnl::RouteOp::Del;
-  else if (op == "dump") s.op = nl::rtnl::RouteOp::Dump;
-  else if (op == "get") s.op = nl::rtnl::RouteOp::Get;
-  else throw Napi::TypeError::New(o.Env(), "native spec: unknown route op '" + op + "'");
+  s.op = op_of<nl::rtnl::RouteOp>(o, "route", {{"new", nl::rtnl::RouteOp::New}, {"del", nl::rtnl::RouteOp::Del}, {"dump", nl::rtnl::RouteOp::Dump}, {"get", nl::rtnl::RouteOp::Get}});
   s.replace = opt_bool(o, "replace").value_or(false);
   s.append = opt_bool(o, "append").value_or(false);
-  int fam = num<int>(o, "family");
-  s.family = fam == 4 ? AF_INET : fam == 6 ? AF_INET6 : AF_UNSPEC;
+  s.family = family_of(o);
   s.dst = bytes(o, "dst");
   s.dst_len = num<uint8_t>(o, "dstLen");
   s.src = bytes(o, "src");
@@ -150,14 +148,9 @@ nl::rtnl::RouteSpec to_route(const Napi::Object& o) {
 
 nl::rtnl::NeighSpec to_neigh(const Napi::Object& o) {
   nl::rtnl::NeighSpec s;
-  std::string op = str(o, "op");
-  if (op == "new") s.op = nl::rtnl::NeighOp::New;
-  else if (op == "del") s.op = nl::rtnl::NeighOp::Del;
-  else if (op == "dump") s.op = nl::rtnl::NeighOp::Dump;
-  else throw Napi::TypeError::New(o.Env(), "native spec: unknown neighbour op '" + op + "'");
+  s.op = op_of<nl::rtnl::NeighOp>(o, "neighbour", {{"new", nl::rtnl::NeighOp::New}, {"del", nl::rtnl::NeighOp::Del}, {"dump", nl::rtnl::NeighOp::Dump}});
   s.replace = opt_bool(o, "replace").value_or(false);
-  int fam = num<int>(o, "family");
-  s.family = fam == 4 ? AF_INET : fam == 6 ? AF_INET6 : fam == 7 ? AF_BRIDGE : AF_UNSPEC;
+  s.family = family_of(o);
   s.index = num<int32_t>(o, "index");
   s.state = num<uint16_t>(o, "state");
   s.flags = num<uint8_t>(o, "flags");
@@ -171,13 +164,8 @@ nl::rtnl::NeighSpec to_neigh(const Napi::Object& o) {
 
 nl::rtnl::RuleSpec to_rule(const Napi::Object& o) {
   nl::rtnl::RuleSpec s;
-  std::string op = str(o, "op");
-  if (op == "new") s.op = nl::rtnl::RuleOp::New;
-  else if (op == "del") s.op = nl::rtnl::RuleOp::Del;
-  else if (op == "dump") s.op = nl::rtnl::RuleOp::Dump;
-  else throw Napi::TypeError::New(o.Env(), "native spec: unknown rule op '" + op + "'");
-  int fam = num<int>(o, "family");
-  s.family = fam == 4 ? AF_INET : fam == 6 ? AF_INET6 : AF_UNSPEC;
+  s.op = op_of<nl::rtnl::RuleOp>(o, "rule", {{"new", nl::rtnl::RuleOp::New}, {"del", nl::rtnl::RuleOp::Del}, {"dump", nl::rtnl::RuleOp::Dump}});
+  s.family = family_of(o);
   s.dst = bytes(o, "dst");
   s.dst_len = num<uint8_t>(o, "dstLen");
   s.src = bytes(o, "src");

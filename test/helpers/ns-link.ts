@@ -1,5 +1,6 @@
 // Helpers for the namespace / link / veth / bridge integration tests.
 // Namespaces are tracked so that every test can clean up, whatever happens.
+import { rejection } from './addr-route';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import { Namespace } from '../../lib';
@@ -44,12 +45,7 @@ export class NsTracker {
 
 /** The error a promise rejects with; fails the test if it resolves. */
 export async function rejectionOf(p: Promise<unknown>): Promise<Error & Record<string, unknown>> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error & Record<string, unknown>;
-  }
-  throw new Error('expected the promise to reject, but it resolved');
+  return (await rejection(p)) as Error & Record<string, unknown>;
 }
 
 /** Link names of a namespace per the oracle, sorted. */

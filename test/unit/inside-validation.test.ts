@@ -8,6 +8,7 @@
 // spied on too. Each bad input must reject (or throw) a NetplumbError with the
 // expected code AND leave the log empty. A control proves valid input does
 // reach the same fake.
+import { rejection } from '../helpers/addr-route';
 import type * as child_process from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
@@ -287,13 +288,8 @@ describe('bad input to the inside-a-namespace API is refused before any native c
   });
 
   test.each(cases.map((c) => [c.what, c] as const))('%s', async (_what, c) => {
-    let caught: unknown;
-    try {
-      // Sync throws and rejections both count.
-      await (async () => c.run())();
-    } catch (e) {
-      caught = e;
-    }
+    // Sync throws and rejections both count.
+    const caught = await rejection((async () => c.run())());
     expect(caught).toBeInstanceOf(NetplumbError);
     expect(caught).not.toBeInstanceOf(NetlinkError);
     const err = caught as NetplumbError;

@@ -4,6 +4,7 @@
 // every link/addr/route/removeNamespace call. Each bad input must reject with
 // a NetplumbError carrying the expected code AND leave every counter at zero.
 // The second half unit-tests the parsers of lib/validate.ts.
+import { rejection } from '../helpers/addr-route';
 import * as net from 'node:net';
 
 import { Bridge, Link, Namespace, NetlinkError, NetplumbError, Route, VethPair } from '../../lib';
@@ -293,13 +294,8 @@ describe('bad input is refused before any native call', () => {
   });
 
   test.each(cases.map((c) => [c.what, c] as const))('%s', async (_what, c) => {
-    let caught: unknown;
-    try {
-      // Whether the API throws synchronously or rejects, both count.
-      await (async () => c.run())();
-    } catch (e) {
-      caught = e;
-    }
+    // Whether the API throws synchronously or rejects, both count.
+    const caught = await rejection((async () => c.run())());
     expect(caught).toBeInstanceOf(NetplumbError);
     expect(caught).not.toBeInstanceOf(NetlinkError);
     const err = caught as NetplumbError;
