@@ -19,10 +19,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { Address, Link, Namespace, NetlinkError, Route, type RouteInfo } from '../../lib';
+import { compileDist, DIST_INDEX } from '../helpers/child';
 import { ip, ipj, uniq } from '../helpers/oracle';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const DIST_INDEX = path.join(ROOT, 'dist', 'lib', 'index.js');
 const V4_ROUTES = 8000;
 const V6_ROUTES = 2000;
 const PAIRS = 500;
@@ -288,8 +287,7 @@ const { Namespace, Link } = require(process.env.NP_DIST);
 describe('interrupted dumps are retried (seen with strace)', () => {
   it('under link churn: dump requests sent = list calls + retries; every ERR_DUMP_INTERRUPTED comes after 5 retries', async () => {
     if (spawnSync('strace', ['-V']).status !== 0) throw new Error('strace is not installed: this test needs it (apt-get install strace)');
-    const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
-    if (tsc.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed:\n${tsc.stdout}${tsc.stderr}`);
+    compileDist();
     const { ns, name } = await linkNamespace();
     await ns.close();
     const script = path.join(tmp, 'child.js');

@@ -12,10 +12,9 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { compileDist, ROOT } from '../helpers/child';
 import { run } from '../helpers/oracle';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const RUN_TIMEOUT_MS = 45_000;
 
 /** The examples, by name (examples/NAME.ts), found when the file is loaded. */
@@ -47,8 +46,7 @@ function ownLinks(): string[] {
 }
 
 beforeAll(() => {
-  const tsc = spawnSync(process.execPath, [TSC, '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
-  if (tsc.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed:\n${tsc.stdout}${tsc.stderr}`);
+  compileDist();
 }, 60_000);
 
 it('finds the examples', () => {

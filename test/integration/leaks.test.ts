@@ -5,33 +5,9 @@ import * as fs from 'node:fs';
 
 import { Bridge, Namespace, NETNS_RUN_DIR, VethPair } from '../../lib';
 import { fdCount, oracle, uniq } from '../helpers/oracle';
+import { fdList, threadCount, waitFor } from '../helpers/reliability';
 
 const COUNT = 20;
-
-function threadCount(): number {
-  const m = /^Threads:\s+(\d+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-  if (!m) throw new Error('no Threads: line in /proc/self/status');
-  return Number(m[1]);
-}
-
-function fdList(): string[] {
-  return fs.readdirSync('/proc/self/fd').map((fd) => {
-    try {
-      return `${fd} -> ${fs.readlinkSync(`/proc/self/fd/${fd}`)}`;
-    } catch {
-      return `${fd} -> ?`; // the fd of readdir itself
-    }
-  });
-}
-
-async function waitFor(pred: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (pred()) return true;
-    if (Date.now() >= end) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** A bridge with an address, a veth on it whose peer is born in `other`, a second veth with an IPv6 address. */
 async function populate(ns: Namespace, other: Namespace, i: number): Promise<void> {

@@ -7,12 +7,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Bridge, Namespace, NetlinkError, NetplumbError, Network, type Endpoint } from '../../lib';
 import { _setConnectFaultHook } from '../../lib/network';
+import { compileDist, DIST_INDEX } from '../helpers/child';
 import { ip, ipj, oracle, ping, uniq } from '../helpers/oracle';
 import { rejectionOf } from '../helpers/ns-link';
 import { bridgePorts, hasMasquerade, metaMatch, netplumbRules, nftRules, payloadMatch, sysctlOf } from '../helpers/netnat';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const DIST_INDEX = path.join(ROOT, 'dist', 'lib', 'index.js');
 
 const made: Namespace[] = [];
 async function mk(prefix: string, loUp = false): Promise<Namespace> {
@@ -245,8 +244,7 @@ describe('IPAM', () => {
 describe('re-open after a restart', () => {
   let dir: string;
   beforeAll(() => {
-    const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
-    if (tsc.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed:\n${tsc.stdout}${tsc.stderr}`);
+    compileDist();
     expect(fs.existsSync(DIST_INDEX)).toBe(true);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'netplumb-network-'));
   }, 60_000);

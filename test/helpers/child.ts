@@ -1,0 +1,47 @@
+// Plain `node` children on the compiled library (dist/), as a user's program
+// runs it: for measurements that jest's own work would distort (event-loop
+// gaps, memory) and for programs that must exit or die mid-way.
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+
+export const ROOT = path.join(__dirname, '..', '..');
+export const DIST_INDEX = path.join(ROOT, 'dist', 'lib', 'index.js');
+const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+
+/** `tsc -p tsconfig.build.json`: lib/, examples/, test/helpers/ and test/children/ to dist/. Throws with tsc's output. */
+export function compileDist(): void {
+  const tsc = spawnSync(process.execPath, [TSC, '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
+  if (tsc.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed:\n${tsc.stdout}${tsc.stderr}`);
+}
+
+export interface ChildRun<R> {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  /** The last line of stdout, parsed as JSON (undefined if it is not JSON). */
+  report: R | undefined;
+  stdout: string;
+}
+
+/**
+ * Runs dist/test/children/NAME.js in a plain node (with `nodeArgs`, e.g. --expose-gc)
+ * and parses the JSON line it prints last.
+ */
+export function runChild<R>(name: string, args: string[], opts: { nodeArgs?: string[]; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): ChildRun<R> {
+  const js = path.join(ROOT, 'dist', 'test', 'children', `${name}.js`);
+  const r = spawnSync(process.execPath, [...(opts.nodeArgs ?? []), js, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 120_000,
+    killSignal: 'SIGKILL',
+    env: opts.env ?? process.env,
+    maxBuffer: 64 * 2 ** 20,
+  });
+  let report: R | undefined;
+  try {
+    report = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as R;
+  } catch {
+    report = undefined;
+  }
+  return { status: r.status, signal: r.signal, stderr: r.stderr, stdout: r.stdout, report };
+}
