@@ -1,7 +1,7 @@
 import { ADDR_FLAGS, flagNames, nameOf, SCOPES, type Scope } from './constants';
 import { ErrorCodes as C, kernel, NetplumbError } from './errors';
 import { Link } from './link';
-import type { AddrSpec, RawAddr } from './native';
+import { sendAddr, type AddrSpec, type RawAddr } from './native';
 import { Namespace } from './namespace';
 import * as v from './validate';
 
@@ -131,7 +131,7 @@ export class Address {
   static async add(link: Link, cidr: string, opts?: AddressOptions): Promise<AddressInfo> {
     assertLink(link);
     const spec = Address.spec(link, cidr, opts, 'new');
-    await kernel(link.namespace.handle.addr(spec), () => `address ${cidr} on ${link.describe()}`);
+    await kernel(sendAddr(link.namespace.handle, spec), () => `address ${cidr} on ${link.describe()}`);
     const local = v.formatIp(spec.local as Uint8Array);
     return info({
       family: spec.family as 4 | 6, prefixlen: spec.prefixlen as number, scope: spec.scope as number, flags: spec.flags as number,
@@ -152,7 +152,7 @@ export class Address {
   static async delete(link: Link, cidr: string): Promise<void> {
     assertLink(link);
     const spec = Address.spec(link, cidr, undefined, 'del');
-    await kernel(link.namespace.handle.addr(spec), () => `address ${cidr} on ${link.describe()}`);
+    await kernel(sendAddr(link.namespace.handle, spec), () => `address ${cidr} on ${link.describe()}`);
   }
 
   /** `ip addr show [dev LINK]`: every address of a namespace, or of one link (filtered by the kernel). */
@@ -171,7 +171,7 @@ export class Address {
     })();
     const spec: AddrSpec = { op: 'dump', index };
     if (family) spec.family = family;
-    const raws = await kernel(ns.handle.addr(spec), () => `addresses in namespace ${ns}`);
+    const raws = await kernel(sendAddr(ns.handle, spec), () => `addresses in namespace ${ns}`);
     return raws.map(info);
   }
 }

@@ -1,7 +1,7 @@
 import { nameOf, PROTOCOLS, type Protocol, ROUTE_TYPES, type RouteType, SCOPES, type Scope, TABLES, type Table } from './constants';
 import { ErrorCodes as C, kernel, NetplumbError } from './errors';
 import { Link, resolveIndex } from './link';
-import type { RawRoute, RouteSpec } from './native';
+import { sendRoute, type RawRoute, type RouteSpec } from './native';
 import { Namespace, resolveNamespace } from './namespace';
 import * as v from './validate';
 
@@ -109,12 +109,23 @@ function info(r: RawRoute, names: Map<number, string> | undefined): RouteInfo {
   return out;
 }
 
+/** A checked route request, ready for the addon. */
+interface Prepared {
+  ns: Namespace;
+  spec: RouteSpec;
+  what: () => string;
+}
+
 /** Routes: `ip route add / replace / del / show`. */
 export class Route {
   private constructor() {}
 
-  /** @internal Checks everything and builds the request; resolves a device name to its index. */
-  static async spec(opts: unknown, op: 'new' | 'del'): Promise<{ ns: Namespace; spec: RouteSpec; what: () => string }> {
+  /**
+   * @internal Checks everything and builds the request. Synchronous for an open
+   * Namespace and a Link (or no dev); a promise when a namespace or device must
+   * be looked up by name. Bad input throws (the callers turn that into a rejection).
+   */
+  static spec(opts: unknown, op: 'new' | 'del'): Prepared | Promise<Prepared> {
     if (typeof opts !== 'object' || opts === null) throw new NetplumbError(C.INVALID_ARGUMENT, 'route options must be an object', { value: opts, argument: 'options' });
     const o = opts as Partial<RouteOptions>;
     const nsGiven = o.namespace;
@@ -152,32 +163,46 @@ export class Route {
     if (o.src !== undefined) spec.prefsrc = v.ip(o.src, 'src', family).bytes;
     if (o.onlink !== undefined) spec.onlink = v.bool(o.onlink, 'onlink');
     if (o.mtu !== undefined) spec.mtu = v.mtu(o.mtu);
+    const prepared = (ns: Namespace): Prepared => ({
+      ns,
+      spec,
+      what: () => `route ${o.to}${o.via ? ` via ${o.via}` : ''}${o.dev !== undefined ? ` dev ${o.dev instanceof Link ? o.dev.name : v.describe(o.dev)}` : ''} in namespace ${ns}`,
+    });
     // Fast path: an open Namespace and a Link (or no dev) need no await at all.
     const given = nsGiven ?? devNs;
-    const ns = given instanceof Namespace ? given.assertOpen() : await resolveNamespace(given);
-    if (o.dev instanceof Link && ns.equals(o.dev.namespace)) spec.oif = o.dev.index;
-    else if (o.dev !== undefined) spec.oif = await resolveIndex(ns, o.dev, 'dev');
-    const what = () => `route ${o.to}${o.via ? ` via ${o.via}` : ''}${o.dev !== undefined ? ` dev ${o.dev instanceof Link ? o.dev.name : v.describe(o.dev)}` : ''} in namespace ${ns}`;
-    return { ns, spec, what };
+    if (given instanceof Namespace && (o.dev === undefined || (o.dev instanceof Link && given.equals(o.dev.namespace)))) {
+      given.assertOpen();
+      if (o.dev) spec.oif = o.dev.index;
+      return prepared(given);
+    }
+    return (async () => {
+      const ns = given instanceof Namespace ? given.assertOpen() : await resolveNamespace(given);
+      if (o.dev instanceof Link && ns.equals(o.dev.namespace)) spec.oif = o.dev.index;
+      else if (o.dev !== undefined) spec.oif = await resolveIndex(ns, o.dev, 'dev');
+      return prepared(ns);
+    })();
   }
 
   /** `ip route add ...`: EEXIST if the route is there already. */
   static async add(opts: RouteOptions): Promise<void> {
-    const { ns, spec, what } = await Route.spec(opts, 'new');
-    await kernel(ns.handle.route(spec), what);
+    const p = Route.spec(opts, 'new');
+    const { ns, spec, what } = p instanceof Promise ? await p : p;
+    await kernel(sendRoute(ns.handle, spec), what);
   }
 
   /** `ip route replace ...`: adds, or replaces the route with the same destination, table and metric. */
   static async replace(opts: RouteOptions): Promise<void> {
-    const { ns, spec, what } = await Route.spec(opts, 'new');
+    const p = Route.spec(opts, 'new');
+    const { ns, spec, what } = p instanceof Promise ? await p : p;
     spec.replace = true;
-    await kernel(ns.handle.route(spec), what);
+    await kernel(sendRoute(ns.handle, spec), what);
   }
 
   /** `ip route del ...`: ESRCH if no route matches. Unset fields match anything. */
   static async delete(opts: RouteOptions): Promise<void> {
-    const { ns, spec, what } = await Route.spec(opts, 'del');
-    await kernel(ns.handle.route(spec), what);
+    const p = Route.spec(opts, 'del');
+    const { ns, spec, what } = p instanceof Promise ? await p : p;
+    await kernel(sendRoute(ns.handle, spec), what);
   }
 
   /**
@@ -197,7 +222,7 @@ export class Route {
     }
     if (o.iif !== undefined) spec.iif = await resolveIndex(ns, o.iif, 'iif');
     if (o.oif !== undefined) spec.oif = await resolveIndex(ns, o.oif, 'oif');
-    const [raws, links] = await Promise.all([kernel(ns.handle.route(spec), `route to ${destination} in namespace ${ns}`), Link.list(ns)]);
+    const [raws, links] = await Promise.all([kernel(sendRoute(ns.handle, spec), `route to ${destination} in namespace ${ns}`), Link.list(ns)]);
     const names = new Map(links.map((l) => [l.index, l.name]));
     if (!raws[0]) throw new NetplumbError(C.INVALID_ARGUMENT, `no answer for route ${destination}`);
     return info(raws[0], names);
@@ -215,7 +240,7 @@ export class Route {
     const families: (4 | 6)[] = o.family ? [o.family] : [4, 6];
     const names = o.names === false ? undefined : Link.list(ns).then((ls) => new Map(ls.map((l) => [l.index, l.name])));
     const dumps = families.map((family) =>
-      kernel(ns.handle.route({ op: 'dump', family, table: table as number, oif }), `routes in namespace ${ns}`).catch((e: unknown) => {
+      kernel(sendRoute(ns.handle, { op: 'dump', family, table: table as number, oif }), `routes in namespace ${ns}`).catch((e: unknown) => {
         // A table that exists for one family only: the other family has no routes in it.
         if (!o.family && table !== 0 && (e as { code?: string }).code === 'ENOENT') return [] as RawRoute[];
         throw e;

@@ -141,7 +141,39 @@ export function ipBytes(text: string, family: 4 | 6): Uint8Array {
   return out;
 }
 
+/**
+ * s[start, end) as a dotted-quad IPv4 address, exactly as net.isIPv4 accepts
+ * it (four decimal parts 0-255, no leading zeros), parsed; undefined if it is
+ * not one. The common case, without net.isIP's regular expression and
+ * ipBytes' split.
+ */
+export function parseIpv4(s: string, start = 0, end = s.length): Uint8Array | undefined {
+  const out = new Uint8Array(4);
+  let part = 0;
+  let val = 0;
+  let digits = 0;
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || part === 3) return undefined;
+      out[part++] = val;
+      val = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 1 && val === 0) return undefined; // a leading zero
+      val = val * 10 + (c - 48);
+      if (val > 255) return undefined;
+      digits++;
+    } else return undefined;
+  }
+  if (digits === 0 || part !== 3) return undefined;
+  out[3] = val;
+  return out;
+}
+
 export function ip(v: unknown, argument = 'address', family?: 4 | 6): ParsedIp {
+  const v4 = typeof v === 'string' && family !== 6 ? parseIpv4(v) : undefined;
+  if (v4) return { family: 4, bytes: v4, text: v as string };
   const fam = typeof v === 'string' ? net.isIP(v) : 0;
   if (typeof v !== 'string' || (fam !== 4 && fam !== 6) || v.includes('%'))
     throw new NetplumbError(C.INVALID_IP, `invalid IP address ${describe(v)} (${argument})`, { value: v, argument });
@@ -161,19 +193,26 @@ export function cidr(v: unknown, argument = 'cidr', opts: { bareOk?: boolean; fa
   const slash = v.indexOf('/');
   if (slash < 0 && !opts.bareOk) throw bad('missing "/prefix"');
   const addr = slash < 0 ? v : v.slice(0, slash);
-  const fam = net.isIP(addr);
+  const v4 = parseIpv4(addr);
+  const fam = v4 ? 4 : net.isIP(addr);
   if ((fam !== 4 && fam !== 6) || addr.includes('%')) throw bad('not an IPv4 or IPv6 address');
   const max = fam === 4 ? 32 : 128;
   let prefixlen = max;
   if (slash >= 0) {
-    const p = v.slice(slash + 1);
-    if (!/^\d{1,3}$/.test(p)) throw bad('prefix length must be a decimal number');
-    prefixlen = Number(p);
+    // 1 to 3 decimal digits.
+    const n = v.length - slash - 1;
+    prefixlen = 0;
+    for (let i = slash + 1; i < v.length; i++) {
+      const c = v.charCodeAt(i);
+      if (c < 48 || c > 57 || n > 3) throw bad('prefix length must be a decimal number');
+      prefixlen = prefixlen * 10 + (c - 48);
+    }
+    if (n === 0) throw bad('prefix length must be a decimal number');
     if (prefixlen > max) throw bad(`prefix length must be at most ${max}`);
   }
   if (opts.family && fam !== opts.family)
     throw new NetplumbError(C.FAMILY_MISMATCH, `${argument} ${v} is IPv${fam}, expected IPv${opts.family}`, { value: v, argument });
-  return { family: fam, bytes: ipBytes(addr, fam), text: addr, prefixlen };
+  return { family: fam, bytes: v4 ?? ipBytes(addr, fam), text: addr, prefixlen };
 }
 
 /** The network part of an address: host bits cleared. */

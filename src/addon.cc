@@ -2,8 +2,11 @@
 // queues them on a namespace handle, and settles promises when the handle's
 // I/O thread delivers results. No netlink logic lives here.
 #include <napi.h>
+#include <uv.h>
+#include <dlfcn.h>
 
 #include <atomic>
+#include <cstring>
 #include <functional>
 #include <mutex>
 #include <unordered_map>
@@ -60,9 +63,14 @@ Op op_of(const Napi::Object& o, const char* what, std::initializer_list<std::pai
 }
 
 // lib's family numbers (4, 6, and 7 for the bridge family) as AF_* values.
-uint8_t family_of(const Napi::Object& o) {
-  int fam = num<int>(o, "family");
-  return fam == 4 ? AF_INET : fam == 6 ? AF_INET6 : fam == 7 ? AF_BRIDGE : AF_UNSPEC;
+uint8_t af_of(uint32_t fam) { return fam == 4 ? AF_INET : fam == 6 ? AF_INET6 : fam == 7 ? AF_BRIDGE : AF_UNSPEC; }
+uint8_t family_of(const Napi::Object& o) { return af_of(num<uint32_t>(o, "family")); }
+
+// The other kinds take their spec as a plain object (argument 0).
+template <class Spec, Spec (*F)(const Napi::Object&)>
+Spec from_object(const Napi::CallbackInfo& info) {
+  if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "native spec must be an object");
+  return F(info[0].As<Napi::Object>());
 }
 
 nl::rtnl::LinkSpec to_link(const Napi::Object& o) {
@@ -104,45 +112,94 @@ nl::rtnl::LinkSpec to_link(const Napi::Object& o) {
   return s;
 }
 
-nl::rtnl::AddrSpec to_addr(const Napi::Object& o) {
+// Address and route requests are the hot path (many in flight at once), so
+// lib/native.ts (packAddr, packRoute) hands them over packed in one reused
+// buffer instead of as objects: reading ~20 named properties through N-API
+// cost about 1.9 us per call. The layout, shared with lib/native.ts:
+//   bytes 0..63    16 host-order uint32 words, per kind below
+//   bytes 64..127  four 16-byte address slots (IPv4 uses the first 4 bytes)
+// Word 0 is the op, word 1 flag bits, word 2 which optional fields are present.
+constexpr size_t kWireSize = 128;
+constexpr int kSlotA = 64, kSlotB = 80, kSlotC = 96, kSlotD = 112;
+
+struct Wire {
+  const uint8_t* p;
+  uint32_t w(int i) const {
+    uint32_t v;
+    std::memcpy(&v, p + 4 * i, 4);
+    return v;
+  }
+  bool has(uint32_t bit) const { return (w(2) & bit) != 0; }
+  Bytes addr(int slot, uint8_t af) const { return Bytes(p + slot, p + slot + (af == AF_INET6 ? 16 : 4)); }
+};
+
+Wire wire_of(const Napi::CallbackInfo& info) {
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    throw Napi::TypeError::New(info.Env(), "native spec must be a packed Uint8Array");
+  auto a = info[0].As<Napi::Uint8Array>();
+  if (a.ByteLength() < kWireSize) throw Napi::TypeError::New(info.Env(), "native spec: packed buffer too short");
+  return Wire{a.Data()};
+}
+
+template <class Op>
+Op wire_op(const Napi::CallbackInfo& info, uint32_t v, std::initializer_list<Op> ops) {
+  if (v < ops.size()) return *(ops.begin() + v);
+  throw Napi::TypeError::New(info.Env(), "native spec: unknown op " + std::to_string(v));
+}
+
+// Address words: 0 op (new, del, dump) 1 flags (1 replace) 2 present (1 peer,
+// 2 broadcast, 4 validLft, 8 preferredLft, 16 label: info[1]) 3 family
+// 4 prefixlen 5 scope 6 index 7 IFA_F_* flags 8 validLft 9 preferredLft.
+// Slots: A local, B peer, C broadcast.
+nl::rtnl::AddrSpec to_addr(const Napi::CallbackInfo& info) {
+  Wire x = wire_of(info);
   nl::rtnl::AddrSpec s;
-  s.op = op_of<nl::rtnl::AddrOp>(o, "address", {{"new", nl::rtnl::AddrOp::New}, {"del", nl::rtnl::AddrOp::Del}, {"dump", nl::rtnl::AddrOp::Dump}});
-  s.replace = opt_bool(o, "replace").value_or(false);
-  s.family = family_of(o);
-  s.prefixlen = num<uint8_t>(o, "prefixlen");
-  s.scope = num<uint8_t>(o, "scope");
-  s.index = num<int32_t>(o, "index");
-  s.local = bytes(o, "local");
-  s.peer = opt_bytes(o, "peer");
-  s.broadcast = opt_bytes(o, "broadcast");
-  s.flags = num<uint32_t>(o, "flags");
-  s.label = str(o, "label");
-  s.valid_lft = opt_num<uint32_t>(o, "validLft");
-  s.preferred_lft = opt_num<uint32_t>(o, "preferredLft");
+  s.op = wire_op(info, x.w(0), {nl::rtnl::AddrOp::New, nl::rtnl::AddrOp::Del, nl::rtnl::AddrOp::Dump});
+  s.replace = (x.w(1) & 1) != 0;
+  s.family = af_of(x.w(3));
+  s.prefixlen = static_cast<uint8_t>(x.w(4));
+  s.scope = static_cast<uint8_t>(x.w(5));
+  s.index = static_cast<int32_t>(x.w(6));
+  if (s.op != nl::rtnl::AddrOp::Dump) s.local = x.addr(kSlotA, s.family);
+  if (x.has(1)) s.peer = x.addr(kSlotB, s.family);
+  if (x.has(2)) s.broadcast = x.addr(kSlotC, s.family);
+  s.flags = x.w(7);
+  if (x.has(4)) s.valid_lft = x.w(8);
+  if (x.has(8)) s.preferred_lft = x.w(9);
+  if (x.has(16)) {
+    if (!info[1].IsString()) throw Napi::TypeError::New(info.Env(), "native spec: label must be a string");
+    s.label = info[1].As<Napi::String>().Utf8Value();
+  }
   return s;
 }
 
-nl::rtnl::RouteSpec to_route(const Napi::Object& o) {
+// Route words: 0 op (new, del, dump, get) 1 flags (1 replace, 2 append,
+// 4 onlink) 2 present (1 dst, 2 src, 4 gateway, 8 prefsrc, 16 priority,
+// 32 scope, 64 protocol, 128 type, 256 mtu) 3 family 4 dstLen 5 srcLen 6 oif
+// 7 iif 8 table 9 priority 10 scope 11 protocol 12 type 13 mtu.
+// Slots: A dst, B src, C gateway, D prefsrc.
+nl::rtnl::RouteSpec to_route(const Napi::CallbackInfo& info) {
+  Wire x = wire_of(info);
   nl::rtnl::RouteSpec s;
-  s.op = op_of<nl::rtnl::RouteOp>(o, "route", {{"new", nl::rtnl::RouteOp::New}, {"del", nl::rtnl::RouteOp::Del}, {"dump", nl::rtnl::RouteOp::Dump}, {"get", nl::rtnl::RouteOp::Get}});
-  s.replace = opt_bool(o, "replace").value_or(false);
-  s.append = opt_bool(o, "append").value_or(false);
-  s.family = family_of(o);
-  s.dst = bytes(o, "dst");
-  s.dst_len = num<uint8_t>(o, "dstLen");
-  s.src = bytes(o, "src");
-  s.src_len = num<uint8_t>(o, "srcLen");
-  s.gateway = opt_bytes(o, "gateway");
-  s.oif = num<uint32_t>(o, "oif");
-  s.table = num<uint32_t>(o, "table");
-  s.priority = opt_num<uint32_t>(o, "priority");
-  s.prefsrc = opt_bytes(o, "prefsrc");
-  s.scope = opt_num<uint8_t>(o, "scope");
-  s.protocol = opt_num<uint8_t>(o, "protocol");
-  s.type = opt_num<uint8_t>(o, "type");
-  s.onlink = opt_bool(o, "onlink").value_or(false);
-  s.iif = num<uint32_t>(o, "iif");
-  s.mtu = opt_num<uint32_t>(o, "mtu");
+  s.op = wire_op(info, x.w(0), {nl::rtnl::RouteOp::New, nl::rtnl::RouteOp::Del, nl::rtnl::RouteOp::Dump, nl::rtnl::RouteOp::Get});
+  s.replace = (x.w(1) & 1) != 0;
+  s.append = (x.w(1) & 2) != 0;
+  s.onlink = (x.w(1) & 4) != 0;
+  s.family = af_of(x.w(3));
+  s.dst_len = static_cast<uint8_t>(x.w(4));
+  s.src_len = static_cast<uint8_t>(x.w(5));
+  s.oif = x.w(6);
+  s.iif = x.w(7);
+  s.table = x.w(8);
+  if (x.has(1)) s.dst = x.addr(kSlotA, s.family);
+  if (x.has(2)) s.src = x.addr(kSlotB, s.family);
+  if (x.has(4)) s.gateway = x.addr(kSlotC, s.family);
+  if (x.has(8)) s.prefsrc = x.addr(kSlotD, s.family);
+  if (x.has(16)) s.priority = x.w(9);
+  if (x.has(32)) s.scope = static_cast<uint8_t>(x.w(10));
+  if (x.has(64)) s.protocol = static_cast<uint8_t>(x.w(11));
+  if (x.has(128)) s.type = static_cast<uint8_t>(x.w(12));
+  if (x.has(256)) s.mtu = x.w(13);
   return s;
 }
 
@@ -390,26 +447,100 @@ class Bridge : public nl::Handle::Sink {
   bool scheduled = false;
   bool is_closed = false;
 
+  // Set, under mu, when the TSFN has been finalized: Node frees it when its
+  // environment ends (a worker terminated) even while this handle's I/O
+  // thread still holds it, so from then on nothing may call it.
+  bool dead = false;
+  std::weak_ptr<nl::Handle> handle;
+
   void deliver(nl::Handle::Batch&& b) override {
     std::lock_guard<std::mutex> lk(mu);
     for (auto& r : b) done.push_back(std::move(r));
     kick();
   }
   void closed() override {
-    {
-      std::lock_guard<std::mutex> lk(mu);
-      is_closed = true;
-      kick();
-    }
+    std::lock_guard<std::mutex> lk(mu);
+    is_closed = true;
+    if (dead) return;
+    kick();
     tsfn.Release();
+  }
+
+  // The TSFN's finalizer, on the JS thread: after a normal close, or when
+  // the environment goes away with the handle still open. Then the I/O
+  // thread is told to close too, and what it still delivers is dropped.
+  static void finalized(const std::shared_ptr<Bridge>& b) {
+    std::shared_ptr<nl::Handle> h;
+    {
+      std::lock_guard<std::mutex> lk(b->mu);
+      b->dead = true;
+      h = b->handle.lock();
+    }
+    if (h) h->close();
   }
 
  private:
   void kick() {
-    if (scheduled) return;
+    if (scheduled || dead) return;
     scheduled = true;
     tsfn.NonBlockingCall();
   }
+};
+
+// After requests are handed to an I/O thread, keeps the event loop from
+// going to sleep in epoll_wait for a moment (an active idle handle makes its
+// poll timeout 0), so a quick answer is picked up at once instead of paying
+// for waking this thread: that wake-up is most of an awaited request's round
+// trip. The loop keeps running timers and I/O meanwhile; the handle is unref'd
+// (it never keeps the process alive) and stops itself kSpinNanos after the
+// last hand-over. One per Node environment (main thread or worker).
+class Spinner {
+ public:
+  static constexpr uint64_t kSpinNanos = 50'000;
+
+  static Spinner* of(Napi::Env env) {
+    if (auto* s = env.GetInstanceData<Spinner>()) return s;
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) return nullptr;
+    auto* s = new Spinner();
+    uv_idle_init(loop, &s->idle_);
+    s->idle_.data = s;
+    uv_unref(reinterpret_cast<uv_handle_t*>(&s->idle_));
+    s->env_ = env;
+    env.SetInstanceData<Spinner, &Spinner::forget>(s);
+    // When the environment goes away (process exit, a worker ending), the
+    // handle is closed while its loop still runs, and the close frees the Spinner.
+    napi_add_env_cleanup_hook(env, &Spinner::cleanup, s);
+    return s;
+  }
+
+  void extend() {
+    deadline_ = uv_hrtime() + kSpinNanos;
+    if (!active_) {
+      uv_idle_start(&idle_, &Spinner::tick);
+      active_ = true;
+    }
+  }
+
+ private:
+  static void tick(uv_idle_t* h) {
+    auto* s = static_cast<Spinner*>(h->data);
+    if (uv_hrtime() >= s->deadline_) {
+      uv_idle_stop(h);
+      s->active_ = false;
+    }
+  }
+  static void cleanup(void* arg) {
+    auto* s = static_cast<Spinner*>(arg);
+    napi_set_instance_data(s->env_, nullptr, nullptr, nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&s->idle_), [](uv_handle_t* h) { delete static_cast<Spinner*>(h->data); });
+  }
+  static void forget(Napi::Env, Spinner*) {}  // freed by cleanup()
+
+  napi_env env_ = nullptr;
+  uv_idle_t idle_{};
+  uint64_t deadline_ = 0;
+  bool active_ = false;
 };
 
 class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
@@ -417,11 +548,11 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "Handle",
                        {InstanceMethod("ready", &HandleWrap::Ready),
-                        InstanceMethod("link", &HandleWrap::Kernel<nl::rtnl::LinkSpec, to_link, nl::rtnl::link_request>),
+                        InstanceMethod("link", &HandleWrap::Kernel<nl::rtnl::LinkSpec, from_object<nl::rtnl::LinkSpec, to_link>, nl::rtnl::link_request>),
                         InstanceMethod("addr", &HandleWrap::Kernel<nl::rtnl::AddrSpec, to_addr, nl::rtnl::addr_request>),
                         InstanceMethod("route", &HandleWrap::Kernel<nl::rtnl::RouteSpec, to_route, nl::rtnl::route_request>),
-                        InstanceMethod("neigh", &HandleWrap::Kernel<nl::rtnl::NeighSpec, to_neigh, nl::rtnl::neigh_request>),
-                        InstanceMethod("rule", &HandleWrap::Kernel<nl::rtnl::RuleSpec, to_rule, nl::rtnl::rule_request>),
+                        InstanceMethod("neigh", &HandleWrap::Kernel<nl::rtnl::NeighSpec, from_object<nl::rtnl::NeighSpec, to_neigh>, nl::rtnl::neigh_request>),
+                        InstanceMethod("rule", &HandleWrap::Kernel<nl::rtnl::RuleSpec, from_object<nl::rtnl::RuleSpec, to_rule>, nl::rtnl::rule_request>),
                         InstanceMethod("socket", &HandleWrap::Socket), InstanceMethod("sysctl", &HandleWrap::Sysctl),
                         InstanceMethod("nsid", &HandleWrap::Nsid), InstanceMethod("setNsid", &HandleWrap::SetNsid),
                         InstanceMethod("nftBatch", &HandleWrap::NftBatch), InstanceMethod("nftDump", &HandleWrap::NftDump),
@@ -442,17 +573,26 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     else if (mode == "current") open->mode = nl::OpenRequest::Mode::Current;
     else open->mode = nl::OpenRequest::Mode::Path;
 
+    spinner_ = Spinner::of(env);
     bridge_ = std::make_shared<Bridge>();
     // The wrapper stays alive until its I/O thread has closed: the TSFN's
     // finalizer drops this reference.
     self_ = Napi::Persistent(info.This().As<Napi::Object>());
-    bridge_->tsfn = Tsfn::New(env, "netplumb-handle", 0, 1, this,
-                              [](Napi::Env, void*, HandleWrap* self) { self->self_.Reset(); });
+    bridge_->tsfn = Tsfn::New(
+        env, "netplumb-handle", 0, 1, this,
+        [](Napi::Env, std::shared_ptr<Bridge>* bridge, HandleWrap* self) {
+          Bridge::finalized(*bridge);
+          delete bridge;
+          self->self_.Reset();
+        },
+        new std::shared_ptr<Bridge>(bridge_));
     bridge_->tsfn.Unref(env);  // an idle handle does not keep the process alive
     auto d = Napi::Promise::Deferred::New(env);
     ready_ = Napi::Persistent(d.Promise().As<Napi::Object>());
     track(env, open.get(), d);
     handle_ = nl::Handle::start(std::move(open), bridge_);
+    std::lock_guard<std::mutex> lk(bridge_->mu);
+    bridge_->handle = handle_;
   }
 
   // Settles at most this many promises per turn of the event loop: each
@@ -460,6 +600,8 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
   // control returns to the loop), so a pile of 256 completions at once would
   // otherwise hold timers and I/O back for its whole duration.
   static constexpr size_t kSettlePerTurn = 16;
+  // Staged requests handed to the I/O thread at once, without waiting for the microtask.
+  static constexpr size_t kFlushEarly = 32;
 
   void Drain(Napi::Env env) {
     nl::Handle::Batch batch;
@@ -577,29 +719,35 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
   // only for the microtask.
   void Stage(Napi::Env env, std::unique_ptr<nl::Request> req) {
     staged_.push_back(std::move(req));
+    // A long burst is handed over in slices as it grows, so the I/O thread
+    // and the kernel start on the first requests while JS is still making
+    // the rest (two cores working instead of one after the other).
+    if (staged_.size() >= kFlushEarly) Flush();
     if (flush_scheduled_) return;
     flush_scheduled_ = true;
     if (flush_fn_.IsEmpty()) {
-      flush_fn_ = Napi::Persistent(Napi::Function::New(env, [this](const Napi::CallbackInfo&) { Flush(); }));
+      flush_fn_ = Napi::Persistent(Napi::Function::New(env, [this](const Napi::CallbackInfo&) {
+        flush_scheduled_ = false;
+        Flush();
+      }));
       queue_microtask_ = Napi::Persistent(env.Global().Get("queueMicrotask").As<Napi::Function>());
     }
     queue_microtask_.Call({flush_fn_.Value()});
   }
 
   void Flush() {
-    flush_scheduled_ = false;
     if (staged_.empty()) return;
     std::vector<std::unique_ptr<nl::Request>> out;
     out.swap(staged_);
     handle_->submit(std::move(out));
+    if (spinner_) spinner_->extend();
   }
 
   // One method per request kind: convert the JS spec, build the message, queue it.
-  template <class Spec, Spec (*Convert)(const Napi::Object&), std::unique_ptr<nl::Request> (*Build)(const Spec&, nl::Error*)>
+  template <class Spec, Spec (*Convert)(const Napi::CallbackInfo&), std::unique_ptr<nl::Request> (*Build)(const Spec&, nl::Error*)>
   Napi::Value Kernel(const Napi::CallbackInfo& info) {
-    if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "native spec must be an object");
     nl::Error err;
-    auto req = Build(Convert(info[0].As<Napi::Object>()), &err);
+    auto req = Build(Convert(info), &err);
     return Submit(info.Env(), std::move(req), err);
   }
 
@@ -681,6 +829,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
 
   std::shared_ptr<Bridge> bridge_;
   std::shared_ptr<nl::Handle> handle_;
+  Spinner* spinner_ = nullptr;
   std::unordered_map<nl::Request*, Napi::Promise::Deferred> pending_;
   Napi::ObjectReference self_;
   Napi::ObjectReference ready_;
@@ -694,7 +843,15 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
 };
 
 void CallDrain(Napi::Env env, Napi::Function, HandleWrap* self, void*) {
-  if (env != nullptr && self != nullptr) self->Drain(env);
+  if (env == nullptr || self == nullptr) return;
+  // Called from the event loop, not from JS: an exception thrown here would
+  // terminate the process. The one expected is a worker being terminated
+  // with requests in flight (its environment can no longer run JS): then
+  // the promises have nobody left to settle for.
+  try {
+    self->Drain(env);
+  } catch (const Napi::Error&) {
+  }
 }
 
 // Namespace file operations that do not depend on the calling thread's
@@ -753,6 +910,13 @@ Napi::Value RestoreNamespace(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // Node unloads an addon when the last environment that loaded it ends (a
+  // worker thread exiting). Code of ours can run after that: an I/O thread
+  // finishing its close, the Spinner's close callback. Keep this library
+  // mapped until the process exits.
+  Dl_info self{};
+  if (dladdr(reinterpret_cast<void*>(&Init), &self) != 0 && self.dli_fname != nullptr)
+    dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
   exports.Set("attachNamespace", Napi::Function::New(env, AttachNamespace));
   exports.Set("enterNamespace", Napi::Function::New(env, EnterNamespace));
   exports.Set("restoreNamespace", Napi::Function::New(env, RestoreNamespace));

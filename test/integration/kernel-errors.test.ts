@@ -2,6 +2,7 @@
 // (errno, extack, the attribute it pointed at), and the process survives them.
 import { Bridge, Link, Namespace, NetlinkError, NetplumbError, VethPair } from '../../lib';
 import { kernel } from '../../lib/errors';
+import { sendAddr } from '../../lib/native';
 import { ip, oracle, uniq } from '../helpers/oracle';
 
 let ns: Namespace;
@@ -108,7 +109,7 @@ describe('kernel refusals', () => {
     // Addresses: IFA_LABEL has the same policy.
     const label = 'c'.repeat(20);
     const addr = await caught(
-      kernel(ns.handle.addr({ op: 'new', family: 4, prefixlen: 8, index: 1, local: Uint8Array.of(10, 9, 9, 9), label }), 'address'),
+      kernel(sendAddr(ns.handle, { op: 'new', family: 4, prefixlen: 8, index: 1, local: Uint8Array.of(10, 9, 9, 9), label }), 'address'),
     );
     expect(addr.syscall).toBe('RTM_NEWADDR');
     expect(addr.attribute).toBe('IFA_LABEL');

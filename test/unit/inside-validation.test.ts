@@ -27,6 +27,11 @@ jest.mock('../../lib/native', () => {
     state.log.push(`${what}(${args.map((a) => JSON.stringify(a)).join(', ')})`);
     return result();
   };
+  const unpacked = (what: string, wire: Uint8Array, ops: string[]) => {
+    const w = new Uint32Array(wire.buffer, wire.byteOffset, 16);
+    state.log.push(`${what}(${JSON.stringify({ op: ops[w[0] as number], family: w[3] })})`);
+    return Promise.resolve([]);
+  };
   class FakeHandle {
     constructor(mode: string, path: string) {
       state.log.push(`new Handle(${mode}, ${path})`);
@@ -36,8 +41,9 @@ jest.mock('../../lib/native', () => {
       return Promise.resolve({ fd: 99, dev: 1, ino: 2 });
     }
     link = rec('link', () => Promise.resolve([]));
-    addr = rec('addr', () => Promise.resolve([]));
-    route = rec('route', () => Promise.resolve([]));
+    // Address and route specs arrive packed (lib/native.ts): logged as their op and family.
+    addr = (wire: Uint8Array) => unpacked('addr', wire, ['new', 'del', 'dump']);
+    route = (wire: Uint8Array) => unpacked('route', wire, ['new', 'del', 'dump', 'get']);
     neigh = rec('neigh', () => Promise.resolve([]));
     rule = rec('rule', () => Promise.resolve([]));
     nsid = rec('nsid', () => Promise.resolve(-1));
@@ -62,7 +68,8 @@ jest.mock('../../lib/native', () => {
     },
     restoreNamespace: rec('restoreNamespace', undefined),
   };
-  return { native: () => addon, __state: state };
+  // The packers (sendAddr, sendRoute) stay real: they call the fake handle.
+  return { ...jest.requireActual<object>('../../lib/native'), native: () => addon, __state: state };
 });
 
 const state = (jest.requireMock('../../lib/native') as { __state: Log }).__state;

@@ -58,6 +58,11 @@ jest.mock('../../lib/native', () => {
     vlanFiltering: kind === 'bridge' ? 0 : -1,
   });
   const hash = (s: string) => [...s].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
+  // Address and route specs arrive packed (lib/native.ts): word 0 the op, word 3 the family.
+  const unpacked = (wire: Uint8Array, ops: string[]): { op: string; family?: number } => {
+    const w = new Uint32Array(wire.buffer, wire.byteOffset, 16);
+    return { op: ops[w[0] as number] as string, family: w[3] || undefined };
+  };
   class FakeHandle {
     readonly byIndex = new Map<number, RawLink>();
     constructor(_mode: string, _path: string) {
@@ -82,14 +87,16 @@ jest.mock('../../lib/native', () => {
         return [this.byIndex.get(i) ?? raw(i, `if${i}`, 'veth')];
       });
     }
-    addr(spec: { op: string; family?: number }) {
+    addr(wire: Uint8Array) {
+      const spec = unpacked(wire, ['new', 'del', 'dump']);
       return answer(spec.op === 'dump' ? 'RTM_GETADDR' : 'RTM_NEWADDR', () =>
         spec.op === 'dump' && spec.family !== 6
           ? [{ family: 4, prefixlen: 24, scope: 0, flags: 0x80, index: 4, local: '10.0.0.1', address: '10.0.0.1', broadcast: '', label: 'br0', validLft: 0xffffffff, preferredLft: 0xffffffff }]
           : [],
       );
     }
-    route(spec: { op: string; family?: number }) {
+    route(wire: Uint8Array) {
+      const spec = unpacked(wire, ['new', 'del', 'dump', 'get']);
       return answer('RTM_GETROUTE', () =>
         spec.op === 'dump' || spec.op === 'get'
           ? [{ family: spec.family ?? 4, dst: spec.family === 6 ? 'fd00::' : '10.0.0.0', dstLen: 24, src: '', srcLen: 0, gateway: '', prefsrc: '', oif: 4, iif: 0, table: 254, protocol: 2, scope: 253, type: 1, flags: 0, mtu: 0 }]
@@ -141,7 +148,8 @@ jest.mock('../../lib/native', () => {
     },
     restoreNamespace: () => undefined,
   };
-  return { native: () => addon, __ctl: ctl };
+  // The packers (sendAddr, sendRoute) stay real: they call the fake handle.
+  return { ...jest.requireActual<object>('../../lib/native'), native: () => addon, __ctl: ctl };
 });
 
 const ctl = (jest.requireMock('../../lib/native') as { __ctl: Ctl }).__ctl;

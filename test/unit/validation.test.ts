@@ -10,6 +10,7 @@ import * as net from 'node:net';
 import { Bridge, Link, Namespace, NetlinkError, NetplumbError, Route, VethPair } from '../../lib';
 import type { RawLink } from '../../lib/native';
 import * as v from '../../lib/validate';
+import { prng } from '../helpers/reliability';
 
 interface Calls {
   ctor: number;
@@ -63,7 +64,8 @@ jest.mock('../../lib/native', () => {
       return Promise.resolve();
     },
   };
-  return { native: () => addon, __calls: calls };
+  // The packers (sendAddr, sendRoute) stay real: they call the fake handle.
+  return { ...jest.requireActual<object>('../../lib/native'), native: () => addon, __calls: calls };
 });
 
 const calls = (jest.requireMock('../../lib/native') as { __calls: Calls }).__calls;
@@ -394,6 +396,36 @@ describe('validate.ip / validate.cidr parse to the right bytes', () => {
     for (const x of ['', '1.2.3', '1.2.3.4.5', '01.2.3.4', '1.2.3.4/32', 'fe80::1%lo', ':::', '1:2:3:4:5:6:7:8:9', 'g::1', ' 1.2.3.4', 5, null])
       expect(() => v.ip(x)).toThrow(expect.objectContaining({ name: 'NetplumbError', code: 'ERR_INVALID_IP' }));
     expect(() => v.ip('10.0.0.1', 'via', 6)).toThrow(expect.objectContaining({ code: 'ERR_FAMILY_MISMATCH' }));
+  });
+});
+
+describe('validate.parseIpv4 accepts exactly what net.isIPv4 accepts', () => {
+  // The fast path of ip() and cidr(): it must neither widen nor narrow what is accepted.
+  const EDGES = ['0.0.0.0', '255.255.255.255', '256.0.0.1', '1.2.3.04', '1.2.3.0', '01.2.3.4', '1..2.3', '.1.2.3', '1.2.3.', '1.2.3', '1.2.3.4.5',
+    '1.2.3.4 ', '+1.2.3.4', '1.2.3.-4', '00.0.0.0', '0.0.0.00', '999.1.1.1', '1.2.3.255', '1.2.3.256', '1.2.3.4/', '', '.', '...', '١.٢.٣.٤'];
+  it.each(EDGES)('%j', (s) => {
+    const p = v.parseIpv4(s);
+    expect(p !== undefined).toBe(net.isIPv4(s));
+    if (p) expect([...p]).toEqual(s.split('.').map(Number));
+  });
+
+  it('agrees with net.isIPv4 on 20,000 random near-addresses', () => {
+    const rnd = prng(0x1b4);
+    const pick = (xs: string) => xs[Math.floor(rnd() * xs.length)] as string;
+    let accepted = 0;
+    for (let n = 0; n < 20_000; n++) {
+      // 3 to 5 parts of 0 to 4 digits (leading 0, 2 and 5 favoured), sometimes one stray character.
+      const parts = Array.from({ length: 3 + Math.floor(rnd() * 3) }, () => Array.from({ length: Math.floor(rnd() * 5) }, () => pick('01234567892255')).join(''));
+      let s = (rnd() < 0.6 ? parts.slice(0, 4) : parts).join('.');
+      if (rnd() < 0.1) {
+        const at = Math.floor(rnd() * (s.length + 1));
+        s = s.slice(0, at) + pick(' .+-a/:') + s.slice(at);
+      }
+      const p = v.parseIpv4(s);
+      if (p) accepted++;
+      if ((p !== undefined) !== net.isIPv4(s) || (p && [...p].join('.') !== s.split('.').map(Number).join('.'))) throw new Error(`parseIpv4 and net.isIPv4 disagree on ${JSON.stringify(s)}`);
+    }
+    expect(accepted).toBeGreaterThan(100); // the generator does produce addresses
   });
 });
 

@@ -1,0 +1,76 @@
+// Worker threads, run by test/integration/workers.test.ts in a plain node on dist/.
+//
+// argv: PREFIX ROUNDS
+// Main thread: ROUNDS times, a worker creates namespace PREFIX<k>w, adds 100
+// routes one by one and 400 in flight, reports the count it lists, deletes the
+// namespace and ends; then ROUNDS workers that are terminated while 1,000
+// requests are in flight in namespace PREFIX<k>t (the main thread deletes
+// those afterwards). Each worker loads its own copy of the addon's state; the
+// library is unloaded with the last of them unless the main thread holds it.
+// Prints one JSON line: { finished, terminated, and the threads and fds before
+// and after the terminated ones }.
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+
+import { Namespace, Route } from '../../lib';
+import { fdCount } from '../helpers/oracle';
+import { threadCount, waitFor } from '../helpers/reliability';
+
+interface Job {
+  name: string;
+  mode: 'finish' | 'terminate';
+}
+
+async function inWorker(job: Job): Promise<void> {
+  const ns = await Namespace.create(job.name);
+  await ns.loopback.up();
+  if (job.mode === 'terminate') {
+    const ops = Array.from({ length: 1000 }, (_, i) => Route.add({ namespace: ns, to: `10.${i >> 8}.${i & 255}.0/24`, dev: ns.loopback }).catch(() => undefined));
+    parentPort?.postMessage({ started: ops.length });
+    await Promise.all(ops);
+    return;
+  }
+  for (let i = 0; i < 100; i++) await Route.add({ namespace: ns, to: `10.1.${i}.0/24`, dev: ns.loopback });
+  await Promise.all(Array.from({ length: 400 }, (_, i) => Route.add({ namespace: ns, to: `10.2.${i >> 8}.${i & 255}/32`, dev: ns.loopback })));
+  const routes = (await Route.list(ns)).filter((r) => r.to.startsWith('10.')).length;
+  await ns.delete();
+  parentPort?.postMessage({ routes });
+}
+
+function run(job: Job): Promise<{ message: unknown; code: number }> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(__filename, { workerData: job });
+    let message: unknown;
+    w.on('error', reject);
+    w.on('message', (m: unknown) => {
+      message = m;
+      if (job.mode === 'terminate') void w.terminate();
+    });
+    w.on('exit', (code) => resolve({ message, code }));
+  });
+}
+
+async function main(): Promise<void> {
+  const [prefix, rounds] = [process.argv[2] as string, Number(process.argv[3])];
+  const finished = [];
+  for (let k = 0; k < rounds; k++) finished.push(await run({ name: `${prefix}${k}w`, mode: 'finish' }));
+  const base = { threads: threadCount(), fds: fdCount() };
+  const terminated = [];
+  for (let k = 0; k < rounds; k++) terminated.push(await run({ name: `${prefix}${k}t`, mode: 'terminate' }));
+  // A terminated worker's I/O threads close their sockets and end on their own.
+  const back = await waitFor(() => threadCount() <= base.threads && fdCount() <= base.fds, 3000);
+  const after = { threads: threadCount(), fds: fdCount(), back };
+  // What the terminated workers left: their namespaces, removed from here.
+  for (let k = 0; k < rounds; k++) await Namespace.delete(`${prefix}${k}t`);
+  console.log(JSON.stringify({ finished, terminated, base, after }));
+}
+
+if (isMainThread) {
+  main().catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
+} else {
+  inWorker(workerData as Job).catch((e: unknown) => {
+    parentPort?.postMessage({ error: String(e) });
+  });
+}
