@@ -144,7 +144,19 @@ export async function kernel<T>(p: Promise<T>, object: string | (() => string)):
   try {
     return await p;
   } catch (e) {
-    if (isNativeError(e)) throw new NetlinkError(e, typeof object === 'function' ? object() : object);
-    throw e;
+    throw typed(e, object);
   }
+}
+
+/** kernel() for a request whose answer is not needed: resolves to undefined. */
+export async function kernelDone(p: Promise<unknown>, object: string | (() => string)): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    throw typed(e, object);
+  }
+}
+
+function typed(e: unknown, object: string | (() => string)): unknown {
+  return isNativeError(e) ? new NetlinkError(e, typeof object === 'function' ? object() : object) : e;
 }

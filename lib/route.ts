@@ -1,5 +1,5 @@
 import { nameOf, PROTOCOLS, type Protocol, ROUTE_TYPES, type RouteType, SCOPES, type Scope, TABLES, type Table } from './constants';
-import { ErrorCodes as C, kernel, NetplumbError } from './errors';
+import { ErrorCodes as C, kernel, kernelDone, NetplumbError } from './errors';
 import { Link, resolveIndex } from './link';
 import { sendRoute, type RawRoute, type RouteSpec } from './native';
 import { Namespace, resolveNamespace } from './namespace';
@@ -184,25 +184,34 @@ export class Route {
   }
 
   /** `ip route add ...`: EEXIST if the route is there already. */
-  static async add(opts: RouteOptions): Promise<void> {
-    const p = Route.spec(opts, 'new');
-    const { ns, spec, what } = p instanceof Promise ? await p : p;
-    await kernel(sendRoute(ns.handle, spec), what);
+  static add(opts: RouteOptions): Promise<void> {
+    return Route.#send(opts, 'new', false);
   }
 
   /** `ip route replace ...`: adds, or replaces the route with the same destination, table and metric. */
-  static async replace(opts: RouteOptions): Promise<void> {
-    const p = Route.spec(opts, 'new');
-    const { ns, spec, what } = p instanceof Promise ? await p : p;
-    spec.replace = true;
-    await kernel(sendRoute(ns.handle, spec), what);
+  static replace(opts: RouteOptions): Promise<void> {
+    return Route.#send(opts, 'new', true);
   }
 
   /** `ip route del ...`: ESRCH if no route matches. Unset fields match anything. */
-  static async delete(opts: RouteOptions): Promise<void> {
-    const p = Route.spec(opts, 'del');
-    const { ns, spec, what } = p instanceof Promise ? await p : p;
-    await kernel(sendRoute(ns.handle, spec), what);
+  static delete(opts: RouteOptions): Promise<void> {
+    return Route.#send(opts, 'del', false);
+  }
+
+  // Not an async function: on the fast path the request reaches the addon
+  // during the call, and the caller awaits kernelDone()'s promise directly
+  // (one promise and one await fewer per route; W2 in bench/).
+  static #send(opts: RouteOptions, op: 'new' | 'del', replace: boolean): Promise<void> {
+    const go = ({ ns, spec, what }: Prepared): Promise<void> => {
+      if (replace) spec.replace = true;
+      return kernelDone(sendRoute(ns.handle, spec), what);
+    };
+    try {
+      const p = Route.spec(opts, op);
+      return p instanceof Promise ? p.then(go) : go(p);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /**

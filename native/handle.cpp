@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <linux/netlink.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -119,9 +120,13 @@ void Handle::run(std::unique_ptr<OpenRequest> open) {
     // A caller awaiting one request at a time submits the next one a few
     // microseconds after the last completion: spin briefly before sleeping,
     // so that request does not also pay for waking this thread.
+    // Every 16th round yields: on a busy machine the JS thread that is about
+    // to submit may be waiting for this very CPU.
+    unsigned round = 0;
     for (auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicros);
-         queued_.load(std::memory_order_acquire) == 0 && std::chrono::steady_clock::now() < until;) {
-      __builtin_ia32_pause();
+         queued_.load(std::memory_order_acquire) == 0 && std::chrono::steady_clock::now() < until; ++round) {
+      if (round % 16 == 15) sched_yield();
+      else __builtin_ia32_pause();
     }
     {
       std::unique_lock<std::mutex> lk(mu_);

@@ -4,6 +4,7 @@
 #include <napi.h>
 #include <uv.h>
 #include <dlfcn.h>
+#include <sched.h>
 
 #include <atomic>
 #include <cstring>
@@ -528,7 +529,11 @@ class Spinner {
     if (uv_hrtime() >= s->deadline_) {
       uv_idle_stop(h);
       s->active_ = false;
+      return;
     }
+    // When this CPU is shared (the I/O thread, V8's GC helpers, the kernel's
+    // own work on a busy machine), let whoever else is runnable go first.
+    sched_yield();
   }
   static void cleanup(void* arg) {
     auto* s = static_cast<Spinner*>(arg);
