@@ -235,9 +235,9 @@ export interface NftDump {
 export interface NativeHandle {
   ready(): Promise<{ fd: number; dev: number; ino: number }>;
   link(spec: LinkSpec): Promise<RawLink[]>;
-  /** A packed AddrSpec (packAddr); the label, when present, as the second argument. */
+  /** An AddrSpec packed by sendAddr; the label, when present, as the second argument. */
   addr(wire: Uint8Array, label?: string): Promise<RawAddr[]>;
-  /** A packed RouteSpec (packRoute). */
+  /** A RouteSpec packed by sendRoute. */
   route(wire: Uint8Array): Promise<RawRoute[]>;
   nsid(fd: number): Promise<number>;
   /** One atomic nf_tables transaction; a failure carries `index`, the failing message. */
@@ -278,8 +278,10 @@ const SLOT_D = 112;
 const ADDR_OPS = { new: 0, del: 1, dump: 2 } as const;
 const ROUTE_OPS = { new: 0, del: 1, dump: 2, get: 3 } as const;
 
-function pack(op: number, flags: number): void {
-  W32.fill(0);
+/** Clears the whole buffer (no address of an earlier request can leak into this one) and sets op and flags. */
+function pack(op: number | undefined, flags: number): void {
+  if (op === undefined) throw new TypeError('native spec: unknown op');
+  WIRE.fill(0);
   W32[0] = op;
   W32[1] = flags;
 }
@@ -296,11 +298,11 @@ export function sendAddr(h: NativeHandle, spec: AddrSpec): Promise<RawAddr[]> {
   if (spec.local) WIRE.set(spec.local, SLOT_A);
   if (spec.peer) (present |= 1), WIRE.set(spec.peer, SLOT_B);
   if (spec.broadcast) (present |= 2), WIRE.set(spec.broadcast, SLOT_C);
-  if (spec.validLft !== undefined) (present |= 4), (W32[8] = spec.validLft);
-  if (spec.preferredLft !== undefined) (present |= 8), (W32[9] = spec.preferredLft);
-  if (spec.label !== undefined) present |= 16;
+  if (spec.validLft != null) (present |= 4), (W32[8] = spec.validLft);
+  if (spec.preferredLft != null) (present |= 8), (W32[9] = spec.preferredLft);
+  if (spec.label != null) present |= 16;
   W32[2] = present;
-  return spec.label !== undefined ? h.addr(WIRE, spec.label) : h.addr(WIRE);
+  return spec.label != null ? h.addr(WIRE, spec.label) : h.addr(WIRE);
 }
 
 /** `h.route()` with `spec` packed. */
@@ -317,11 +319,11 @@ export function sendRoute(h: NativeHandle, spec: RouteSpec): Promise<RawRoute[]>
   if (spec.src) (present |= 2), WIRE.set(spec.src, SLOT_B);
   if (spec.gateway) (present |= 4), WIRE.set(spec.gateway, SLOT_C);
   if (spec.prefsrc) (present |= 8), WIRE.set(spec.prefsrc, SLOT_D);
-  if (spec.priority !== undefined) (present |= 16), (W32[9] = spec.priority);
-  if (spec.scope !== undefined) (present |= 32), (W32[10] = spec.scope);
-  if (spec.protocol !== undefined) (present |= 64), (W32[11] = spec.protocol);
-  if (spec.type !== undefined) (present |= 128), (W32[12] = spec.type);
-  if (spec.mtu !== undefined) (present |= 256), (W32[13] = spec.mtu);
+  if (spec.priority != null) (present |= 16), (W32[9] = spec.priority);
+  if (spec.scope != null) (present |= 32), (W32[10] = spec.scope);
+  if (spec.protocol != null) (present |= 64), (W32[11] = spec.protocol);
+  if (spec.type != null) (present |= 128), (W32[12] = spec.type);
+  if (spec.mtu != null) (present |= 256), (W32[13] = spec.mtu);
   W32[2] = present;
   return h.route(WIRE);
 }

@@ -208,7 +208,7 @@ export class Route {
     };
     try {
       const p = Route.spec(opts, op);
-      return p instanceof Promise ? p.then(go) : go(p);
+      return 'then' in p ? p.then(go) : go(p);
     } catch (e) {
       return Promise.reject(e);
     }

@@ -142,17 +142,16 @@ export function ipBytes(text: string, family: 4 | 6): Uint8Array {
 }
 
 /**
- * s[start, end) as a dotted-quad IPv4 address, exactly as net.isIPv4 accepts
- * it (four decimal parts 0-255, no leading zeros), parsed; undefined if it is
- * not one. The common case, without net.isIP's regular expression and
- * ipBytes' split.
+ * `s` as a dotted-quad IPv4 address, exactly as net.isIPv4 accepts it (four
+ * decimal parts 0-255, no leading zeros), parsed; undefined if it is not one.
+ * The common case, without net.isIP's regular expression and ipBytes' split.
  */
-export function parseIpv4(s: string, start = 0, end = s.length): Uint8Array | undefined {
+export function parseIpv4(s: string): Uint8Array | undefined {
   const out = new Uint8Array(4);
   let part = 0;
   let val = 0;
   let digits = 0;
-  for (let i = start; i < end; i++) {
+  for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c === 46 /* . */) {
       if (digits === 0 || part === 3) return undefined;

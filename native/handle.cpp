@@ -66,6 +66,17 @@ void Handle::close() {
   cv_.notify_one();
 }
 
+void Handle::abandon() {
+  std::deque<std::unique_ptr<Request>> dropped;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    closing_ = abandoned_ = true;
+    dropped.swap(queue_);
+    queued_.store(0, std::memory_order_release);
+    cv_.notify_one();
+  }
+}
+
 void Handle::run(std::unique_ptr<OpenRequest> open) {
   Error err;
   int ns_fd = -1;
@@ -131,7 +142,7 @@ void Handle::run(std::unique_ptr<OpenRequest> open) {
     {
       std::unique_lock<std::mutex> lk(mu_);
       cv_.wait(lk, [&] { return closing_ || !queue_.empty(); });
-      if (queue_.empty() && closing_) break;
+      if ((queue_.empty() && closing_) || abandoned_) break;
       // Take what piled up: a run of plain requests, or one dump, or one local task.
       size_t bytes = 0;
       while (!queue_.empty() && work.size() < kMaxBatch) {

@@ -68,6 +68,9 @@ class Handle : public std::enable_shared_from_this<Handle> {
   // Lets queued requests finish, then ends the thread and closes the socket
   // and the namespace fd. Requests submitted afterwards fail with EBADF.
   void close();
+  // Nobody is left to hear the answers (the JS environment has gone): drops
+  // what is still queued, unsent, then closes as close() does.
+  void abandon();
 
  private:
   Handle() = default;
@@ -79,6 +82,7 @@ class Handle : public std::enable_shared_from_this<Handle> {
   std::deque<std::unique_ptr<Request>> queue_;
   std::atomic<size_t> queued_{0};  // queue_.size(), readable without the lock (for the short spin)
   bool closing_ = false;
+  bool abandoned_ = false;
   std::thread thread_;
 };
 

@@ -114,7 +114,7 @@ nl::rtnl::LinkSpec to_link(const Napi::Object& o) {
 }
 
 // Address and route requests are the hot path (many in flight at once), so
-// lib/native.ts (packAddr, packRoute) hands them over packed in one reused
+// lib/native.ts (sendAddr, sendRoute) hands them over packed in one reused
 // buffer instead of as objects: reading ~20 named properties through N-API
 // cost about 1.9 us per call. The layout, shared with lib/native.ts:
 //   bytes 0..63    16 host-order uint32 words, per kind below
@@ -469,7 +469,8 @@ class Bridge : public nl::Handle::Sink {
 
   // The TSFN's finalizer, on the JS thread: after a normal close, or when
   // the environment goes away with the handle still open. Then the I/O
-  // thread is told to close too, and what it still delivers is dropped.
+  // thread drops what it has not sent yet and closes, and what it still
+  // delivers is dropped.
   static void finalized(const std::shared_ptr<Bridge>& b) {
     std::shared_ptr<nl::Handle> h;
     {
@@ -477,7 +478,7 @@ class Bridge : public nl::Handle::Sink {
       b->dead = true;
       h = b->handle.lock();
     }
-    if (h) h->close();
+    if (h) h->abandon();
   }
 
  private:
@@ -583,6 +584,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     // The wrapper stays alive until its I/O thread has closed: the TSFN's
     // finalizer drops this reference.
     self_ = Napi::Persistent(info.This().As<Napi::Object>());
+    auto keep = std::make_unique<std::shared_ptr<Bridge>>(bridge_);
     bridge_->tsfn = Tsfn::New(
         env, "netplumb-handle", 0, 1, this,
         [](Napi::Env, std::shared_ptr<Bridge>* bridge, HandleWrap* self) {
@@ -590,7 +592,8 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
           delete bridge;
           self->self_.Reset();
         },
-        new std::shared_ptr<Bridge>(bridge_));
+        keep.get());
+    keep.release();  // the finalizer owns it now
     bridge_->tsfn.Unref(env);  // an idle handle does not keep the process alive
     auto d = Napi::Promise::Deferred::New(env);
     ready_ = Napi::Persistent(d.Promise().As<Napi::Object>());
@@ -626,67 +629,18 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
       now_closed = bridge_->is_closed && bridge_->done.empty();
     }
     Napi::HandleScope scope(env);
+    // Each request is settled on its own: one that cannot be settled must not
+    // leave the others' promises (and their pending_ entries) behind.
+    std::string failure;
     for (auto& r : batch) {
       auto it = pending_.find(r.get());
       if (it == pending_.end()) continue;
       Napi::Promise::Deferred d = it->second;
       pending_.erase(it);
-      if (r->error) {
-        auto e = from_error(env, *r->error);
-        if (r->kind == nl::Request::Kind::NftBatch) e.Set("index", static_cast<nl::nft::BatchRequest*>(r.get())->failed_index);
-        d.Reject(e);
-      } else if (r->kind == nl::Request::Kind::Open) {
-        auto* o = static_cast<nl::OpenRequest*>(r.get());
-        auto res = Napi::Object::New(env);
-        res.Set("fd", o->ns_fd);
-        res.Set("dev", static_cast<double>(o->id.dev));
-        res.Set("ino", static_cast<double>(o->id.ino));
-        d.Resolve(res);
-      } else if (r->kind == nl::Request::Kind::Link) {
-        d.Resolve(to_array(env, static_cast<nl::rtnl::LinkRequest*>(r.get())->links, from_link));
-      } else if (r->kind == nl::Request::Kind::Addr) {
-        d.Resolve(to_array(env, static_cast<nl::rtnl::AddrRequest*>(r.get())->addrs, from_addr));
-      } else if (r->kind == nl::Request::Kind::Route) {
-        d.Resolve(to_array(env, static_cast<nl::rtnl::RouteRequest*>(r.get())->routes, from_route));
-      } else if (r->kind == nl::Request::Kind::Neigh) {
-        d.Resolve(to_array(env, static_cast<nl::rtnl::NeighRequest*>(r.get())->neighs, from_neigh));
-      } else if (r->kind == nl::Request::Kind::Rule) {
-        d.Resolve(to_array(env, static_cast<nl::rtnl::RuleRequest*>(r.get())->rules, from_rule));
-      } else if (r->kind == nl::Request::Kind::Socket) {
-        d.Resolve(Napi::Number::New(env, static_cast<nl::SocketRequest*>(r.get())->fd));
-      } else if (r->kind == nl::Request::Kind::Sysctl) {
-        d.Resolve(Napi::String::New(env, static_cast<nl::SysctlRequest*>(r.get())->value));
-      } else if (r->kind == nl::Request::Kind::NftDump) {
-        auto* dr = static_cast<nl::nft::DumpRequest*>(r.get());
-        auto res = Napi::Object::New(env);
-        res.Set("exists", dr->table_exists);
-        auto chains = Napi::Array::New(env, dr->chains.size());
-        for (size_t i = 0; i < dr->chains.size(); ++i) {
-          auto c = Napi::Object::New(env);
-          c.Set("table", dr->chains[i].table);
-          c.Set("name", dr->chains[i].name);
-          c.Set("type", dr->chains[i].type);
-          c.Set("hooknum", static_cast<double>(dr->chains[i].hooknum));
-          c.Set("priority", dr->chains[i].priority);
-          c.Set("policy", dr->chains[i].policy);
-          chains.Set(static_cast<uint32_t>(i), c);
-        }
-        auto rules = Napi::Array::New(env, dr->rules.size());
-        for (size_t i = 0; i < dr->rules.size(); ++i) {
-          auto x = Napi::Object::New(env);
-          x.Set("table", dr->rules[i].table);
-          x.Set("chain", dr->rules[i].chain);
-          x.Set("handle", Napi::BigInt::New(env, dr->rules[i].handle));
-          x.Set("userdata", Napi::Buffer<uint8_t>::Copy(env, dr->rules[i].userdata.data(), dr->rules[i].userdata.size()));
-          rules.Set(static_cast<uint32_t>(i), x);
-        }
-        res.Set("chains", chains);
-        res.Set("rules", rules);
-        d.Resolve(res);
-      } else if (r->kind == nl::Request::Kind::Nsid) {
-        d.Resolve(Napi::Number::New(env, static_cast<nl::rtnl::NsidRequest*>(r.get())->nsid));
-      } else {
-        d.Resolve(env.Undefined());
+      try {
+        Settle(env, r.get(), d);
+      } catch (const Napi::Error& e) {
+        if (failure.empty()) failure = std::string("netplumb: settling a request failed: ") + e.what();
       }
     }
     if (pending_.empty() && !closed_ && refd_) {
@@ -696,6 +650,70 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     if (now_closed && close_) {
       close_->Resolve(env.Undefined());
       close_.reset();
+    }
+    // Where JS can still run this surfaces as an uncaught exception; in an
+    // environment being torn down (a terminated worker) the throw just fails.
+    if (!failure.empty()) napi_throw_error(env, nullptr, failure.c_str());
+  }
+
+  // Resolves or rejects one finished request's promise with its result.
+  void Settle(Napi::Env env, nl::Request* r, Napi::Promise::Deferred& d) {
+    if (r->error) {
+      auto e = from_error(env, *r->error);
+      if (r->kind == nl::Request::Kind::NftBatch) e.Set("index", static_cast<nl::nft::BatchRequest*>(r)->failed_index);
+      d.Reject(e);
+    } else if (r->kind == nl::Request::Kind::Open) {
+      auto* o = static_cast<nl::OpenRequest*>(r);
+      auto res = Napi::Object::New(env);
+      res.Set("fd", o->ns_fd);
+      res.Set("dev", static_cast<double>(o->id.dev));
+      res.Set("ino", static_cast<double>(o->id.ino));
+      d.Resolve(res);
+    } else if (r->kind == nl::Request::Kind::Link) {
+      d.Resolve(to_array(env, static_cast<nl::rtnl::LinkRequest*>(r)->links, from_link));
+    } else if (r->kind == nl::Request::Kind::Addr) {
+      d.Resolve(to_array(env, static_cast<nl::rtnl::AddrRequest*>(r)->addrs, from_addr));
+    } else if (r->kind == nl::Request::Kind::Route) {
+      d.Resolve(to_array(env, static_cast<nl::rtnl::RouteRequest*>(r)->routes, from_route));
+    } else if (r->kind == nl::Request::Kind::Neigh) {
+      d.Resolve(to_array(env, static_cast<nl::rtnl::NeighRequest*>(r)->neighs, from_neigh));
+    } else if (r->kind == nl::Request::Kind::Rule) {
+      d.Resolve(to_array(env, static_cast<nl::rtnl::RuleRequest*>(r)->rules, from_rule));
+    } else if (r->kind == nl::Request::Kind::Socket) {
+      d.Resolve(Napi::Number::New(env, static_cast<nl::SocketRequest*>(r)->fd));
+    } else if (r->kind == nl::Request::Kind::Sysctl) {
+      d.Resolve(Napi::String::New(env, static_cast<nl::SysctlRequest*>(r)->value));
+    } else if (r->kind == nl::Request::Kind::NftDump) {
+      auto* dr = static_cast<nl::nft::DumpRequest*>(r);
+      auto res = Napi::Object::New(env);
+      res.Set("exists", dr->table_exists);
+      auto chains = Napi::Array::New(env, dr->chains.size());
+      for (size_t i = 0; i < dr->chains.size(); ++i) {
+        auto c = Napi::Object::New(env);
+        c.Set("table", dr->chains[i].table);
+        c.Set("name", dr->chains[i].name);
+        c.Set("type", dr->chains[i].type);
+        c.Set("hooknum", static_cast<double>(dr->chains[i].hooknum));
+        c.Set("priority", dr->chains[i].priority);
+        c.Set("policy", dr->chains[i].policy);
+        chains.Set(static_cast<uint32_t>(i), c);
+      }
+      auto rules = Napi::Array::New(env, dr->rules.size());
+      for (size_t i = 0; i < dr->rules.size(); ++i) {
+        auto x = Napi::Object::New(env);
+        x.Set("table", dr->rules[i].table);
+        x.Set("chain", dr->rules[i].chain);
+        x.Set("handle", Napi::BigInt::New(env, dr->rules[i].handle));
+        x.Set("userdata", Napi::Buffer<uint8_t>::Copy(env, dr->rules[i].userdata.data(), dr->rules[i].userdata.size()));
+        rules.Set(static_cast<uint32_t>(i), x);
+      }
+      res.Set("chains", chains);
+      res.Set("rules", rules);
+      d.Resolve(res);
+    } else if (r->kind == nl::Request::Kind::Nsid) {
+      d.Resolve(Napi::Number::New(env, static_cast<nl::rtnl::NsidRequest*>(r)->nsid));
+    } else {
+      d.Resolve(env.Undefined());
     }
   }
 
