@@ -29,6 +29,7 @@ void Handle::submit(std::unique_ptr<Request> r) {
     if (!closing_) {
       queue_.push_back(std::move(r));
       queued_.store(queue_.size(), std::memory_order_release);
+      wake_elsewhere();
       cv_.notify_one();
       return;
     }
@@ -47,6 +48,7 @@ void Handle::submit(std::vector<std::unique_ptr<Request>>&& rs) {
     if (!closing_) {
       for (auto& r : rs) queue_.push_back(std::move(r));
       queued_.store(queue_.size(), std::memory_order_release);
+      wake_elsewhere();
       cv_.notify_one();
       return;
     }
@@ -58,6 +60,23 @@ void Handle::submit(std::vector<std::unique_ptr<Request>>&& rs) {
     b.push_back(std::move(r));
   }
   sink_->deliver(std::move(b));
+}
+
+// Waking a sleeping I/O thread from the JS thread, Linux tends to put it on
+// the waker's own CPU ("wake affine"), even with another CPU idle; the two then
+// share one core until load balancing separates them, a few milliseconds
+// later: a burst after a pause ran at half speed (seen with sched_getcpu on a
+// 2-vCPU VM). So, only when the thread is asleep, narrow its CPUs to the ones
+// the caller is not on before waking it; it widens them again itself once
+// running. Nothing is done on a single CPU, or when the thread is spinning.
+void Handle::wake_elsewhere() {
+  int tid = tid_.load(std::memory_order_acquire);
+  if (ncpus_ < 2 || tid == 0 || !sleeping_.load(std::memory_order_acquire)) return;
+  int here = sched_getcpu();
+  if (here < 0 || !CPU_ISSET(here, &cpus_)) return;
+  cpu_set_t others = cpus_;
+  CPU_CLR(here, &others);
+  sched_setaffinity(tid, sizeof others, &others);  // best effort
 }
 
 void Handle::close() {
@@ -125,6 +144,9 @@ void Handle::run(std::unique_ptr<OpenRequest> open) {
     return nf ? &*nf : nullptr;
   };
 
+  tid_.store(static_cast<int>(gettid()), std::memory_order_release);
+  if (sched_getaffinity(0, sizeof cpus_, &cpus_) == 0) ncpus_ = CPU_COUNT(&cpus_);
+
   std::vector<Request*> batch;
   for (;;) {
     Batch work;
@@ -141,7 +163,13 @@ void Handle::run(std::unique_ptr<OpenRequest> open) {
     }
     {
       std::unique_lock<std::mutex> lk(mu_);
-      cv_.wait(lk, [&] { return closing_ || !queue_.empty(); });
+      if (!closing_ && queue_.empty()) {
+        sleeping_.store(true, std::memory_order_release);
+        cv_.wait(lk, [&] { return closing_ || !queue_.empty(); });
+        sleeping_.store(false, std::memory_order_release);
+        // Woken on a CPU chosen by wake_elsewhere(): may run anywhere again.
+        if (ncpus_ >= 2) sched_setaffinity(0, sizeof cpus_, &cpus_);
+      }
       if ((queue_.empty() && closing_) || abandoned_) break;
       // Take what piled up: a run of plain requests, or one dump, or one local task.
       size_t bytes = 0;

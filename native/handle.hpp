@@ -4,6 +4,8 @@
 // sendmsg, and completes together in one delivery to the sink.
 #pragma once
 
+#include <sched.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -81,6 +83,13 @@ class Handle : public std::enable_shared_from_this<Handle> {
   std::condition_variable cv_;
   std::deque<std::unique_ptr<Request>> queue_;
   std::atomic<size_t> queued_{0};  // queue_.size(), readable without the lock (for the short spin)
+  // True while the I/O thread sleeps on cv_ (not while it spins); its tid and
+  // the CPUs it may run on, for wake_elsewhere().
+  std::atomic<bool> sleeping_{false};
+  std::atomic<int> tid_{0};
+  cpu_set_t cpus_{};
+  int ncpus_ = 0;
+  void wake_elsewhere();
   bool closing_ = false;
   bool abandoned_ = false;
   std::thread thread_;

@@ -1,5 +1,5 @@
 // The soak workload, run by test/integration/soak.test.ts in a plain
-// `node --expose-gc` on dist/: memory is measured after full collections, in a
+// `node --expose-gc --max-semi-space-size=1` on dist/: memory is measured after full collections, in a
 // process whose heap holds nothing but this workload (under jest, RSS carried
 // every earlier suite's garbage: 915 -> 1232 MB in one CI run).
 //
