@@ -4,6 +4,8 @@ export { Namespace, NETNS_RUN_DIR } from './namespace';
 export { Link, type LinkRef, type LinkListOptions, type MoveOptions, type OperState } from './link';
 export { VethPair, type VethPairOptions } from './veth-pair';
 export { Bridge, type BridgeOptions } from './bridge';
+export { Macvlan, type MacvlanMode, type MacvlanOptions } from './macvlan';
+export { Vxlan, type VxlanOptions } from './vxlan';
 export { Address, type AddressInfo, type AddressOptions, type AddressListOptions } from './address';
 export { Route, type RouteInfo, type RouteOptions, type RouteListOptions } from './route';
 export { Neighbor, Fdb, type NeighborInfo, type NeighborOptions, type NeighborState, type FdbInfo, type FdbOptions } from './neighbor';

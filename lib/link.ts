@@ -312,6 +312,25 @@ export class Link {
 }
 
 /** @internal The ifindex of a link reference, in `ns`. Names cost one RTM_GETLINK. */
+/**
+ * @internal One RTM_NEWLINK for `spec`, sent in `ns`; with `into`, the device
+ * is born in that namespace (IFLA_NET_NS_FD, as `ip link add ... netns X`).
+ * Resolves to the new Link; if looking it up fails, the device is deleted.
+ */
+export async function createLink(ns: Namespace, spec: LinkSpec, what: string, into?: Namespace): Promise<Link> {
+  const home = into ?? ns;
+  ns.assertOpen();
+  home.assertOpen();
+  if (into && !into.equals(ns)) spec.netnsFd = into.fd;
+  await kernel(ns.handle.link(spec), what);
+  try {
+    return await Link.get(home, spec.name as string);
+  } catch (e) {
+    await home.handle.link({ op: 'del', name: spec.name }).catch(() => undefined);
+    throw e;
+  }
+}
+
 export async function resolveIndex(ns: Namespace, ref: unknown, argument: string): Promise<number> {
   if (ref instanceof Link) {
     if (!ref.namespace.equals(ns))

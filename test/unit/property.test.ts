@@ -17,7 +17,7 @@
 import * as net from 'node:net';
 
 import {
-  Address, Bridge, Fdb, Link, Namespace, Neighbor, NetlinkError, NetplumbError, Network, parsePublish, PortMapping, Route, Rule, VethPair,
+  Address, Bridge, Fdb, Link, Macvlan, Namespace, Neighbor, NetlinkError, NetplumbError, Network, parsePublish, PortMapping, Route, Rule, VethPair, Vxlan,
   type Endpoint,
 } from '../../lib';
 import type { RawLink } from '../../lib/native';
@@ -205,12 +205,14 @@ const OPTION_KEYS = [
   'metric', 'src', 'type', 'protocol', 'onlink', 'from', 'iif', 'oif', 'fwmark', 'fwmask', 'tos', 'priority', 'action', 'not', 'lladdr', 'state',
   'router', 'target', 'vlan', 'dst', 'vni', 'kind', 'name', 'hostPort', 'hostAddress', 'bridge', 'localhost', 'containerPort', 'ip', 'ifname',
   'hostIfname', 'publish', 'subnet', 'gateway', 'masquerade', 'icc', 'port', 'host', 'backlog', 'input', 'maxBuffer', 'names', 'timeout', 'keepAlive',
+  'parent', 'in', 'mode', 'id', 'remote', 'group', 'local',
 ] as const;
 
 const GOOD_STRINGS = [
   'eth0', 'veth0', 'br0', 'lo', 'xgone0', 'eth0:1', '10.0.0.1/24', '10.0.0.2', '10.0.0.0/24', '172.17.0.0/16', 'fd00::1/64', 'fd00::2', '::1', '0.0.0.0/0',
   '02:00:00:00:00:01', '02-00-00-00-00-02', 'ff:ff:ff:ff:ff:ff', '00:00:00:00:00:00', 'default', 'main', 'local', 'link', 'host', 'global', 'universe',
   'permanent', 'reachable', 'static', 'dynamic', 'master', 'self', 'tcp', 'udp', 'udp4', 'udp6', 'veth', 'bridge', 'none', 'container:pn0',
+  'private', 'vepa', 'passthru', '239.1.1.1', 'ff02::1',
   'container:1', '8080:80', '127.0.0.1:8080:80/udp', '8000-8010:8000-8010', '10.0.0.5:80', 'net.ipv4.ip_forward', 'net/ipv4/conf/all/forwarding',
   'net.ipv4.conf.eth0.rp_filter', '/proc/self/ns/net', '/run/netns/pn0', 'pn0', 'blackhole', 'unicast', 'boot', 'prohibit', 'nop', 'table', 'goto', '/bin/true',
 ];
@@ -326,6 +328,8 @@ const SURFACE: Record<string, Call> = {
   'Bridge.create': (_, a) => Bridge.create(A(a[0]), A(a[1])),
   'Bridge.get': (_, a) => Bridge.get(A(a[0]), A(a[1])),
   'Bridge.listBridges': (_, a) => Bridge.listBridges(A(a[0])),
+  'Macvlan.create': (_, a) => Macvlan.create(A(a[0]), A(a[1])),
+  'Vxlan.create': (_, a) => Vxlan.create(A(a[0]), A(a[1])),
   'bridge.addPort': (f, a) => f.bridge.addPort(A(a[0])),
   'bridge.removePort': (f, a) => f.bridge.removePort(A(a[0])),
   'bridge.ports': (f) => f.bridge.ports(),
@@ -413,6 +417,8 @@ const VALID: Record<string, (f: Fx) => unknown[]> = {
   'Bridge.create': (f) => ['br5', { namespace: f.ns, address: ['10.5.0.1/24', 'fd05::1/64'], up: true, mtu: 1500, mac: MAC(12), stp: false, vlanFiltering: false }],
   'Bridge.get': (f) => [f.ns, 'br0'],
   'Bridge.listBridges': (f) => [f.ns],
+  'Macvlan.create': (f) => ['mv5', { parent: f.link, in: f.ns2, mode: 'bridge', mtu: 1500, mac: MAC(13), up: true }],
+  'Vxlan.create': (f) => ['vx5', { id: 42, port: 4789, remote: '10.0.0.2', local: '10.0.0.1', dev: f.link, mtu: 1450, up: true }],
   'bridge.addPort': (f) => [f.link],
   'bridge.removePort': () => ['veth0'],
   'bridge.publish': () => [{ hostPort: 8081, to: '10.0.0.5:81', protocol: 'udp', hostAddress: '10.0.0.1', localhost: true }],

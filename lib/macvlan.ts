@@ -1,0 +1,57 @@
+import { ErrorCodes as C, NetplumbError } from './errors';
+import { createLink, Link, resolveIndex, type LinkRef } from './link';
+import type { LinkSpec } from './native';
+import { Namespace, resolveNamespace } from './namespace';
+import * as v from './validate';
+
+/** MACVLAN_MODE_* (linux/if_link.h). */
+const MODES = { private: 1, vepa: 2, bridge: 4, passthru: 8, source: 16 } as const;
+export type MacvlanMode = keyof typeof MODES;
+
+export interface MacvlanOptions {
+  /** The lower device the macvlan sits on: a Link, or a name or ifindex in `namespace`. */
+  parent: LinkRef;
+  /** Namespace of the parent. Default: the parent Link's, else the process's own. */
+  namespace?: Namespace;
+  /** Create the device directly in this namespace (`ip link add ... netns NS`). Default: the parent's. */
+  in?: Namespace;
+  /**
+   * 'bridge' (the default, as Docker's macvlan driver): macvlans on one parent
+   * reach each other directly. 'private': they cannot. 'vepa': through the
+   * external switch. 'passthru': one macvlan takes over the parent. 'source':
+   * only frames from allowed source MACs.
+   */
+  mode?: MacvlanMode;
+  mtu?: number;
+  mac?: string;
+  /** Bring it up. Default false. */
+  up?: boolean;
+}
+
+/**
+ * macvlan: a device with its own MAC address on top of an existing one
+ * (`ip link add NAME link PARENT type macvlan mode bridge`), Docker's macvlan
+ * network driver. Containers get addresses on the parent's own network.
+ */
+export class Macvlan {
+  private constructor() {}
+
+  /** Creates a macvlan on `opts.parent`; resolves to the new link (in `opts.in` when given). */
+  static async create(name: string, opts: MacvlanOptions): Promise<Link> {
+    v.ifname(name);
+    if (typeof opts !== 'object' || opts === null) throw new NetplumbError(C.INVALID_ARGUMENT, 'macvlan options must be an object', { value: opts, argument: 'options' });
+    const o = opts as Partial<MacvlanOptions>;
+    if (o.parent === undefined) throw new NetplumbError(C.INVALID_ARGUMENT, "macvlan needs a 'parent' link", { argument: 'parent' });
+    const mode = o.mode ?? 'bridge';
+    if (typeof mode !== 'string' || !Object.prototype.hasOwnProperty.call(MODES, mode))
+      throw new NetplumbError(C.INVALID_ARGUMENT, `invalid macvlan mode ${v.describe(mode)}: one of ${Object.keys(MODES).join(', ')}`, { value: mode, argument: 'mode' });
+    const spec: LinkSpec = { op: 'new', kind: 'macvlan', name, macvlanMode: MODES[mode as MacvlanMode] };
+    if (o.mtu !== undefined) spec.mtu = v.mtu(o.mtu);
+    if (o.mac !== undefined) spec.mac = v.mac(o.mac);
+    if (o.up !== undefined) spec.up = v.bool(o.up, 'up');
+    const ns = await resolveNamespace(o.namespace ?? (o.parent instanceof Link ? o.parent.namespace : undefined));
+    const into = o.in !== undefined ? await resolveNamespace(o.in, 'in') : undefined;
+    spec.parent = await resolveIndex(ns, o.parent, 'parent');
+    return createLink(ns, spec, `macvlan ${name} (mode ${mode}) on link #${spec.parent} in namespace ${ns}${into && !into.equals(ns) ? `, created in ${into}` : ''}`, into);
+  }
+}
