@@ -150,6 +150,59 @@ static void test_golden_veth() {
   CHECK(req && req->msg == g.b);
 }
 
+// ip link add mv0 link #3 type macvlan mode bridge
+static void test_golden_macvlan() {
+  nl::rtnl::LinkSpec s;
+  s.op = nl::rtnl::LinkOp::New;
+  s.name = "mv0";
+  s.kind = "macvlan";
+  s.parent = 3;
+  s.macvlan_mode = MACVLAN_MODE_BRIDGE;
+  nl::Error err;
+  auto req = nl::rtnl::link_request(s, &err);
+  CHECK(req != nullptr);
+  Golden g;
+  g.u32(76); g.u16(RTM_NEWLINK); g.u16(NLM_F_CREATE | NLM_F_EXCL); g.u32(0); g.u32(0);
+  g.u8(AF_UNSPEC); g.u8(0); g.u16(0); g.u32(0); g.u32(0); g.u32(0);
+  g.attr(8, IFLA_IFNAME); g.str("mv0", 4);
+  g.attr(8, IFLA_LINK); g.u32(3);
+  g.attr(28, IFLA_LINKINFO | NLA_F_NESTED);
+  g.attr(12, IFLA_INFO_KIND); g.str("macvlan", 8);
+  g.attr(12, IFLA_INFO_DATA | NLA_F_NESTED);
+  g.attr(8, IFLA_MACVLAN_MODE); g.u32(4);  // MACVLAN_MODE_BRIDGE
+  CHECK(req && req->msg == g.b);
+}
+
+// ip link add vx0 type vxlan id 42 dstport 4789 remote 10.60.0.2 local 10.60.0.1 dev #5
+// (the device goes in IFLA_VXLAN_LINK, not IFLA_LINK; the port in network order)
+static void test_golden_vxlan() {
+  nl::rtnl::LinkSpec s;
+  s.op = nl::rtnl::LinkOp::New;
+  s.name = "vx0";
+  s.kind = "vxlan";
+  s.parent = 5;
+  s.vxlan_id = 42;
+  s.vxlan_port = 4789;
+  s.vxlan_remote = Bytes{10, 60, 0, 2};
+  s.vxlan_local = Bytes{10, 60, 0, 1};
+  nl::Error err;
+  auto req = nl::rtnl::link_request(s, &err);
+  CHECK(req != nullptr);
+  Golden g;
+  g.u32(100); g.u16(RTM_NEWLINK); g.u16(NLM_F_CREATE | NLM_F_EXCL); g.u32(0); g.u32(0);
+  g.u8(AF_UNSPEC); g.u8(0); g.u16(0); g.u32(0); g.u32(0); g.u32(0);
+  g.attr(8, IFLA_IFNAME); g.str("vx0", 4);
+  g.attr(60, IFLA_LINKINFO | NLA_F_NESTED);
+  g.attr(10, IFLA_INFO_KIND); g.str("vxlan", 8);
+  g.attr(44, IFLA_INFO_DATA | NLA_F_NESTED);
+  g.attr(8, IFLA_VXLAN_ID); g.u32(42);
+  g.attr(6, IFLA_VXLAN_PORT); g.u8(4789 >> 8); g.u8(4789 & 0xff); g.u16(0);
+  g.attr(8, IFLA_VXLAN_GROUP); g.u8(10); g.u8(60); g.u8(0); g.u8(2);
+  g.attr(8, IFLA_VXLAN_LOCAL); g.u8(10); g.u8(60); g.u8(0); g.u8(1);
+  g.attr(8, IFLA_VXLAN_LINK); g.u32(5);
+  CHECK(req && req->msg == g.b);
+}
+
 // ip addr add 172.17.0.2/16 dev #3
 static void test_golden_addr() {
   nl::rtnl::AddrSpec s;
@@ -338,6 +391,8 @@ int main() {
   test_builder_nest();
   test_golden_bridge();
   test_golden_veth();
+  test_golden_macvlan();
+  test_golden_vxlan();
   test_golden_addr();
   test_golden_route();
   test_attr_parser_rejects();
