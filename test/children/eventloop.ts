@@ -15,8 +15,10 @@
 //   in flight  from the end of that loop until the last promise settled: here
 //              the kernel works on the namespace's I/O thread and completions
 //              come back at most 16 per turn; the gaps are the library's
+// Before each burst, the same timer runs IDLE_MS with nothing to do: the
+// machine's own noise floor.
 // Prints one JSON line: per round { issueMs, totalMs, inflight: { maxGap, ticks,
-// pendingAtFirstTick }, failures }.
+// pendingAtFirstTick }, idleMaxGap, failures }.
 import { performance } from 'node:perf_hooks';
 
 import { Bridge, Namespace, VethPair } from '../../lib';
@@ -28,8 +30,12 @@ interface Round {
   issueMs: number;
   totalMs: number;
   inflight: { maxGap: number; ticks: number; pendingAtFirstTick: number };
+  /** The largest gap of the same timer over IDLE_MS with nothing to do: what the machine alone costs. */
+  idleMaxGap: number;
   failures: string[];
 }
+
+const IDLE_MS = 60;
 
 async function round(name: string): Promise<Round> {
   const ns = await Namespace.create(name);
@@ -57,6 +63,15 @@ async function round(name: string): Promise<Round> {
       last = now;
     }, 1);
     await new Promise((r) => setTimeout(r, 20));
+    // The noise floor: the same timer, nothing else to do.
+    measuring = true;
+    last = performance.now();
+    await new Promise((r) => setTimeout(r, IDLE_MS));
+    measuring = false;
+    const idleMaxGap = maxGap;
+    maxGap = 0;
+    ticks = 0;
+    pendingAtFirstTick = -1;
 
     const t0 = performance.now();
     const ops: Promise<unknown>[] = [];
@@ -78,6 +93,7 @@ async function round(name: string): Promise<Round> {
       issueMs: t1 - t0,
       totalMs: t2 - t0,
       inflight: { maxGap, ticks, pendingAtFirstTick },
+      idleMaxGap,
       failures: results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => String(r.reason)),
     };
   } finally {

@@ -3,7 +3,7 @@
 // process whose heap holds nothing but this workload (under jest, RSS carried
 // every earlier suite's garbage: 915 -> 1232 MB in one CI run).
 //
-// argv: CYCLES DELETE(each|group)
+// argv: CYCLES DELETE(each|group) PREFIX (the namespaces are PREFIX + h/c/wh/wc + i)
 // Prints one JSON line: the figures before and after, and every check that failed.
 //
 // CYCLES create / configure / delete cycles across 8 namespaces (4 host-side,
@@ -18,11 +18,13 @@ import * as fs from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 
 import { Address, Link, Namespace, NETNS_RUN_DIR, Route, VethPair } from '../../lib';
-import { fdCount, ipj, uniq } from '../helpers/oracle';
+import { fdCount, ipj } from '../helpers/oracle';
 import { addrSetOf, fdList, linkNamesOf, rssBytes, sleep, threadCount, waitFor } from '../helpers/reliability';
 
 const CYCLES = Number(process.argv[2] ?? 10_000);
 const EACH = process.argv[3] === 'each';
+const PREFIX = process.argv[4] ?? `sk${process.pid}`;
+let ran = 0; // cycles that went through wave()
 const WAVE = 250;
 const PAIRS = 4;
 const GROUP = 4242;
@@ -86,13 +88,20 @@ async function wave(w: World, first: number, count: number, verify: boolean): Pr
   );
   await Promise.all(pairs.filter((_, n) => EACH || (slots[n] as { k: number }).k % 8 === 0).map((p) => p.delete()));
   if (!EACH) await Promise.all(w.hosts.map((h) => Link.deleteGroup(h, GROUP)));
+  ran += count;
 }
 
-async function world(prefix: string): Promise<World> {
+/** 2 x PAIRS namespaces; if one cannot be made, those already made are deleted. */
+async function world(tag: string): Promise<World> {
   const w: World = { hosts: [], ctrs: [] };
-  for (let i = 0; i < PAIRS; i++) {
-    w.hosts.push(await Namespace.create(uniq(`${prefix}h`)));
-    w.ctrs.push(await Namespace.create(uniq(`${prefix}c`)));
+  try {
+    for (let i = 0; i < PAIRS; i++) {
+      w.hosts.push(await Namespace.create(`${PREFIX}${tag}h${i}`));
+      w.ctrs.push(await Namespace.create(`${PREFIX}${tag}c${i}`));
+    }
+  } catch (e) {
+    await Promise.allSettled([...w.hosts, ...w.ctrs].map((ns) => ns.delete()));
+    throw e;
   }
   return w;
 }
@@ -100,7 +109,7 @@ async function world(prefix: string): Promise<World> {
 async function main(): Promise<void> {
   // Warm-up (the addon loads, libuv, V8 and malloc's arenas settle): a few waves in throwaway namespaces.
   {
-    const warm = await world('skw');
+    const warm = await world('w');
     try {
       for (let first = 0; first < 4 * WAVE; first += WAVE) await wave(warm, first, WAVE, false);
     } finally {
@@ -114,7 +123,7 @@ async function main(): Promise<void> {
   const fdList0 = fdList();
   const threads0 = threadCount();
 
-  const w = await world('sk');
+  const w = await world('');
   const all = [...w.hosts, ...w.ctrs];
   const names = all.map((ns) => ns.name as string);
   try {
@@ -157,7 +166,7 @@ async function main(): Promise<void> {
     check('/run/netns, before -> after', fs.readdirSync(NETNS_RUN_DIR).sort(), netns0);
     console.log(
       JSON.stringify({
-        cycles: CYCLES,
+        cycles: ran - 4 * WAVE, // the warm-up's cycles are not counted
         each: EACH,
         elapsedMs: elapsed,
         namespaces: all.length,

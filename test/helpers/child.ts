@@ -2,7 +2,10 @@
 // runs it: for measurements that jest's own work would distort (event-loop
 // gaps, memory) and for programs that must exit or die mid-way.
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+
+import { Namespace, NETNS_RUN_DIR } from '../../lib';
 
 export const ROOT = path.join(__dirname, '..', '..');
 export const DIST_INDEX = path.join(ROOT, 'dist', 'lib', 'index.js');
@@ -15,6 +18,8 @@ export function compileDist(): void {
 }
 
 export interface ChildRun<R> {
+  /** Why the child could not be run or was killed (ETIMEDOUT at the timeout), if so. */
+  error: string | undefined;
   status: number | null;
   signal: NodeJS.Signals | null;
   stderr: string;
@@ -37,11 +42,18 @@ export function runChild<R>(name: string, args: string[], opts: { nodeArgs?: str
     env: opts.env ?? process.env,
     maxBuffer: 64 * 2 ** 20,
   });
+  const stdout = r.stdout ?? '';
   let report: R | undefined;
   try {
-    report = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as R;
+    report = JSON.parse(stdout.trim().split('\n').pop() ?? '') as R;
   } catch {
     report = undefined;
   }
-  return { status: r.status, signal: r.signal, stderr: r.stderr, stdout: r.stdout, report };
+  return { error: r.error ? String(r.error) : undefined, status: r.status, signal: r.signal, stderr: r.stderr ?? '', stdout, report };
+}
+
+/** Deletes every /run/netns entry whose name starts with `prefix` (what a killed child left). */
+export async function removeNamespacesStartingWith(prefix: string): Promise<void> {
+  const left = fs.readdirSync(NETNS_RUN_DIR).filter((n) => n.startsWith(prefix));
+  await Promise.allSettled(left.map((n) => Namespace.delete(n)));
 }

@@ -7,15 +7,15 @@
 //     the timer ticked while operations were still pending (the work is not
 //     done by the calls themselves), at least MIN_TICKS times;
 //   - the best round: the largest gap between ticks while the operations were
-//     in flight is < MAX_GAP_MS. The best of ROUNDS, because a gap also counts
+//     in flight is < MAX_GAP_MS, or twice the machine's own noise floor if that
+//     is larger (the same timer's largest gap over 60 ms with nothing to do,
+//     measured just before). The best of ROUNDS, because a gap also counts
 //     whatever else the machine did meanwhile (2 cores here; a CI machine's
 //     neighbours); a library that blocks the loop blocks it in every round.
 // The caller's own synchronous loop of 500 calls is reported, not bounded here:
 // its cost per call is issue 5's (bench/, W2).
-import * as fs from 'node:fs';
 
-import { Namespace } from '../../lib';
-import { compileDist, runChild } from '../helpers/child';
+import { compileDist, removeNamespacesStartingWith, runChild } from '../helpers/child';
 import { ipj, uniq } from '../helpers/oracle';
 
 const ROUNDS = 3;
@@ -30,6 +30,7 @@ interface Round {
   issueMs: number;
   totalMs: number;
   inflight: { maxGap: number; ticks: number; pendingAtFirstTick: number };
+  idleMaxGap: number;
   failures: string[];
 }
 
@@ -38,20 +39,18 @@ const names = Array.from({ length: ROUNDS }, (_, k) => `${prefix}${k}`);
 
 beforeAll(() => compileDist(), 120_000);
 
-afterAll(async () => {
-  for (const n of names) if (fs.existsSync(`/run/netns/${n}`)) await Namespace.delete(n);
-});
+afterAll(() => removeNamespacesStartingWith(prefix));
 
 it(`${PAIRS} veth pairs + ${ADDRS4 + ADDRS6} addresses in one Promise.all keep the event loop ticking while in flight (max gap < ${MAX_GAP_MS} ms, best of ${ROUNDS})`, () => {
   const r = runChild<{ rounds: Round[] }>('eventloop', [prefix, String(ROUNDS), String(PAIRS), String(ADDRS4), String(ADDRS6)], { timeoutMs: 90_000 });
-  expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
+  expect({ status: r.status, signal: r.signal, error: r.error, stderr: r.stderr }).toEqual({ status: 0, signal: null, error: undefined, stderr: '' });
   const rounds = (r.report as { rounds: Round[] }).rounds;
   expect(rounds.map((x) => x.ns)).toEqual(names);
   for (const m of rounds)
     console.log(
       `eventloop ${m.ns}: ${PAIRS + ADDRS4 + ADDRS6} operations in ${m.totalMs.toFixed(1)} ms; the caller's loop issuing them ${m.issueMs.toFixed(1)} ms ` +
         `(${((m.issueMs * 1000) / (PAIRS + ADDRS4 + ADDRS6)).toFixed(1)} us/call); in flight: ${m.inflight.ticks} ticks, ` +
-        `${m.inflight.pendingAtFirstTick} still pending at the first, max gap ${m.inflight.maxGap.toFixed(2)} ms`,
+        `${m.inflight.pendingAtFirstTick} still pending at the first, max gap ${m.inflight.maxGap.toFixed(2)} ms (idle: ${m.idleMaxGap.toFixed(2)} ms)`,
     );
 
   for (const m of rounds) {
@@ -67,5 +66,6 @@ it(`${PAIRS} veth pairs + ${ADDRS4 + ADDRS6} addresses in one Promise.all keep t
     expect(m.inflight.pendingAtFirstTick).toBeGreaterThan(0);
     expect(m.inflight.ticks).toBeGreaterThanOrEqual(MIN_TICKS);
   }
-  expect(Math.min(...rounds.map((m) => m.inflight.maxGap))).toBeLessThan(MAX_GAP_MS);
+  const best = rounds.reduce((a, b) => (b.inflight.maxGap < a.inflight.maxGap ? b : a));
+  expect(best.inflight.maxGap).toBeLessThan(Math.max(MAX_GAP_MS, 2 * best.idleMaxGap));
 });

@@ -18,7 +18,8 @@
 import * as fs from 'node:fs';
 
 import { NETNS_RUN_DIR } from '../../lib';
-import { compileDist, runChild } from '../helpers/child';
+import { compileDist, removeNamespacesStartingWith, runChild } from '../helpers/child';
+import { uniq } from '../helpers/oracle';
 
 const CYCLES = Number(process.env.SOAK_CYCLES ?? 10_000);
 const EACH = process.env.SOAK_DELETE === 'each';
@@ -38,12 +39,16 @@ interface SoakReport {
   failed: string[];
 }
 
+const PREFIX = uniq('sk');
+
 beforeAll(() => compileDist(), 60_000);
+// A child killed at its timeout cannot clean up after itself.
+afterAll(() => removeNamespacesStartingWith(PREFIX));
 
 it(`${CYCLES} create/configure/delete cycles across 8 namespaces: fds, threads, links, /run/netns back to baseline; RSS growth < ${RSS_BOUND_MB} MB`, () => {
   const netns0 = fs.readdirSync(NETNS_RUN_DIR).sort();
-  const r = runChild<SoakReport>('soak', [String(CYCLES), EACH ? 'each' : 'group'], { nodeArgs: ['--expose-gc', '--max-semi-space-size=1'], timeoutMs: 170_000 });
-  expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
+  const r = runChild<SoakReport>('soak', [String(CYCLES), EACH ? 'each' : 'group', PREFIX], { nodeArgs: ['--expose-gc', '--max-semi-space-size=1'], timeoutMs: 170_000 });
+  expect({ status: r.status, signal: r.signal, error: r.error, stderr: r.stderr }).toEqual({ status: 0, signal: null, error: undefined, stderr: '' });
   const m = r.report as SoakReport;
   expect(m).toBeDefined();
 
