@@ -22,6 +22,10 @@ export const ADDR_FLAGS: Record<string, number> = {
   tentative: 0x40, permanent: 0x80, mngtmpaddr: 0x100, noprefixroute: 0x200, autojoin: 0x400, 'stable-privacy': 0x800,
 };
 
+/** MACVLAN_MODE_* (linux/if_link.h). */
+export const MACVLAN_MODES = { private: 1, vepa: 2, bridge: 4, passthru: 8, source: 16 } as const;
+export type MacvlanMode = keyof typeof MACVLAN_MODES;
+
 // Reverse lookups, built once per table (these run for every listed object).
 const reverse = new WeakMap<Record<string, number>, Map<number, string>>();
 const entries = new WeakMap<Record<string, number>, [string, number][]>();

@@ -1,3 +1,4 @@
+import { MACVLAN_MODES, nameOf, type MacvlanMode } from './constants';
 import { ErrorCodes as C, kernel, NetplumbError } from './errors';
 import type { LinkSpec, RawLink } from './native';
 import { Namespace } from './namespace';
@@ -52,6 +53,10 @@ export class Link {
   group: number;
   txqlen: number;
   alias: string;
+  /** For a macvlan (or macvtap): its mode. */
+  macvlanMode: MacvlanMode | undefined;
+  /** For a vxlan: its VNI, UDP port, remote (unicast) or group (multicast), local address and underlay device (ifindex). */
+  vxlan: { id: number; port: number; remote?: string; group?: string; local?: string; dev?: number } | undefined;
 
   /** @internal */
   protected constructor(ns: Namespace, raw: RawLink) {
@@ -70,6 +75,8 @@ export class Link {
     this.group = 0;
     this.txqlen = 0;
     this.alias = '';
+    this.macvlanMode = undefined;
+    this.vxlan = undefined;
     this.assign(raw);
   }
 
@@ -94,6 +101,8 @@ export class Link {
     this.group = raw.group;
     this.txqlen = raw.txqlen;
     this.alias = raw.alias;
+    this.macvlanMode = raw.macvlanMode ? (nameOf(MACVLAN_MODES, raw.macvlanMode) as MacvlanMode) : undefined;
+    this.vxlan = raw.vxlan ? vxlanOf(raw.vxlan) : undefined;
     return this;
   }
 
@@ -312,6 +321,18 @@ export class Link {
 }
 
 /** @internal The ifindex of a link reference, in `ns`. Names cost one RTM_GETLINK. */
+function vxlanOf(x: NonNullable<RawLink['vxlan']>): NonNullable<Link['vxlan']> {
+  const out: NonNullable<Link['vxlan']> = { id: x.id, port: x.port };
+  if (x.group) {
+    const multicast = x.group.includes(':') ? x.group.toLowerCase().startsWith('ff') : Number(x.group.split('.')[0]) >= 224 && Number(x.group.split('.')[0]) <= 239;
+    if (multicast) out.group = x.group;
+    else out.remote = x.group;
+  }
+  if (x.local) out.local = x.local;
+  if (x.link) out.dev = x.link;
+  return out;
+}
+
 /**
  * @internal One RTM_NEWLINK for `spec`, sent in `ns`; with `into`, the device
  * is born in that namespace (IFLA_NET_NS_FD, as `ip link add ... netns X`).

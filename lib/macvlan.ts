@@ -1,12 +1,12 @@
+import { MACVLAN_MODES as MODES, type MacvlanMode } from './constants';
 import { ErrorCodes as C, NetplumbError } from './errors';
 import { createLink, Link, resolveIndex, type LinkRef } from './link';
 import type { LinkSpec } from './native';
 import { Namespace, resolveNamespace } from './namespace';
 import * as v from './validate';
 
-/** MACVLAN_MODE_* (linux/if_link.h). */
-const MODES = { private: 1, vepa: 2, bridge: 4, passthru: 8, source: 16 } as const;
-export type MacvlanMode = keyof typeof MODES;
+
+export type { MacvlanMode };
 
 export interface MacvlanOptions {
   /** The lower device the macvlan sits on: a Link, or a name or ifindex in `namespace`. */

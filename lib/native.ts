@@ -26,6 +26,10 @@ export interface RawLink {
   alias: string;
   stp: number;
   vlanFiltering: number;
+  /** macvlan / macvtap only: MACVLAN_MODE_*. */
+  macvlanMode?: number;
+  /** vxlan only. `group` is the remote or the multicast group (IFLA_VXLAN_GROUP/GROUP6). */
+  vxlan?: { id: number; port: number; group?: string; local?: string; link?: number };
 }
 
 export interface RawAddr {

@@ -355,6 +355,16 @@ Napi::Object from_link(Napi::Env env, const nl::rtnl::LinkInfo& l) {
   o.Set("alias", l.alias);
   o.Set("stp", l.br_stp);
   o.Set("vlanFiltering", l.br_vlan_filtering);
+  if (l.macvlan_mode) o.Set("macvlanMode", l.macvlan_mode);
+  if (l.vxlan) {
+    auto x = Napi::Object::New(env);
+    x.Set("id", l.vxlan->id);
+    x.Set("port", l.vxlan->port);
+    if (!l.vxlan->group.empty()) x.Set("group", nl::format_ip(l.vxlan->group));
+    if (!l.vxlan->local.empty()) x.Set("local", nl::format_ip(l.vxlan->local));
+    if (l.vxlan->link) x.Set("link", l.vxlan->link);
+    o.Set("vxlan", x);
+  }
   return o;
 }
 

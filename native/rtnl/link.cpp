@@ -213,6 +213,23 @@ bool parse_link(const nlmsghdr& h, bytes payload, LinkInfo* out) {
       AttrTable<IFLA_BR_MAX> br(info[IFLA_INFO_DATA].data);
       if (br[IFLA_BR_STP_STATE].present()) l.br_stp = static_cast<int32_t>(br[IFLA_BR_STP_STATE].u32());
       if (br[IFLA_BR_VLAN_FILTERING].present()) l.br_vlan_filtering = br[IFLA_BR_VLAN_FILTERING].u8();
+    } else if ((l.kind == "macvlan" || l.kind == "macvtap") && info[IFLA_INFO_DATA].present()) {
+      AttrTable<IFLA_MACVLAN_MAX> mv(info[IFLA_INFO_DATA].data);
+      l.macvlan_mode = mv[IFLA_MACVLAN_MODE].u32();
+    } else if (l.kind == "vxlan" && info[IFLA_INFO_DATA].present()) {
+      AttrTable<IFLA_VXLAN_MAX> vx(info[IFLA_INFO_DATA].data);
+      LinkInfo::Vxlan x;
+      x.id = vx[IFLA_VXLAN_ID].u32();
+      x.link = vx[IFLA_VXLAN_LINK].u32();
+      uint16_t be = vx[IFLA_VXLAN_PORT].u16();
+      x.port = static_cast<uint16_t>((be >> 8) | (be << 8));
+      auto addr = [&](uint16_t t4, uint16_t t6) {
+        const Attr& a = vx[t4].data.size() == 4 ? vx[t4] : vx[t6];
+        return a.data.size() == 4 || a.data.size() == 16 ? Bytes(a.data.begin(), a.data.end()) : Bytes{};
+      };
+      x.group = addr(IFLA_VXLAN_GROUP, IFLA_VXLAN_GROUP6);
+      x.local = addr(IFLA_VXLAN_LOCAL, IFLA_VXLAN_LOCAL6);
+      l.vxlan = x;
     }
   }
   return tb.valid;

@@ -76,6 +76,13 @@ struct LinkInfo {
   std::string alias;
   int32_t br_stp = -1;
   int32_t br_vlan_filtering = -1;
+  uint32_t macvlan_mode = 0;  // IFLA_MACVLAN_MODE (macvlan, macvtap)
+  struct Vxlan {
+    uint32_t id = 0, link = 0;
+    uint16_t port = 0;        // host order
+    Bytes group, local;       // IFLA_VXLAN_GROUP(6) (a unicast remote or a group), IFLA_VXLAN_LOCAL(6)
+  };
+  std::optional<Vxlan> vxlan;
 };
 
 // ---------------------------------------------------------------- addresses

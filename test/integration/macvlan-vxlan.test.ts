@@ -39,6 +39,8 @@ async function lowerIn(prefix: string): Promise<{ ns: Namespace; lower: Link }> 
     expect(o.flags).toContain('UP');
     const priv = await Macvlan.create('mv1', { parent: 'p0', namespace: ns, mode: 'private' });
     expect(must(ns.name!, priv.name).linkinfo?.info_data?.mode).toBe('private');
+    // Read back from the kernel by the library too (IFLA_MACVLAN_MODE), as ip shows it.
+    expect([mv.macvlanMode, (await Link.get(ns, 'mv1')).macvlanMode, lower.macvlanMode]).toEqual(['bridge', 'private', undefined]);
   });
 
   it('born in another namespace (ip link add ... netns X): appears only there, its lower device stays', async () => {
@@ -114,6 +116,10 @@ async function lowerIn(prefix: string): Promise<{ ns: Namespace; lower: Link }> 
     expect(d).toMatchObject({ id: 42, port: 4789, remote: '10.60.0.2', local: '10.60.0.1', link: 'u0' });
     const mc = await Vxlan.create('vx1', { id: 7, port: 8472, group: '239.1.1.1', dev: u1, namespace: h1 });
     expect(must(h1.name!, mc.name).linkinfo?.info_data).toMatchObject({ id: 7, port: 8472, group: '239.1.1.1', link: 'u0' });
+    // Read back by the library (IFLA_VXLAN_*), the same as ip's.
+    expect(vx.vxlan).toEqual({ id: 42, port: 4789, remote: '10.60.0.2', local: '10.60.0.1', dev: u1.index });
+    expect((await Link.get(h1, 'vx1')).vxlan).toEqual({ id: 7, port: 8472, group: '239.1.1.1', dev: u1.index });
+    expect(u1.vxlan).toBeUndefined();
   });
 
   it('traffic: an overlay between two hosts, ping across VNI 42 (and not across a VNI the other side lacks)', async () => {
