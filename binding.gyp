@@ -12,6 +12,7 @@
         "native/rtnl/link.cpp",
         "native/rtnl/addr.cpp",
         "native/rtnl/route.cpp",
+        "native/rtnl/events.cpp",
         "native/rtnl/nsid.cpp",
         "native/rtnl/neigh.cpp",
         "native/rtnl/rule.cpp",

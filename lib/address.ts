@@ -47,7 +47,8 @@ export interface AddressListOptions {
   family?: 4 | 6;
 }
 
-function info(r: RawAddr): AddressInfo {
+/** @internal An address as the kernel reports it, in the API's shape. */
+export function addressInfo(r: RawAddr): AddressInfo {
   const a: AddressInfo = {
     family: r.family,
     address: r.local,
@@ -133,7 +134,7 @@ export class Address {
     const spec = Address.spec(link, cidr, opts, 'new');
     await kernel(sendAddr(link.namespace.handle, spec), () => `address ${cidr} on ${link.describe()}`);
     const local = v.formatIp(spec.local as Uint8Array);
-    return info({
+    return addressInfo({
       family: spec.family as 4 | 6, prefixlen: spec.prefixlen as number, scope: spec.scope as number, flags: spec.flags as number,
       index: link.index, local, address: spec.peer ? v.formatIp(spec.peer) : local,
       broadcast: spec.broadcast ? v.formatIp(spec.broadcast) : '',
@@ -172,6 +173,6 @@ export class Address {
     const spec: AddrSpec = { op: 'dump', index };
     if (family) spec.family = family;
     const raws = await kernel(sendAddr(ns.handle, spec), () => `addresses in namespace ${ns}`);
-    return raws.map(info);
+    return raws.map(addressInfo);
   }
 }

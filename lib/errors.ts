@@ -44,6 +44,8 @@ export const ErrorCodes = {
   SUBNET_EXHAUSTED: 'ERR_SUBNET_EXHAUSTED',
   ADDRESS_IN_USE: 'ERR_ADDRESS_IN_USE',
   INVALID_MODE: 'ERR_INVALID_MODE',
+  TIMEOUT: 'ERR_TIMEOUT',
+  WATCHER_CLOSED: 'ERR_WATCHER_CLOSED',
 } as const;
 
 export interface NativeErrorShape {

@@ -252,14 +252,30 @@ export interface NativeHandle {
   rule(spec: RuleSpec): Promise<RawRule[]>;
   /** A socket created inside the namespace (non-blocking, close-on-exec), optionally bound. */
   socket(spec: { domain: 4 | 6; type: 'stream' | 'dgram'; bind?: Uint8Array; port?: number }): Promise<number>;
+  /** A non-blocking NETLINK_ROUTE socket in the namespace, subscribed to these RTMGRP_* groups (read with Watcher). */
+  socket(spec: { netlinkGroups: number }): Promise<number>;
   /** Reads (or writes) /proc/sys/net/<path> as seen from inside the namespace. */
   sysctl(spec: { path: string; write?: string }): Promise<string>;
   close(): Promise<void>;
   readonly pending: number;
 }
 
+export interface RawEvent {
+  type: 'link' | 'address' | 'route' | 'overrun';
+  action?: 'new' | 'del';
+  raw?: RawLink | RawAddr | RawRoute;
+}
+
+export interface NativeWatcher {
+  close(): void;
+  ref(): NativeWatcher;
+  unref(): NativeWatcher;
+}
+
 export interface Addon {
   Handle: new (mode: 'path' | 'create' | 'current', path: string) => NativeHandle;
+  /** Reads a monitor socket on the JS thread when it is readable; owns (and closes) the fd. */
+  Watcher: new (fd: number, onEvents: (events: RawEvent[]) => void) => NativeWatcher;
   removeNamespace(path: string): Promise<void>;
   attachNamespace(path: string, source: string): Promise<void>;
   /** Synchronous, on the JS thread: only around a fork. Returns the saved fd, or a native error object. */

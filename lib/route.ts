@@ -77,7 +77,8 @@ function named(table: Record<string, number>, t: unknown, argument: string, max 
   throw new NetplumbError(C.INVALID_ARGUMENT, `invalid ${argument} ${v.describe(t)}: one of ${Object.keys(table).join(', ')} or a number`, { value: t, argument });
 }
 
-function info(r: RawRoute, names: Map<number, string> | undefined): RouteInfo {
+/** @internal A route as the kernel reports it, in the API's shape (device names from `names`, if given). */
+export function routeInfo(r: RawRoute, names: Map<number, string> | undefined): RouteInfo {
   const full = r.family === 4 ? 32 : 128;
   const to = r.dstLen === 0 ? 'default' : r.dstLen === full ? r.dst : `${r.dst}/${r.dstLen}`;
   const out: RouteInfo = {
@@ -234,7 +235,7 @@ export class Route {
     const [raws, links] = await Promise.all([kernel(sendRoute(ns.handle, spec), `route to ${destination} in namespace ${ns}`), Link.list(ns)]);
     const names = new Map(links.map((l) => [l.index, l.name]));
     if (!raws[0]) throw new NetplumbError(C.INVALID_ARGUMENT, `no answer for route ${destination}`);
-    return info(raws[0], names);
+    return routeInfo(raws[0], names);
   }
 
   /** `ip route show [table T] [dev D]` for one namespace. */
@@ -257,6 +258,6 @@ export class Route {
     );
     const [map, ...lists] = await Promise.all([names, ...dumps]);
     // The kernel also reports cached clones for IPv6; ip shows only real routes.
-    return (lists as RawRoute[][]).flat().filter((r) => (r.flags & 0x200) === 0).map((r) => info(r, map as Map<number, string> | undefined));
+    return (lists as RawRoute[][]).flat().filter((r) => (r.flags & 0x200) === 0).map((r) => routeInfo(r, map as Map<number, string> | undefined));
   }
 }

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,6 +12,26 @@
 namespace nl {
 
 void SocketRequest::run(LocalContext&) {
+  if (netlink_groups) {
+    int s = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+    if (s < 0) {
+      error = Error::sys(errno, "socket", "netlink monitor socket");
+      return;
+    }
+    // A burst of changes (thousands of routes) must not overflow it at once.
+    int sz = 4 << 20;
+    if (setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof sz) < 0) setsockopt(s, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+    sockaddr_nl sa{};
+    sa.nl_family = AF_NETLINK;
+    sa.nl_groups = *netlink_groups;
+    if (::bind(s, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
+      error = Error::sys(errno, "bind", "netlink monitor socket");
+      ::close(s);
+      return;
+    }
+    fd = s;
+    return;
+  }
   int s = ::socket(domain, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (s < 0) {
     error = Error::sys(errno, "socket");

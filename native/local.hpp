@@ -19,6 +19,9 @@ class SocketRequest : public LocalRequest {
   std::optional<std::vector<uint8_t>> bind_addr;  // 4 or 16 bytes; with port
   uint16_t port = 0;
   bool reuseaddr = true;
+  // Instead: a NETLINK_ROUTE socket subscribed to these RTMGRP_* groups, for
+  // watching the namespace's changes (non-blocking, read by the JS thread).
+  std::optional<uint32_t> netlink_groups;
   int fd = -1;  // result: owned by the caller (lib hands it to Node)
   void run(LocalContext& ctx) override;
 };

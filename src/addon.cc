@@ -788,6 +788,11 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
   Napi::Value Socket(const Napi::CallbackInfo& info) {
     auto o = info[0].As<Napi::Object>();
     auto req = std::make_unique<nl::SocketRequest>();
+    // socket({ netlinkGroups }): a monitor socket (read with Watcher).
+    if (auto groups = opt_num<uint32_t>(o, "netlinkGroups")) {
+      req->netlink_groups = *groups;
+      return Submit(info.Env(), std::move(req), nl::Error{});
+    }
     req->domain = num<int>(o, "domain") == 6 ? AF_INET6 : AF_INET;
     req->type = str(o, "type") == "dgram" ? SOCK_DGRAM : SOCK_STREAM;
     req->bind_addr = opt_bytes(o, "bind");
@@ -875,6 +880,151 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
   bool refd_ = false;
 };
 
+// Watcher(fd, callback): reads a netlink monitor socket (socket({ netlinkGroups }))
+// on the JS thread whenever libuv says it is readable: non-blocking reads of
+// what the kernel already queued, never a wait. Each readable turn calls
+// callback(events) once, events being [{ type: 'link' | 'address' | 'route',
+// action: 'new' | 'del', raw }] and { type: 'overrun' } when the kernel
+// dropped notifications (ENOBUFS). close() stops it and closes the fd.
+class Watcher : public Napi::ObjectWrap<Watcher> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Watcher",
+                       {InstanceMethod("close", &Watcher::Close), InstanceMethod("ref", &Watcher::Ref),
+                        InstanceMethod("unref", &Watcher::Unref)});
+  }
+
+  Watcher(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Watcher>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsNumber() || !info[1].IsFunction()) throw Napi::TypeError::New(env, "Watcher(fd, callback)");
+    fd_ = info[0].As<Napi::Number>().Int32Value();
+    callback_ = Napi::Persistent(info[1].As<Napi::Function>());
+    context_ = std::make_unique<Napi::AsyncContext>(env, "netplumb-watcher");
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) throw Napi::Error::New(env, "no event loop");
+    poll_ = new uv_poll_t{};
+    poll_->data = this;
+    if (uv_poll_init(loop, poll_, fd_) != 0) {
+      delete poll_;
+      poll_ = nullptr;
+      throw Napi::Error::New(env, "uv_poll_init failed");
+    }
+    uv_poll_start(poll_, UV_READABLE, &Watcher::OnReadable);
+    self_ = Napi::Persistent(info.This().As<Napi::Object>());  // alive while open
+    env_ = env;
+    napi_add_env_cleanup_hook(env, &Watcher::Cleanup, this);
+    buf_.resize(128 * 1024);
+  }
+
+  ~Watcher() override { Stop(); }
+
+ private:
+  static void OnReadable(uv_poll_t* h, int status, int) {
+    auto* w = static_cast<Watcher*>(h->data);
+    if (w == nullptr) return;
+    // Called from the event loop, not from JS: an exception must not escape.
+    // One is expected when a worker is being terminated (its environment can
+    // no longer run JS): then there is nobody left to tell.
+    try {
+      w->Read(status);
+    } catch (const Napi::Error&) {
+    }
+  }
+
+  void Read(int status) {
+    Napi::Env env = env_;
+    Napi::HandleScope scope(env);
+    auto events = Napi::Array::New(env);
+    uint32_t n = 0;
+    auto push = [&](const char* type, const char* action, Napi::Value raw) {
+      auto e = Napi::Object::New(env);
+      e.Set("type", type);
+      if (action) e.Set("action", action);
+      if (!raw.IsEmpty()) e.Set("raw", raw);
+      events.Set(n++, e);
+    };
+    if (status < 0) push("overrun", nullptr, Napi::Value());
+    for (int i = 0; i < 256; ++i) {  // at most this many datagrams per turn: let the loop breathe
+      ssize_t got = ::recv(fd_, buf_.data(), buf_.size(), MSG_DONTWAIT);
+      if (got < 0) {
+        if (errno == EINTR) continue;
+        if (errno == ENOBUFS) {
+          push("overrun", nullptr, Napi::Value());
+          continue;
+        }
+        break;  // EAGAIN: all read
+      }
+      std::vector<nl::rtnl::Event> evs;
+      nl::rtnl::parse_events(nl::bytes(buf_.data(), static_cast<size_t>(got)), &evs);
+      for (const auto& e : evs) {
+        const char* action = e.added ? "new" : "del";
+        if (e.type == nl::rtnl::Event::Type::Link) push("link", action, from_link(env, e.link));
+        else if (e.type == nl::rtnl::Event::Type::Addr) push("address", action, from_addr(env, e.addr));
+        else push("route", action, from_route(env, e.route));
+      }
+    }
+    if (n == 0) return;
+    // The C call, not node-addon-api's: in a worker being terminated the call
+    // fails with an exception that cannot be fetched, and node-addon-api
+    // would abort the process over it.
+    napi_value recv = self_.IsEmpty() ? env.Undefined() : self_.Value();
+    napi_value argv[] = {events};
+    napi_value result;
+    if (napi_make_callback(env, *context_, recv, callback_.Value(), 1, argv, &result) == napi_pending_exception) {
+      // A listener threw: an uncaught exception, as Node reports one from a
+      // socket's 'data' handler (nothing to fetch when JS can no longer run).
+      napi_value exc;
+      if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
+    }
+  }
+
+  // Stops polling and closes the fd; safe to call twice.
+  void Stop() {
+    if (poll_) {
+      uv_poll_stop(poll_);
+      poll_->data = nullptr;
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+      poll_ = nullptr;
+      napi_remove_env_cleanup_hook(env_, &Watcher::Cleanup, this);
+    }
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  static void Cleanup(void* arg) {
+    auto* w = static_cast<Watcher*>(arg);
+    if (w->poll_) {
+      uv_poll_stop(w->poll_);
+      w->poll_->data = nullptr;
+      uv_close(reinterpret_cast<uv_handle_t*>(w->poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+      w->poll_ = nullptr;
+    }
+    if (w->fd_ >= 0) ::close(w->fd_);
+    w->fd_ = -1;
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Stop();
+    self_.Reset();
+    return info.Env().Undefined();
+  }
+  Napi::Value Ref(const Napi::CallbackInfo& info) {
+    if (poll_) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    return info.This();
+  }
+  Napi::Value Unref(const Napi::CallbackInfo& info) {
+    if (poll_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    return info.This();
+  }
+
+  int fd_ = -1;
+  uv_poll_t* poll_ = nullptr;
+  napi_env env_ = nullptr;
+  Napi::FunctionReference callback_;
+  Napi::ObjectReference self_;
+  std::unique_ptr<Napi::AsyncContext> context_;
+  std::vector<uint8_t> buf_;
+};
+
 void CallDrain(Napi::Env env, Napi::Function, HandleWrap* self, void*) {
   if (env == nullptr || self == nullptr) return;
   // Called from the event loop, not from JS: an exception thrown here would
@@ -955,6 +1105,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("restoreNamespace", Napi::Function::New(env, RestoreNamespace));
   exports.Set("Handle", HandleWrap::Init(env));
   exports.Set("removeNamespace", Napi::Function::New(env, RemoveNamespace));
+  exports.Set("Watcher", Watcher::Init(env));
   return exports;
 }
 

@@ -5,7 +5,8 @@
 // is fed to every decoder — rtnl parse_link/addr/route/neigh/rule and nft
 // parse_rule/parse_chain — once with its own type and once with the type each
 // decoder accepts, so each decoder sees every message's bytes; and the
-// collecting requests' on_data (link, addr, route, neigh, rule, nsid).
+// collecting requests' on_data (link, addr, route, neigh, rule, nsid); and the
+// whole datagram as a monitor socket's (rtnl::parse_events).
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -144,6 +145,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return true;
   });
   fuzz::sink(well_formed + n);
+  // The same datagram as a monitor socket delivers it (Watcher): at most one event per message.
+  {
+    std::vector<rtnl::Event> evs;
+    bool ok = rtnl::parse_events(dg, &evs);
+    FUZZ_CHECK(evs.size() <= n);
+    FUZZ_CHECK(!ok || well_formed);
+    for (const auto& e : evs) {
+      bounded(e.link.name, dg);
+      bounded(e.addr.local, dg);
+      bounded(e.route.dst, dg);
+    }
+  }
   // Stopping early (the callback returning false) is honoured.
   size_t calls = 0;
   nl::for_each_msg(dg, [&](const nlmsghdr&, bytes) { return ++calls < 1; });

@@ -279,6 +279,20 @@ struct RuleRequest : Request {
 };
 
 // Decoders (exposed for tests and fuzzing). Return false on a malformed message.
+// ---------------------------------------------------------------- notifications
+
+// One change announced on a monitor socket (RTMGRP_LINK, *_IFADDR, *_ROUTE).
+struct Event {
+  enum class Type { Link, Addr, Route } type = Type::Link;
+  bool added = true;  // RTM_NEW* (or a change); false for RTM_DEL*
+  LinkInfo link;
+  AddrInfo addr;
+  RouteInfo route;
+};
+// Decodes a datagram read from a monitor socket; other message types are skipped.
+// False if the datagram is malformed (the events decoded before that are kept).
+bool parse_events(bytes datagram, std::vector<Event>* out);
+
 bool parse_link(const nlmsghdr&, bytes payload, LinkInfo* out);
 bool parse_addr(const nlmsghdr&, bytes payload, AddrInfo* out);
 bool parse_route(const nlmsghdr&, bytes payload, RouteInfo* out);

@@ -203,6 +203,33 @@ static void test_golden_vxlan() {
   CHECK(req && req->msg == g.b);
 }
 
+// A monitor datagram: RTM_NEWLINK (lo), RTM_DELADDR (10.0.0.1/8 on #2), an
+// unknown type (skipped), then a truncated message (stops the walk).
+static void test_parse_events() {
+  Golden g;
+  // RTM_NEWLINK: nlmsghdr + ifinfomsg + IFLA_IFNAME "lo"
+  g.u32(16 + 16 + 8); g.u16(RTM_NEWLINK); g.u16(0); g.u32(0); g.u32(0);
+  g.u8(AF_UNSPEC); g.u8(0); g.u16(772); g.u32(1); g.u32(IFF_UP); g.u32(0);
+  g.attr(7, IFLA_IFNAME); g.str("lo", 4);
+  // RTM_DELADDR: nlmsghdr + ifaddrmsg + IFA_LOCAL 10.0.0.1
+  g.u32(16 + 8 + 8); g.u16(RTM_DELADDR); g.u16(0); g.u32(0); g.u32(0);
+  g.u8(AF_INET); g.u8(8); g.u8(0); g.u8(0); g.u32(2);
+  g.attr(8, IFA_LOCAL); g.u8(10); g.u8(0); g.u8(0); g.u8(1);
+  // type 0x7777: not ours
+  g.u32(16 + 4); g.u16(0x7777); g.u16(0); g.u32(0); g.u32(0); g.u32(0);
+  std::vector<nl::rtnl::Event> evs;
+  CHECK(nl::rtnl::parse_events(nl::bytes(g.b.data(), g.b.size()), &evs));
+  CHECK(evs.size() == 2);
+  if (evs.size() == 2) {
+    CHECK(evs[0].type == nl::rtnl::Event::Type::Link && evs[0].added && evs[0].link.name == "lo" && evs[0].link.index == 1);
+    CHECK(evs[1].type == nl::rtnl::Event::Type::Addr && !evs[1].added && evs[1].addr.index == 2 && evs[1].addr.prefixlen == 8);
+  }
+  // Cut inside the second message: the first is kept, the datagram reported malformed.
+  std::vector<nl::rtnl::Event> cut;
+  CHECK(!nl::rtnl::parse_events(nl::bytes(g.b.data(), 40 + 20), &cut));
+  CHECK(cut.size() == 1);
+}
+
 // ip addr add 172.17.0.2/16 dev #3
 static void test_golden_addr() {
   nl::rtnl::AddrSpec s;
@@ -394,6 +421,7 @@ int main() {
   test_golden_macvlan();
   test_golden_vxlan();
   test_golden_addr();
+  test_parse_events();
   test_golden_route();
   test_attr_parser_rejects();
   test_msg_parser_rejects();

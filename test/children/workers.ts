@@ -12,7 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 
-import { Namespace, Route } from '../../lib';
+import { Namespace, Route, Watcher } from '../../lib';
 import { fdCount } from '../helpers/oracle';
 import { threadCount, waitFor } from '../helpers/reliability';
 
@@ -27,6 +27,9 @@ async function inWorker(job: Job): Promise<void> {
   const ns = await Namespace.create(job.name);
   await ns.loopback.up();
   if (job.mode === 'terminate') {
+    // A watcher open too: its socket must be closed when the worker is terminated.
+    const watcher = await Watcher.open(ns);
+    watcher.on('event', () => undefined);
     const settled = new Int32Array(job.settled);
     const ops = Array.from({ length: 1000 }, (_, i) =>
       Route.add({ namespace: ns, to: `10.${i >> 8}.${i & 255}.0/24`, dev: ns.loopback }).finally(() => Atomics.add(settled, 0, 1)),

@@ -17,7 +17,7 @@
 import * as net from 'node:net';
 
 import {
-  Address, Bridge, Fdb, Link, Macvlan, Namespace, Neighbor, NetlinkError, NetplumbError, Network, parsePublish, PortMapping, Route, Rule, VethPair, Vxlan,
+  Address, Bridge, Fdb, Link, Macvlan, Namespace, Neighbor, NetlinkError, NetplumbError, Network, parsePublish, PortMapping, Route, Rule, VethPair, Vxlan, Watcher,
   type Endpoint,
 } from '../../lib';
 import type { RawLink } from '../../lib/native';
@@ -205,7 +205,7 @@ const OPTION_KEYS = [
   'metric', 'src', 'type', 'protocol', 'onlink', 'from', 'iif', 'oif', 'fwmark', 'fwmask', 'tos', 'priority', 'action', 'not', 'lladdr', 'state',
   'router', 'target', 'vlan', 'dst', 'vni', 'kind', 'name', 'hostPort', 'hostAddress', 'bridge', 'localhost', 'containerPort', 'ip', 'ifname',
   'hostIfname', 'publish', 'subnet', 'gateway', 'masquerade', 'icc', 'port', 'host', 'backlog', 'input', 'maxBuffer', 'names', 'timeout', 'keepAlive',
-  'parent', 'in', 'mode', 'id', 'remote', 'group', 'local',
+  'parent', 'in', 'mode', 'id', 'remote', 'group', 'local', 'links', 'addresses', 'routes',
 ] as const;
 
 const GOOD_STRINGS = [
@@ -330,6 +330,7 @@ const SURFACE: Record<string, Call> = {
   'Bridge.listBridges': (_, a) => Bridge.listBridges(A(a[0])),
   'Macvlan.create': (_, a) => Macvlan.create(A(a[0]), A(a[1])),
   'Vxlan.create': (_, a) => Vxlan.create(A(a[0]), A(a[1])),
+  'Watcher.open': (_, a) => Watcher.open(A(a[0]), A(a[1])),
   'bridge.addPort': (f, a) => f.bridge.addPort(A(a[0])),
   'bridge.removePort': (f, a) => f.bridge.removePort(A(a[0])),
   'bridge.ports': (f) => f.bridge.ports(),
@@ -419,6 +420,7 @@ const VALID: Record<string, (f: Fx) => unknown[]> = {
   'Bridge.listBridges': (f) => [f.ns],
   'Macvlan.create': (f) => ['mv5', { parent: f.link, in: f.ns2, mode: 'bridge', mtu: 1500, mac: MAC(13), up: true }],
   'Vxlan.create': (f) => ['vx5', { id: 42, port: 4789, remote: '10.0.0.2', local: '10.0.0.1', dev: f.link, mtu: 1450, up: true }],
+  'Watcher.open': (f) => [f.ns, { links: true, addresses: true, routes: false, family: 4 }],
   'bridge.addPort': (f) => [f.link],
   'bridge.removePort': () => ['veth0'],
   'bridge.publish': () => [{ hostPort: 8081, to: '10.0.0.5:81', protocol: 'udp', hostAddress: '10.0.0.1', localhost: true }],
