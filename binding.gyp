@@ -22,7 +22,13 @@
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "cflags_cc": ["-std=c++20", "-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
       "cflags_cc!": ["-std=gnu++17", "-std=gnu++14", "-fno-exceptions"],
-      "defines": ["NAPI_VERSION=8"]
+      # NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS: in a worker being terminated, a
+      # failing N-API call carries an exception that cannot be fetched, and
+      # node-addon-api would abort the whole process over it (Error::Fatal).
+      "defines": [
+        "NAPI_VERSION=8",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"
+      ]
     }
   ]
 }

@@ -243,12 +243,20 @@ export class Namespace {
     await this.close();
   }
 
-  /** Closes the netlink socket and the namespace fd. The namespace itself stays. */
+  /** Closes the netlink socket and the namespace fd (and its watchers). The namespace itself stays. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     finalizer.unregister(this);
+    for (const close of [...this.#dependents]) close();
     await this.handle.close();
+  }
+
+  #dependents = new Set<() => void>();
+  /** @internal Something that must close with this namespace (a Watcher): `close` runs in close(); returns the unregistration. */
+  closesWith(close: () => void): () => void {
+    this.#dependents.add(close);
+    return () => this.#dependents.delete(close);
   }
 
   /** `await using ns = await Namespace.create(...)`: deletes what we created, closes what we opened. */

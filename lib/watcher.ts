@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
 
 import { addressInfo, type AddressInfo } from './address';
 import { ErrorCodes as C, kernel, NetplumbError } from './errors';
@@ -72,17 +73,31 @@ export class Watcher extends EventEmitter {
     ns.assertOpen();
     const fd = await kernel(ns.handle.socket({ netlinkGroups: groups }), `watch namespace ${ns}`);
     const w = new Watcher(ns);
-    w.#native = new (native().Watcher)(fd, (events) => w.#deliver(events));
+    try {
+      // Closed while the socket was being made: nothing to watch any more.
+      ns.assertOpen();
+      w.#native = new (native().Watcher)(fd, (events) => w.#deliver(events));
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+    w.#unregister = ns.closesWith(() => w.close());
     return w;
   }
 
+  #unregister: (() => void) | undefined;
+
   #deliver(events: RawEvent[]): void {
     for (const e of events) {
+      if (!this.#native) return; // a listener closed it
       let out: WatchEvent;
       if (e.type === 'link') out = { type: 'link', action: e.action as 'new' | 'del', link: Link.fromRaw(this.namespace, e.raw as RawLink) };
       else if (e.type === 'address') out = { type: 'address', action: e.action as 'new' | 'del', address: addressInfo(e.raw as RawAddr) };
-      else if (e.type === 'route') out = { type: 'route', action: e.action as 'new' | 'del', route: routeInfo(e.raw as RawRoute, undefined) };
-      else out = { type: 'overrun' };
+      else if (e.type === 'route') {
+        // Cached clones (RTM_F_CLONED) are left out, as Route.list and ip leave them out.
+        if (((e.raw as RawRoute).flags & 0x200) !== 0) continue;
+        out = { type: 'route', action: e.action as 'new' | 'del', route: routeInfo(e.raw as RawRoute, undefined) };
+      } else out = { type: 'overrun' };
       this.emit('event', out);
       this.emit(out.type, out);
     }
@@ -133,11 +148,12 @@ export class Watcher extends EventEmitter {
     });
   }
 
-  /** Stops watching and closes the socket. */
+  /** Stops watching and closes the socket. Closing (or deleting) its Namespace does this too. */
   close(): void {
     if (!this.#native) return;
     this.#native.close();
     this.#native = undefined;
+    this.#unregister?.();
     this.emit('close');
   }
 

@@ -11,6 +11,10 @@
 
 namespace nl {
 
+SocketRequest::~SocketRequest() {
+  if (fd >= 0) ::close(fd);
+}
+
 void SocketRequest::run(LocalContext&) {
   if (netlink_groups) {
     int s = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);

@@ -15,6 +15,9 @@ namespace nl {
 class SocketRequest : public LocalRequest {
  public:
   SocketRequest() { kind = Kind::Socket; op = "socket"; }
+  // A socket nobody took (its promise could not be settled: the JS
+  // environment went away) is closed with the request.
+  ~SocketRequest() override;
   int domain = 0, type = 0;
   std::optional<std::vector<uint8_t>> bind_addr;  // 4 or 16 bytes; with port
   uint16_t port = 0;

@@ -2,6 +2,7 @@
 // queues them on a namespace handle, and settles promises when the handle's
 // I/O thread delivers results. No netlink logic lives here.
 #include <napi.h>
+#include <linux/netlink.h>
 #include <uv.h>
 #include <dlfcn.h>
 #include <sched.h>
@@ -690,7 +691,9 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     } else if (r->kind == nl::Request::Kind::Rule) {
       d.Resolve(to_array(env, static_cast<nl::rtnl::RuleRequest*>(r)->rules, from_rule));
     } else if (r->kind == nl::Request::Kind::Socket) {
-      d.Resolve(Napi::Number::New(env, static_cast<nl::SocketRequest*>(r)->fd));
+      auto* sr = static_cast<nl::SocketRequest*>(r);
+      d.Resolve(Napi::Number::New(env, sr->fd));
+      sr->fd = -1;  // JS owns it now
     } else if (r->kind == nl::Request::Kind::Sysctl) {
       d.Resolve(Napi::String::New(env, static_cast<nl::SysctlRequest*>(r)->value));
     } else if (r->kind == nl::Request::Kind::NftDump) {
@@ -902,6 +905,7 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     context_ = std::make_unique<Napi::AsyncContext>(env, "netplumb-watcher");
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) throw Napi::Error::New(env, "no event loop");
+    buf_.resize(128 * 1024);
     poll_ = new uv_poll_t{};
     poll_->data = this;
     if (uv_poll_init(loop, poll_, fd_) != 0) {
@@ -913,7 +917,6 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     self_ = Napi::Persistent(info.This().As<Napi::Object>());  // alive while open
     env_ = env;
     napi_add_env_cleanup_hook(env, &Watcher::Cleanup, this);
-    buf_.resize(128 * 1024);
   }
 
   ~Watcher() override { Stop(); }
@@ -943,17 +946,21 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
       if (!raw.IsEmpty()) e.Set("raw", raw);
       events.Set(n++, e);
     };
-    if (status < 0) push("overrun", nullptr, Napi::Value());
+    bool overrun = false;
     for (int i = 0; i < 256; ++i) {  // at most this many datagrams per turn: let the loop breathe
-      ssize_t got = ::recv(fd_, buf_.data(), buf_.size(), MSG_DONTWAIT);
+      sockaddr_nl from{};
+      socklen_t fromlen = sizeof from;
+      ssize_t got = ::recvfrom(fd_, buf_.data(), buf_.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fromlen);
       if (got < 0) {
         if (errno == EINTR) continue;
-        if (errno == ENOBUFS) {
-          push("overrun", nullptr, Napi::Value());
+        if (errno == ENOBUFS) {  // reading it clears the socket's error
+          if (!overrun) push("overrun", nullptr, Napi::Value());
+          overrun = true;
           continue;
         }
         break;  // EAGAIN: all read
       }
+      if (from.nl_pid != 0) continue;  // only the kernel speaks on these groups
       std::vector<nl::rtnl::Event> evs;
       nl::rtnl::parse_events(nl::bytes(buf_.data(), static_cast<size_t>(got)), &evs);
       for (const auto& e : evs) {
@@ -963,6 +970,9 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
         else push("route", action, from_route(env, e.route));
       }
     }
+    // A socket error (the kernel's ENOBUFS) made libuv stop the poll handle
+    // before calling us: the error is read now, so watch again.
+    if (status < 0 && poll_ && fd_ >= 0) uv_poll_start(poll_, UV_READABLE, &Watcher::OnReadable);
     if (n == 0) return;
     // The C call, not node-addon-api's: in a worker being terminated the call
     // fails with an exception that cannot be fetched, and node-addon-api

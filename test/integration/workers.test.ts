@@ -1,6 +1,6 @@
 // The library in worker threads (test/children/workers.ts, a plain node on
-// dist/): workers that finish and workers terminated with 1,000 requests in
-// flight. Node unloads an addon when the last environment that loaded it ends;
+// dist/): workers that finish and workers terminated with 300 veth pairs in
+// flight and a Watcher open. Node unloads an addon when the last environment that loaded it ends;
 // before the addon pinned itself in memory, the event-loop handle's close
 // callback ran from unmapped code and the process died with SIGSEGV.
 import * as fs from 'node:fs';
@@ -27,13 +27,13 @@ it(`${ROUNDS} workers create, configure and delete a namespace; ${ROUNDS} more a
   const m = r.report!;
   // 100 /24 routes one by one and 400 /32 routes in flight, listed back by each worker.
   expect(m.finished).toEqual(Array.from({ length: ROUNDS }, () => ({ message: { routes: 500 }, code: 0 })));
-  // Terminated: they had started 1,000 requests; terminate() ends a worker with code 1.
-  expect(m.terminated.map((x) => ({ message: x.message, code: x.code }))).toEqual(Array.from({ length: ROUNDS }, () => ({ message: { started: 1000 }, code: 1 })));
+  // Terminated: they had started 300 veth pairs; terminate() ends a worker with code 1.
+  expect(m.terminated.map((x) => ({ message: x.message, code: x.code }))).toEqual(Array.from({ length: ROUNDS }, () => ({ message: { started: 300 }, code: 1 })));
   // And at least once, requests were still in flight when it was terminated.
   const settled = m.terminated.map((x) => x.settledAtTerminate as number);
-  expect(Math.min(...settled)).toBeLessThan(1000);
+  expect(Math.min(...settled)).toBeLessThan(300);
   // Their I/O threads ended and closed their sockets and namespace fds.
-  console.log(`workers: threads ${m.base.threads} -> ${m.after.threads}, fds ${m.base.fds} -> ${m.after.fds} around ${ROUNDS} terminated workers; requests settled when each was terminated: ${settled.join(', ')} of 1000`);
+  console.log(`workers: threads ${m.base.threads} -> ${m.after.threads}, fds ${m.base.fds} -> ${m.after.fds} around ${ROUNDS} terminated workers; requests settled when each was terminated: ${settled.join(', ')} of 300`);
   expect(m.after.back).toBe(true);
   expect(fs.readdirSync(NETNS_RUN_DIR).sort()).toEqual(before);
 });
