@@ -22,31 +22,18 @@
  *
  * Run it with `node bin/netplumb sandbox -- node dist/examples/attach-and-nsid.js`.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import { Namespace, VethPair } from '../lib';
-
-const t0 = process.hrtime.bigint();
-function step(what: string): void {
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  console.log(`[${ms.toFixed(1).padStart(7)} ms] ${what}`);
-}
-
-/** One ping with `ip netns exec` (the demo's own check, not part of the library). */
-function ping(ns: string, target: string): boolean {
-  return spawnSync('ip', ['netns', 'exec', ns, 'ping', '-c', '1', '-W', '2', target], { stdio: 'ignore' }).status === 0;
-}
+import { checks, ping, run, step } from './support/run';
 
 function ip(...args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8' }).trim();
 }
 
 async function main(): Promise<number> {
-  const problems: string[] = [];
-  const check = (ok: boolean, what: string) => {
-    if (!ok) problems.push(what);
-  };
+  const { check, report } = checks();
 
   await using host = await Namespace.create('host');
   await host.loopback.up();
@@ -127,19 +114,8 @@ async function main(): Promise<number> {
     step(`container stopped, ip netns del c1 -> ip netns list: ${JSON.stringify(await Namespace.list())}`);
   }
 
-  if (problems.length) console.log('\nPROBLEMS:\n' + problems.map((p) => '  - ' + p).join('\n'));
-  else step('all checks passed');
   // Leaving the block deletes host (await using), and veth-c1 with it.
-  return problems.length ? 1 : 0;
+  return report();
 }
 
-main().then(
-  async (code) => {
-    console.log(`namespaces left: ${JSON.stringify(await Namespace.list())}`);
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    console.error(e);
-    process.exitCode = 1;
-  },
-);
+run(main);

@@ -27,12 +27,7 @@ import * as http from 'node:http';
 import type * as dgram from 'node:dgram';
 import { once } from 'node:events';
 import { Bridge, Namespace, VethPair } from '../lib';
-
-const t0 = process.hrtime.bigint();
-function step(what: string): void {
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  console.log(`[${ms.toFixed(1).padStart(7)} ms] ${what}`);
-}
+import { checks, run, step } from './support/run';
 
 /** GET a URL; resolves with status and body, rejects on a network error or after 5 s. */
 function get(url: string, agent?: http.Agent): Promise<{ status: number; body: string }> {
@@ -69,10 +64,7 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
 
 async function main(): Promise<number> {
-  const problems: string[] = [];
-  const check = (ok: boolean, what: string) => {
-    if (!ok) problems.push(what);
-  };
+  const { check, report } = checks();
 
   await using host = await Namespace.create('host');
   await using c1 = await Namespace.create('c1');
@@ -154,19 +146,8 @@ async function main(): Promise<number> {
     if (server1.listening) server1.close();
   }
 
-  if (problems.length) console.log('\nPROBLEMS:\n' + problems.map((p) => '  - ' + p).join('\n'));
-  else step('all checks passed');
   // Leaving the block deletes br0, client, c2, c1 and host (await using), in reverse order.
-  return problems.length ? 1 : 0;
+  return report();
 }
 
-main().then(
-  async (code) => {
-    console.log(`namespaces left: ${JSON.stringify(await Namespace.list())}`);
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    console.error(e);
-    process.exitCode = 1;
-  },
-);
+run(main);

@@ -24,29 +24,16 @@
  *
  * Run it with `node bin/netplumb sandbox -- node dist/examples/macvlan-and-vxlan.js`.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { Macvlan, Namespace, VethPair, Vxlan } from '../lib';
-
-const t0 = process.hrtime.bigint();
-function step(what: string): void {
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  console.log(`[${ms.toFixed(1).padStart(7)} ms] ${what}`);
-}
-
-/** One ping with `ip netns exec` (the demo's own check, not part of the library). */
-function ping(ns: string, target: string): boolean {
-  return spawnSync('ip', ['netns', 'exec', ns, 'ping', '-c', '1', '-W', '2', target], { stdio: 'ignore' }).status === 0;
-}
+import { checks, ping, run, step } from './support/run';
 
 function ipj(ns: string, ...args: string[]): { linkinfo?: { info_kind?: string; info_data?: Record<string, unknown> } }[] {
   return JSON.parse(execFileSync('ip', ['-n', ns, '-j', '-d', ...args], { encoding: 'utf8' }));
 }
 
 async function main(): Promise<number> {
-  const problems: string[] = [];
-  const check = (ok: boolean, what: string) => {
-    if (!ok) problems.push(what);
-  };
+  const { check, report } = checks();
 
   await using h1 = await Namespace.create('h1');
   await using h2 = await Namespace.create('h2');
@@ -83,19 +70,8 @@ async function main(): Promise<number> {
   step(`ping h1 -> 192.168.42.2 across the overlay: ${over ? 'ok' : 'FAILED'}`);
   check(over, 'no traffic across the overlay');
 
-  if (problems.length) console.log('\nPROBLEMS:\n' + problems.map((p) => '  - ' + p).join('\n'));
-  else step('all checks passed');
   // Leaving the block deletes the four namespaces (await using), and every link in them.
-  return problems.length ? 1 : 0;
+  return report();
 }
 
-main().then(
-  async (code) => {
-    console.log(`namespaces left: ${JSON.stringify(await Namespace.list())}`);
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    console.error(e);
-    process.exitCode = 1;
-  },
-);
+run(main);

@@ -25,19 +25,9 @@
  *
  * Run it with `node bin/netplumb sandbox -- node dist/examples/neighbors-and-fdb.js`.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { Bridge, Fdb, Namespace, Neighbor, VethPair } from '../lib';
-
-const t0 = process.hrtime.bigint();
-function step(what: string): void {
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  console.log(`[${ms.toFixed(1).padStart(7)} ms] ${what}`);
-}
-
-/** One ping with `ip netns exec` (the demo's own check, not part of the library). */
-function ping(ns: string, target: string): boolean {
-  return spawnSync('ip', ['netns', 'exec', ns, 'ping', '-c', '1', '-W', '1', target], { stdio: 'ignore' }).status === 0;
-}
+import { checks, ping, run, step } from './support/run';
 
 /** The independent view: `ip -j ...` / `bridge -j ...` run in namespace `ns`, parsed. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -49,10 +39,7 @@ function json(ns: string, cmd: 'ip' | 'bridge', ...args: string[]): any[] {
 const C2_MAC = '02:00:00:80:00:12';
 
 async function main(): Promise<number> {
-  const problems: string[] = [];
-  const check = (ok: boolean, what: string) => {
-    if (!ok) problems.push(what);
-  };
+  const { check, report } = checks();
 
   await using host = await Namespace.create('host');
   await using c1 = await Namespace.create('c1');
@@ -82,7 +69,7 @@ async function main(): Promise<number> {
   await p2.peer.up();
   step('ip netns exec c2 sysctl -w net.ipv4.conf.eth0.arp_ignore=8; ip -n c2 link set eth0 up');
 
-  const fromBridge = ping('host', '10.80.0.12');
+  const fromBridge = ping('host', '10.80.0.12', 1);
   step(`ip netns exec host ping 10.80.0.12          -> ${fromBridge ? 'answered' : 'no answer: ARP for 10.80.0.12 goes unanswered'}`);
   check(!fromBridge, 'the bridge reached c2 although c2 answers no ARP');
 
@@ -92,8 +79,8 @@ async function main(): Promise<number> {
   await Neighbor.add({ dev: p1.peer, address: 'fd00:80::12', lladdr: C2_MAC, state: 'permanent', router: true });
   step(`ip -n c1 neigh add fd00:80::12 lladdr ${C2_MAC} dev eth0 nud permanent router`);
 
-  const v4 = ping('c1', '10.80.0.12');
-  const v6 = ping('c1', 'fd00:80::12');
+  const v4 = ping('c1', '10.80.0.12', 1);
+  const v6 = ping('c1', 'fd00:80::12', 1);
   step(`ip netns exec c1 ping 10.80.0.12 / fd00:80::12 -> ${v4 ? 'answered' : 'no answer'} / ${v6 ? 'answered' : 'no answer'}`);
   check(v4, 'c1 could not reach c2 over IPv4 with a permanent ARP entry');
   check(v6, 'c1 could not reach c2 over IPv6 with a permanent neighbour entry');
@@ -123,19 +110,8 @@ async function main(): Promise<number> {
   console.log(`    bridge -j says: ${JSON.stringify(oracleFdb)}`);
   check(oracleFdb.length === 1 && oracleFdb[0].ifname === 'vh-c2' && oracleFdb[0].state === 'static', `bridge fdb: ${C2_MAC} is ${JSON.stringify(oracleFdb)}`);
 
-  if (problems.length) console.log('\nPROBLEMS:\n' + problems.map((p) => '  - ' + p).join('\n'));
-  else step('all checks passed');
   // Leaving the block deletes br0, c2, c1 and host (await using), in reverse order.
-  return problems.length ? 1 : 0;
+  return report();
 }
 
-main().then(
-  async (code) => {
-    console.log(`namespaces left: ${JSON.stringify(await Namespace.list())}`);
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    console.error(e);
-    process.exitCode = 1;
-  },
-);
+run(main);

@@ -22,12 +22,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { Bridge, Link, Namespace, Route, VethPair } from '../lib';
-
-const t0 = process.hrtime.bigint();
-function step(what: string): void {
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  console.log(`[${ms.toFixed(1).padStart(7)} ms] ${what}`);
-}
+import { run, step } from './support/run';
 
 function ping(ns: string, target: string): boolean {
   try {
@@ -100,13 +95,4 @@ async function main(): Promise<number> {
   return ok ? 0 : 1;
 }
 
-main().then(
-  async (code) => {
-    console.log(`namespaces left: ${JSON.stringify(await Namespace.list())}`);
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    console.error(e);
-    process.exitCode = 1;
-  },
-);
+run(main);

@@ -29,12 +29,7 @@
  */
 import * as http from 'node:http';
 import { Bridge, Namespace, Route, Rule, VethPair } from '../lib';
-
-const t0 = process.hrtime.bigint();
-function step(what: string): void {
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  console.log(`[${ms.toFixed(1).padStart(7)} ms] ${what}`);
-}
+import { checks, run, step } from './support/run';
 
 /** GET a URL through `agent`; the body, or the error's message. */
 function fetchText(url: string, agent: http.Agent): Promise<string> {
@@ -51,10 +46,7 @@ function fetchText(url: string, agent: http.Agent): Promise<string> {
 }
 
 async function main(): Promise<number> {
-  const problems: string[] = [];
-  const check = (ok: boolean, what: string) => {
-    if (!ok) problems.push(what);
-  };
+  const { check, report } = checks();
 
   await using host = await Namespace.create('host');
   await using isp1 = await Namespace.create('isp1');
@@ -135,19 +127,8 @@ async function main(): Promise<number> {
   }
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
 
-  if (problems.length) console.log('\nPROBLEMS:\n' + problems.map((p) => '  - ' + p).join('\n'));
-  else step('all checks passed');
   // Leaving the block deletes lan0 and the five namespaces (await using), in reverse order.
-  return problems.length ? 1 : 0;
+  return report();
 }
 
-main().then(
-  async (code) => {
-    console.log(`namespaces left: ${JSON.stringify(await Namespace.list())}`);
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    console.error(e);
-    process.exitCode = 1;
-  },
-);
+run(main);

@@ -19,12 +19,7 @@
 import * as fs from 'node:fs';
 import { once } from 'node:events';
 import { Namespace, VethPair } from '../lib';
-
-const t0 = process.hrtime.bigint();
-function step(what: string): void {
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  console.log(`[${ms.toFixed(1).padStart(7)} ms] ${what}`);
-}
+import { checks, run, step } from './support/run';
 
 function indent(text: string): string {
   return text.trimEnd().split('\n').map((l) => '    ' + l).join('\n');
@@ -36,10 +31,7 @@ function nsOf(pid: number | 'self'): string {
 }
 
 async function main(): Promise<number> {
-  const problems: string[] = [];
-  const check = (ok: boolean, what: string) => {
-    if (!ok) problems.push(what);
-  };
+  const { check, report } = checks();
 
   const ours = nsOf('self');
   step(`this process runs in ${ours}`);
@@ -107,19 +99,8 @@ async function main(): Promise<number> {
   check(nsOf('self') === ours && !sameAsC1, 'the parent is not in its own namespace any more');
   check(!ownLinks.includes('eth0') && !ownLinks.includes('veth-c1'), `our namespace has links of c1 or host: ${ownLinks.join(', ')}`);
 
-  if (problems.length) console.log('\nPROBLEMS:\n' + problems.map((p) => '  - ' + p).join('\n'));
-  else step('all checks passed');
   // Leaving the block deletes c1 and host (await using), in reverse order.
-  return problems.length ? 1 : 0;
+  return report();
 }
 
-main().then(
-  async (code) => {
-    console.log(`namespaces left: ${JSON.stringify(await Namespace.list())}`);
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    console.error(e);
-    process.exitCode = 1;
-  },
-);
+run(main);

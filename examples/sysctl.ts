@@ -22,19 +22,9 @@
  *
  * Run it with `node bin/netplumb sandbox -- node dist/examples/sysctl.js`.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { Namespace, NetplumbError, Route, VethPair } from '../lib';
-
-const t0 = process.hrtime.bigint();
-function step(what: string): void {
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  console.log(`[${ms.toFixed(1).padStart(7)} ms] ${what}`);
-}
-
-/** One ping with `ip netns exec` (the demo's own check, not part of the library). */
-function ping(ns: string, target: string): boolean {
-  return spawnSync('ip', ['netns', 'exec', ns, 'ping', '-c', '1', '-W', '1', target], { stdio: 'ignore' }).status === 0;
-}
+import { checks, ping, run, step } from './support/run';
 
 /** The independent view: `ip netns exec NS sysctl -n KEY`. */
 function sysctlN(ns: string, key: string): string {
@@ -42,10 +32,7 @@ function sysctlN(ns: string, key: string): string {
 }
 
 async function main(): Promise<number> {
-  const problems: string[] = [];
-  const check = (ok: boolean, what: string) => {
-    if (!ok) problems.push(what);
-  };
+  const { check, report } = checks();
 
   await using host = await Namespace.create('host');
   await using c1 = await Namespace.create('c1');
@@ -74,13 +61,13 @@ async function main(): Promise<number> {
   await c1.sysctl.set('net.ipv4.ip_forward', 0);
   step('ip netns exec host sysctl -w net.ipv4.ip_forward=0; same in c1');
 
-  const before = ping('host', '10.70.2.1');
+  const before = ping('host', '10.70.2.1', 1);
   step(`ip netns exec host ping 10.70.2.1       -> ${before ? 'answered' : 'no answer: c1 does not forward'}`);
   check(!before, 'host reached c2 while c1 had ip_forward=0');
 
   await c1.sysctl.set('net.ipv4.ip_forward', 1);
   step('ip netns exec c1 sysctl -w net.ipv4.ip_forward=1');
-  const after = ping('host', '10.70.2.1');
+  const after = ping('host', '10.70.2.1', 1);
   step(`ip netns exec host ping 10.70.2.1       -> ${after ? 'answered: forwarded by c1' : 'no answer'}`);
   check(after, 'host did not reach c2 with ip_forward=1 in c1');
 
@@ -125,19 +112,8 @@ async function main(): Promise<number> {
   }
   await self.close();
 
-  if (problems.length) console.log('\nPROBLEMS:\n' + problems.map((p) => '  - ' + p).join('\n'));
-  else step('all checks passed');
   // Leaving the block deletes c2, c1 and host (await using), in reverse order, and their veths with them.
-  return problems.length ? 1 : 0;
+  return report();
 }
 
-main().then(
-  async (code) => {
-    console.log(`namespaces left: ${JSON.stringify(await Namespace.list())}`);
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    console.error(e);
-    process.exitCode = 1;
-  },
-);
+run(main);
