@@ -9,6 +9,8 @@ const tsJest = ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }];
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // Compiles dist/ once for the children the integration tests run.
+  globalSetup: '<rootDir>/test/setup/compile.js',
   // Fails the run if any namespace is left in the sandbox's /run/netns.
   globalTeardown: '<rootDir>/test/setup/teardown.js',
   projects: [

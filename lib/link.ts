@@ -324,8 +324,7 @@ export class Link {
 function vxlanOf(x: NonNullable<RawLink['vxlan']>): NonNullable<Link['vxlan']> {
   const out: NonNullable<Link['vxlan']> = { id: x.id, port: x.port };
   if (x.group) {
-    const multicast = x.group.includes(':') ? x.group.toLowerCase().startsWith('ff') : Number(x.group.split('.')[0]) >= 224 && Number(x.group.split('.')[0]) <= 239;
-    if (multicast) out.group = x.group;
+    if (v.isMulticast(v.ip(x.group, 'group').bytes)) out.group = x.group;
     else out.remote = x.group;
   }
   if (x.local) out.local = x.local;

@@ -214,6 +214,11 @@ export function cidr(v: unknown, argument = 'cidr', opts: { bareOk?: boolean; fa
   return { family: fam, bytes: v4 ?? ipBytes(addr, fam), text: addr, prefixlen };
 }
 
+/** 224.0.0.0/4 or ff00::/8. */
+export function isMulticast(bytes: Uint8Array): boolean {
+  return bytes.length === 4 ? ((bytes[0] as number) & 0xf0) === 0xe0 : bytes[0] === 0xff;
+}
+
 /** The network part of an address: host bits cleared. */
 export function networkOf(bytes: Uint8Array, prefixlen: number): Uint8Array {
   const out = new Uint8Array(bytes);

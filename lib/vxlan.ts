@@ -25,10 +25,6 @@ export interface VxlanOptions {
   up?: boolean;
 }
 
-function isMulticast(bytes: Uint8Array): boolean {
-  return bytes.length === 4 ? ((bytes[0] as number) & 0xf0) === 0xe0 : bytes[0] === 0xff;
-}
-
 /**
  * VXLAN: layer 2 over UDP (`ip link add NAME type vxlan id VNI dstport 4789
  * remote|group ADDR local ADDR dev DEV`), the overlay under multi-host
@@ -48,13 +44,13 @@ export class Vxlan {
     let family: 4 | 6 | undefined;
     if (o.remote !== undefined) {
       const r = v.ip(o.remote, 'remote');
-      if (isMulticast(r.bytes)) throw new NetplumbError(C.INVALID_IP, `remote ${o.remote} is a multicast address: use 'group'`, { value: o.remote, argument: 'remote' });
+      if (v.isMulticast(r.bytes)) throw new NetplumbError(C.INVALID_IP, `remote ${o.remote} is a multicast address: use 'group'`, { value: o.remote, argument: 'remote' });
       spec.vxlanRemote = r.bytes;
       family = r.family;
     }
     if (o.group !== undefined) {
       const g = v.ip(o.group, 'group');
-      if (!isMulticast(g.bytes)) throw new NetplumbError(C.INVALID_IP, `group ${o.group} is not a multicast address`, { value: o.group, argument: 'group' });
+      if (!v.isMulticast(g.bytes)) throw new NetplumbError(C.INVALID_IP, `group ${o.group} is not a multicast address`, { value: o.group, argument: 'group' });
       if (o.dev === undefined) throw new NetplumbError(C.INVALID_ARGUMENT, "a multicast group needs 'dev', the device to join it on", { argument: 'dev' });
       spec.vxlanRemote = g.bytes;
       family = g.family;

@@ -23,24 +23,6 @@ std::shared_ptr<Handle> Handle::start(std::unique_ptr<OpenRequest> open, std::sh
 
 Handle::~Handle() = default;
 
-void Handle::submit(std::unique_ptr<Request> r) {
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    if (!closing_) {
-      queue_.push_back(std::move(r));
-      queued_.store(queue_.size(), std::memory_order_release);
-      wake_elsewhere();
-      cv_.notify_one();
-      return;
-    }
-  }
-  r->done = true;
-  r->error = Error::sys(EBADF, r->op, "the namespace handle is closed");
-  Batch b;
-  b.push_back(std::move(r));
-  sink_->deliver(std::move(b));
-}
-
 void Handle::submit(std::vector<std::unique_ptr<Request>>&& rs) {
   if (rs.empty()) return;
   {

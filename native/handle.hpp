@@ -64,8 +64,7 @@ class Handle : public std::enable_shared_from_this<Handle> {
   static std::shared_ptr<Handle> start(std::unique_ptr<OpenRequest> open, std::shared_ptr<Sink> sink);
   ~Handle();
 
-  void submit(std::unique_ptr<Request> r);
-  // Queues several at once: one lock, one wake-up of the I/O thread.
+  // Queues requests (what one turn of JS asked): one lock, one wake-up of the I/O thread.
   void submit(std::vector<std::unique_ptr<Request>>&& rs);
   // Lets queued requests finish, then ends the thread and closes the socket
   // and the namespace fd. Requests submitted afterwards fail with EBADF.

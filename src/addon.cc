@@ -988,29 +988,24 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     }
   }
 
-  // Stops polling and closes the fd; safe to call twice.
-  void Stop() {
+  // Stops polling and closes the fd; true if they were open (safe to call twice).
+  bool Release() {
+    bool open = poll_ != nullptr;
     if (poll_) {
       uv_poll_stop(poll_);
       poll_->data = nullptr;
       uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
       poll_ = nullptr;
-      napi_remove_env_cleanup_hook(env_, &Watcher::Cleanup, this);
     }
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
+    return open;
   }
-  static void Cleanup(void* arg) {
-    auto* w = static_cast<Watcher*>(arg);
-    if (w->poll_) {
-      uv_poll_stop(w->poll_);
-      w->poll_->data = nullptr;
-      uv_close(reinterpret_cast<uv_handle_t*>(w->poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-      w->poll_ = nullptr;
-    }
-    if (w->fd_ >= 0) ::close(w->fd_);
-    w->fd_ = -1;
+  void Stop() {
+    if (Release()) napi_remove_env_cleanup_hook(env_, &Watcher::Cleanup, this);
   }
+  // The environment is going away (its hooks are being run: nothing to remove).
+  static void Cleanup(void* arg) { static_cast<Watcher*>(arg)->Release(); }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
     Stop();

@@ -25,7 +25,7 @@ import { Bridge, Namespace, VethPair } from '../../lib';
 
 const [prefix, ROUNDS, PAIRS, ADDRS4, ADDRS6] = [process.argv[2] as string, ...process.argv.slice(3).map(Number)] as [string, number, number, number, number];
 
-interface Round {
+export interface Round {
   ns: string;
   issueMs: number;
   totalMs: number;

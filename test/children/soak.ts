@@ -106,6 +106,21 @@ async function world(tag: string): Promise<World> {
   return w;
 }
 
+/** What the child prints (one JSON line). */
+export interface SoakReport {
+  cycles: number;
+  each: boolean;
+  elapsedMs: number;
+  namespaces: number;
+  fds: { base: number; open: number; openAfter: number; after: number; opened: string[]; left: string[] };
+  threads: { base: number; open: number; after: number };
+  links: { before: number[]; after: number[] };
+  netns: { before: number; after: number };
+  rss: { before: number; samples: number[]; after: number };
+  heapUsed: { before: number; after: number };
+  failed: string[];
+}
+
 async function main(): Promise<void> {
   // Warm-up (the addon loads, libuv, V8 and malloc's arenas settle): a few waves in throwaway namespaces.
   {
@@ -164,21 +179,20 @@ async function main(): Promise<void> {
     check('fds after closing the namespaces, baseline -> after', fds3, fds0);
     check('threads back to the baseline within 3 s', threadsBack, true);
     check('/run/netns, before -> after', fs.readdirSync(NETNS_RUN_DIR).sort(), netns0);
-    console.log(
-      JSON.stringify({
-        cycles: ran - 4 * WAVE, // the warm-up's cycles are not counted
-        each: EACH,
-        elapsedMs: elapsed,
-        namespaces: all.length,
-        fds: { base: fds0, open: fds1, openAfter: fds2, after: fds3, opened: fdsOpened, left: fdsLeft },
-        threads: { base: threads0, open: threads1, after: threadCount() },
-        links: { before: links1.map((l) => l.length), after: links2.map((l) => l.length) },
-        netns: { before: netns0.length, after: fs.readdirSync(NETNS_RUN_DIR).length },
-        rss: { before: rss1, samples: rssAt, after: rss2 },
-        heapUsed: { before: heap1, after: heap2 },
-        failed,
-      }),
-    );
+    const report: SoakReport = {
+      cycles: ran - 4 * WAVE, // the warm-up's cycles are not counted
+      each: EACH,
+      elapsedMs: elapsed,
+      namespaces: all.length,
+      fds: { base: fds0, open: fds1, openAfter: fds2, after: fds3, opened: fdsOpened, left: fdsLeft },
+      threads: { base: threads0, open: threads1, after: threadCount() },
+      links: { before: links1.map((l) => l.length), after: links2.map((l) => l.length) },
+      netns: { before: netns0.length, after: fs.readdirSync(NETNS_RUN_DIR).length },
+      rss: { before: rss1, samples: rssAt, after: rss2 },
+      heapUsed: { before: heap1, after: heap2 },
+      failed,
+    };
+    console.log(JSON.stringify(report));
   } finally {
     await Promise.allSettled(all.filter((ns) => !ns.closed).map((ns) => ns.delete()));
   }

@@ -1,5 +1,5 @@
-// Plain `node` children on the compiled library (dist/), as a user's program
-// runs it: for measurements that jest's own work would distort (event-loop
+// Plain `node` children on the compiled library (dist/, compiled once per run by
+// test/setup/compile.js), as a user's program runs it: for measurements that jest's own work would distort (event-loop
 // gaps, memory) and for programs that must exit or die mid-way.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -9,13 +9,6 @@ import { Namespace, NETNS_RUN_DIR } from '../../lib';
 
 export const ROOT = path.join(__dirname, '..', '..');
 export const DIST_INDEX = path.join(ROOT, 'dist', 'lib', 'index.js');
-const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-
-/** `tsc -p tsconfig.build.json`: lib/, examples/, test/helpers/ and test/children/ to dist/. Throws with tsc's output. */
-export function compileDist(): void {
-  const tsc = spawnSync(process.execPath, [TSC, '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
-  if (tsc.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed:\n${tsc.stdout}${tsc.stderr}`);
-}
 
 export interface ChildRun<R> {
   /** Why the child could not be run or was killed (ETIMEDOUT at the timeout), if so. */

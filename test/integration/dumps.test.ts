@@ -19,7 +19,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { Address, Link, Namespace, NetlinkError, Route, type RouteInfo } from '../../lib';
-import { compileDist, DIST_INDEX } from '../helpers/child';
+import { DIST_INDEX } from '../helpers/child';
 import { ip, ipj, uniq } from '../helpers/oracle';
 
 const V4_ROUTES = 8000;
@@ -287,7 +287,6 @@ const { Namespace, Link } = require(process.env.NP_DIST);
 describe('interrupted dumps are retried (seen with strace)', () => {
   it('under link churn: dump requests sent = list calls + retries; every ERR_DUMP_INTERRUPTED comes after 5 retries', async () => {
     if (spawnSync('strace', ['-V']).status !== 0) throw new Error('strace is not installed: this test needs it (apt-get install strace)');
-    compileDist();
     const { ns, name } = await linkNamespace();
     await ns.close();
     const script = path.join(tmp, 'child.js');

@@ -15,7 +15,8 @@
 // The caller's own synchronous loop of 500 calls is reported, not bounded here:
 // its cost per call is issue 5's (bench/, W2).
 
-import { compileDist, removeNamespacesStartingWith, runChild } from '../helpers/child';
+import type { Round } from '../children/eventloop';
+import { removeNamespacesStartingWith, runChild } from '../helpers/child';
 import { ipj, uniq } from '../helpers/oracle';
 
 const ROUNDS = 3;
@@ -25,19 +26,8 @@ const ADDRS6 = 200;
 const MAX_GAP_MS = 20;
 const MIN_TICKS = 5;
 
-interface Round {
-  ns: string;
-  issueMs: number;
-  totalMs: number;
-  inflight: { maxGap: number; ticks: number; pendingAtFirstTick: number };
-  idleMaxGap: number;
-  failures: string[];
-}
-
 const prefix = uniq('evl');
 const names = Array.from({ length: ROUNDS }, (_, k) => `${prefix}${k}`);
-
-beforeAll(() => compileDist(), 120_000);
 
 afterAll(() => removeNamespacesStartingWith(prefix));
 

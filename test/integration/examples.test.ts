@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { compileDist, ROOT } from '../helpers/child';
+import { ROOT } from '../helpers/child';
 import { kernelLacks, run } from '../helpers/oracle';
 
 const RUN_TIMEOUT_MS = 45_000;
@@ -44,10 +44,6 @@ function namesIn(name: string): string[] {
 function ownLinks(): string[] {
   return (JSON.parse(run('ip', ['-j', 'link', 'show'])) as { ifname: string }[]).map((l) => l.ifname).sort();
 }
-
-beforeAll(() => {
-  compileDist();
-}, 60_000);
 
 it('finds the examples', () => {
   expect(EXAMPLES).toEqual(

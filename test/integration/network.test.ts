@@ -7,11 +7,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Bridge, Namespace, NetlinkError, NetplumbError, Network, type Endpoint } from '../../lib';
 import { _setConnectFaultHook } from '../../lib/network';
-import { compileDist, DIST_INDEX } from '../helpers/child';
+import { DIST_INDEX } from '../helpers/child';
 import { ip, ipj, oracle, ping, uniq } from '../helpers/oracle';
 import { rejectionOf } from '../helpers/ns-link';
 import { bridgePorts, hasMasquerade, metaMatch, netplumbRules, nftRules, payloadMatch, sysctlOf } from '../helpers/netnat';
-
 
 const made: Namespace[] = [];
 async function mk(prefix: string, loUp = false): Promise<Namespace> {
@@ -244,10 +243,9 @@ describe('IPAM', () => {
 describe('re-open after a restart', () => {
   let dir: string;
   beforeAll(() => {
-    compileDist();
     expect(fs.existsSync(DIST_INDEX)).toBe(true);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'netplumb-network-'));
-  }, 60_000);
+  });
   afterAll(() => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });

@@ -18,7 +18,8 @@
 import * as fs from 'node:fs';
 
 import { NETNS_RUN_DIR } from '../../lib';
-import { compileDist, removeNamespacesStartingWith, runChild } from '../helpers/child';
+import type { SoakReport } from '../children/soak';
+import { removeNamespacesStartingWith, runChild } from '../helpers/child';
 import { uniq } from '../helpers/oracle';
 
 const CYCLES = Number(process.env.SOAK_CYCLES ?? 10_000);
@@ -26,22 +27,8 @@ const EACH = process.env.SOAK_DELETE === 'each';
 const RSS_BOUND_MB = 16;
 const RSS_HALF_MB = 8;
 
-interface SoakReport {
-  cycles: number;
-  elapsedMs: number;
-  namespaces: number;
-  fds: { base: number; open: number; openAfter: number; after: number; opened: string[]; left: string[] };
-  threads: { base: number; open: number; after: number };
-  links: { before: number[]; after: number[] };
-  netns: { before: number; after: number };
-  rss: { before: number; samples: number[]; after: number };
-  heapUsed: { before: number; after: number };
-  failed: string[];
-}
-
 const PREFIX = uniq('sk');
 
-beforeAll(() => compileDist(), 60_000);
 // A child killed at its timeout cannot clean up after itself.
 afterAll(() => removeNamespacesStartingWith(PREFIX));
 

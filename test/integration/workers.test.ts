@@ -6,14 +6,13 @@
 import * as fs from 'node:fs';
 
 import { NETNS_RUN_DIR } from '../../lib';
-import { compileDist, removeNamespacesStartingWith, runChild } from '../helpers/child';
+import { removeNamespacesStartingWith, runChild } from '../helpers/child';
 import { uniq } from '../helpers/oracle';
 
 const ROUNDS = 3;
 
 const prefix = uniq('wk');
 
-beforeAll(() => compileDist(), 60_000);
 // A child that crashed (what this test guards against) cannot clean up after itself.
 afterAll(() => removeNamespacesStartingWith(prefix));
 
