@@ -46,6 +46,7 @@ export const ErrorCodes = {
   INVALID_MODE: 'ERR_INVALID_MODE',
   TIMEOUT: 'ERR_TIMEOUT',
   WATCHER_CLOSED: 'ERR_WATCHER_CLOSED',
+  FOREIGN_TABLE: 'ERR_FOREIGN_TABLE',
 } as const;
 
 export interface NativeErrorShape {
@@ -103,7 +104,7 @@ export class NetlinkError extends Error {
 }
 
 // Linux's names where libuv's differ (95 is EOPNOTSUPP to the kernel; libuv says ENOTSUP).
-const LINUX_NAMES: Record<number, string> = { 95: 'EOPNOTSUPP' };
+const LINUX_NAMES: Record<number, string> = { 85: 'ERESTART', 95: 'EOPNOTSUPP' };
 
 function errnoName(errno: number): string {
   const n = Math.abs(errno);
@@ -117,6 +118,7 @@ function errnoText(errno: number): string {
   if (entry) return entry[1];
   // Kernel-internal codes that still reach userspace.
   if (Math.abs(errno) === 524) return 'operation not supported (kernel ENOTSUPP)';
+  if (Math.abs(errno) === 85) return 'interrupted system call should be restarted';
   return `errno ${Math.abs(errno)}`;
 }
 

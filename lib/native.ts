@@ -232,6 +232,10 @@ export interface NftMsg {
 
 export interface NftDump {
   exists: boolean;
+  /** The ruleset generation read before the dump (NFT_MSG_GETGEN). */
+  genid: number;
+  /** NFTA_TABLE_USERDATA of the table (empty when it has none). */
+  tableUserdata: Buffer;
   chains: { table: string; name: string; type: string; hooknum: number; priority: number; policy: number }[];
   rules: { table: string; chain: string; handle: bigint; userdata: Buffer }[];
 }
@@ -245,7 +249,7 @@ export interface NativeHandle {
   route(wire: Uint8Array): Promise<RawRoute[]>;
   nsid(fd: number): Promise<number>;
   /** One atomic nf_tables transaction; a failure carries `index`, the failing message. */
-  nftBatch(msgs: NftMsg[]): Promise<undefined>;
+  nftBatch(msgs: NftMsg[], genid?: number): Promise<undefined>;
   nftDump(spec: { family: number; table: string }): Promise<NftDump>;
   setNsid(fd: number, id: number): Promise<number>;
   neigh(spec: NeighSpec): Promise<RawNeigh[]>;

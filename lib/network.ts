@@ -1,11 +1,12 @@
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import { Address } from './address';
 import { Bridge } from './bridge';
 import { ErrorCodes as C, kernel, NetplumbError } from './errors';
 import { Link } from './link';
 import { Namespace, resolveNamespace } from './namespace';
-import { apply, bridgeTableMsgs, dropEmptyTables, expr, natTableMsgs, NFPROTO_BRIDGE, NFPROTO_IPV4, ourRules, rule, TABLE } from './nft';
-import { PortMapping, withNatLock } from './port-mapping';
+import { bridgeTableMsgs, delRule, expr, natTableMsgs, NFPROTO_BRIDGE, NFPROTO_IPV4, rule, transact } from './nft';
+import { PortMapping } from './port-mapping';
 import { Route } from './route';
 import { VethPair } from './veth-pair';
 import * as v from './validate';
@@ -174,31 +175,46 @@ export class Network {
     let bridge: Bridge;
     let created = false;
     const gwCidr = `${fromInt(gwInt)}/${subnet.prefixlen}`;
+    const adopt = async (): Promise<Bridge> => {
+      const b = await Bridge.get(ns, name);
+      const addrs = await Address.list(b, { family: 4 });
+      if (!addrs.some((a) => a.cidr === gwCidr))
+        await Address.add(b, gwCidr).catch((e: unknown) => {
+          if ((e as { code?: string }).code !== 'EEXIST') throw e; // added by a concurrent caller
+        });
+      if (!b.isUp) await b.up();
+      return b;
+    };
     try {
-      bridge = await Bridge.get(ns, name);
-      const addrs = await Address.list(bridge, { family: 4 });
-      if (!addrs.some((a) => a.cidr === gwCidr)) await Address.add(bridge, gwCidr);
-      if (!bridge.isUp) await bridge.up();
+      bridge = await adopt();
     } catch (e) {
       if ((e as { code?: string }).code !== 'ENODEV') throw e;
-      bridge = await Bridge.create(name, { namespace: ns, address: gwCidr, up: true, ...(mtu ? { mtu } : {}) });
-      created = true;
+      try {
+        bridge = await Bridge.create(name, { namespace: ns, address: gwCidr, up: true, ...(mtu ? { mtu } : {}) });
+        created = true;
+      } catch (e2) {
+        // Another caller created it in between: adopt theirs, as if it had been there first.
+        if ((e2 as { code?: string }).code !== 'EEXIST') throw e2;
+        bridge = await adopt();
+      }
     }
     const network = new Network(ns, bridge, subnet, gwInt, mtu, created);
     try {
       await network.rediscover();
-      await withNatLock(ns, async () => {
-        const have = new Set((await ourRules(ns)).map((r) => r.comment));
+      const masq = `netplumb masquerade ${network.name} ${network.subnet}`;
+      const iccText = `netplumb icc ${network.name}`;
+      await transact(ns, `network ${network.name}`, (state) => {
+        const have = new Set(state.rules.map((r) => r.comment));
         const msgs = [];
-        if (masquerade && !have.has(`netplumb masquerade ${network.name} ${network.subnet}`)) {
-          msgs.push(...natTableMsgs(), rule(NFPROTO_IPV4, 'postrouting', [expr.addr('saddr', v.ipBytes(fromInt(network.#net), 4), subnet.prefixlen), expr.oifname(bridge.name, true), expr.counter(), expr.masquerade()], `netplumb masquerade ${network.name} ${network.subnet}`));
+        if (masquerade && !have.has(masq)) {
+          msgs.push(...natTableMsgs(), rule(NFPROTO_IPV4, 'postrouting', [expr.addr('saddr', v.ipBytes(fromInt(network.#net), 4), subnet.prefixlen), expr.oifname(bridge.name, true), expr.counter(), expr.masquerade()], masq));
         }
-        if (!icc && !have.has(`netplumb icc ${network.name}`)) {
+        if (!icc && !have.has(iccText)) {
           // Bridged traffic from one of this network's veths to another: both ends are in the
           // network's link group. (meta ibrname would need CONFIG_NFT_BRIDGE_META, often absent.)
-          msgs.push(...bridgeTableMsgs(), rule(NFPROTO_BRIDGE, 'forward', [expr.groups(network.group), expr.counter(), expr.drop()], `netplumb icc ${network.name}`));
+          msgs.push(...bridgeTableMsgs(), rule(NFPROTO_BRIDGE, 'forward', [expr.groups(network.group), expr.counter(), expr.drop()], iccText));
         }
-        if (msgs.length) await apply(ns, msgs, `network ${network.name}`);
+        return msgs;
       });
       if (masquerade) await ns.sysctl.set('net.ipv4.ip_forward', 1);
     } catch (e) {
@@ -334,18 +350,16 @@ export class Network {
    * per container. When it resolves, the links and their names are gone.
    */
   async disconnectAll(): Promise<void> {
-    await withNatLock(this.namespace, async () => {
-      // This object's mappings, and any mapping to an address of this subnet
-      // (published by another process that connected containers here).
-      const ids = new Set([...this.#endpoints].flatMap((e) => e.mappings.map((m) => m.id)));
-      const inSubnet = (r: { comment: string }) => {
-        const m = / -> ([\d.]+):\d+/.exec(r.comment);
-        return r.comment.startsWith('netplumb publish ') && m !== null && this.contains(m[1] as string);
-      };
-      const mine = (await ourRules(this.namespace)).filter((r) => ids.has(r.comment.split(' ')[2] ?? '') || inSubnet(r));
-      if (mine.length)
-        await apply(this.namespace, mine.map((r) => ({ type: 'delrule' as const, family: r.family, table: TABLE, chain: r.chain, handle: r.handle })), `disconnect all from ${this.name}`);
-    });
+    // This object's mappings, and any mapping to an address of this subnet
+    // (published by another process that connected containers here).
+    const ids = new Set([...this.#endpoints].flatMap((e) => e.mappings.map((m) => m.id)));
+    const inSubnet = (r: { comment: string }) => {
+      const m = / -> ([\d.]+):\d+/.exec(r.comment);
+      return r.comment.startsWith('netplumb publish ') && m !== null && this.contains(m[1] as string);
+    };
+    await transact(this.namespace, `disconnect all from ${this.name}`, (state) =>
+      state.rules.filter((r) => ids.has(r.comment.split(' ')[2] ?? '') || inSubnet(r)).map(delRule),
+    );
     await Link.deleteGroup(this.namespace, this.group).catch((e: unknown) => {
       if ((e as { code?: string }).code !== 'ENODEV') throw e;
     });
@@ -362,14 +376,8 @@ export class Network {
     await this.disconnectAll().catch(() => undefined);
     const ports = await Link.list(this.namespace, { master: this.bridge });
     await Promise.all(ports.filter((p) => ALIAS.exec(p.alias)?.[1] === this.name).map((p) => p.delete().catch(() => undefined)));
-    await withNatLock(this.namespace, async () => {
-      const mine = (await ourRules(this.namespace)).filter(
-        (r) => r.comment === `netplumb masquerade ${this.name} ${this.subnet}` || r.comment === `netplumb icc ${this.name}`,
-      );
-      if (mine.length)
-        await apply(this.namespace, mine.map((r) => ({ type: 'delrule' as const, family: r.family, table: TABLE, chain: r.chain, handle: r.handle })), `delete network ${this.name}`);
-      await dropEmptyTables(this.namespace);
-    });
+    const own = [`netplumb masquerade ${this.name} ${this.subnet}`, `netplumb icc ${this.name}`];
+    await transact(this.namespace, `delete network ${this.name}`, (state) => state.rules.filter((r) => own.includes(r.comment)).map(delRule));
     if (this.#created) await this.bridge.delete().catch((e: unknown) => {
       if ((e as { code?: string }).code !== 'ENODEV') throw e;
     });
@@ -388,7 +396,16 @@ export class Network {
    *   (a named namespace, or a process's); also a Namespace object.
    */
   static async mode(spec: 'host' | 'none' | `container:${string}` | Namespace, opts: { name?: string } = {}): Promise<Namespace> {
-    if (spec instanceof Namespace) return Namespace.fromPath(`/proc/self/fd/${spec.assertOpen().fd}`);
+    if (spec instanceof Namespace) {
+      // Pin the namespace now, with an fd of our own: after an await, spec's fd
+      // number may have been closed and reused for another namespace.
+      const own = fs.openSync(`/proc/self/fd/${spec.assertOpen().fd}`, fs.constants.O_RDONLY) // libuv adds O_CLOEXEC;
+      try {
+        return await Namespace.fromPath(`/proc/self/fd/${own}`);
+      } finally {
+        fs.closeSync(own);
+      }
+    }
     if (spec === 'host') return Namespace.current();
     if (spec === 'none') {
       const name = v.namespaceName(opts.name ?? `none-${crypto.randomBytes(4).toString('hex')}`);

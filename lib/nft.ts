@@ -4,7 +4,7 @@
 // filtering), never in anyone else's, and every rule carries a comment (nft's
 // user-data TLV) that says which object it belongs to — `nft list ruleset`
 // shows it, and it is how netplumb finds its rules again.
-import { kernel, NetlinkError, type NativeErrorShape } from './errors';
+import { ErrorCodes as C, kernel, NetlinkError, NetplumbError, type NativeErrorShape } from './errors';
 import type { NftExpr, NftMsg } from './native';
 import type { Namespace } from './namespace';
 
@@ -14,7 +14,7 @@ export const TABLE = 'netplumb';
 
 const REG_1 = 1;
 const REG_2 = 2;
-const CMP = { eq: 0, neq: 1 } as const;
+const CMP = { eq: 0, neq: 1, lte: 3, gte: 5 } as const;
 const META = { iifname: 6, oifname: 7, l4proto: 16, iifgroup: 21, oifgroup: 22 } as const;
 const PAYLOAD_NETWORK = 1;
 const PAYLOAD_TRANSPORT = 2;
@@ -52,9 +52,12 @@ export const expr = {
     { name: 'meta', dreg: REG_1, key: META.l4proto },
     { name: 'cmp', sreg: REG_1, op: CMP.eq, data: Uint8Array.from([proto === 'tcp' ? 6 : 17]) },
   ],
-  dport: (port: number): NftExpr[] => [
+  /** th dport PORT, or th dport FIRST-LAST (compared in network byte order, as nft does). */
+  dport: (port: number, last = port): NftExpr[] => [
     { name: 'payload', dreg: REG_1, base: PAYLOAD_TRANSPORT, offset: 2, len: 2 },
-    { name: 'cmp', sreg: REG_1, op: CMP.eq, data: be16(port) },
+    ...(last === port
+      ? [{ name: 'cmp', sreg: REG_1, op: CMP.eq, data: be16(port) }]
+      : [{ name: 'cmp', sreg: REG_1, op: CMP.gte, data: be16(port) }, { name: 'cmp', sreg: REG_1, op: CMP.lte, data: be16(last) }]),
   ],
   /** ip saddr / daddr ADDR[/LEN], or != with `not`. */
   addr: (which: 'saddr' | 'daddr', ip: Uint8Array, len = 32, not = false): NftExpr[] => {
@@ -90,12 +93,18 @@ export const expr = {
     { name: 'cmp', sreg: REG_1, op: CMP.neq, data: new Uint8Array(4) },
   ],
   counter: (): NftExpr[] => [{ name: 'counter' }],
-  /** dnat to ADDR:PORT */
-  dnat: (ip: Uint8Array, port: number): NftExpr[] => [
-    { name: 'immediate', dreg: REG_1, data: ip },
-    { name: 'immediate', dreg: REG_2, data: be16(port) },
-    { name: 'nat', type: NAT_DNAT, family: NFPROTO_IPV4, regAddr: REG_1, regProto: REG_2, flags: NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED },
-  ],
+  /** dnat to ADDR:PORT, or dnat to ADDR (the destination port kept) without a port. */
+  dnat: (ip: Uint8Array, port?: number): NftExpr[] =>
+    port === undefined
+      ? [
+          { name: 'immediate', dreg: REG_1, data: ip },
+          { name: 'nat', type: NAT_DNAT, family: NFPROTO_IPV4, regAddr: REG_1, flags: NF_NAT_RANGE_MAP_IPS },
+        ]
+      : [
+          { name: 'immediate', dreg: REG_1, data: ip },
+          { name: 'immediate', dreg: REG_2, data: be16(port) },
+          { name: 'nat', type: NAT_DNAT, family: NFPROTO_IPV4, regAddr: REG_1, regProto: REG_2, flags: NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED },
+        ],
   masquerade: (): NftExpr[] => [{ name: 'masq' }],
   drop: (): NftExpr[] => [{ name: 'immediate', verdict: NF_DROP }],
 };
@@ -125,9 +134,17 @@ const CHAINS = {
 } as const;
 export type NatChain = keyof typeof CHAINS;
 
+/**
+ * The mark on every table netplumb creates: its comment (NFTA_TABLE_USERDATA,
+ * `nft list ruleset` shows it). A table of our name without it is someone
+ * else's, and netplumb never adds to, empties or deletes it.
+ */
+export const OWNER_MARK = 'managed by netplumb';
+const OWNER_USERDATA = comment(OWNER_MARK);
+
 /** Messages that create our ip table and its NAT base chains; idempotent (NLM_F_CREATE without EXCL). */
 export function natTableMsgs(): NftMsg[] {
-  const msgs: NftMsg[] = [{ type: 'newtable', family: NFPROTO_IPV4, table: TABLE }];
+  const msgs: NftMsg[] = [{ type: 'newtable', family: NFPROTO_IPV4, table: TABLE, userdata: OWNER_USERDATA }];
   for (const [chain, c] of Object.entries(CHAINS))
     msgs.push({ type: 'newchain', family: NFPROTO_IPV4, table: TABLE, chain, ...c, policy: NF_ACCEPT });
   return msgs;
@@ -136,13 +153,17 @@ export function natTableMsgs(): NftMsg[] {
 /** The bridge-family table with a forward chain, for inter-container filtering. */
 export function bridgeTableMsgs(): NftMsg[] {
   return [
-    { type: 'newtable', family: NFPROTO_BRIDGE, table: TABLE },
+    { type: 'newtable', family: NFPROTO_BRIDGE, table: TABLE, userdata: OWNER_USERDATA },
     { type: 'newchain', family: NFPROTO_BRIDGE, table: TABLE, chain: 'forward', hooknum: 2, priority: 0, chainType: 'filter', policy: NF_ACCEPT },
   ];
 }
 
 export function rule(family: number, chain: string, parts: NftExpr[][], text: string): NftMsg {
   return { type: 'newrule', family, table: TABLE, chain, exprs: parts.flat(), userdata: comment(text) };
+}
+
+export function delRule(r: OurRule): NftMsg {
+  return { type: 'delrule', family: r.family, table: TABLE, chain: r.chain, handle: r.handle };
 }
 
 export interface OurRule {
@@ -152,38 +173,120 @@ export interface OurRule {
   comment: string;
 }
 
-/** Our rules in `ns` (both tables), with their comments. */
-export async function ourRules(ns: Namespace): Promise<OurRule[]> {
-  const dumps = await Promise.all(
-    [NFPROTO_IPV4, NFPROTO_BRIDGE].map((family) =>
-      kernel(ns.handle.nftDump({ family, table: TABLE }), `nf_tables table ${TABLE} in namespace ${ns}`).then((d) => ({ family, d })),
-    ),
-  );
-  return dumps.flatMap(({ family, d }) => d.rules.map((r) => ({ family, chain: r.chain, handle: r.handle, comment: readComment(r.userdata) ?? '' })));
+const FAMILIES = [NFPROTO_IPV4, NFPROTO_BRIDGE] as const;
+const familyName = (f: number) => (f === NFPROTO_BRIDGE ? 'bridge' : 'ip');
+
+/** What our tables in a namespace hold, at one ruleset generation. */
+export interface NftState {
+  /** The generation the state was read at: a batch sent with it applies only if nothing changed since. */
+  genid: number;
+  /** Per family: whether a table of our name exists, and whether it carries our mark. */
+  tables: Map<number, { exists: boolean; ours: boolean }>;
+  /** The rules of our (marked) tables. */
+  rules: OurRule[];
 }
 
-/** Removes our tables from `ns` when no rule is left in them (nothing of ours should outlive its last rule). */
-export async function dropEmptyTables(ns: Namespace): Promise<void> {
-  const msgs: NftMsg[] = [];
-  for (const family of [NFPROTO_IPV4, NFPROTO_BRIDGE]) {
-    const d = await kernel(ns.handle.nftDump({ family, table: TABLE }), `nf_tables table ${TABLE} in namespace ${ns}`);
-    if (d.exists && d.rules.length === 0) msgs.push({ type: 'deltable', family, table: TABLE });
+/** Reads our tables in `ns` (both families) and the generation they were read at. */
+export async function readState(ns: Namespace): Promise<NftState> {
+  const dumps = await Promise.all(
+    FAMILIES.map((family) =>
+      kernel(ns.handle.nftDump({ family, table: TABLE }), `nf_tables table ${familyName(family)} ${TABLE} in namespace ${ns}`).then((d) => ({ family, d })),
+    ),
+  );
+  const tables = new Map<number, { exists: boolean; ours: boolean }>();
+  const rules: OurRule[] = [];
+  let genid = Infinity;
+  for (const { family, d } of dumps) {
+    // The earliest generation: if anything changed after it, a batch carrying it is refused.
+    genid = Math.min(genid, d.genid);
+    const ours = d.exists && readComment(d.tableUserdata) === OWNER_MARK;
+    tables.set(family, { exists: d.exists, ours });
+    if (ours) for (const r of d.rules) rules.push({ family, chain: r.chain, handle: r.handle, comment: readComment(r.userdata) ?? '' });
   }
-  if (msgs.length) await apply(ns, msgs, `remove empty ${TABLE} tables`);
+  return { genid, tables, rules };
+}
+
+/** Our rules in `ns` (both tables), with their comments. A same-named table without our mark is not ours: its rules are not listed. */
+export async function ourRules(ns: Namespace): Promise<OurRule[]> {
+  return (await readState(ns)).rules;
+}
+
+/** How many times a transaction is retried when another writer changed the ruleset under it. */
+const MAX_ATTEMPTS = 200;
+
+/**
+ * One read-modify-write of our tables, safe against any number of processes
+ * doing the same: read the state and its generation, let `plan` decide the
+ * messages from it (it may throw, e.g. a port conflict), and send them as one
+ * batch that the kernel applies only if the ruleset is still at that
+ * generation (NFNL_BATCH_GENID); otherwise read again and re-plan.
+ *
+ * The same batch deletes any of our tables it leaves without a rule, so no
+ * empty table survives an operation and no kill can split "remove the last
+ * rule" from "remove the table". A table of our name that is not ours is
+ * ERR_FOREIGN_TABLE, before anything is sent.
+ */
+export function transact(ns: Namespace, what: string, plan: (state: NftState) => NftMsg[]): Promise<void> {
+  // Within one process, one transaction at a time per namespace: they would only make each other retry.
+  const key = `${ns.dev}:${ns.inode}`;
+  const run = (queues.get(key) ?? Promise.resolve()).then(() => transactOnce(ns, what, plan));
+  const tail = run.catch(() => undefined);
+  queues.set(key, tail);
+  void tail.then(() => {
+    if (queues.get(key) === tail) queues.delete(key);
+  });
+  return run;
+}
+const queues = new Map<string, Promise<unknown>>();
+
+async function transactOnce(ns: Namespace, what: string, plan: (state: NftState) => NftMsg[]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const state = await readState(ns);
+    const msgs = plan(state);
+    const count = new Map<number, number>();
+    for (const r of state.rules) count.set(r.family, (count.get(r.family) ?? 0) + 1);
+    for (const m of msgs) {
+      const t = state.tables.get(m.family);
+      if (t?.exists && !t.ours)
+        throw new NetplumbError(
+          C.FOREIGN_TABLE,
+          `table ${familyName(m.family)} ${TABLE} in namespace ${ns} was not created by netplumb (it lacks the comment "${OWNER_MARK}"); netplumb never changes a table it did not create: rename or remove it`,
+          { value: `${familyName(m.family)} ${TABLE}` },
+        );
+      if (m.type === 'newrule') count.set(m.family, (count.get(m.family) ?? 0) + 1);
+      if (m.type === 'delrule') count.set(m.family, (count.get(m.family) ?? 0) - 1);
+    }
+    // Our tables left without a rule go in the same batch (also one left empty by an older version).
+    for (const family of FAMILIES) {
+      if ((count.get(family) ?? 0) > 0) continue;
+      const creates = msgs.some((m) => m.family === family && m.type === 'newtable');
+      if (state.tables.get(family)?.ours || creates) msgs.push({ type: 'deltable', family, table: TABLE });
+    }
+    if (msgs.length === 0) return;
+    try {
+      await apply(ns, msgs, what, state.genid);
+      return;
+    } catch (e) {
+      if (!(e instanceof NetlinkError) || e.code !== 'ERESTART' || attempt >= MAX_ATTEMPTS) throw e;
+      // Another writer committed between our read and our batch: back off a little, at random, and re-plan.
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(attempt, 10)));
+    }
+  }
 }
 
 /**
  * Applies messages as one atomic batch. On failure, the error names the
  * message that failed (its comment, for a rule) in `object`.
  */
-export async function apply(ns: Namespace, msgs: NftMsg[], what: string): Promise<void> {
+export async function apply(ns: Namespace, msgs: NftMsg[], what: string, genid?: number): Promise<void> {
   ns.assertOpen();
   try {
-    await ns.handle.nftBatch(msgs);
+    await ns.handle.nftBatch(msgs, genid);
   } catch (e) {
     const shape = e as NativeErrorShape & { index?: number };
     if (shape && shape.native === true) {
       const m = shape.index !== undefined && shape.index >= 0 ? msgs[shape.index] : undefined;
+      if (shape.index === -1) shape.syscall = 'NFNL_MSG_BATCH_BEGIN';
       const which = m ? ` (message ${shape.index}: ${m.type} ${m.chain ?? m.table}${m.userdata ? ` "${readComment(m.userdata)}"` : ''})` : '';
       throw new NetlinkError(shape, `${what} in namespace ${ns}${which}`);
     }

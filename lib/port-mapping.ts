@@ -3,7 +3,7 @@ import { ErrorCodes as C, NetplumbError } from './errors';
 import { Address } from './address';
 import { Link } from './link';
 import { Namespace, resolveNamespace } from './namespace';
-import { apply, dropEmptyTables, expr, natTableMsgs, NFPROTO_IPV4, ourRules, rule } from './nft';
+import { delRule, expr, natTableMsgs, NFPROTO_IPV4, type OurRule, readState, rule, transact } from './nft';
 import type { NftMsg } from './native';
 import * as v from './validate';
 
@@ -12,7 +12,11 @@ export interface PublishOptions {
   namespace?: Namespace;
   /** Default 'tcp'. */
   protocol?: 'tcp' | 'udp';
-  /** Host port, or an inclusive range [first, last] mapped one to one onto the container's ports. */
+  /**
+   * Host port, or an inclusive range [first, last] mapped one to one onto the
+   * container's ports: any size when the container ports are the same
+   * numbers, at most 1,024 ports when they are shifted.
+   */
   hostPort: number | [number, number];
   /** Only traffic to this host address. Default: any address of the host (`fib daddr type local`). */
   hostAddress?: string;
@@ -24,23 +28,14 @@ export interface PublishOptions {
   localhost?: boolean;
 }
 
-const MAX_RANGE = 1024;
+/**
+ * A range whose host and container ports are equal (8000-8010 -> 8000-8010)
+ * is one rule per chain (a port range match, the port kept), whatever its
+ * size. A shifted range (8080-8090 -> 80-90) needs a rule per port and chain,
+ * so it is limited.
+ */
+const MAX_SHIFTED_RANGE = 1024;
 const PUBLISH = /^netplumb publish ([0-9a-f]{8}) (tcp|udp) (\S+):(\d+)(?:-(\d+))? -> ([\d.]+):(\d+)( lo)?$/;
-
-// One change at a time per namespace, so conflict checks and batches don't interleave.
-const locks = new Map<string, Promise<unknown>>();
-export async function withNatLock<T>(ns: Namespace, fn: () => Promise<T>): Promise<T> {
-  const key = `${ns.dev}:${ns.inode}`;
-  const prev = locks.get(key) ?? Promise.resolve();
-  const run = prev.then(fn, fn);
-  const tail = run.catch(() => undefined);
-  locks.set(key, tail);
-  try {
-    return await run;
-  } finally {
-    if (locks.get(key) === tail) locks.delete(key);
-  }
-}
 
 /**
  * A published port: DNAT from a host port to a container's port, like
@@ -86,7 +81,6 @@ export class PortMapping {
       first = v.uint(o.hostPort[0], 'hostPort[0]', 65535, 1);
       last = v.uint(o.hostPort[1], 'hostPort[1]', 65535, 1);
       if (last < first) throw new NetplumbError(C.INVALID_ARGUMENT, `hostPort range ${first}-${last} is empty`, { argument: 'hostPort' });
-      if (last - first + 1 > MAX_RANGE) throw new NetplumbError(C.INVALID_ARGUMENT, `hostPort range is larger than ${MAX_RANGE} ports`, { argument: 'hostPort' });
     } else {
       first = last = v.uint(o.hostPort, 'hostPort', 65535, 1);
     }
@@ -95,6 +89,12 @@ export class PortMapping {
     const target = v.ip(o.to.slice(0, colon), 'to', 4);
     const port = v.uint(Number(o.to.slice(colon + 1)) || -1, 'to port', 65535, 1);
     if (port + (last - first) > 65535) throw new NetplumbError(C.INVALID_ARGUMENT, 'the container port range runs past 65535', { argument: 'to' });
+    if (port !== first && last - first + 1 > MAX_SHIFTED_RANGE)
+      throw new NetplumbError(
+        C.INVALID_ARGUMENT,
+        `a host port range mapped onto other container ports is limited to ${MAX_SHIFTED_RANGE} ports (${first}-${last} -> ${port}-${port + last - first}); a range onto the same port numbers has no limit`,
+        { argument: 'hostPort' },
+      );
     const hostAddress = o.hostAddress !== undefined ? v.ip(o.hostAddress, 'hostAddress', 4) : undefined;
     let bridge: Link | undefined;
     if (o.bridge !== undefined) {
@@ -112,9 +112,38 @@ export class PortMapping {
     const text = `netplumb publish ${id} ${protocol} ${host}:${first}${last !== first ? `-${last}` : ''} -> ${target.text}:${port}${localhost ? ' lo' : ''}`;
     const mapping = new PortMapping(ns, { id, protocol, hostPort: first, hostPortEnd: last, hostAddress: host, address: target.text, port, localhost });
 
-    return withNatLock(ns, async () => {
+    if (localhost && bridge) await ns.sysctl.set(`net/ipv4/conf/${bridge.name}/route_localnet`, 1);
+    // The bridge's IPv4 subnets: the sources that hairpin NAT applies to.
+    const bridgeName = bridge?.name ?? '';
+    const subnets = bridge
+      ? (await Address.list(bridge, { family: 4 })).map((a) => ({ bytes: v.networkOf(v.ipBytes(a.address, 4), a.prefixlen), prefixlen: a.prefixlen }))
+      : [];
+    const dst = hostAddress ? expr.addr('daddr', hostAddress.bytes) : expr.daddrLocal();
+    // The host's own connections to its addresses; 127.0.0.0/8 only when asked for.
+    const notLoopback = localhost || hostAddress ? [] : [expr.addr('daddr', Uint8Array.from([127, 0, 0, 0]), 8, true)];
+    // One rule set per (host ports, container ports, dnat): the whole range at once when the ports are the same numbers.
+    const pieces: [number, number, number, number | undefined][] =
+      port === first ? [[first, last, port, undefined]] : Array.from({ length: last - first + 1 }, (_, i) => [first + i, first + i, port + i, port + i]);
+    const rules: NftMsg[] = [];
+    for (const [h0, h1, c0, to] of pieces) {
+      const c1 = c0 + (h1 - h0);
+      const match = [dst, expr.l4proto(protocol), expr.dport(h0, h1)];
+      rules.push(rule(NFPROTO_IPV4, 'prerouting', [...match, expr.counter(), expr.dnat(target.bytes, to)], text));
+      rules.push(rule(NFPROTO_IPV4, 'output', [...notLoopback, ...match, expr.counter(), expr.dnat(target.bytes, to)], text));
+      for (const subnet of subnets) {
+        // Hairpin: a container on the bridge reaching a published port through the host's
+        // address. Matched by source subnet and output bridge, so it holds whether the
+        // packet was routed or (with br_netfilter) bridged; the port needs hairpin mode
+        // for a container reaching its own port (Network.connect sets it).
+        rules.push(rule(NFPROTO_IPV4, 'postrouting', [expr.oifname(bridgeName), expr.addr('saddr', subnet.bytes, subnet.prefixlen), expr.addr('daddr', target.bytes), expr.l4proto(protocol), expr.dport(c0, c1), expr.ctDnat(), expr.counter(), expr.masquerade()], text));
+      }
+      if (localhost)
+        rules.push(rule(NFPROTO_IPV4, 'postrouting', [expr.oifname(bridgeName), expr.addr('saddr', Uint8Array.from([127, 0, 0, 0]), 8), expr.addr('daddr', target.bytes), expr.l4proto(protocol), expr.dport(c0, c1), expr.masquerade()], text));
+    }
+    // One batch, applied only if no other process changed the ruleset since the conflict check read it.
+    await transact(ns, `publish ${protocol} ${host}:${first}${last !== first ? `-${last}` : ''} -> ${target.text}:${port}`, (state) => {
       // Conflicts: the same protocol and an overlapping port on an overlapping address.
-      for (const m of await PortMapping.list(ns)) {
+      for (const m of PortMapping.fromRules(ns, state.rules)) {
         if (m.protocol !== protocol || m.hostPortEnd < first || m.hostPort > last) continue;
         if (m.hostAddress !== '*' && host !== '*' && m.hostAddress !== host) continue;
         throw new NetplumbError(C.PORT_CONFLICT, `${protocol} port ${first}${last !== first ? `-${last}` : ''} is already published in namespace ${ns} (to ${m.address}:${m.port}, id ${m.id})`, {
@@ -122,43 +151,22 @@ export class PortMapping {
           argument: 'hostPort',
         });
       }
-      if (localhost && bridge) await ns.sysctl.set(`net/ipv4/conf/${bridge.name}/route_localnet`, 1);
-      // The bridge's IPv4 subnets: the sources that hairpin NAT applies to.
-      const bridgeName = bridge?.name ?? '';
-      const subnets = bridge
-        ? (await Address.list(bridge, { family: 4 })).map((a) => ({ bytes: v.networkOf(v.ipBytes(a.address, 4), a.prefixlen), prefixlen: a.prefixlen }))
-        : [];
-      const msgs: NftMsg[] = natTableMsgs();
-      const dst = hostAddress ? expr.addr('daddr', hostAddress.bytes) : expr.daddrLocal();
-      for (let i = 0; i <= last - first; i++) {
-        const hp = first + i;
-        const cp = port + i;
-        const match = [dst, expr.l4proto(protocol), expr.dport(hp)];
-        msgs.push(rule(NFPROTO_IPV4, 'prerouting', [...match, expr.counter(), expr.dnat(target.bytes, cp)], text));
-        // The host's own connections to its addresses; 127.0.0.0/8 only when asked for.
-        const notLoopback = localhost || hostAddress ? [] : [expr.addr('daddr', Uint8Array.from([127, 0, 0, 0]), 8, true)];
-        msgs.push(rule(NFPROTO_IPV4, 'output', [...notLoopback, ...match, expr.counter(), expr.dnat(target.bytes, cp)], text));
-        for (const subnet of subnets) {
-          // Hairpin: a container on the bridge reaching a published port through the host's
-          // address. Matched by source subnet and output bridge, so it holds whether the
-          // packet was routed or (with br_netfilter) bridged; the port needs hairpin mode
-          // for a container reaching its own port (Network.connect sets it).
-          msgs.push(rule(NFPROTO_IPV4, 'postrouting', [expr.oifname(bridgeName), expr.addr('saddr', subnet.bytes, subnet.prefixlen), expr.addr('daddr', target.bytes), expr.l4proto(protocol), expr.dport(cp), expr.ctDnat(), expr.counter(), expr.masquerade()], text));
-        }
-        if (localhost)
-          msgs.push(rule(NFPROTO_IPV4, 'postrouting', [expr.oifname(bridgeName), expr.addr('saddr', Uint8Array.from([127, 0, 0, 0]), 8), expr.addr('daddr', target.bytes), expr.l4proto(protocol), expr.dport(cp), expr.masquerade()], text));
-      }
-      await apply(ns, msgs, `publish ${protocol} ${host}:${first}${last !== first ? `-${last}` : ''} -> ${target.text}:${port}`);
-      return mapping;
+      return [...natTableMsgs(), ...rules];
     });
+    return mapping;
   }
 
   /** The port mappings installed in a namespace (by any process), read back from the kernel. */
   static async list(ns: Namespace): Promise<PortMapping[]> {
     if (!(ns instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'namespace must be a Namespace', { argument: 'namespace' });
     ns.assertOpen();
+    return PortMapping.fromRules(ns, (await readState(ns)).rules);
+  }
+
+  /** @internal The mappings that our rules describe. */
+  static fromRules(ns: Namespace, rules: OurRule[]): PortMapping[] {
     const seen = new Map<string, PortMapping>();
-    for (const r of await ourRules(ns)) {
+    for (const r of rules) {
       const m = PUBLISH.exec(r.comment);
       if (!m || seen.has(m[1] as string)) continue;
       const first = Number(m[4]);
@@ -170,15 +178,16 @@ export class PortMapping {
     return [...seen.values()];
   }
 
-  /** Removes exactly this mapping's rules (one atomic batch). Unpublishing twice is a no-op. */
+  /**
+   * Removes exactly this mapping's rules, and our table with them if they were
+   * its last, in one atomic batch. Unpublishing twice (or after another
+   * process removed it) is a no-op.
+   */
   async unpublish(): Promise<void> {
     if (this.#removed) return;
-    await withNatLock(this.namespace, async () => {
-      const mine = (await ourRules(this.namespace)).filter((r) => r.comment.startsWith(`netplumb publish ${this.id} `));
-      if (mine.length)
-        await apply(this.namespace, mine.map((r) => ({ type: 'delrule', family: r.family, table: 'netplumb', chain: r.chain, handle: r.handle })), `unpublish ${this}`);
-      await dropEmptyTables(this.namespace);
-    });
+    await transact(this.namespace, `unpublish ${this}`, (state) =>
+      state.rules.filter((r) => r.comment.startsWith(`netplumb publish ${this.id} `)).map(delRule),
+    );
     this.#removed = true;
   }
 

@@ -700,6 +700,8 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
       auto* dr = static_cast<nl::nft::DumpRequest*>(r);
       auto res = Napi::Object::New(env);
       res.Set("exists", dr->table_exists);
+      res.Set("genid", dr->genid);
+      res.Set("tableUserdata", Napi::Buffer<uint8_t>::Copy(env, dr->table_userdata.data(), dr->table_userdata.size()));
       auto chains = Napi::Array::New(env, dr->chains.size());
       for (size_t i = 0; i < dr->chains.size(); ++i) {
         auto c = Napi::Object::New(env);
@@ -814,12 +816,13 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     if (w.IsString()) req->write = w.As<Napi::String>().Utf8Value();
     return Submit(info.Env(), std::move(req), nl::Error{});
   }
-  // nftBatch([msg...]): one atomic nf_tables transaction.
+  // nftBatch([msg...], genid?): one atomic nf_tables transaction (refused with ERESTART if genid is stale).
   Napi::Value NftBatch(const Napi::CallbackInfo& info) {
     if (!info[0].IsArray()) throw Napi::TypeError::New(info.Env(), "nftBatch(messages[])");
     auto a = info[0].As<Napi::Array>();
     auto req = std::make_unique<nl::nft::BatchRequest>();
     for (uint32_t i = 0; i < a.Length(); ++i) req->msgs.push_back(to_nft_msg(a.Get(i).As<Napi::Object>()));
+    if (info[1].IsNumber()) req->genid = info[1].As<Napi::Number>().Uint32Value();
     return Submit(info.Env(), std::move(req), nl::Error{});
   }
   // nftDump({ family, table }): the chains and rules of one table.

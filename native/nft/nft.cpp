@@ -117,6 +117,7 @@ bool encode(const Msg& m, std::vector<uint8_t>* out, Error* err) {
     case MsgType::NewTable:
     case MsgType::DelTable:
       b.put_strz(NFTA_TABLE_NAME, m.table);
+      if (m.type == MsgType::NewTable && !m.userdata.empty()) b.put(NFTA_TABLE_USERDATA, m.userdata.data(), m.userdata.size());
       break;
     case MsgType::NewChain:
     case MsgType::DelChain:
@@ -160,7 +161,7 @@ bool encode(const Msg& m, std::vector<uint8_t>* out, Error* err) {
 
 namespace {
 
-std::vector<uint8_t> batch_marker(uint16_t type) {
+std::vector<uint8_t> batch_marker(uint16_t type, std::optional<uint32_t> genid = std::nullopt) {
   std::array<uint8_t, 64> buf;
   Builder b(buf);
   b.put_header(type, NLM_F_REQUEST);
@@ -168,6 +169,7 @@ std::vector<uint8_t> batch_marker(uint16_t type) {
   g->nfgen_family = AF_UNSPEC;
   g->version = NFNETLINK_V0;
   g->res_id = __builtin_bswap16(NFNL_SUBSYS_NFTABLES);
+  if (genid) put_be32(b, NFNL_BATCH_GENID, *genid);
   return {b.bytes().begin(), b.bytes().end()};
 }
 
@@ -187,10 +189,11 @@ void BatchRequest::run(LocalContext& ctx) {
     error = err;
     return;
   }
-  std::vector<std::vector<uint8_t>> bufs;
-  bufs.reserve(msgs.size() + 2);
-  bufs.push_back(batch_marker(NFNL_MSG_BATCH_BEGIN));
-  std::unordered_map<uint32_t, size_t> index_of;
+  if (msgs.empty()) return;
+  // One contiguous datagram: BEGIN, the messages, END. offsets[i] is where
+  // message i starts (offsets[0] is BEGIN's).
+  std::vector<uint8_t> wire = batch_marker(NFNL_MSG_BATCH_BEGIN, genid);
+  std::vector<size_t> offsets{0};
   for (size_t i = 0; i < msgs.size(); ++i) {
     std::vector<uint8_t> m;
     if (!encode(msgs[i], &m, &err)) {
@@ -198,69 +201,88 @@ void BatchRequest::run(LocalContext& ctx) {
       error = err;
       return;
     }
-    bufs.push_back(std::move(m));
+    auto* h = reinterpret_cast<nlmsghdr*>(m.data());
+    if (i + 1 < msgs.size()) h->nlmsg_flags &= static_cast<uint16_t>(~NLM_F_ACK);
+    offsets.push_back(wire.size());
+    wire.insert(wire.end(), m.begin(), m.end());
   }
-  bufs.push_back(batch_marker(NFNL_MSG_BATCH_END));
-  std::vector<iovec> iov;
-  for (auto& b : bufs) {
-    auto* h = reinterpret_cast<nlmsghdr*>(b.data());
+  offsets.push_back(wire.size());
+  {
+    auto end = batch_marker(NFNL_MSG_BATCH_END);
+    wire.insert(wire.end(), end.begin(), end.end());
+  }
+  std::unordered_map<uint32_t, int> index_of;  // seq -> message index (-1: BEGIN)
+  for (size_t k = 0; k < offsets.size(); ++k) {
+    auto* h = reinterpret_cast<nlmsghdr*>(wire.data() + offsets[k]);
     h->nlmsg_seq = s->next_seq();
     h->nlmsg_flags |= NLM_F_REQUEST;
-    iov.push_back({b.data(), b.size()});
+    if (k <= msgs.size()) index_of[h->nlmsg_seq] = static_cast<int>(k) - 1;
   }
-  for (size_t i = 0; i < msgs.size(); ++i) index_of[reinterpret_cast<nlmsghdr*>(bufs[i + 1].data())->nlmsg_seq] = i;
-  if (int e = s->send(iov)) {
-    error = Error::sys(e, "sendmsg", "sending an nf_tables batch of " + std::to_string(msgs.size()) + " message(s)");
+  // netlink refuses a datagram larger than the send buffer (EMSGSIZE): grow it
+  // for a large batch (SO_SNDBUFFORCE needs CAP_NET_ADMIN, which a batch needs anyway).
+  int sndbuf = 0;
+  socklen_t optlen = sizeof sndbuf;
+  if (getsockopt(s->fd(), SOL_SOCKET, SO_SNDBUF, &sndbuf, &optlen) == 0 && static_cast<size_t>(sndbuf) < wire.size() + 4096) {
+    size_t want = wire.size() + 4096;
+    int sz = want > static_cast<size_t>(INT32_MAX / 2) ? INT32_MAX / 2 : static_cast<int>(want);
+    if (setsockopt(s->fd(), SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof sz) < 0) setsockopt(s->fd(), SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+  }
+  iovec one{wire.data(), wire.size()};
+  if (int e = s->send(std::span<const iovec>(&one, 1))) {
+    error = Error::sys(e, "sendmsg", "sending an nf_tables batch of " + std::to_string(msgs.size()) + " message(s), " + std::to_string(wire.size()) + " bytes");
     return;
   }
-  // The kernel processes the whole batch inside sendmsg: every ACK and error
-  // is queued by now, so read without waiting until each message answered or
-  // nothing is left (an aborted batch need not answer every message).
-  size_t answered = 0;
-  while (answered < msgs.size()) {
+  // The kernel processes the whole batch inside sendmsg: every error (and the
+  // last message's ACK) is queued by now, so read without waiting until
+  // nothing is left.
+  bool acked = false;
+  for (;;) {
     int rerr = 0;
     auto dg = s->recv(&rerr, /*nonblock=*/true);
     if (!dg) {
-      if (rerr == EAGAIN || rerr == EWOULDBLOCK) {
-        if (!error) error = Error::sys(EPROTO, "recvmsg", "the kernel did not answer every message of the nf_tables batch");
-        return;
-      }
-      error = Error::sys(rerr, "recvmsg", "reading the answers to an nf_tables batch");
+      if (rerr == EAGAIN || rerr == EWOULDBLOCK) break;
+      if (!error) error = Error::sys(rerr, "recvmsg", "reading the answers to an nf_tables batch");
       return;
     }
     for_each_msg(*dg, [&](const nlmsghdr& h, bytes payload) {
       if (h.nlmsg_pid != s->portid() || h.nlmsg_type != NLMSG_ERROR) return true;
       auto it = index_of.find(h.nlmsg_seq);
       if (it == index_of.end()) return true;
-      size_t i = it->second;
+      int i = it->second;
       index_of.erase(it);
-      ++answered;
       auto e = extra_header<nlmsgerr>(payload);
-      if (e && e->error != 0 && !error) {
-        // A tiny Request stand-in so the shared decoder can name attributes.
-        struct Named : Request {
-          std::string attr_at(size_t off) const override { (void)off; return {}; }
-        } named;
-        named.op = msg_name(msgs[i].type);
-        size_t errhdr = (h.nlmsg_flags & NLM_F_CAPPED) ? sizeof(nlmsgerr) : sizeof(int) + align(e->msg.nlmsg_len);
-        error = parse_error(e->error, h, payload, errhdr, named);
-        failed_index = static_cast<int>(i);
-        if (error->offset >= 0) {
-          // Name the top-level attribute of the failing message.
-          const auto& m = bufs[i + 1];
-          size_t start = align(sizeof(nlmsghdr)) + align(sizeof(nfgenmsg));
-          size_t off = 0;
-          for_each_attr(bytes(m).subspan(std::min(start, m.size())), [&](const Attr& a) {
-            size_t a0 = start + off, a1 = a0 + attr_hdrlen + a.data.size();
-            if (static_cast<size_t>(error->offset) >= a0 && static_cast<size_t>(error->offset) < a1 && error->attribute.empty())
-              error->attribute = msgs[i].type == MsgType::NewRule || msgs[i].type == MsgType::DelRule ? nfta_rule_name(a.type) : "#" + std::to_string(a.type);
-            off += align(attr_hdrlen + a.data.size());
-          });
-        }
+      if (!e) return true;
+      if (e->error == 0) {
+        if (i == static_cast<int>(msgs.size()) - 1) acked = true;
+        return true;
+      }
+      if (error) return true;  // the first failure is the one reported
+      // A tiny Request stand-in so the shared decoder can name attributes.
+      struct Named : Request {
+        std::string attr_at(size_t off) const override { (void)off; return {}; }
+      } named;
+      named.op = i < 0 ? "NFNL_MSG_BATCH_BEGIN" : msg_name(msgs[i].type);
+      size_t errhdr = (h.nlmsg_flags & NLM_F_CAPPED) ? sizeof(nlmsgerr) : sizeof(int) + align(e->msg.nlmsg_len);
+      error = parse_error(e->error, h, payload, errhdr, named);
+      failed_index = i;
+      if (i < 0 && error->err == ERESTART && error->detail.empty())
+        error->detail = "the ruleset changed since it was read (generation " + std::to_string(genid.value_or(0)) + ")";
+      if (i >= 0 && error->offset >= 0) {
+        // Name the top-level attribute of the failing message.
+        auto m = bytes(wire).subspan(offsets[i + 1], offsets[i + 2] - offsets[i + 1]);
+        size_t start = align(sizeof(nlmsghdr)) + align(sizeof(nfgenmsg));
+        size_t off = 0;
+        for_each_attr(m.subspan(std::min(start, m.size())), [&](const Attr& a) {
+          size_t a0 = start + off, a1 = a0 + attr_hdrlen + a.data.size();
+          if (static_cast<size_t>(error->offset) >= a0 && static_cast<size_t>(error->offset) < a1 && error->attribute.empty())
+            error->attribute = msgs[i].type == MsgType::NewRule || msgs[i].type == MsgType::DelRule ? nfta_rule_name(a.type) : "#" + std::to_string(a.type);
+          off += align(attr_hdrlen + a.data.size());
+        });
       }
       return true;
     });
   }
+  if (!error && !acked) error = Error::sys(EPROTO, "recvmsg", "the kernel did not acknowledge the nf_tables batch");
 }
 
 bool parse_rule(const nlmsghdr& h, bytes payload, RuleInfo* out) {
@@ -333,9 +355,38 @@ void DumpRequest::run(LocalContext& ctx) {
     error = err;
     return;
   }
-  // Does the table exist? (A filtered dump of a missing table is just empty.)
+  // The generation first: whatever the dump shows is at least this recent, and
+  // a batch carrying it applies only if nothing changed in between.
   {
-    Request get;
+    struct Gen : Request {
+      uint32_t* out = nullptr;
+      void on_data(const nlmsghdr& h, bytes p) override {
+        if ((h.nlmsg_type & 0xff) != NFT_MSG_NEWGEN) return;
+        AttrTable<NFTA_GEN_MAX> tb(after_header<nfgenmsg>(p));
+        if (tb[NFTA_GEN_ID].present()) *out = be32(tb[NFTA_GEN_ID].u32());
+      }
+    } gen;
+    gen.op = "NFT_MSG_GETGEN";
+    gen.out = &genid;
+    gen.msg = get_msg(NFT_MSG_GETGEN, AF_UNSPEC, 0, {});
+    Request* one[] = {&gen};
+    transact(*s, one);
+    if (gen.error) {
+      error = gen.error;
+      return;
+    }
+  }
+  // Does the table exist, and whose is it? (A filtered dump of a missing table is just empty.)
+  {
+    struct Table : Request {
+      Bytes* out = nullptr;
+      void on_data(const nlmsghdr& h, bytes p) override {
+        if ((h.nlmsg_type & 0xff) != NFT_MSG_NEWTABLE) return;
+        AttrTable<NFTA_TABLE_MAX> tb(after_header<nfgenmsg>(p));
+        out->assign(tb[NFTA_TABLE_USERDATA].data.begin(), tb[NFTA_TABLE_USERDATA].data.end());
+      }
+    } get;
+    get.out = &table_userdata;
     get.op = "NFT_MSG_GETTABLE";
     get.msg = get_msg(NFT_MSG_GETTABLE, family, NFTA_TABLE_NAME, table);
     Request* one[] = {&get};

@@ -50,18 +50,26 @@ struct Msg {
   // Rules.
   std::vector<Expr> exprs;
   std::optional<uint64_t> handle;  // DelRule
-  Bytes userdata;                  // NFTA_RULE_USERDATA (nft's comment TLVs)
+  Bytes userdata;                  // NFTA_RULE_USERDATA / NFTA_TABLE_USERDATA (nft's comment TLVs)
 };
 
 // Encodes one message (without seq); returns false if it does not fit.
 bool encode(const Msg& m, std::vector<uint8_t>* out, Error* err);
 const char* msg_name(MsgType t);
 
-// Applies a list of messages as one atomic batch.
+// Applies a list of messages as one atomic batch, sent as one datagram (the
+// kernel applies a batch only within one sendmsg). With `genid`, the kernel
+// refuses the whole batch with ERESTART if the ruleset changed since that
+// generation was read: optimistic concurrency across processes (nft's own
+// NFNL_BATCH_GENID). Only the last message asks for an ACK; every failing
+// message is reported anyway, so a batch of any size needs no room for
+// thousands of ACKs. failed_index -1 with an error means the batch itself
+// (the generation check, or the kernel's memory) was refused.
 class BatchRequest : public LocalRequest {
  public:
   BatchRequest() { kind = Kind::NftBatch; op = "NFNL_MSG_BATCH"; }
   std::vector<Msg> msgs;
+  std::optional<uint32_t> genid;
   int failed_index = -1;  // which message the error is about
   void run(LocalContext& ctx) override;
 };
@@ -81,7 +89,9 @@ struct ChainInfo {
   uint32_t policy = 0;
 };
 
-// Dumps the rules (and chains) of one table of one family.
+// Dumps the rules (and chains) of one table of one family, with the ruleset
+// generation read before the dump (NFT_MSG_GETGEN): a batch sent with that
+// genid applies only if nothing changed since.
 class DumpRequest : public LocalRequest {
  public:
   DumpRequest() { kind = Kind::NftDump; op = "NFT_MSG_GETRULE"; }
@@ -90,6 +100,8 @@ class DumpRequest : public LocalRequest {
   std::vector<ChainInfo> chains;
   std::vector<RuleInfo> rules;
   bool table_exists = true;
+  Bytes table_userdata;  // NFTA_TABLE_USERDATA: whose table it is
+  uint32_t genid = 0;
   void run(LocalContext& ctx) override;
 };
 

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 
 /** Runs a command and returns stdout; throws with stderr on failure. */
 export function run(cmd: string, args: string[]): string {
-  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 2 ** 20 });
 }
 
 /** `ip [-n NS] -j -d ARGS...` parsed. `ns` is a name under /run/netns; undefined = this process's namespace. */

@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Bridge, Link, Namespace, NetlinkError, NetplumbError, Network, PortMapping, VethPair } from '../../lib';
 import { _setConnectFaultHook } from '../../lib/network';
-import { apply, comment, expr, natTableMsgs, NFPROTO_IPV4, rule, TABLE } from '../../lib/nft';
+import { apply, comment, expr, natTableMsgs, NFPROTO_IPV4, OWNER_MARK, rule, TABLE } from '../../lib/nft';
 import type { NftMsg } from '../../lib/native';
 import { nftChains, nftRules } from '../helpers/netnat';
 import { linkNamesSeenDuring, rejectionOf } from '../helpers/ns-link';
@@ -227,8 +227,8 @@ describe('(c) an nf_tables batch refused mid-way leaves nothing of itself', () =
   it('PortMapping.publish refused at its 4th message (a foreign postrouting chain of another type): no chain, no rule of it stays', async () => {
     const host = await mk('fch');
     const H = nm(host);
-    // Someone else's chain in a table of our name, with a type our batch cannot change.
-    ip(undefined, 'netns', 'exec', H, 'nft', 'add', 'table', 'ip', TABLE);
+    // A chain in a table of ours (it carries our mark), with a type our batch cannot change.
+    ip(undefined, 'netns', 'exec', H, 'nft', 'add', 'table', 'ip', TABLE, `{ comment "${OWNER_MARK}"; }`);
     ip(undefined, 'netns', 'exec', H, 'nft', 'add', 'chain', 'ip', TABLE, 'postrouting', '{ type filter hook postrouting priority 0; }');
     const chainsBefore = nftChains(H);
     expect(chainsBefore.map((c) => `${c.name} ${c.type}`)).toEqual(['postrouting filter']);
