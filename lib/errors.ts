@@ -47,6 +47,7 @@ export const ErrorCodes = {
   TIMEOUT: 'ERR_TIMEOUT',
   WATCHER_CLOSED: 'ERR_WATCHER_CLOSED',
   FOREIGN_TABLE: 'ERR_FOREIGN_TABLE',
+  IFNAME_IN_USE: 'ERR_IFNAME_IN_USE',
 } as const;
 
 export interface NativeErrorShape {

@@ -326,6 +326,21 @@ export class Network {
       return endpoint;
     } catch (e) {
       for (const u of undo.reverse()) await u().catch(() => undefined);
+      // The kernel says EEXIST (or, racing another creator, EINVAL) without naming
+      // the interface: say which one, and why it is likely there.
+      const code = (e as { code?: string; syscall?: string }).code;
+      if ((code === 'EEXIST' || code === 'EINVAL') && (e as { syscall?: string }).syscall === 'RTM_NEWLINK' && !ns.closed) {
+        const taken = await Link.get(ns, ifname).then(
+          () => true,
+          () => false,
+        );
+        if (taken)
+          throw new NetplumbError(C.IFNAME_IN_USE, `interface ${ifname} already exists in namespace ${ns}: is the container connected already (by this or another process)? Pass another ifname to connect it twice`, {
+            value: ifname,
+            argument: 'ifname',
+            cause: e,
+          });
+      }
       throw e;
     }
   }

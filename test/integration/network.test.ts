@@ -358,7 +358,7 @@ describe('connect rolls back on failure', () => {
     await net.delete();
   });
 
-  it("an ifname that already exists in the container: NetlinkError EEXIST, nothing left", async () => {
+  it('an ifname that already exists in the container: ERR_IFNAME_IN_USE naming it (the kernel\'s EEXIST as cause), nothing left', async () => {
     const host = await mk('wf');
     const H = nm(host);
     const c = await mk('wc', true);
@@ -372,9 +372,12 @@ describe('connect rolls back on failure', () => {
     });
     const err = await rejectionOf(net.connect(c, { publish: ['8080:80'] }));
     _setConnectFaultHook(undefined);
-    expect(err).toBeInstanceOf(NetlinkError);
-    expect(err.code).toBe('EEXIST');
-    expect(err.errno).toBe(-17);
+    expect(err).toBeInstanceOf(NetplumbError);
+    expect(err.code).toBe('ERR_IFNAME_IN_USE');
+    expect(err.message).toContain(`interface eth0 already exists in namespace ${C}`);
+    expect(err.cause).toBeInstanceOf(NetlinkError);
+    expect((err.cause as NetlinkError).code).toBe('EEXIST');
+    expect((err.cause as NetlinkError).errno).toBe(-17);
     expect(snap(H, C, net)).toEqual(before);
     const other = await mk('wc');
     const ep = await net.connect(other, { ip: leased! });

@@ -214,3 +214,19 @@ describe('Network.bridge with one name at once', () => {
     expect(oracle.link(H, 'sa0')).toBeUndefined();
   });
 });
+
+describe('one container connected twice at once', () => {
+  it('two connects of one namespace in parallel (two Network objects, as two processes hold): one wins, the other is ERR_IFNAME_IN_USE naming eth0', async () => {
+    const host = await mk('sch');
+    const c = await mk('scc');
+    const [n1, n2] = await Promise.all([0, 1].map(() => Network.bridge({ name: 'sc0', subnet: '10.74.0.0/24', namespace: host })));
+    const r = await Promise.allSettled([n1!.connect(c), n2!.connect(c)]);
+    const failed = r.filter((x): x is PromiseRejectedResult => x.status === 'rejected').map((x) => x.reason as NetplumbError);
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.code).toBe('ERR_IFNAME_IN_USE');
+    expect(failed[0]!.message).toContain(`interface eth0 already exists in namespace ${nm(c)}`);
+    expect(oracle.links(nm(c)).map((l) => l.ifname).sort()).toEqual(['eth0', 'lo']);
+    await n1!.delete();
+    await n2!.delete();
+  });
+});
