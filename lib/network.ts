@@ -414,7 +414,7 @@ export class Network {
     if (spec instanceof Namespace) {
       // Pin the namespace now, with an fd of our own: after an await, spec's fd
       // number may have been closed and reused for another namespace.
-      const own = fs.openSync(`/proc/self/fd/${spec.assertOpen().fd}`, fs.constants.O_RDONLY) // libuv adds O_CLOEXEC;
+      const own = fs.openSync(`/proc/self/fd/${spec.assertOpen().fd}`, fs.constants.O_RDONLY); // libuv adds O_CLOEXEC
       try {
         return await Namespace.fromPath(`/proc/self/fd/${own}`);
       } finally {
