@@ -21,6 +21,7 @@ import {
   type Endpoint,
 } from '../../lib';
 import type { RawLink } from '../../lib/native';
+import { comment, OWNER_MARK } from '../../lib/nft';
 import { prng } from '../helpers/reliability';
 
 interface Ctl {
@@ -119,7 +120,7 @@ jest.mock('../../lib/native', () => {
       return answer('NFT_MSG_NEWRULE', () => undefined, { index: Math.floor(ctl.rnd() * Math.max(1, msgs.length)) });
     }
     nftDump() {
-      return answer('NFT_MSG_GETRULE', () => ({ exists: true, chains: [], rules: [] }));
+      return answer('NFT_MSG_GETRULE', () => ({ exists: true, genid: 1, tableUserdata: Buffer.from(comment(OWNER_MARK)), chains: [], rules: [] }));
     }
     // Never a real fd: a fake one would reach net.Socket / dgram.
     socket() {
