@@ -17,6 +17,7 @@
         "native/rtnl/neigh.cpp",
         "native/rtnl/rule.cpp",
         "native/local.cpp",
+        "native/lock.cpp",
         "native/nft/nft.cpp"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

@@ -40,6 +40,7 @@ const SANDBOX_USAGE = `Usage: netplumb sandbox [--] <command> [args...]
 Run <command> in a private network and mount namespace (needs root):
   - a fresh network namespace (only a loopback device, left down),
   - a private tmpfs on /run/netns, so named namespaces never reach the host,
+  - a private tmpfs on /run/netplumb (netplumb's lock files),
   - /sys remounted so /sys/class/net shows the new namespace,
   - NETPLUMB_SANDBOX=1 in the environment.
 
@@ -54,6 +55,9 @@ ${EXIT_NOT_ROOT} if not root; ${EXIT_SETUP_FAILED} if the sandbox could not be s
 const SETUP_SCRIPT = [
   `mkdir -p /run/netns && mount -t tmpfs -o mode=755 netplumb-netns /run/netns || ` +
     `{ echo "netplumb sandbox: cannot mount a private tmpfs on /run/netns" >&2; exit ${EXIT_SETUP_FAILED}; }`,
+  // netplumb's own runtime state (cross-process locks) stays in the sandbox too.
+  `mkdir -p /run/netplumb && mount -t tmpfs -o mode=700 netplumb-run /run/netplumb || ` +
+    `{ echo "netplumb sandbox: cannot mount a private tmpfs on /run/netplumb" >&2; exit ${EXIT_SETUP_FAILED}; }`,
   'mount -t sysfs sysfs /sys 2>/dev/null || :',
   `${SANDBOX_ENV}=1`,
   `export ${SANDBOX_ENV}`,

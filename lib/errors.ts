@@ -48,6 +48,8 @@ export const ErrorCodes = {
   WATCHER_CLOSED: 'ERR_WATCHER_CLOSED',
   FOREIGN_TABLE: 'ERR_FOREIGN_TABLE',
   IFNAME_IN_USE: 'ERR_IFNAME_IN_USE',
+  LOCK_TIMEOUT: 'ERR_LOCK_TIMEOUT',
+  SUBNET_OVERLAP: 'ERR_SUBNET_OVERLAP',
 } as const;
 
 export interface NativeErrorShape {

@@ -285,6 +285,8 @@ export interface Addon {
   /** Synchronous, on the JS thread: only around a fork. Returns the saved fd, or a native error object. */
   enterNamespace(fd: number): number | NativeErrorShape;
   restoreNamespace(saved: number): undefined | NativeErrorShape;
+  /** An exclusive flock on path without waiting: the fd holding it, -1 if held elsewhere, or the error. */
+  tryLock(path: string): number | NativeErrorShape;
 }
 
 // Address and route requests are the hot path (many in flight at once): they

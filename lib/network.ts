@@ -4,6 +4,7 @@ import { Address } from './address';
 import { Bridge } from './bridge';
 import { ErrorCodes as C, kernel, NetplumbError } from './errors';
 import { Link } from './link';
+import { withLock } from './lock';
 import { Namespace, resolveNamespace } from './namespace';
 import { bridgeTableMsgs, delRule, expr, natTableMsgs, NFPROTO_BRIDGE, NFPROTO_IPV4, rule, transact } from './nft';
 import { PortMapping } from './port-mapping';
@@ -65,6 +66,8 @@ export interface Endpoint {
   mac: string;
   mappings: PortMapping[];
   disconnect(): Promise<void>;
+  /** `await using ep = await net.connect(ns)`: disconnects at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** @internal Test hook: called at each step of connect(); throwing there simulates a failure. */
@@ -85,25 +88,50 @@ function fromInt(n: number): string {
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }
 
+/** The container address a publish rule's comment ('netplumb publish ID tcp *:8080 -> 10.0.0.2:80') sends to. */
+function targetOf(comment: string): string | undefined {
+  return comment.startsWith('netplumb publish ') ? / -> ([\d.]+):\d+/.exec(comment)?.[1] : undefined;
+}
+
+/** A random unicast, locally administered MAC (as Docker gives its bridges). */
+function randomMac(): string {
+  const b = crypto.randomBytes(6);
+  b[0] = ((b[0] as number) & 0xfe) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
 /** Parses Docker's -p syntax: [hostAddress:]hostPort[-end]:containerPort[-end][/proto]. */
 export function parsePublish(spec: string | PublishSpec): PublishSpec {
+  // Every number and address is checked here, so connect() refuses a bad spec before it changes anything.
+  const port = (n: unknown, what: string) => v.uint(n, `${what} in publish spec ${v.describe(spec)}`, 65535, 1);
   if (typeof spec === 'object' && spec !== null) {
-    const o: PublishSpec = { hostPort: spec.hostPort, containerPort: v.uint(spec.containerPort, 'containerPort', 65535, 1) };
-    if (spec.protocol !== undefined) o.protocol = spec.protocol;
-    if (spec.hostAddress !== undefined) o.hostAddress = spec.hostAddress;
+    const o: PublishSpec = { hostPort: spec.hostPort, containerPort: port(spec.containerPort, 'containerPort') };
+    if (Array.isArray(spec.hostPort)) {
+      const [h0, h1] = [port(spec.hostPort[0], 'hostPort[0]'), port(spec.hostPort[1], 'hostPort[1]')];
+      if (h1 < h0) throw new NetplumbError(C.INVALID_ARGUMENT, `publish: hostPort range ${h0}-${h1} is empty`, { value: spec, argument: 'publish' });
+      if (o.containerPort + (h1 - h0) > 65535) throw new NetplumbError(C.INVALID_ARGUMENT, 'publish: the container port range runs past 65535', { value: spec, argument: 'publish' });
+    } else port(spec.hostPort, 'hostPort');
+    if (spec.protocol !== undefined) {
+      if (spec.protocol !== 'tcp' && spec.protocol !== 'udp')
+        throw new NetplumbError(C.INVALID_ARGUMENT, `publish: invalid protocol ${v.describe(spec.protocol)}: 'tcp' or 'udp'`, { value: spec, argument: 'publish' });
+      o.protocol = spec.protocol;
+    }
+    if (spec.hostAddress !== undefined) o.hostAddress = v.ip(spec.hostAddress, 'hostAddress', 4).text;
     return o;
   }
   const bad = () => new NetplumbError(C.INVALID_ARGUMENT, `invalid publish spec ${v.describe(spec)}: use [ADDR:]HOSTPORT:CONTAINERPORT[/tcp|udp]`, { value: spec, argument: 'publish' });
   if (typeof spec !== 'string') throw bad();
   const m = /^(?:(\d+\.\d+\.\d+\.\d+):)?(\d+)(?:-(\d+))?:(\d+)(?:-(\d+))?(?:\/(tcp|udp))?$/.exec(spec);
   if (!m) throw bad();
-  const h0 = Number(m[2]);
-  const h1 = m[3] ? Number(m[3]) : h0;
-  const c0 = Number(m[4]);
-  const c1 = m[5] ? Number(m[5]) : c0 + (h1 - h0);
+  const h0 = port(Number(m[2]), 'host port');
+  const h1 = m[3] ? port(Number(m[3]), 'last host port') : h0;
+  const c0 = port(Number(m[4]), 'container port');
+  const c1 = m[5] ? port(Number(m[5]), 'last container port') : c0 + (h1 - h0);
+  if (h1 < h0) throw new NetplumbError(C.INVALID_ARGUMENT, `publish ${spec}: the host port range is empty`, { value: spec, argument: 'publish' });
+  if (c1 > 65535) throw new NetplumbError(C.INVALID_ARGUMENT, `publish ${spec}: the container port range runs past 65535`, { value: spec, argument: 'publish' });
   if (c1 - c0 !== h1 - h0) throw new NetplumbError(C.INVALID_ARGUMENT, `publish ${spec}: host and container ranges differ in size`, { value: spec, argument: 'publish' });
   const o: PublishSpec = { hostPort: h1 !== h0 ? [h0, h1] : h0, containerPort: c0, protocol: (m[6] as 'tcp' | 'udp' | undefined) ?? 'tcp' };
-  if (m[1]) o.hostAddress = m[1];
+  if (m[1]) o.hostAddress = v.ip(m[1], 'host address', 4).text;
   return o;
 }
 
@@ -164,6 +192,8 @@ export class Network {
     const subnet = v.cidr(o.subnet, 'subnet', { family: 4 });
     if (subnet.prefixlen > 30) throw new NetplumbError(C.INVALID_CIDR, `subnet ${o.subnet} is too small for containers (at most /30)`, { argument: 'subnet' });
     const net = toInt(v.networkOf(subnet.bytes, subnet.prefixlen));
+    if (net !== toInt(subnet.bytes))
+      throw new NetplumbError(C.INVALID_CIDR, `subnet ${o.subnet} has host bits set: did you mean ${fromInt(net)}/${subnet.prefixlen}?`, { value: o.subnet, argument: 'subnet' });
     const gwInt = o.gateway !== undefined ? toInt(v.ip(o.gateway, 'gateway', 4).bytes) : net + 1;
     const size = 2 ** (32 - subnet.prefixlen);
     if (gwInt <= net || gwInt >= net + size - 1) throw new NetplumbError(C.INVALID_ARGUMENT, `gateway ${fromInt(gwInt)} is not a host address of ${o.subnet}`, { argument: 'gateway' });
@@ -171,6 +201,17 @@ export class Network {
     const masquerade = o.masquerade !== undefined ? v.bool(o.masquerade, 'masquerade') : true;
     const icc = o.icc !== undefined ? v.bool(o.icc, 'icc') : true;
     const ns = await resolveNamespace(o.namespace);
+    // Like Docker: a subnet that overlaps a route of the host namespace (another
+    // network's bridge, a LAN) is refused; the bridge's own route is not a conflict.
+    const last = net + 2 ** (32 - subnet.prefixlen) - 1;
+    for (const r of await Route.list(ns, { family: 4 })) {
+      if (r.to === 'default' || r.dev === name) continue;
+      const [a, len] = r.to.split('/') as [string, string | undefined];
+      const lo = toInt(v.networkOf(v.ipBytes(a, 4), Number(len ?? 32)));
+      const hi = lo + 2 ** (32 - Number(len ?? 32)) - 1;
+      if (lo <= last && net <= hi)
+        throw new NetplumbError(C.SUBNET_OVERLAP, `subnet ${o.subnet} overlaps the route ${r.to}${r.dev ? ` dev ${r.dev}` : ''} in namespace ${ns}`, { value: o.subnet, argument: 'subnet' });
+    }
 
     let bridge: Bridge;
     let created = false;
@@ -190,7 +231,10 @@ export class Network {
     } catch (e) {
       if ((e as { code?: string }).code !== 'ENODEV') throw e;
       try {
-        bridge = await Bridge.create(name, { namespace: ns, address: gwCidr, up: true, ...(mtu ? { mtu } : {}) });
+        // A MAC of its own from the start: left to the kernel, a bridge takes its lowest
+        // port's MAC and changes it when that port leaves, and every container's ARP
+        // entry for the gateway goes stale.
+        bridge = await Bridge.create(name, { namespace: ns, address: gwCidr, up: true, mac: randomMac(), ...(mtu ? { mtu } : {}) });
         created = true;
       } catch (e2) {
         // Another caller created it in between: adopt theirs, as if it had been there first.
@@ -226,8 +270,9 @@ export class Network {
 
   /** Re-reads the leases held in the kernel (host veth aliases) and the bridge's own addresses. */
   async rediscover(): Promise<void> {
-    this.#leases.clear();
     const [ports, addrs] = await Promise.all([Link.list(this.namespace, { master: this.bridge }), Address.list(this.bridge, { family: 4 })]);
+    // Replaced only once both reads succeeded: a failed read leaves what was known.
+    this.#leases.clear();
     for (const p of ports) {
       const m = ALIAS.exec(p.alias);
       if (m && m[1] === this.name) this.#leases.add(toInt(v.ipBytes(m[2] as string, 4)));
@@ -285,20 +330,38 @@ export class Network {
     if (o.ip !== undefined) v.ip(o.ip, 'ip', 4);
     const hostIfname = o.hostIfname !== undefined ? v.ifname(o.hostIfname, 'hostIfname') : `veth${crypto.randomBytes(4).toString('hex').slice(0, 7)}`;
 
+    if (publish.length) {
+      // Conflicts are refused before anything changes (a read; the publish batch checks again, atomically).
+      const existing = await PortMapping.list(this.namespace);
+      for (const p of publish) {
+        const [first, last] = Array.isArray(p.hostPort) ? p.hostPort : [p.hostPort, p.hostPort];
+        PortMapping.assertFree(existing, this.namespace, p.protocol ?? 'tcp', first, last, p.hostAddress ?? '*', 'publish');
+      }
+    }
     const undo: (() => Promise<unknown>)[] = [];
-    const lease = this.#allocate(o.ip);
-    undo.push(async () => this.#leases.delete(lease));
-    const ip = fromInt(lease);
+    let ip = '';
+    let pair: VethPair | undefined;
     try {
-      await step('lease');
-      const pair = await VethPair.create(hostIfname, {
-        namespace: this.namespace, master: this.bridge, up: true, peerIn: ns, peerName: ifname, peerUp: true, group: this.group,
-        ...(this.mtu ? { mtu: this.mtu } : {}), ...(mac ? { peerMac: mac } : {}),
+      // Leasing is a read-modify-write of state every process shares (the host
+      // veths' aliases): under the network's lock, from what the kernel holds now,
+      // until the lease is written on the new veth.
+      await withLock(this.#lockName, `connect to network ${this.name}`, async () => {
+        await this.#reconcile();
+        const lease = this.#allocate(o.ip);
+        undo.push(async () => this.#leases.delete(lease));
+        ip = fromInt(lease);
+        await step('lease');
+        const p = await VethPair.create(hostIfname, {
+          namespace: this.namespace, master: this.bridge, up: true, peerIn: ns, peerName: ifname, peerUp: true, group: this.group,
+          ...(this.mtu ? { mtu: this.mtu } : {}), ...(mac ? { peerMac: mac } : {}),
+        });
+        pair = p;
+        undo.push(() => p.link.delete());
+        await step('veth');
+        await kernel(this.namespace.handle.link({ op: 'set', index: p.link.index, alias: `netplumb ${this.name} ${ip}` }), () => `lease alias on ${p.link.describe()}`);
       });
-      undo.push(() => pair.link.delete());
-      await step('veth');
+      if (!pair) throw new Error('unreachable');
       await Promise.all([
-        kernel(this.namespace.handle.link({ op: 'set', index: pair.link.index, alias: `netplumb ${this.name} ${ip}` }), () => `lease alias on ${pair.link.describe()}`),
         pair.link.setHairpin(true),
         ns.loopback.up(),
         pair.peer.addAddress(`${ip}/${this.prefixlen}`, { nodad: true }),
@@ -321,6 +384,7 @@ export class Network {
         network: this, namespace: ns, link: pair.peer, hostLink: pair.link, ifname, hostIfname, address: `${ip}/${this.prefixlen}`,
         ip, gateway: this.gateway, mac: pair.peer.mac, mappings,
         disconnect: () => network.disconnect(endpoint),
+        [Symbol.asyncDispose]: () => network.disconnect(endpoint),
       };
       this.#endpoints.add(endpoint);
       return endpoint;
@@ -343,6 +407,49 @@ export class Network {
       }
       throw e;
     }
+  }
+
+  /** The lock every process takes to change this network's leases: the host namespace (by inode) and the bridge. */
+  get #lockName(): string {
+    return `network-${this.namespace.dev}-${this.namespace.inode}-${this.name}`;
+  }
+
+  /**
+   * Removes what containers that vanished without disconnect() left (any
+   * process's): host veths of this network that carry no lease (a connect
+   * killed before it wrote one), and published-port rules to an address of
+   * this subnet that nobody leases any more (their container is gone; the
+   * next holder of the address must not receive its traffic). connect() does
+   * the same before it leases an address.
+   */
+  async prune(): Promise<{ links: string[]; rules: number }> {
+    this.namespace.assertOpen();
+    return withLock(this.#lockName, `prune network ${this.name}`, () => this.#reconcile());
+  }
+
+  /** prune() without the lock (the caller holds it); leaves #leases as the kernel has them. */
+  async #reconcile(): Promise<{ links: string[]; rules: number }> {
+    const ports = await Link.list(this.namespace, { master: this.bridge });
+    const orphans = ports.filter((p) => p.group === this.group && ALIAS.exec(p.alias)?.[1] !== this.name);
+    await Promise.all(
+      orphans.map((p) =>
+        p.delete().catch((e: unknown) => {
+          if ((e as { code?: string }).code !== 'ENODEV') throw e;
+        }),
+      ),
+    );
+    let rules = 0;
+    await transact(this.namespace, `prune network ${this.name}`, async (state) => {
+      // The leases are read after the rules: a rule seen above was published after its lease was written.
+      await this.rediscover();
+      const stale = state.rules.filter((r) => {
+        const t = targetOf(r.comment);
+        return t !== undefined && this.contains(t) && !this.#leases.has(toInt(v.ipBytes(t, 4)));
+      });
+      rules = stale.length;
+      return stale.map(delRule);
+    });
+    return { links: orphans.map((p) => p.name), rules };
   }
 
   /** Undoes connect(): unpublishes, deletes the veth pair (both ends), releases the address. */
@@ -369,8 +476,8 @@ export class Network {
     // (published by another process that connected containers here).
     const ids = new Set([...this.#endpoints].flatMap((e) => e.mappings.map((m) => m.id)));
     const inSubnet = (r: { comment: string }) => {
-      const m = / -> ([\d.]+):\d+/.exec(r.comment);
-      return r.comment.startsWith('netplumb publish ') && m !== null && this.contains(m[1] as string);
+      const t = targetOf(r.comment);
+      return t !== undefined && this.contains(t);
     };
     await transact(this.namespace, `disconnect all from ${this.name}`, (state) =>
       state.rules.filter((r) => ids.has(r.comment.split(' ')[2] ?? '') || inSubnet(r)).map(delRule),

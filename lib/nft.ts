@@ -217,7 +217,8 @@ const MAX_ATTEMPTS = 200;
 /**
  * One read-modify-write of our tables, safe against any number of processes
  * doing the same: read the state and its generation, let `plan` decide the
- * messages from it (it may throw, e.g. a port conflict), and send them as one
+ * messages from it (it may throw, e.g. a port conflict; it may read more,
+ * which is then at least as recent as the state), and send them as one
  * batch that the kernel applies only if the ruleset is still at that
  * generation (NFNL_BATCH_GENID); otherwise read again and re-plan.
  *
@@ -226,7 +227,7 @@ const MAX_ATTEMPTS = 200;
  * rule" from "remove the table". A table of our name that is not ours is
  * ERR_FOREIGN_TABLE, before anything is sent.
  */
-export function transact(ns: Namespace, what: string, plan: (state: NftState) => NftMsg[]): Promise<void> {
+export function transact(ns: Namespace, what: string, plan: (state: NftState) => NftMsg[] | Promise<NftMsg[]>): Promise<void> {
   // Within one process, one transaction at a time per namespace: they would only make each other retry.
   const key = `${ns.dev}:${ns.inode}`;
   const run = (queues.get(key) ?? Promise.resolve()).then(() => transactOnce(ns, what, plan));
@@ -239,10 +240,10 @@ export function transact(ns: Namespace, what: string, plan: (state: NftState) =>
 }
 const queues = new Map<string, Promise<unknown>>();
 
-async function transactOnce(ns: Namespace, what: string, plan: (state: NftState) => NftMsg[]): Promise<void> {
+async function transactOnce(ns: Namespace, what: string, plan: (state: NftState) => NftMsg[] | Promise<NftMsg[]>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     const state = await readState(ns);
-    const msgs = plan(state);
+    const msgs = await plan(state);
     const count = new Map<number, number>();
     for (const r of state.rules) count.set(r.family, (count.get(r.family) ?? 0) + 1);
     for (const m of msgs) {

@@ -142,15 +142,7 @@ export class PortMapping {
     }
     // One batch, applied only if no other process changed the ruleset since the conflict check read it.
     await transact(ns, `publish ${protocol} ${host}:${first}${last !== first ? `-${last}` : ''} -> ${target.text}:${port}`, (state) => {
-      // Conflicts: the same protocol and an overlapping port on an overlapping address.
-      for (const m of PortMapping.fromRules(ns, state.rules)) {
-        if (m.protocol !== protocol || m.hostPortEnd < first || m.hostPort > last) continue;
-        if (m.hostAddress !== '*' && host !== '*' && m.hostAddress !== host) continue;
-        throw new NetplumbError(C.PORT_CONFLICT, `${protocol} port ${first}${last !== first ? `-${last}` : ''} is already published in namespace ${ns} (to ${m.address}:${m.port}, id ${m.id})`, {
-          value: o.hostPort,
-          argument: 'hostPort',
-        });
-      }
+      PortMapping.assertFree(PortMapping.fromRules(ns, state.rules), ns, protocol, first, last, host, 'hostPort');
       return [...natTableMsgs(), ...rules];
     });
     return mapping;
@@ -161,6 +153,21 @@ export class PortMapping {
     if (!(ns instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'namespace must be a Namespace', { argument: 'namespace' });
     ns.assertOpen();
     return PortMapping.fromRules(ns, (await readState(ns)).rules);
+  }
+
+  /**
+   * @internal ERR_PORT_CONFLICT if one of `mappings` has the same protocol and an
+   * overlapping port on an overlapping address ('*' overlaps every address).
+   */
+  static assertFree(mappings: PortMapping[], ns: Namespace, protocol: string, first: number, last: number, host: string, argument: string): void {
+    for (const m of mappings) {
+      if (m.protocol !== protocol || m.hostPortEnd < first || m.hostPort > last) continue;
+      if (m.hostAddress !== '*' && host !== '*' && m.hostAddress !== host) continue;
+      throw new NetplumbError(C.PORT_CONFLICT, `${protocol} port ${first}${last !== first ? `-${last}` : ''} is already published in namespace ${ns} (to ${m.address}:${m.port}, id ${m.id})`, {
+        value: first === last ? first : [first, last],
+        argument,
+      });
+    }
   }
 
   /** @internal The mappings that our rules describe. */

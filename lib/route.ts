@@ -252,7 +252,8 @@ export class Route {
     const dumps = families.map((family) =>
       kernel(sendRoute(ns.handle, { op: 'dump', family, table: table as number, oif }), `routes in namespace ${ns}`).catch((e: unknown) => {
         // A table that exists for one family only: the other family has no routes in it.
-        if (!o.family && table !== 0 && (e as { code?: string }).code === 'ENOENT') return [] as RawRoute[];
+        // The main table exists only once a route is in it: a fresh namespace has none.
+        if ((!o.family || table === TABLES.main) && table !== 0 && (e as { code?: string }).code === 'ENOENT') return [] as RawRoute[];
         throw e;
       }),
     );

@@ -16,6 +16,7 @@
 #include "../native/format.hpp"
 #include "../native/handle.hpp"
 #include "../native/local.hpp"
+#include "../native/lock.hpp"
 #include "../native/nft/nft.hpp"
 #include "../native/rtnl/rtnl.hpp"
 
@@ -1100,6 +1101,16 @@ Napi::Value RestoreNamespace(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// tryLock(path) -> fd holding an exclusive flock on path, -1 if another open
+// file holds it, or an error object. Never waits (LOCK_NB): lib/lock.ts polls.
+Napi::Value TryLock(const Napi::CallbackInfo& info) {
+  if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "tryLock(path)");
+  nl::Error err;
+  int fd = nl::lock::try_exclusive(info[0].As<Napi::String>(), &err);
+  if (fd == -2) return from_error(info.Env(), err);
+  return Napi::Number::New(info.Env(), fd);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // Node unloads an addon when the last environment that loaded it ends (a
   // worker thread exiting). Code of ours can run after that: an I/O thread
@@ -1114,6 +1125,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Handle", HandleWrap::Init(env));
   exports.Set("removeNamespace", Napi::Function::New(env, RemoveNamespace));
   exports.Set("Watcher", Watcher::Init(env));
+  exports.Set("tryLock", Napi::Function::New(env, TryLock));
   return exports;
 }
 

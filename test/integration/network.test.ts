@@ -385,7 +385,7 @@ describe('connect rolls back on failure', () => {
     await net.delete();
   });
 
-  it('a port conflict: ERR_PORT_CONFLICT, nothing left, the existing mapping untouched', async () => {
+  it('a port conflict: ERR_PORT_CONFLICT before anything is made (no lease, no veth), the existing mapping untouched', async () => {
     const host = await mk('wf');
     const H = nm(host);
     const c1 = await mk('wc', true);
@@ -403,9 +403,10 @@ describe('connect rolls back on failure', () => {
     _setConnectFaultHook(undefined);
     expect(err).toBeInstanceOf(NetplumbError);
     expect(err.code).toBe('ERR_PORT_CONFLICT');
-    expect(snap(H, C, net)).toEqual(before); // the 9090 mapping made first is gone too
-    const ep = await net.connect(c, { ip: leased! });
-    expect(ep.ip).toBe(leased);
+    expect(snap(H, C, net)).toEqual(before);
+    expect(leased).toBeUndefined(); // refused before the lease step
+    const ep = await net.connect(c, { publish: ['9090:90'] });
+    expect(net.leases).toContain(ep.ip);
     await net.disconnect(e1);
     await net.delete();
   });

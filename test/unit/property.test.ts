@@ -16,6 +16,8 @@
 // PROP_SEED=N and PROP_CALLS=N replay or extend a run.
 import * as net from 'node:net';
 
+import * as fs from 'node:fs';
+
 import {
   Address, Bridge, Fdb, Link, Macvlan, Namespace, Neighbor, NetlinkError, NetplumbError, Network, parsePublish, PortMapping, Route, Rule, VethPair, Vxlan, Watcher,
   type Endpoint,
@@ -148,6 +150,8 @@ jest.mock('../../lib/native', () => {
       return { native: true, errno: 1, syscall: 'setns' };
     },
     restoreNamespace: () => undefined,
+    // A lock held by nobody else: an fd of our own, which withLock closes.
+    tryLock: () => fs.openSync('/dev/null', 'r'),
   };
   // The packers (sendAddr, sendRoute) stay real: they call the fake handle.
   return { ...jest.requireActual<object>('../../lib/native'), native: () => addon, __ctl: ctl };

@@ -156,6 +156,8 @@ describe('SETUP_SCRIPT behaviour (stubbed mount/mkdir)', () => {
     expect(calls()).toEqual([
       'mkdir -p /run/netns',
       'mount -t tmpfs -o mode=755 netplumb-netns /run/netns',
+      'mkdir -p /run/netplumb',
+      'mount -t tmpfs -o mode=700 netplumb-run /run/netplumb',
       'mount -t sysfs sysfs /sys',
     ]);
   });

@@ -1,0 +1,49 @@
+// Cross-process locks for state that several processes change (a network's
+// address leases): an exclusive flock(2) on a file under /run/netplumb, which
+// the kernel releases when the holder closes it or dies (SIGKILL included),
+// so a crashed holder never leaves it taken. Taken without blocking the event
+// loop: the native call never waits (LOCK_NB) and this module polls.
+import * as fs from 'node:fs';
+
+import { ErrorCodes as C, NetlinkError, NetplumbError } from './errors';
+import { native } from './native';
+
+/** netplumb's runtime state: a tmpfs, gone at reboot like the kernel objects it guards. */
+export const RUN_DIR = '/run/netplumb';
+let madeRunDir = false;
+
+/**
+ * Runs `fn` holding the lock `name` (file RUN_DIR/NAME.lock), shared with every
+ * process of the machine (every mount namespace that shares /run). Waits for
+ * it at most `timeoutMs`: then ERR_LOCK_TIMEOUT.
+ */
+export async function withLock<T>(name: string, what: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  if (!madeRunDir) {
+    try {
+      fs.mkdirSync(RUN_DIR, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      const x = e as NodeJS.ErrnoException;
+      throw new NetlinkError({ native: true, errno: x.errno ?? -1, syscall: 'mkdir', detail: x.message }, `the directory of netplumb's lock files, ${RUN_DIR}, for ${what}`);
+    }
+    madeRunDir = true;
+  }
+  const path = `${RUN_DIR}/${name}.lock`;
+  const deadline = Date.now() + timeoutMs;
+  let fd: number;
+  for (let wait = 0.5; ; wait = Math.min(wait * 2, 16)) {
+    const r = native().tryLock(path);
+    if (typeof r !== 'number') throw new NetlinkError(r, `lock ${path} for ${what}`);
+    if (r >= 0) {
+      fd = r;
+      break;
+    }
+    if (Date.now() >= deadline)
+      throw new NetplumbError(C.LOCK_TIMEOUT, `${what}: the lock ${path} was still held by another process after ${timeoutMs} ms`, { value: path });
+    await new Promise((resolve) => setTimeout(resolve, wait * (0.5 + Math.random())));
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.closeSync(fd);
+  }
+}
