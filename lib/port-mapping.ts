@@ -3,6 +3,7 @@ import { ErrorCodes as C, NetplumbError } from './errors';
 import { Address } from './address';
 import { Link } from './link';
 import { Namespace, resolveNamespace } from './namespace';
+import { afterPublish } from './doctor';
 import { apply, dropEmptyTables, expr, natTableMsgs, NFPROTO_IPV4, ourRules, rule } from './nft';
 import type { NftMsg } from './native';
 import * as v from './validate';
@@ -149,6 +150,7 @@ export class PortMapping {
           msgs.push(rule(NFPROTO_IPV4, 'postrouting', [expr.oifname(bridgeName), expr.addr('saddr', Uint8Array.from([127, 0, 0, 0]), 8), expr.addr('daddr', target.bytes), expr.l4proto(protocol), expr.dport(cp), expr.masquerade()], text));
       }
       await apply(ns, msgs, `publish ${protocol} ${host}:${first}${last !== first ? `-${last}` : ''} -> ${target.text}:${port}`);
+      afterPublish(ns, mapping); // the NAT doctor, after the batch and not awaited (lib/doctor.ts)
       return mapping;
     });
   }
