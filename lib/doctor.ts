@@ -246,10 +246,9 @@ async function readRuleset(ns: Namespace): Promise<NftRuleset> {
   return kernel(ns.handle.nftRuleset({ skipRules: OURS.map(([family, table]) => ({ family, table })) }), `nf_tables ruleset of namespace ${ns}`);
 }
 
-/** Whether `address` is local to the namespace (127/8 or one of its IPv4 addresses). */
-async function isLocal(ns: Namespace, address: string): Promise<boolean> {
-  if (address.startsWith('127.')) return true;
-  return (await Address.list(ns, { family: 4 })).some((a) => a.address === address);
+/** The namespace's own IPv4 addresses (a mapping to one of them, or to 127/8, goes to input, not forward). */
+async function localAddresses(ns: Namespace): Promise<Set<string>> {
+  return new Set((await Address.list(ns, { family: 4 })).map((a) => a.address));
 }
 
 /**
@@ -261,7 +260,7 @@ async function isLocal(ns: Namespace, address: string): Promise<boolean> {
 export async function diagnose(ns: Namespace, mapping?: MappingShape): Promise<Finding[]> {
   if (!(ns instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'namespace must be a Namespace', { argument: 'namespace' });
   const rs = await readRuleset(ns);
-  const targetLocal = mapping ? await isLocal(ns, mapping.address) : false;
+  const targetLocal = mapping ? mapping.address.startsWith('127.') || (await localAddresses(ns)).has(mapping.address) : false;
   return analyze(rs, mapping, { targetLocal });
 }
 
@@ -284,6 +283,9 @@ interface NsState {
   gen?: number;
   checked: Set<string>;
   pending: MappingShape[];
+  /** When the oldest pending mapping was queued, and the timer that starts the check. */
+  since: number;
+  timer?: NodeJS.Timeout;
   running?: Promise<void>;
 }
 const states = new WeakMap<Namespace, NsState>();
@@ -296,25 +298,41 @@ export function setPublishCheck(on: boolean): void {
 
 const mappingKey = (m: MappingShape): string => `${m.protocol} ${m.hostAddress}:${m.hostPort}-${m.hostPortEnd} ${m.address}:${m.port}`;
 
+/** The check starts once publishing in a namespace has paused this long... */
+const QUIET_MS = 50;
+/** ...or this long after the first mapping it has to check, whichever comes first. */
+const MAX_WAIT_MS = 1000;
+
 /**
  * Called by publish once its batch succeeded (not awaited by it). Queues the
- * mapping and, if no check is running for the namespace, starts one on the
- * next turn of the event loop: publish's promise has resolved by then, and
- * mappings published meanwhile are checked together, on one read of the
- * ruleset. A check first reads the ruleset generation (NFT_MSG_GETGEN) and
- * skips the read when neither it nor the mappings changed. Each finding is
- * warned about once per namespace. Failures are ignored: this is advice.
+ * mapping; the check starts when publishing in the namespace has paused for
+ * QUIET_MS (at most MAX_WAIT_MS after the first queued mapping), so that it
+ * never competes with a burst of publishes for the namespace's I/O thread,
+ * and the mappings published meanwhile are checked together, on one read of
+ * the ruleset. A check first reads the ruleset generation (NFT_MSG_GETGEN)
+ * and skips the read when neither it nor the mappings changed. Each finding
+ * is warned about once per namespace. Failures are ignored: this is advice.
  */
 export function afterPublish(ns: Namespace, mapping: MappingShape): void {
   if (!enabled) return;
   let s = states.get(ns);
-  if (!s) states.set(ns, (s = { warned: new Set(), checked: new Set(), pending: [] }));
+  if (!s) states.set(ns, (s = { warned: new Set(), checked: new Set(), pending: [], since: 0 }));
+  if (!s.pending.length) s.since = Date.now();
   s.pending.push(mapping);
-  if (!s.running) s.running = run(ns, s);
+  schedule(ns, s);
+}
+
+function schedule(ns: Namespace, s: NsState): void {
+  if (s.running) return; // the running check picks the pending mappings up when it ends
+  if (s.timer) clearTimeout(s.timer);
+  const wait = Math.max(0, Math.min(QUIET_MS, s.since + MAX_WAIT_MS - Date.now()));
+  s.timer = setTimeout(() => {
+    s.timer = undefined;
+    s.running = run(ns, s);
+  }, wait);
 }
 
 async function run(ns: Namespace, s: NsState): Promise<void> {
-  await new Promise<void>((resolve) => setImmediate(resolve));
   try {
     while (s.pending.length && !ns.closed) {
       const batch = s.pending.splice(0);
@@ -324,9 +342,10 @@ async function run(ns: Namespace, s: NsState): Promise<void> {
       if (!todo.length) continue;
       const rs = await readRuleset(ns);
       s.gen = rs.gen;
+      const local = await localAddresses(ns);
       for (const m of todo) {
         s.checked.add(mappingKey(m));
-        for (const f of analyze(rs, m, { targetLocal: await isLocal(ns, m.address) })) {
+        for (const f of analyze(rs, m, { targetLocal: m.address.startsWith('127.') || local.has(m.address) })) {
           const key = findingKey(f);
           if (s.warned.has(key)) continue;
           s.warned.add(key);
@@ -343,12 +362,17 @@ async function run(ns: Namespace, s: NsState): Promise<void> {
     // Advice only: a closed namespace or a failed read must not surface as an unhandled rejection.
   } finally {
     s.running = undefined;
-    // A mapping queued while the last read was in flight, after the loop's last check.
-    if (s.pending.length && !ns.closed) s.running = run(ns, s);
+    s.pending.length = ns.closed ? 0 : s.pending.length;
+    if (s.pending.length) schedule(ns, s);
   }
 }
 
-/** Resolves when the after-publish check of `ns` (if any) has finished: for tests. */
+/** Resolves when the after-publish check of `ns` (if any, scheduled or running) has finished: for tests. */
 export async function publishCheckIdle(ns: Namespace): Promise<void> {
-  for (let s = states.get(ns); s?.running; ) await s.running;
+  for (;;) {
+    const s = states.get(ns);
+    if (s?.running) await s.running;
+    else if (s?.timer) await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
+    else return;
+  }
 }
