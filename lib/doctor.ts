@@ -288,7 +288,9 @@ interface NsState {
   timer?: NodeJS.Timeout;
   running?: Promise<void>;
 }
-const states = new WeakMap<Namespace, NsState>();
+// Per kernel namespace (two Namespace objects may open the same one), as withNatLock keys it.
+const states = new Map<string, NsState>();
+const nsKey = (ns: Namespace): string => `${ns.dev}:${ns.inode}`;
 let enabled = process.env.NETPLUMB_NO_DOCTOR !== '1';
 
 /** Turns the after-publish check on or off (default on; NETPLUMB_NO_DOCTOR=1 turns it off). */
@@ -315,8 +317,8 @@ const MAX_WAIT_MS = 1000;
  */
 export function afterPublish(ns: Namespace, mapping: MappingShape): void {
   if (!enabled) return;
-  let s = states.get(ns);
-  if (!s) states.set(ns, (s = { warned: new Set(), checked: new Set(), pending: [], since: 0 }));
+  let s = states.get(nsKey(ns));
+  if (!s) states.set(nsKey(ns), (s = { warned: new Set(), checked: new Set(), pending: [], since: 0 }));
   if (!s.pending.length) s.since = Date.now();
   s.pending.push(mapping);
   schedule(ns, s);
@@ -362,15 +364,18 @@ async function run(ns: Namespace, s: NsState): Promise<void> {
     // Advice only: a closed namespace or a failed read must not surface as an unhandled rejection.
   } finally {
     s.running = undefined;
-    s.pending.length = ns.closed ? 0 : s.pending.length;
-    if (s.pending.length) schedule(ns, s);
+    if (ns.closed) {
+      // Closed (or deleted): forget it, so that a namespace born later with the same inode starts afresh.
+      s.pending.length = 0;
+      if (states.get(nsKey(ns)) === s) states.delete(nsKey(ns));
+    } else if (s.pending.length) schedule(ns, s);
   }
 }
 
 /** Resolves when the after-publish check of `ns` (if any, scheduled or running) has finished: for tests. */
 export async function publishCheckIdle(ns: Namespace): Promise<void> {
   for (;;) {
-    const s = states.get(ns);
+    const s = states.get(nsKey(ns));
     if (s?.running) await s.running;
     else if (s?.timer) await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
     else return;

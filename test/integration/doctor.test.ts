@@ -133,6 +133,12 @@ describe('a user forward chain at policy drop', () => {
     await publishCheckIdle(host);
     await publish(8082, `${C1}:80`);
     await publishCheckIdle(host);
+    // ... nor through another Namespace object opened on the same namespace.
+    const again = await Namespace.open(H);
+    const m3 = await PortMapping.publish({ namespace: again, hostPort: 8084, to: `${C1}:80` });
+    await publishCheckIdle(again);
+    await m3.unpublish();
+    await again.close();
     const w = doctorWarnings();
     expect(w.map((x) => [x.code, x.finding.table, x.finding.chain, x.finding.handle])).toEqual([['NETPLUMB_NAT_DROPPED', 'filter', 'forward', chain.handle]]);
   });
