@@ -18,7 +18,8 @@
         "native/rtnl/rule.cpp",
         "native/local.cpp",
         "native/lock.cpp",
-        "native/nft/nft.cpp"
+        "native/nft/nft.cpp",
+        "native/nft/ruleset.cpp"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "cflags_cc": ["-std=c++20", "-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],

@@ -12,6 +12,7 @@ export { Neighbor, Fdb, type NeighborInfo, type NeighborOptions, type NeighborSt
 export { Rule, type RuleInfo, type RuleOptions } from './rule';
 export { Sysctl, type ExecResult, type ExecOptions, type ListenOptions, type ConnectOptions, type UdpOptions } from './inside';
 export { PortMapping, type PublishOptions } from './port-mapping';
+export { type Finding, type FindingKind, type NftFamily, type DoctorWarning, WARNING_CODES, OUR_DNAT_PRIORITY } from './doctor';
 export { Watcher, type WatchEvent, type WatchOptions } from './watcher';
 export { Network, parsePublish, type BridgeNetworkOptions, type NetworkConnectOptions, type Endpoint, type PublishSpec } from './network';
 export type { Scope, RouteType, Protocol, Table } from './constants';

@@ -240,6 +240,41 @@ export interface NftDump {
   rules: { table: string; chain: string; handle: bigint; userdata: Buffer }[];
 }
 
+/** One expression of a rule, summarized (see native/nft/ruleset.hpp); numeric fields are left out when 0. */
+export interface NftExprSummary {
+  name: string;
+  /** immediate: NF_DROP 0, NF_ACCEPT 1, NFT_CONTINUE -1, NFT_BREAK -2, NFT_JUMP -3, NFT_GOTO -4, NFT_RETURN -5. */
+  verdict?: number;
+  /** immediate jump/goto: the target chain. */
+  chain?: string;
+  /** nat: NFT_NAT_SNAT 0, NFT_NAT_DNAT 1. */
+  natType?: number;
+  family?: number;
+  base?: number;
+  offset?: number;
+  len?: number;
+  dreg?: number;
+  sreg?: number;
+  op?: number;
+  key?: number;
+  type?: number;
+  /** lookup: NFTA_LOOKUP_DREG was present (a map; dreg 0 is a verdict map). */
+  hasDreg?: boolean;
+  set?: string;
+  data?: Buffer;
+}
+
+/** A namespace's whole nf_tables ruleset, every family (nftRuleset). */
+export interface NftRuleset {
+  /** The ruleset generation (NFT_MSG_GETGEN) this is a snapshot of. */
+  gen: number;
+  /** False when the generation kept changing while the ruleset was read (a few retries). */
+  consistent: boolean;
+  tables: { family: number; name: string; flags: number; handle: bigint }[];
+  chains: { family: number; table: string; name: string; handle: bigint; type: string; hooknum?: number; priority: number; policy?: number; dev?: string; flags: number }[];
+  rules: { family: number; table: string; chain: string; handle: bigint; userdata: Buffer; exprs: NftExprSummary[] }[];
+}
+
 export interface NativeHandle {
   ready(): Promise<{ fd: number; dev: number; ino: number }>;
   link(spec: LinkSpec): Promise<RawLink[]>;
@@ -251,6 +286,8 @@ export interface NativeHandle {
   /** One atomic nf_tables transaction; a failure carries `index`, the failing message. */
   nftBatch(msgs: NftMsg[], genid?: number): Promise<undefined>;
   nftDump(spec: { family: number; table: string }): Promise<NftDump>;
+  /** Every table, chain and rule of every family (read only); genOnly: only `gen`; skipRules: tables whose rules are not read. */
+  nftRuleset(spec?: { genOnly?: boolean; skipRules?: { family: number; table: string }[] }): Promise<NftRuleset>;
   setNsid(fd: number, id: number): Promise<number>;
   neigh(spec: NeighSpec): Promise<RawNeigh[]>;
   rule(spec: RuleSpec): Promise<RawRule[]>;

@@ -3,6 +3,7 @@ import { ErrorCodes as C, NetplumbError } from './errors';
 import { Address } from './address';
 import { Link } from './link';
 import { Namespace, resolveNamespace } from './namespace';
+import { afterPublish, diagnose, type Finding } from './doctor';
 import { delRule, expr, natTableMsgs, NFPROTO_IPV4, type OurRule, readState, rule, transact } from './nft';
 import type { NftMsg } from './native';
 import * as v from './validate';
@@ -58,7 +59,7 @@ export class PortMapping {
   readonly localhost: boolean;
   #removed = false;
 
-  private constructor(ns: Namespace, f: Omit<PortMapping, 'namespace' | 'unpublish' | 'toString' | typeof Symbol.asyncDispose | 'toJSON'>) {
+  private constructor(ns: Namespace, f: Omit<PortMapping, 'namespace' | 'unpublish' | 'diagnose' | 'toString' | typeof Symbol.asyncDispose | 'toJSON'>) {
     this.namespace = ns;
     this.id = f.id;
     this.protocol = f.protocol;
@@ -145,7 +146,24 @@ export class PortMapping {
       PortMapping.assertFree(PortMapping.fromRules(ns, state.rules), ns, protocol, first, last, host, 'hostPort');
       return [...natTableMsgs(), ...rules];
     });
+    afterPublish(ns, mapping); // the NAT doctor, after the batch and not awaited (lib/doctor.ts)
     return mapping;
+  }
+
+  /**
+   * What in the namespace's nf_tables ruleset (every family and table, read
+   * only) can keep mapped packets from their container: a chain at policy
+   * drop, a drop/reject rule, another table's DNAT that runs before ours.
+   * With a mapping, about its packets; without, about any published port's.
+   * `netplumb doctor` prints the same.
+   */
+  static diagnose(ns: Namespace, mapping?: PortMapping): Promise<Finding[]> {
+    return diagnose(ns, mapping);
+  }
+
+  /** PortMapping.diagnose(this.namespace, this). */
+  diagnose(): Promise<Finding[]> {
+    return diagnose(this.namespace, this);
   }
 
   /** The port mappings installed in a namespace (by any process), read back from the kernel. */

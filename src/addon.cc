@@ -18,6 +18,7 @@
 #include "../native/local.hpp"
 #include "../native/lock.hpp"
 #include "../native/nft/nft.hpp"
+#include "../native/nft/ruleset.hpp"
 #include "../native/rtnl/rtnl.hpp"
 
 namespace {
@@ -444,6 +445,60 @@ Napi::Array to_array(Napi::Env env, const Vec& v, F f) {
   return a;
 }
 
+// nftRuleset's result: { gen, consistent, tables, chains, rules }, with the
+// optional fields left out when unset (hooknum, policy, verdict, natType).
+Napi::Object from_ruleset(Napi::Env env, const nl::nft::RulesetRequest& r) {
+  auto res = Napi::Object::New(env);
+  res.Set("gen", r.gen);
+  res.Set("consistent", r.consistent);
+  res.Set("tables", to_array(env, r.tables, [](Napi::Env e, const nl::nft::TableSummary& t) {
+    auto o = Napi::Object::New(e);
+    o.Set("family", t.family);
+    o.Set("name", t.name);
+    o.Set("flags", t.flags);
+    o.Set("handle", Napi::BigInt::New(e, t.handle));
+    return o;
+  }));
+  res.Set("chains", to_array(env, r.chains, [](Napi::Env e, const nl::nft::ChainSummary& c) {
+    auto o = Napi::Object::New(e);
+    o.Set("family", c.family);
+    o.Set("table", c.table);
+    o.Set("name", c.name);
+    o.Set("handle", Napi::BigInt::New(e, c.handle));
+    o.Set("type", c.type);
+    if (c.hooknum) o.Set("hooknum", *c.hooknum);
+    o.Set("priority", c.priority);
+    if (c.policy) o.Set("policy", *c.policy);
+    if (!c.dev.empty()) o.Set("dev", c.dev);
+    o.Set("flags", c.flags);
+    return o;
+  }));
+  res.Set("rules", to_array(env, r.rules, [](Napi::Env e, const nl::nft::RuleSummary& x) {
+    auto o = Napi::Object::New(e);
+    o.Set("family", x.family);
+    o.Set("table", x.table);
+    o.Set("chain", x.chain);
+    o.Set("handle", Napi::BigInt::New(e, x.handle));
+    o.Set("userdata", Napi::Buffer<uint8_t>::Copy(e, x.userdata.data(), x.userdata.size()));
+    o.Set("exprs", to_array(e, x.exprs, [](Napi::Env e2, const nl::nft::ExprSummary& ex) {
+      auto y = Napi::Object::New(e2);
+      y.Set("name", ex.name);
+      if (ex.verdict) y.Set("verdict", *ex.verdict);
+      if (!ex.chain.empty()) y.Set("chain", ex.chain);
+      if (ex.nat_type) y.Set("natType", *ex.nat_type);
+      for (auto [k, v] : {std::pair{"family", ex.family}, {"base", ex.base}, {"offset", ex.offset}, {"len", ex.len},
+                          {"dreg", ex.dreg}, {"sreg", ex.sreg}, {"op", ex.op}, {"key", ex.key}, {"type", ex.type}})
+        if (v) y.Set(k, v);
+      if (ex.dreg_set) y.Set("hasDreg", true);
+      if (!ex.set.empty()) y.Set("set", ex.set);
+      if (!ex.data.empty()) y.Set("data", Napi::Buffer<uint8_t>::Copy(e2, ex.data.data(), ex.data.size()));
+      return y;
+    }));
+    return o;
+  }));
+  return res;
+}
+
 // ---------------------------------------------------------------- handle
 
 class HandleWrap;
@@ -574,6 +629,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
                         InstanceMethod("socket", &HandleWrap::Socket), InstanceMethod("sysctl", &HandleWrap::Sysctl),
                         InstanceMethod("nsid", &HandleWrap::Nsid), InstanceMethod("setNsid", &HandleWrap::SetNsid),
                         InstanceMethod("nftBatch", &HandleWrap::NftBatch), InstanceMethod("nftDump", &HandleWrap::NftDump),
+                        InstanceMethod("nftRuleset", &HandleWrap::NftRuleset),
                         InstanceMethod("close", &HandleWrap::Close),
                         InstanceAccessor("pending", &HandleWrap::Pending, nullptr)});
   }
@@ -726,6 +782,8 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
       res.Set("chains", chains);
       res.Set("rules", rules);
       d.Resolve(res);
+    } else if (r->kind == nl::Request::Kind::NftRuleset) {
+      d.Resolve(from_ruleset(env, *static_cast<nl::nft::RulesetRequest*>(r)));
     } else if (r->kind == nl::Request::Kind::Nsid) {
       d.Resolve(Napi::Number::New(env, static_cast<nl::rtnl::NsidRequest*>(r)->nsid));
     } else {
@@ -832,6 +890,25 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     auto req = std::make_unique<nl::nft::DumpRequest>();
     req->family = num<uint8_t>(o, "family", 2);
     req->table = str(o, "table");
+    return Submit(info.Env(), std::move(req), nl::Error{});
+  }
+
+  // nftRuleset({ genOnly?, skipRules?: [{ family, table }] }): every table,
+  // chain and rule of every family, with the ruleset generation (read only).
+  Napi::Value NftRuleset(const Napi::CallbackInfo& info) {
+    auto req = std::make_unique<nl::nft::RulesetRequest>();
+    if (info.Length() > 0 && info[0].IsObject()) {
+      auto o = info[0].As<Napi::Object>();
+      req->gen_only = opt_bool(o, "genOnly").value_or(false);
+      Napi::Value skip = o.Get("skipRules");
+      if (skip.IsArray()) {
+        auto a = skip.As<Napi::Array>();
+        for (uint32_t i = 0; i < a.Length(); ++i) {
+          auto t = a.Get(i).As<Napi::Object>();
+          req->skip_rules.emplace_back(num<uint8_t>(t, "family"), str(t, "table"));
+        }
+      }
+    }
     return Submit(info.Env(), std::move(req), nl::Error{});
   }
 
