@@ -39,7 +39,11 @@ export interface PublishSpec {
 export interface NetworkConnectOptions {
   /** A fixed address in the subnet. Default: the next free one (IPAM). */
   ip?: string;
-  /** MAC of the container's interface. Default: random (kernel). */
+  /**
+   * MAC of the container's interface. Default: 02:42 followed by the IPv4
+   * address (as Docker long did), so the next holder of an address has the
+   * MAC the host's and other containers' ARP caches already hold for it.
+   */
   mac?: string;
   /** Name of the container's interface. Default 'eth0'. */
   ifname?: string;
@@ -91,6 +95,11 @@ function fromInt(n: number): string {
 /** The container address a publish rule's comment ('netplumb publish ID tcp *:8080 -> 10.0.0.2:80') sends to. */
 function targetOf(comment: string): string | undefined {
   return comment.startsWith('netplumb publish ') ? / -> ([\d.]+):\d+/.exec(comment)?.[1] : undefined;
+}
+
+/** 02:42:a:b:c:d for the IPv4 address a.b.c.d: unicast, locally administered. */
+function macOf(ip: number): string {
+  return ['02', '42', ...[ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255].map((x) => x.toString(16).padStart(2, '0'))].join(':');
 }
 
 /** A random unicast, locally administered MAC (as Docker gives its bridges). */
@@ -353,7 +362,7 @@ export class Network {
         await step('lease');
         const p = await VethPair.create(hostIfname, {
           namespace: this.namespace, master: this.bridge, up: true, peerIn: ns, peerName: ifname, peerUp: true, group: this.group,
-          ...(this.mtu ? { mtu: this.mtu } : {}), ...(mac ? { peerMac: mac } : {}),
+          ...(this.mtu ? { mtu: this.mtu } : {}), peerMac: mac ?? macOf(lease),
         });
         pair = p;
         undo.push(() => p.link.delete());

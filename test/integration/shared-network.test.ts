@@ -1,0 +1,260 @@
+// A network that several processes share, with containers that vanish
+// without saying goodbye (issue 10): leases under a cross-process lock,
+// prune(), a gateway MAC that does not move, a dead container's ports that
+// never reach the next holder of its address, specs refused before anything
+// is sent, subnets Docker would refuse.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { Namespace, NetplumbError, Network, VethPair, Watcher } from '../../lib';
+import type { ConnectRaceReport } from '../children/connect-race';
+import { ROOT } from '../helpers/child';
+import { ipj, oracle, ping, uniq } from '../helpers/oracle';
+import { rejectionOf } from '../helpers/ns-link';
+import { closeServer, httpFailure, httpGet, netplumbRules, tagServer } from '../helpers/netnat';
+import { waitFor } from '../helpers/reliability';
+
+const made: Namespace[] = [];
+async function mk(prefix: string, loUp = false): Promise<Namespace> {
+  const ns = await Namespace.create(uniq(prefix));
+  made.push(ns);
+  if (loUp) await ns.loopback.up();
+  return ns;
+}
+const prefixes: string[] = [];
+afterEach(async () => {
+  await Promise.allSettled(made.splice(0).map((ns) => ns.delete()));
+  for (const p of prefixes.splice(0)) for (const n of fs.readdirSync('/run/netns').filter((x) => x.startsWith(p))) await Namespace.delete(n).catch(() => undefined);
+});
+const nm = (ns: Namespace): string => ns.name as string;
+const ipv4Of = (ns: string): string[] =>
+  (ipj(ns, 'addr', 'show', 'dev', 'eth0') as { addr_info: { family: string; local: string }[] }[]).flatMap((l) => l.addr_info.filter((a) => a.family === 'inet').map((a) => a.local));
+/** Host veths of the network: name -> its lease alias ('' when it has none). */
+const hostVeths = (H: string, bridge: string): Map<string, string> =>
+  new Map((oracle.links(H) as { ifname: string; master?: string; ifalias?: string }[]).filter((l) => l.master === bridge).map((l) => [l.ifname, l.ifalias ?? '']));
+const publishTargets = (H: string): string[] =>
+  netplumbRules(H)
+    .map((r) => / -> ([\d.]+):\d+/.exec(r.comment ?? '')?.[1])
+    .filter((x): x is string => x !== undefined);
+
+function runConnectRace(args: string[], killAfterMs?: number): Promise<{ report?: ConnectRaceReport; err: string; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [path.join(ROOT, 'dist', 'test', 'children', 'connect-race.js'), ...args], { cwd: ROOT });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (killAfterMs !== undefined && out.startsWith('ready\n')) {
+        setTimeout(() => c.kill('SIGKILL'), killAfterMs);
+        killAfterMs = undefined;
+      }
+    });
+    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    c.on('exit', (_code, signal) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      let report: ConnectRaceReport | undefined;
+      try {
+        report = JSON.parse(last) as ConnectRaceReport;
+      } catch {
+        report = undefined;
+      }
+      resolve({ report, err, signal });
+    });
+  });
+}
+
+describe('several processes connecting to one network', () => {
+  it('8 processes x 25 connects at once: 200 distinct addresses (ip -j in every container), each host port published once', async () => {
+    const host = await mk('snh');
+    const H = nm(host);
+    const tag = uniq('r').slice(-6);
+    const P = 8;
+    const N = 25;
+    for (let p = 0; p < P; p++) prefixes.push(`${tag}${p}c`);
+    const runs = await Promise.all(Array.from({ length: P }, (_, p) => runConnectRace([H, 'sn0', '10.80.0.0/16', `${tag}${p}c`, String(N), '31000'])));
+    const reports = runs.map((r) => {
+      expect(r.err).toBe('');
+      expect(r.report?.errors).toEqual([]);
+      return r.report as ConnectRaceReport;
+    });
+    const all = reports.flatMap((r) => r.connected);
+    expect(all).toHaveLength(P * N);
+    // The oracle: the address each container really has.
+    const addrs = all.map((c) => {
+      const got = ipv4Of(c.ns);
+      expect(got).toEqual([c.ip]);
+      return got[0];
+    });
+    expect(new Set(addrs).size).toBe(P * N);
+    // Every port i won by exactly one process; the other seven were told ERR_PORT_CONFLICT.
+    expect(reports.reduce((n, r) => n + r.conflicts, 0)).toBe((P - 1) * N);
+    const ports = netplumbRules(H)
+      .filter((r) => r.chain === 'prerouting')
+      .map((r) => /\*:(\d+) ->/.exec(r.comment ?? '')?.[1]);
+    expect(ports).toHaveLength(N);
+    expect(new Set(ports).size).toBe(N);
+    // Leases (host veth aliases) agree with the containers.
+    const leases = [...hostVeths(H, 'sn0').values()].map((a) => a.split(' ')[2]).sort();
+    expect(leases).toEqual([...addrs].sort());
+    console.log(`shared-network: ${P} processes x ${N} connects: ${new Set(addrs).size} distinct addresses, ${ports.length} ports each published once`);
+  }, 300_000);
+
+  it('SIGKILLed while connecting, containers then gone: prune() from another process leaves no lease, rule or veth without its container', async () => {
+    const host = await mk('skn');
+    const H = nm(host);
+    const tag = uniq('k').slice(-6);
+    const net = await Network.bridge({ name: 'sk0', subnet: '10.81.0.0/16', namespace: host });
+    const kills = await Promise.all(
+      Array.from({ length: 4 }, (_, p) => {
+        prefixes.push(`${tag}${p}c`);
+        return runConnectRace([H, 'sk0', '10.81.0.0/16', `${tag}${p}c`, '25', String(32000 + p * 100)], 50 + Math.random() * 400);
+      }),
+    );
+    expect(kills.every((k) => k.signal === 'SIGKILL')).toBe(true);
+    const rulesBefore = netplumbRules(H).length;
+    // The containers die with their runtime: their namespaces go, and with them their veths.
+    for (const n of fs.readdirSync('/run/netns').filter((x) => x.startsWith(tag))) await Namespace.delete(n);
+    expect(await waitFor(() => hostVeths(H, 'sk0').size === 0, 5000)).toBe(true);
+    const pruned = await net.prune();
+    console.log(`shared-network kills: ${rulesBefore} rules left by killed connects, prune removed ${pruned.rules} rules and links ${JSON.stringify(pruned.links)}`);
+    expect(publishTargets(H)).toEqual([]);
+    expect(net.leases).toEqual(['10.81.0.1']);
+    // A connect afterwards is as on a fresh network.
+    const c = await mk('skc');
+    const ep = await net.connect(c, { publish: ['32000:80'] });
+    expect(ipv4Of(nm(c))).toEqual([ep.ip]);
+    await net.delete();
+  }, 120_000);
+
+  it('a veth a killed connect left without its lease (no alias yet) is removed by prune(); control: a leased one stays', async () => {
+    const host = await mk('sph');
+    const c = await mk('spc');
+    const orphanNs = await mk('spo');
+    const H = nm(host);
+    const net = await Network.bridge({ name: 'sp0', subnet: '10.82.0.0/24', namespace: host });
+    const ep = await net.connect(c);
+    // What connect had made when killed between the veth and its alias: a port in the network's group, no lease.
+    await VethPair.create('vethdead001', { namespace: host, master: net.bridge, up: true, peerIn: orphanNs, peerName: 'eth0', group: net.group });
+    expect([...hostVeths(H, 'sp0').keys()].sort()).toEqual([ep.hostIfname, 'vethdead001'].sort());
+    const r = await net.prune();
+    expect(r.links).toEqual(['vethdead001']);
+    expect([...hostVeths(H, 'sp0').keys()]).toEqual([ep.hostIfname]);
+    expect(ping(nm(c), '10.82.0.1')).toBe(true);
+    await net.delete();
+  });
+});
+
+describe("a dead container's published port", () => {
+  it('never reaches the next holder of its address: the container is deleted without disconnect, a new one gets its address, 8080 is refused', async () => {
+    const host = await mk('sdh', true);
+    const H = nm(host);
+    const c1 = await mk('sd1', true);
+    const c2 = await mk('sd2', true);
+    const net = await Network.bridge({ name: 'sd0', subnet: '10.83.0.0/24', namespace: host });
+    const e1 = await net.connect(c1, { publish: ['8080:80'] });
+    const s1 = await tagServer(c1, 80, 'c1');
+    const hostAgent = host.agent(); // connections made from inside the host namespace
+    // Control: published, it answers from c1 (the host's own connection to its gateway address).
+    expect(await httpGet('http://10.83.0.1:8080/', hostAgent)).toMatch(/^c1 80 /);
+    await closeServer(s1);
+    // c1 vanishes without disconnect (its runtime crashed): its veth goes with it.
+    made.splice(made.indexOf(c1), 1);
+    await c1.delete();
+    expect(await waitFor(() => hostVeths(H, 'sd0').size === 0, 5000)).toBe(true);
+    expect(new Set(publishTargets(H))).toEqual(new Set([e1.ip])); // its rules are still there
+    // The next container is given the same address and publishes nothing.
+    const e2 = await net.connect(c2, { ip: e1.ip });
+    expect(e2.ip).toBe(e1.ip);
+    const s2 = await tagServer(c2, 80, 'c2');
+    try {
+      expect(publishTargets(H)).toEqual([]); // connect pruned them before leasing
+      await httpFailure('http://10.83.0.1:8080/', hostAgent);
+      // Control: c2 does answer on its own address.
+      expect(await httpGet(`http://${e2.ip}:80/`, hostAgent)).toMatch(/^c2 80 /);
+    } finally {
+      await closeServer(s2);
+    }
+    await net.delete();
+  });
+});
+
+describe('the gateway MAC', () => {
+  it('stays the bridge own through joins and leaves: the container with the lowest host-veth MAC leaves, the others reach the gateway within 1 s', async () => {
+    const host = await mk('sgh');
+    const H = nm(host);
+    const net = await Network.bridge({ name: 'sg0', subnet: '10.84.0.0/24', namespace: host });
+    const mac0 = oracle.link(H, 'sg0')?.address;
+    expect(mac0).toMatch(/^[0-9a-f][26ae](:[0-9a-f]{2}){5}$/); // locally administered, unicast
+    const cs = await Promise.all([0, 1, 2, 3].map(() => mk('sgc')));
+    const eps = [];
+    for (const c of cs) {
+      eps.push(await net.connect(c));
+      expect(oracle.link(H, 'sg0')?.address).toBe(mac0);
+    }
+    for (const c of cs) expect(ping(nm(c), '10.84.0.1')).toBe(true); // every container has the gateway in its ARP cache
+    const lowest = [...eps].sort((a, b) => (a.hostLink.mac < b.hostLink.mac ? -1 : 1))[0]!;
+    await lowest.disconnect();
+    expect(oracle.link(H, 'sg0')?.address).toBe(mac0);
+    for (const ep of eps.filter((e) => e !== lowest)) {
+      const t0 = Date.now();
+      expect(ping(nm(ep.namespace), '10.84.0.1', 1)).toBe(true);
+      expect(Date.now() - t0).toBeLessThan(1000);
+      const neigh = (ipj(nm(ep.namespace), 'neigh', 'show', '10.84.0.1') as { lladdr?: string }[])[0];
+      expect(neigh?.lladdr).toBe(mac0);
+    }
+    await net.delete();
+  });
+});
+
+describe('refused before anything is sent', () => {
+  it('bad publish specs and a conflict: refused with a code, and a Watcher on the host sees no event', async () => {
+    const host = await mk('svh');
+    const c = await mk('svc');
+    const c0 = await mk('svc');
+    const net = await Network.bridge({ name: 'sv0', subnet: '10.85.0.0/24', namespace: host });
+    await net.connect(c0, { publish: ['8080:80'] });
+    const w = await Watcher.open(host);
+    const events: unknown[] = [];
+    w.on('event', (e: unknown) => events.push(e));
+    try {
+      for (const [spec, code] of [
+        ['70000:80', 'ERR_INVALID_ARGUMENT'],
+        ['8080:0', 'ERR_INVALID_ARGUMENT'],
+        ['8090-8080:80', 'ERR_INVALID_ARGUMENT'],
+        ['65535-65536:80-81', 'ERR_INVALID_ARGUMENT'],
+        ['999.1.1.1:8080:80', 'ERR_INVALID_IP'],
+        ['8080:80/sctp', 'ERR_INVALID_ARGUMENT'],
+        ['8080:80', 'ERR_PORT_CONFLICT'],
+      ] as const) {
+        const e = await rejectionOf(net.connect(c, { publish: [spec] }));
+        expect([spec, e.code]).toEqual([spec, code]);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      expect(events).toEqual([]);
+      // Control: the same watcher does see a connect.
+      await net.connect(c);
+      expect(await waitFor(() => events.length > 0, 2000)).toBe(true);
+    } finally {
+      await w.close();
+    }
+    await net.delete();
+  });
+
+  it('a subnet with host bits set, and one overlapping a route of the host: ERR_INVALID_CIDR (saying which was meant), ERR_SUBNET_OVERLAP', async () => {
+    const host = await mk('soh');
+    const H = nm(host);
+    const e1 = await rejectionOf(Network.bridge({ name: 'so0', subnet: '10.6.0.5/24', namespace: host }));
+    expect(e1).toBeInstanceOf(NetplumbError);
+    expect(e1.code).toBe('ERR_INVALID_CIDR');
+    expect(e1.message).toContain('did you mean 10.6.0.0/24?');
+    const net = await Network.bridge({ name: 'so0', subnet: '10.6.0.0/24', namespace: host });
+    const e2 = await rejectionOf(Network.bridge({ name: 'so1', subnet: '10.6.0.0/16', namespace: host }));
+    expect(e2.code).toBe('ERR_SUBNET_OVERLAP');
+    expect(e2.message).toContain('10.6.0.0/24 dev so0');
+    expect(oracle.link(H, 'so1')).toBeUndefined();
+    // Adopting the same network again is no overlap (its own route).
+    await Network.bridge({ name: 'so0', subnet: '10.6.0.0/24', namespace: host });
+    await net.delete();
+  });
+});
