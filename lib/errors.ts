@@ -159,6 +159,14 @@ export async function kernelDone(p: Promise<unknown>, object: string | (() => st
   }
 }
 
+/**
+ * A native error shape (or an Error carrying one, thrown synchronously by the
+ * addon) as a NetlinkError about `object`; anything else unchanged.
+ */
+export function fromNative(e: unknown, object: string | (() => string)): unknown {
+  return typed(e, object);
+}
+
 function typed(e: unknown, object: string | (() => string)): unknown {
   return isNativeError(e) ? new NetlinkError(e, typeof object === 'function' ? object() : object) : e;
 }

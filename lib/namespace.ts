@@ -1,5 +1,5 @@
 import * as fs from 'node:fs/promises';
-import { ErrorCodes as C, kernel, NetlinkError, NetplumbError } from './errors';
+import { ErrorCodes as C, fromNative, kernel, NetlinkError, NetplumbError } from './errors';
 import type * as child_process from 'node:child_process';
 import type * as dgram from 'node:dgram';
 import type * as http from 'node:http';
@@ -59,7 +59,12 @@ export class Namespace {
   }
 
   private static async start(mode: 'path' | 'create' | 'current', path: string, name: string | undefined, what: string): Promise<Namespace> {
-    const h = new (native().Handle)(mode, path);
+    let h: NativeHandle;
+    try {
+      h = new (native().Handle)(mode, path);
+    } catch (e) {
+      throw fromNative(e, what); // out of memory before the I/O thread started
+    }
     try {
       const info = await kernel(h.ready(), what);
       return new Namespace(h, info, path, name, mode === 'create' ? 'created' : 'opened');

@@ -273,6 +273,11 @@ export interface NativeWatcher {
 }
 
 export interface Addon {
+  /**
+   * A namespace's I/O thread. Throws (synchronously) only a native error shape
+   * (out of memory); a thread that cannot be started rejects ready() with
+   * syscall 'pthread_create'.
+   */
   Handle: new (mode: 'path' | 'create' | 'current', path: string) => NativeHandle;
   /** Reads a monitor socket on the JS thread when it is readable; owns (and closes) the fd. */
   Watcher: new (fd: number, onEvents: (events: RawEvent[]) => void) => NativeWatcher;
