@@ -165,7 +165,7 @@ void Handle::run(std::unique_ptr<OpenRequest> open) {
     case OpenRequest::Mode::Create: ns_fd = netns::create_on_this_thread(open->path, &err); break;
     case OpenRequest::Mode::Current:
     case OpenRequest::Mode::Path:
-      ns_fd = netns::open_path(open->path, &err);
+      ns_fd = netns::open_path(open->path, &err, open->nofollow);
       // This thread already lives in the process's namespace (threads start in
       // their creator's, and the JS thread never moves): no setns, which would
       // need CAP_SYS_ADMIN even for a read-only listing.
@@ -185,7 +185,7 @@ void Handle::run(std::unique_ptr<OpenRequest> open) {
   if (!ok && ns_fd >= 0) {
     if (open->mode == OpenRequest::Mode::Create) {
       Error ignored;
-      netns::remove(open->path, &ignored);
+      netns::remove(open->path, &ignored, open->id);  // only if it is still the one we made
     }
     ::close(ns_fd);
     ns_fd = -1;

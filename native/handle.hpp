@@ -43,6 +43,8 @@ class OpenRequest : public Request {
   enum class Mode { Path, Create, Current };
   Mode mode = Mode::Path;
   std::string path;
+  // Path mode for a name under /run/netns: a symbolic link is refused, not followed.
+  bool nofollow = false;
   // Results.
   int ns_fd = -1;  // owned by the handle; valid until it closes
   netns::Identity id;

@@ -626,7 +626,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
                         InstanceAccessor("pending", &HandleWrap::Pending, nullptr)});
   }
 
-  // new Handle(mode: 'path' | 'create' | 'current', path: string)
+  // new Handle(mode: 'path' | 'name' | 'create' | 'current', path: string)
   HandleWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<HandleWrap>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString())
@@ -638,6 +638,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     if (mode == "create") open->mode = nl::OpenRequest::Mode::Create;
     else if (mode == "current") open->mode = nl::OpenRequest::Mode::Current;
     else open->mode = nl::OpenRequest::Mode::Path;
+    open->nofollow = mode == "name";  // a /run/netns entry: never follow a symbolic link
 
     spinner_ = Spinner::of(env);
     bridge_ = std::make_shared<Bridge>();
@@ -1213,12 +1214,18 @@ Napi::Value Queue(Napi::Env env, const char* op, std::function<bool(nl::Error*)>
   });
 }
 
-// removeNamespace(path): `ip netns delete`.
+// removeNamespace(path, dev?, ino?): `ip netns delete`; with dev and ino, only
+// if path is still that namespace.
 Napi::Value RemoveNamespace(const Napi::CallbackInfo& info) {
-  if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "removeNamespace(path)");
+  if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "removeNamespace(path, dev?, ino?)");
   return guard_promise(info.Env(), "umount2", [&] {
     std::string path = info[0].As<Napi::String>();
-    return Queue(info.Env(), "umount2", [path](nl::Error* e) { return nl::netns::remove(path, e); });
+    nl::netns::Identity expect;
+    if (info[1].IsNumber() && info[2].IsNumber()) {
+      expect.dev = static_cast<dev_t>(info[1].As<Napi::Number>().Int64Value());
+      expect.ino = static_cast<ino_t>(info[2].As<Napi::Number>().Int64Value());
+    }
+    return Queue(info.Env(), "umount2", [path, expect](nl::Error* e) { return nl::netns::remove(path, e, expect); });
   });
 }
 
