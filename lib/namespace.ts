@@ -52,7 +52,7 @@ export class Namespace {
   readonly fd: number;
   /** @internal */
   readonly handle: NativeHandle;
-  #origin: Origin;
+  readonly #origin: Origin;
   #closed = false;
   #deleted = false;
 
@@ -67,10 +67,10 @@ export class Namespace {
     finalizer.register(this, h, this);
   }
 
-  private static async start(mode: 'path' | 'name' | 'create' | 'current', path: string, name: string | undefined, what: string): Promise<Namespace> {
+  private static async start(mode: 'path' | 'name' | 'create' | 'current' | 'fd', path: string, name: string | undefined, what: string, fd = -1): Promise<Namespace> {
     let h: NativeHandle;
     try {
-      h = new (native().Handle)(mode, path);
+      h = mode === 'fd' ? new (native().Handle)('fd', path, fd) : new (native().Handle)(mode, path);
     } catch (e) {
       throw fromNative(e, what); // out of memory before the I/O thread started
     }
@@ -126,6 +126,20 @@ export class Namespace {
     return Namespace.start('path', path, undefined, `namespace ${path}`);
   }
 
+  /**
+   * A second, independent handle on the namespace of `ns` (its own I/O
+   * thread and fd). The namespace is pinned synchronously, by a dup of
+   * ns's fd taken before this returns: `ns` may be closed right after, and
+   * its fd number reused, without changing which namespace this opens.
+   * Use it instead of `fromPath('/proc/self/fd/' + fd)`, which opens
+   * whatever that number is by the time the path is resolved.
+   */
+  static async duplicate(ns: Namespace): Promise<Namespace> {
+    if (!(ns instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'ns must be a Namespace', { value: ns, argument: 'ns' });
+    ns.assertOpen();
+    return Namespace.start('fd', ns.path, undefined, `namespace ${ns}`, ns.fd);
+  }
+
   /** The namespace this process runs in. */
   static async current(): Promise<Namespace> {
     return Namespace.start('current', '/proc/self/ns/net', undefined, 'current namespace');
@@ -138,13 +152,23 @@ export class Namespace {
   static async attach(name: string, pid: number): Promise<Namespace> {
     v.namespaceName(name);
     v.pid(pid);
-    const source = `/proc/${pid}/ns/net`;
-    await mustExist(source, `no process ${pid}`);
+    // The process's namespace is opened first and held by our own fd for the
+    // whole operation: the name is mounted from that fd, not from
+    // /proc/PID/ns/net (the pid could exit and be reused meanwhile), and the
+    // result is that handle, not the name opened again.
+    const src = await Namespace.fromPid(pid);
     const path = `${NETNS_RUN_DIR}/${name}`;
-    await kernel(native().attachNamespace(path, source), `namespace ${name} (attach pid ${pid})`);
-    const ns = await Namespace.start('name', path, name, `namespace ${name}`);
-    ns.#origin = 'attached'; // we made the name: delete() may remove it
-    return ns;
+    try {
+      src.assertOpen();
+      await kernel(native().attachNamespace(path, `/proc/self/fd/${src.fd}`), `namespace ${name} (attach pid ${pid})`);
+    } catch (e) {
+      await src.close();
+      throw e;
+    }
+    // The same I/O thread, now under its name.
+    finalizer.unregister(src);
+    src.#closed = true;
+    return new Namespace(src.handle, { fd: src.fd, dev: src.dev, ino: src.inode }, path, name, 'attached');
   }
 
   /**

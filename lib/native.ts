@@ -279,7 +279,11 @@ export interface Addon {
    * (out of memory); a thread that cannot be started rejects ready() with
    * syscall 'pthread_create'.
    */
-  Handle: new (mode: 'path' | 'name' | 'create' | 'current', path: string) => NativeHandle;
+  Handle: {
+    new (mode: 'path' | 'name' | 'create' | 'current', path: string): NativeHandle;
+    /** The namespace of `fd`, dup'd synchronously by the constructor (pinned: fd may be closed right after); `what` names it in errors. */
+    new (mode: 'fd', what: string, fd: number): NativeHandle;
+  };
   /** Reads a monitor socket on the JS thread when it is readable; owns (and closes) the fd. */
   Watcher: new (fd: number, onEvents: (events: RawEvent[]) => void) => NativeWatcher;
   /** `ip netns delete`; with dev and ino, only if path still is that namespace (else ENOENT). Never follows a symbolic link. */

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <new>
 #include <system_error>
+#include <utility>
 
 namespace nl {
 
@@ -165,7 +166,15 @@ void Handle::run(std::unique_ptr<OpenRequest> open) {
     case OpenRequest::Mode::Create: ns_fd = netns::create_on_this_thread(open->path, &err); break;
     case OpenRequest::Mode::Current:
     case OpenRequest::Mode::Path:
-      ns_fd = netns::open_path(open->path, &err, open->nofollow);
+      if (open->pinned_fd >= 0) {
+        ns_fd = std::exchange(open->pinned_fd, -1);
+        if (!netns::check(ns_fd, open->path, &err)) {
+          ::close(ns_fd);
+          ns_fd = -1;
+        }
+      } else {
+        ns_fd = netns::open_path(open->path, &err, open->nofollow);
+      }
       // This thread already lives in the process's namespace (threads start in
       // their creator's, and the JS thread never moves): no setns, which would
       // need CAP_SYS_ADMIN even for a read-only listing.

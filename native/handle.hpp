@@ -5,6 +5,7 @@
 #pragma once
 
 #include <sched.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -45,6 +46,12 @@ class OpenRequest : public Request {
   std::string path;
   // Path mode for a name under /run/netns: a symbolic link is refused, not followed.
   bool nofollow = false;
+  // Instead of a path: an fd of the namespace, dup'd by the caller when it
+  // asked (so the namespace is pinned from then on); the handle takes it.
+  int pinned_fd = -1;
+  ~OpenRequest() override {
+    if (pinned_fd >= 0) ::close(pinned_fd);
+  }
   // Results.
   int ns_fd = -1;  // owned by the handle; valid until it closes
   netns::Identity id;

@@ -79,24 +79,28 @@ int open_path(const std::string& path, Error* err, bool nofollow) {
     *err = Error::sys(e, "open", e == ELOOP && nofollow ? path + " is a symbolic link: not followed (not a namespace)" : path);
     return -1;
   }
-  struct statfs fs;
-  if (fstatfs(fd, &fs) < 0) {
-    *err = Error::sys(errno, "fstatfs", path);
+  if (!check(fd, path, err)) {
     ::close(fd);
-    return -1;
-  }
-  if (fs.f_type != NSFS_MAGIC) {
-    *err = Error::sys(EINVAL, "fstatfs", path + " is not a namespace: " + what_is(fd));
-    ::close(fd);
-    return -1;
-  }
-  int type = ioctl(fd, NS_GET_NSTYPE);
-  if (type != CLONE_NEWNET) {
-    ::close(fd);
-    *err = Error::sys(EINVAL, "ioctl", path + " is not a network namespace (another kind of namespace)");
     return -1;
   }
   return fd;
+}
+
+bool check(int fd, const std::string& what, Error* err) {
+  struct statfs fs;
+  if (fstatfs(fd, &fs) < 0) {
+    *err = Error::sys(errno, "fstatfs", what);
+    return false;
+  }
+  if (fs.f_type != NSFS_MAGIC) {
+    *err = Error::sys(EINVAL, "fstatfs", what + " is not a namespace: " + what_is(fd));
+    return false;
+  }
+  if (ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET) {
+    *err = Error::sys(EINVAL, "ioctl", what + " is not a network namespace (another kind of namespace)");
+    return false;
+  }
+  return true;
 }
 
 namespace {

@@ -27,6 +27,10 @@ struct Identity {
 // say what the entry is.
 int open_path(const std::string& path, Error* err, bool nofollow = false);
 
+// The checks open_path makes, on an fd we already have: nsfs and a network
+// namespace. `what` names it in errors.
+bool check(int fd, const std::string& what, Error* err);
+
 // `ip netns add`: creates `path` (under a shared /run/netns), unshares this
 // thread into a new network namespace and bind-mounts it there. Returns an fd
 // of the new namespace, or -1 with *err set (and nothing left behind).

@@ -5,6 +5,7 @@
 #include <linux/netlink.h>
 #include <uv.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <sched.h>
 
 #include <atomic>
@@ -627,25 +628,38 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
   }
 
   // new Handle(mode: 'path' | 'name' | 'create' | 'current', path: string)
+  // new Handle('fd', what: string, fd: number): the namespace of fd, dup'd
+  // now, synchronously: fd may be closed (and its number reused) right after.
   HandleWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<HandleWrap>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString())
       throw Napi::TypeError::New(env, "Handle(mode, path)");
     std::string mode = info[0].As<Napi::String>();
-    auto open = std::make_unique<nl::OpenRequest>();
-    open->op = "open";
-    open->path = info[1].As<Napi::String>();
+    if (mode == "fd" && !info[2].IsNumber()) throw Napi::TypeError::New(env, "Handle('fd', what, fd)");
+    auto open = guard_throw(env, "open", [&] {
+      auto o = std::make_unique<nl::OpenRequest>();
+      o->op = "open";
+      o->path = info[1].As<Napi::String>();
+      return o;
+    });
+    if (mode == "fd") {
+      open->pinned_fd = fcntl(info[2].As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 0);
+      if (open->pinned_fd < 0) throw native_exception(env, nl::dup_fd_error(errno, "the namespace's fd"));
+    }
     if (mode == "create") open->mode = nl::OpenRequest::Mode::Create;
     else if (mode == "current") open->mode = nl::OpenRequest::Mode::Current;
     else open->mode = nl::OpenRequest::Mode::Path;
     open->nofollow = mode == "name";  // a /run/netns entry: never follow a symbolic link
 
-    spinner_ = Spinner::of(env);
-    bridge_ = std::make_shared<Bridge>();
+    std::unique_ptr<std::shared_ptr<Bridge>> keep;
+    guard_throw(env, "open", [&] {
+      spinner_ = Spinner::of(env);
+      bridge_ = std::make_shared<Bridge>();
+      keep = std::make_unique<std::shared_ptr<Bridge>>(bridge_);
+    });
     // The wrapper stays alive until its I/O thread has closed: the TSFN's
     // finalizer drops this reference.
     self_ = Napi::Persistent(info.This().As<Napi::Object>());
-    auto keep = std::make_unique<std::shared_ptr<Bridge>>(bridge_);
     bridge_->tsfn = Tsfn::New(
         env, "netplumb-handle", 0, 1, this,
         [](Napi::Env, std::shared_ptr<Bridge>* bridge, HandleWrap* self) {

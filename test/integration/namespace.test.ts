@@ -415,3 +415,28 @@ describe('delete() of a namespace that was only opened', () => {
     ip(undefined, 'netns', 'delete', name);
   });
 });
+
+describe('Namespace.duplicate', () => {
+  it('pins the namespace when called: closing the original and reusing its fd number right after changes nothing', async () => {
+    const a = await t.create('dupa');
+    const b = await t.create('dupb');
+    const number = a.fd;
+    const dup = Namespace.duplicate(a); // the dup is taken here, synchronously
+    await a.close();
+    // Reuse the number for another namespace's file.
+    const held: number[] = [];
+    try {
+      for (let i = 0; i < 64 && !held.includes(number); i++) held.push(fs.openSync(`/run/netns/${b.name}`, 'r'));
+      expect(held).toContain(number);
+      const d = t.closeLater(await dup);
+      expect(d.equals(b)).toBe(false);
+      expect(d.inode).toBe(nsInode(`/run/netns/${a.name}`));
+      expect((await d.links()).map((l) => l.name)).toEqual(['lo']);
+    } finally {
+      for (const fd of held) fs.closeSync(fd);
+    }
+    // Of a closed namespace: refused before anything is dup'd.
+    const e = await rejectionOf(Namespace.duplicate(a));
+    expect(e.code).toBe('ERR_NAMESPACE_CLOSED');
+  });
+});
