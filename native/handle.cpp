@@ -162,29 +162,29 @@ void Handle::run(std::unique_ptr<OpenRequest> open) {
   int ns_fd = -1;
   std::optional<Socket> sock;
   try {
-  switch (open->mode) {
-    case OpenRequest::Mode::Create: ns_fd = netns::create_on_this_thread(open->path, &err); break;
-    case OpenRequest::Mode::Current:
-    case OpenRequest::Mode::Path:
-      if (open->pinned_fd >= 0) {
-        ns_fd = std::exchange(open->pinned_fd, -1);
-        if (!netns::check(ns_fd, open->path, &err)) {
+    switch (open->mode) {
+      case OpenRequest::Mode::Create: ns_fd = netns::create_on_this_thread(open->path, &err); break;
+      case OpenRequest::Mode::Current:
+      case OpenRequest::Mode::Path:
+        if (open->pinned_fd >= 0) {
+          ns_fd = std::exchange(open->pinned_fd, -1);
+          if (!netns::check(ns_fd, open->path, &err)) {
+            ::close(ns_fd);
+            ns_fd = -1;
+          }
+        } else {
+          ns_fd = netns::open_path(open->path, &err, open->nofollow);
+        }
+        // This thread already lives in the process's namespace (threads start in
+        // their creator's, and the JS thread never moves): no setns, which would
+        // need CAP_SYS_ADMIN even for a read-only listing.
+        if (ns_fd >= 0 && open->mode == OpenRequest::Mode::Path && !netns::enter(ns_fd, &err)) {
           ::close(ns_fd);
           ns_fd = -1;
         }
-      } else {
-        ns_fd = netns::open_path(open->path, &err, open->nofollow);
-      }
-      // This thread already lives in the process's namespace (threads start in
-      // their creator's, and the JS thread never moves): no setns, which would
-      // need CAP_SYS_ADMIN even for a read-only listing.
-      if (ns_fd >= 0 && open->mode == OpenRequest::Mode::Path && !netns::enter(ns_fd, &err)) {
-        ::close(ns_fd);
-        ns_fd = -1;
-      }
-      break;
-  }
-  if (ns_fd >= 0 && netns::identify(ns_fd, &open->id, &err)) sock = Socket::open(NETLINK_ROUTE, &err);
+        break;
+    }
+    if (ns_fd >= 0 && netns::identify(ns_fd, &open->id, &err)) sock = Socket::open(NETLINK_ROUTE, &err);
   } catch (...) {
     // Out of memory while opening: undone below, like any other failure.
     sock.reset();
