@@ -440,3 +440,27 @@ describe('Namespace.duplicate', () => {
     expect(e.code).toBe('ERR_NAMESPACE_CLOSED');
   });
 });
+
+describe('names namespaceName allows', () => {
+  it('odd but valid names (spaces, unicode, a leading dash, 255 bytes...) are created, listed, opened and deleted', async () => {
+    const tag = uniq('');
+    const names = [` lead${tag}`, `a b${tag}`, `ü-ñ-€${tag}`, `-dash${tag}`, `back\\slash${tag}`, `*?[${tag}`, `🦀${tag}`, `nbsp\u00a0${tag}`, 'n'.repeat(255 - tag.length) + tag];
+    // `ip -j`: the plain `ip netns list` output cannot be split for names with spaces.
+    const ipNames = () => (JSON.parse(ip(undefined, '-j', 'netns', 'list') || '[]') as { name: string }[]).map((n) => n.name);
+    for (const name of names) {
+      const ns = await Namespace.create(name);
+      try {
+        expect([name, await Namespace.list()]).toEqual([name, expect.arrayContaining([name])]);
+        expect(ipNames()).toContain(name);
+        const again = await Namespace.open(name);
+        expect(again.equals(ns)).toBe(true);
+        await again.close();
+        await ns.close();
+      } finally {
+        await Namespace.delete(name);
+      }
+      expect([name, fs.readdirSync('/run/netns').includes(name)]).toEqual([name, false]);
+    }
+    expect((await Namespace.listBroken()).filter((b) => b.name.includes(tag))).toEqual([]);
+  });
+});
