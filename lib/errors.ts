@@ -20,6 +20,29 @@ export class NetplumbError extends Error {
   }
 }
 
+/** An entry of /run/netns that is not a namespace one can open (Namespace.listBroken). */
+export interface BrokenEntry {
+  name: string;
+  /**
+   * 'symlink': a symbolic link (never followed: it could lead anywhere, e.g. /proc/1/ns/net);
+   * 'empty-file': an empty regular file, what a create killed before its mount leaves;
+   * 'not-a-namespace': anything else that is not a mounted namespace (a file with data, a directory...);
+   * 'invalid-name': a name Namespace.open refuses (control characters, e.g. a newline).
+   */
+  broken: 'symlink' | 'empty-file' | 'not-a-namespace' | 'invalid-name';
+  /** For a symlink: where it points (read, not followed). */
+  target?: string;
+}
+
+/** Namespace.open of a /run/netns entry that is not a network namespace: `entry` says what it is. */
+export class BrokenNamespaceError extends NetplumbError {
+  readonly entry: BrokenEntry;
+  constructor(entry: BrokenEntry, message: string, cause?: unknown) {
+    super('ERR_NOT_A_NAMESPACE', message, { value: entry.name, argument: 'name', cause });
+    this.entry = entry;
+  }
+}
+
 /** Codes of NetplumbError, for `switch` and documentation. */
 export const ErrorCodes = {
   INVALID_ARGUMENT: 'ERR_INVALID_ARGUMENT',
@@ -45,6 +68,8 @@ export const ErrorCodes = {
   ADDRESS_IN_USE: 'ERR_ADDRESS_IN_USE',
   INVALID_MODE: 'ERR_INVALID_MODE',
   TIMEOUT: 'ERR_TIMEOUT',
+  NOT_A_NAMESPACE: 'ERR_NOT_A_NAMESPACE',
+  NAMESPACE_NOT_OURS: 'ERR_NAMESPACE_NOT_OURS',
   WATCHER_CLOSED: 'ERR_WATCHER_CLOSED',
   FOREIGN_TABLE: 'ERR_FOREIGN_TABLE',
   IFNAME_IN_USE: 'ERR_IFNAME_IN_USE',
@@ -162,6 +187,14 @@ export async function kernelDone(p: Promise<unknown>, object: string | (() => st
   } catch (e) {
     throw typed(e, object);
   }
+}
+
+/**
+ * A native error shape (or an Error carrying one, thrown synchronously by the
+ * addon) as a NetlinkError about `object`; anything else unchanged.
+ */
+export function fromNative(e: unknown, object: string | (() => string)): unknown {
+  return typed(e, object);
 }
 
 function typed(e: unknown, object: string | (() => string)): unknown {

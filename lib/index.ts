@@ -1,5 +1,5 @@
 // netplumb: Linux container networking from Node.js, over netlink.
-export { NetplumbError, NetlinkError, ErrorCodes } from './errors';
+export { NetplumbError, NetlinkError, BrokenNamespaceError, ErrorCodes, type BrokenEntry } from './errors';
 export { Namespace, NETNS_RUN_DIR } from './namespace';
 export { Link, type LinkRef, type LinkListOptions, type MoveOptions, type OperState } from './link';
 export { VethPair, type VethPairOptions } from './veth-pair';

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs/promises';
-import { ErrorCodes as C, kernel, NetlinkError, NetplumbError } from './errors';
+import { type BrokenEntry, BrokenNamespaceError, ErrorCodes as C, fromNative, kernel, NetlinkError, NetplumbError } from './errors';
 import type * as child_process from 'node:child_process';
 import type * as dgram from 'node:dgram';
 import type * as http from 'node:http';
@@ -20,7 +20,16 @@ const finalizer = new FinalizationRegistry<NativeHandle>((h) => {
   h.close().catch(() => undefined);
 });
 
-type Origin = 'created' | 'opened';
+/** nsfs, statfs(2)'s f_type of a mounted namespace. */
+const NSFS_MAGIC = 0x6e736673;
+
+// 'attached': the name was made by attach(); delete() may remove it.
+type Origin = 'created' | 'opened' | 'attached';
+
+export interface DeleteOptions {
+  /** Remove the name of a namespace this object only opened (someone else's). Default false. */
+  force?: boolean;
+}
 
 /**
  * A network namespace and the netlink socket that talks to it. The socket
@@ -58,8 +67,13 @@ export class Namespace {
     finalizer.register(this, h, this);
   }
 
-  private static async start(mode: 'path' | 'create' | 'current', path: string, name: string | undefined, what: string): Promise<Namespace> {
-    const h = new (native().Handle)(mode, path);
+  private static async start(mode: 'path' | 'name' | 'create' | 'current' | 'fd', path: string, name: string | undefined, what: string, fd = -1): Promise<Namespace> {
+    let h: NativeHandle;
+    try {
+      h = mode === 'fd' ? new (native().Handle)('fd', path, fd) : new (native().Handle)(mode, path);
+    } catch (e) {
+      throw fromNative(e, what); // out of memory before the I/O thread started
+    }
     try {
       const info = await kernel(h.ready(), what);
       return new Namespace(h, info, path, name, mode === 'create' ? 'created' : 'opened');
@@ -75,12 +89,26 @@ export class Namespace {
     return Namespace.start('create', `${NETNS_RUN_DIR}/${name}`, name, `namespace ${name}`);
   }
 
-  /** Opens a named namespace (`ip netns exec NAME`), whoever created it. */
+  /**
+   * Opens a named namespace (`ip netns exec NAME`), whoever created it. An
+   * entry that is not a network namespace — a symbolic link (never followed),
+   * an empty file left by a killed create, anything else — is refused with a
+   * BrokenNamespaceError (ERR_NOT_A_NAMESPACE) whose `entry` says what it is.
+   */
   static async open(name: string): Promise<Namespace> {
     v.namespaceName(name);
     const path = `${NETNS_RUN_DIR}/${name}`;
-    await mustExist(path, `no namespace named ${v.describe(name)} in ${NETNS_RUN_DIR}`);
-    return Namespace.start('path', path, name, `namespace ${name}`);
+    await mustExist(path, `no namespace named ${v.describe(name)} in ${NETNS_RUN_DIR}`, true);
+    try {
+      return await Namespace.start('name', path, name, `namespace ${name}`);
+    } catch (e) {
+      // The checks were made on the opened fd; now say what the entry is.
+      if (e instanceof NetlinkError && (e.code === 'ELOOP' || (e.code === 'EINVAL' && /^(fstatfs|ioctl)$/.test(e.syscall)))) {
+        const entry = (await classify(name)) ?? { name, broken: 'not-a-namespace' as const };
+        throw new BrokenNamespaceError(entry, `${path} is not a network namespace: ${describeEntry(entry, e)}; not opened`, e);
+      }
+      throw e;
+    }
   }
 
   /** The namespace of a running process, like `ip link set DEV netns PID` names it. */
@@ -98,6 +126,20 @@ export class Namespace {
     return Namespace.start('path', path, undefined, `namespace ${path}`);
   }
 
+  /**
+   * A second, independent handle on the namespace of `ns` (its own I/O
+   * thread and fd). The namespace is pinned synchronously, by a dup of
+   * ns's fd taken before this returns: `ns` may be closed right after, and
+   * its fd number reused, without changing which namespace this opens.
+   * Use it instead of `fromPath('/proc/self/fd/' + fd)`, which opens
+   * whatever that number is by the time the path is resolved.
+   */
+  static async duplicate(ns: Namespace): Promise<Namespace> {
+    if (!(ns instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'ns must be a Namespace', { value: ns, argument: 'ns' });
+    ns.assertOpen();
+    return Namespace.start('fd', ns.path, undefined, `namespace ${ns}`, ns.fd);
+  }
+
   /** The namespace this process runs in. */
   static async current(): Promise<Namespace> {
     return Namespace.start('current', '/proc/self/ns/net', undefined, 'current namespace');
@@ -110,29 +152,57 @@ export class Namespace {
   static async attach(name: string, pid: number): Promise<Namespace> {
     v.namespaceName(name);
     v.pid(pid);
-    const source = `/proc/${pid}/ns/net`;
-    await mustExist(source, `no process ${pid}`);
+    // The process's namespace is opened first and held by our own fd for the
+    // whole operation: the name is mounted from that fd, not from
+    // /proc/PID/ns/net (the pid could exit and be reused meanwhile), and the
+    // result is that handle, not the name opened again.
+    const src = await Namespace.fromPid(pid);
     const path = `${NETNS_RUN_DIR}/${name}`;
-    await kernel(native().attachNamespace(path, source), `namespace ${name} (attach pid ${pid})`);
-    return Namespace.start('path', path, name, `namespace ${name}`);
-  }
-
-  /** `ip netns list`: the names under /run/netns, sorted. */
-  static async list(): Promise<string[]> {
     try {
-      return (await fs.readdir(NETNS_RUN_DIR)).sort();
+      src.assertOpen();
+      await kernel(native().attachNamespace(path, `/proc/self/fd/${src.fd}`), `namespace ${name} (attach pid ${pid})`);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      await src.close();
       throw e;
     }
+    // The same I/O thread, now under its name.
+    finalizer.unregister(src);
+    src.#closed = true;
+    return new Namespace(src.handle, { fd: src.fd, dev: src.dev, ino: src.inode }, path, name, 'attached');
   }
 
-  /** `ip netns delete NAME`, for a namespace we hold no object for. */
+  /**
+   * `ip netns list`: the names under /run/netns that are namespaces, sorted.
+   * Entries that are not (symbolic links, empty files left by a killed
+   * create, names with control characters...) are left out: see listBroken().
+   */
+  static async list(): Promise<string[]> {
+    const names = await readRunDir();
+    const kinds = await Promise.all(names.map((n) => classify(n)));
+    return names.filter((_, i) => kinds[i] === undefined);
+  }
+
+  /**
+   * The entries of /run/netns that are not namespaces one can open, with
+   * what each is; Namespace.delete(name) removes any of them (a symbolic link
+   * is unlinked, never followed).
+   */
+  static async listBroken(): Promise<BrokenEntry[]> {
+    const names = await readRunDir();
+    const kinds = await Promise.all(names.map((n) => classify(n)));
+    return kinds.filter((k): k is BrokenEntry => k !== undefined && k !== null);
+  }
+
+  /**
+   * `ip netns delete NAME`, for a namespace we hold no object for. Also
+   * removes a broken entry (listBroken): a symbolic link is unlinked, never
+   * followed; an empty file or directory removed.
+   */
   static async delete(name: string): Promise<void> {
-    v.namespaceName(name);
+    v.namespaceEntry(name);
     const path = `${NETNS_RUN_DIR}/${name}`;
-    await mustExist(path, `no namespace named ${v.describe(name)} in ${NETNS_RUN_DIR}`);
-    await kernel(native().removeNamespace(path), `namespace ${name}`);
+    await mustExist(path, `no namespace named ${v.describe(name)} in ${NETNS_RUN_DIR}`, true);
+    await kernel(native().removeNamespace(path), `namespace ${v.describe(name)}`);
   }
 
   get closed(): boolean {
@@ -231,11 +301,24 @@ export class Namespace {
   /**
    * Removes the name (for a named namespace) and closes our handle. The kernel
    * frees the namespace, and every link in it, when nothing else holds it.
+   * A namespace this object only opened (Namespace.open: someone else's) is
+   * not ours to remove: ERR_NAMESPACE_NOT_OURS, unless `{ force: true }`.
+   * The name is removed only while it still refers to this namespace: if it
+   * was deleted and reused meanwhile, the new one is left alone.
    */
-  async delete(): Promise<void> {
+  async delete(options?: DeleteOptions): Promise<void> {
+    const o = v.options<DeleteOptions>(options);
+    const force = o.force !== undefined ? v.bool(o.force, 'force') : false;
+    if (this.name !== undefined && this.#origin === 'opened' && !force)
+      throw new NetplumbError(
+        C.NAMESPACE_NOT_OURS,
+        `namespace ${this.name} was opened, not created, by this object: delete() would remove someone else's namespace; close() it, or delete({ force: true })`,
+        { value: this.name, argument: 'this' },
+      );
     if (this.name !== undefined && !this.#deleted) {
       // Removing the name needs no open handle: it works after close() too.
-      await kernel(native().removeNamespace(this.path), `namespace ${this.name}`).catch((e: unknown) => {
+      await kernel(native().removeNamespace(this.path, this.dev, this.inode), `namespace ${this.name}`).catch((e: unknown) => {
+        // ENOENT: the name is gone, or names another namespace now (left alone).
         if ((e as { code?: string }).code !== 'ENOENT') throw e;
       });
       this.#deleted = true;
@@ -289,9 +372,61 @@ export async function resolveNamespace(ns: unknown, argument = 'namespace'): Pro
   return ns.assertOpen();
 }
 
-async function mustExist(path: string, what: string): Promise<void> {
+async function readRunDir(): Promise<string[]> {
   try {
-    await fs.stat(path);
+    return (await fs.readdir(NETNS_RUN_DIR)).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+/**
+ * What /run/netns/NAME is: undefined for a namespace, null if it is gone,
+ * else the broken entry. Looks, never follows: lstat first, statfs only on
+ * what is not a symbolic link.
+ */
+async function classify(name: string): Promise<BrokenEntry | null | undefined> {
+  const path = `${NETNS_RUN_DIR}/${name}`;
+  try {
+    const st = await fs.lstat(path);
+    if (st.isSymbolicLink()) {
+      const target = await fs.readlink(path).catch(() => undefined);
+      return target !== undefined ? { name, broken: 'symlink', target } : { name, broken: 'symlink' };
+    }
+    let ok = true;
+    try {
+      v.namespaceName(name);
+    } catch {
+      ok = false;
+    }
+    if (!ok) return { name, broken: 'invalid-name' };
+    if ((await fs.statfs(path)).type === NSFS_MAGIC) return undefined;
+    if (st.isFile() && st.size === 0) return { name, broken: 'empty-file' };
+    return { name, broken: 'not-a-namespace' };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+function describeEntry(entry: BrokenEntry, e: NetlinkError): string {
+  switch (entry.broken) {
+    case 'symlink':
+      return `a symbolic link${entry.target !== undefined ? ` to ${entry.target}` : ''} (not followed)`;
+    case 'empty-file':
+      return 'an empty file (a create killed before its mount leaves one; Namespace.delete(name) removes it)';
+    case 'invalid-name':
+      return 'an entry with an invalid name';
+    default:
+      return e.detail ?? 'not a mounted namespace';
+  }
+}
+
+async function mustExist(path: string, what: string, entry = false): Promise<void> {
+  try {
+    // A /run/netns entry is looked at, not followed: a dangling symbolic link exists.
+    await (entry ? fs.lstat(path) : fs.stat(path));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ESRCH')

@@ -314,10 +314,21 @@ export interface NativeWatcher {
 }
 
 export interface Addon {
-  Handle: new (mode: 'path' | 'create' | 'current', path: string) => NativeHandle;
+  /**
+   * A namespace's I/O thread. 'name' is a /run/netns entry (a symbolic link is
+   * refused, not followed). Throws (synchronously) only a native error shape
+   * (out of memory); a thread that cannot be started rejects ready() with
+   * syscall 'pthread_create'.
+   */
+  Handle: {
+    new (mode: 'path' | 'name' | 'create' | 'current', path: string): NativeHandle;
+    /** The namespace of `fd`, dup'd synchronously by the constructor (pinned: fd may be closed right after); `what` names it in errors. */
+    new (mode: 'fd', what: string, fd: number): NativeHandle;
+  };
   /** Reads a monitor socket on the JS thread when it is readable; owns (and closes) the fd. */
   Watcher: new (fd: number, onEvents: (events: RawEvent[]) => void) => NativeWatcher;
-  removeNamespace(path: string): Promise<void>;
+  /** `ip netns delete`; with dev and ino, only if path still is that namespace (else ENOENT). Never follows a symbolic link. */
+  removeNamespace(path: string, dev?: number, ino?: number): Promise<void>;
   attachNamespace(path: string, source: string): Promise<void>;
   /** Synchronous, on the JS thread: only around a fork. Returns the saved fd, or a native error object. */
   enterNamespace(fd: number): number | NativeErrorShape;

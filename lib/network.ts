@@ -1,5 +1,4 @@
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
 import { Address } from './address';
 import { Bridge } from './bridge';
 import { ErrorCodes as C, kernel, NetplumbError } from './errors';
@@ -527,16 +526,8 @@ export class Network {
    *   (a named namespace, or a process's); also a Namespace object.
    */
   static async mode(spec: 'host' | 'none' | `container:${string}` | Namespace, opts: { name?: string } = {}): Promise<Namespace> {
-    if (spec instanceof Namespace) {
-      // Pin the namespace now, with an fd of our own: after an await, spec's fd
-      // number may have been closed and reused for another namespace.
-      const own = fs.openSync(`/proc/self/fd/${spec.assertOpen().fd}`, fs.constants.O_RDONLY); // libuv adds O_CLOEXEC
-      try {
-        return await Namespace.fromPath(`/proc/self/fd/${own}`);
-      } finally {
-        fs.closeSync(own);
-      }
-    }
+    // Pinned by a dup taken before any await: spec may be closed, and its fd number reused, meanwhile.
+    if (spec instanceof Namespace) return Namespace.duplicate(spec);
     if (spec === 'host') return Namespace.current();
     if (spec === 'none') {
       const name = v.namespaceName(opts.name ?? `none-${crypto.randomBytes(4).toString('hex')}`);

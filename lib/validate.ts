@@ -52,6 +52,30 @@ export function namespaceName(v: unknown, argument = 'name'): string {
   if (v.includes('/')) throw bad("must not contain '/'");
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(v)) throw bad('must not contain control characters');
+  // A lone surrogate would reach the file system as U+FFFD: another name.
+  if (!isWellFormed(v)) throw bad('must be well-formed Unicode (no lone surrogates)');
+  return v;
+}
+
+function isWellFormed(v: string): boolean {
+  return !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(v);
+}
+
+/**
+ * A /run/netns entry to remove (Namespace.delete): any file name, including
+ * ones namespaceName refuses for new namespaces (control characters, as
+ * `ip netns add` allows): what can be listed can be deleted.
+ */
+export function namespaceEntry(v: unknown, argument = 'name'): string {
+  const bad = (why: string) =>
+    new NetplumbError(C.INVALID_NAMESPACE_NAME, `invalid namespace name ${describe(v)}: ${why}`, { value: v, argument });
+  if (typeof v !== 'string') throw bad('must be a string');
+  if (v.length === 0) throw bad('must not be empty');
+  if (Buffer.byteLength(v) > 255) throw bad('must be at most 255 bytes');
+  if (v === '.' || v === '..') throw bad("must not be '.' or '..'");
+  if (v.includes('/')) throw bad("must not contain '/'");
+  if (v.includes('\0')) throw bad('must not contain NUL');
+  if (!isWellFormed(v)) throw bad('must be well-formed Unicode (no lone surrogates)');
   return v;
 }
 

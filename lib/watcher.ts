@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 
 import { addressInfo, type AddressInfo } from './address';
-import { ErrorCodes as C, kernel, NetplumbError } from './errors';
+import { ErrorCodes as C, fromNative, kernel, NetplumbError } from './errors';
 import { Link } from './link';
 import { native, type NativeWatcher, type RawAddr, type RawEvent, type RawLink, type RawRoute } from './native';
 import { Namespace } from './namespace';
@@ -79,7 +79,7 @@ export class Watcher extends EventEmitter {
       w.#native = new (native().Watcher)(fd, (events) => w.#deliver(events));
     } catch (e) {
       fs.closeSync(fd);
-      throw e;
+      throw fromNative(e, `watch namespace ${ns}`); // a native failure (uv_poll_init, memory) typed
     }
     w.#unregister = ns.closesWith(() => w.close());
     return w;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <sched.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -13,7 +14,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "netns.hpp"
@@ -44,6 +44,14 @@ class OpenRequest : public Request {
   enum class Mode { Path, Create, Current };
   Mode mode = Mode::Path;
   std::string path;
+  // Path mode for a name under /run/netns: a symbolic link is refused, not followed.
+  bool nofollow = false;
+  // Instead of a path: an fd of the namespace, dup'd by the caller when it
+  // asked (so the namespace is pinned from then on); the handle takes it.
+  int pinned_fd = -1;
+  ~OpenRequest() override {
+    if (pinned_fd >= 0) ::close(pinned_fd);
+  }
   // Results.
   int ns_fd = -1;  // owned by the handle; valid until it closes
   netns::Identity id;
@@ -60,8 +68,11 @@ class Handle : public std::enable_shared_from_this<Handle> {
     virtual void closed() = 0;
   };
 
-  // Starts the I/O thread; `open` completes first, through the sink.
-  static std::shared_ptr<Handle> start(std::unique_ptr<OpenRequest> open, std::shared_ptr<Sink> sink);
+  // Starts the I/O thread; `open` completes first, through the sink. When no
+  // thread can be made (EAGAIN at the thread limit, ENOMEM for its stack)
+  // returns null with *err set (syscall "pthread_create"): nothing was
+  // started or created, and the sink is never called.
+  static std::shared_ptr<Handle> start(std::unique_ptr<OpenRequest> open, std::shared_ptr<Sink> sink, Error* err);
   ~Handle();
 
   // Queues requests (what one turn of JS asked): one lock, one wake-up of the I/O thread.
@@ -75,7 +86,10 @@ class Handle : public std::enable_shared_from_this<Handle> {
 
  private:
   Handle() = default;
+  static void* thread_main(void* arg);
   void run(std::unique_ptr<OpenRequest> open);
+  // Hands finished requests to the sink; never throws (see handle.cpp).
+  void deliver(Batch&& b) noexcept;
 
   std::shared_ptr<Sink> sink_;
   std::mutex mu_;
@@ -91,7 +105,11 @@ class Handle : public std::enable_shared_from_this<Handle> {
   void wake_elsewhere();
   bool closing_ = false;
   bool abandoned_ = false;
-  std::thread thread_;
 };
+
+// The error for the C++ exception being handled (call only inside a catch):
+// std::bad_alloc is ENOMEM, a std::system_error its own errno; `op` names
+// what was being done. Nothing thrown by this library's C++ reaches Node.
+Error error_of_current_exception(const std::string& op);
 
 }  // namespace nl

@@ -5,6 +5,7 @@
 #include <linux/netlink.h>
 #include <uv.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <sched.h>
 
 #include <atomic>
@@ -438,6 +439,54 @@ Napi::Object from_error(Napi::Env env, const nl::Error& e) {
   return o;
 }
 
+// The same shape as a JS Error, for what is thrown synchronously (a
+// constructor): lib turns it into a NetlinkError (errors.ts, fromNative).
+Napi::Error native_exception(Napi::Env env, const nl::Error& e) {
+  auto x = Napi::Error::New(env, e.syscall + ": " + std::strerror(e.err) + (e.detail.empty() ? "" : " — " + e.detail));
+  auto o = x.Value();
+  auto shape = from_error(env, e);
+  for (const char* k : {"errno", "syscall", "detail", "native"})
+    if (shape.Has(k)) o.Set(k, shape.Get(k));
+  return x;
+}
+
+// A promise already rejected with `e` (the plain shape lib's kernel() types).
+Napi::Value rejected(Napi::Env env, const nl::Error& e) {
+  auto d = Napi::Promise::Deferred::New(env);
+  d.Reject(from_error(env, e));
+  return d.Promise();
+}
+
+// Every entry point runs its body through one of these. A Napi::Error (a
+// TypeError of the glue, a failing N-API call) is JS's already; any other C++
+// exception — std::bad_alloc, a std::system_error — would pass through
+// node-addon-api (which only catches its own) and abort the process: it
+// becomes a typed error instead.
+//   guard_promise: the entry point returns a promise; it is rejected.
+//   guard_throw:   thrown as an Error carrying errno/syscall (lib types it).
+template <class F>
+Napi::Value guard_promise(Napi::Env env, const char* op, F&& f) {
+  try {
+    return f();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (...) {
+    nl::Error e = nl::error_of_current_exception(op);
+    return rejected(env, e);
+  }
+}
+template <class F>
+auto guard_throw(Napi::Env env, const char* op, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (...) {
+    nl::Error e = nl::error_of_current_exception(op);
+    throw native_exception(env, e);
+  }
+}
+
 template <class Vec, class F>
 Napi::Array to_array(Napi::Env env, const Vec& v, F f) {
   auto a = Napi::Array::New(env, v.size());
@@ -523,6 +572,7 @@ class Bridge : public nl::Handle::Sink {
 
   void deliver(nl::Handle::Batch&& b) override {
     std::lock_guard<std::mutex> lk(mu);
+    done.reserve(done.size() + b.size());  // may throw (the I/O thread retries); the moves below cannot
     for (auto& r : b) done.push_back(std::move(r));
     kick();
   }
@@ -621,38 +671,52 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "Handle",
                        {InstanceMethod("ready", &HandleWrap::Ready),
-                        InstanceMethod("link", &HandleWrap::Kernel<nl::rtnl::LinkSpec, from_object<nl::rtnl::LinkSpec, to_link>, nl::rtnl::link_request>),
-                        InstanceMethod("addr", &HandleWrap::Kernel<nl::rtnl::AddrSpec, to_addr, nl::rtnl::addr_request>),
-                        InstanceMethod("route", &HandleWrap::Kernel<nl::rtnl::RouteSpec, to_route, nl::rtnl::route_request>),
-                        InstanceMethod("neigh", &HandleWrap::Kernel<nl::rtnl::NeighSpec, from_object<nl::rtnl::NeighSpec, to_neigh>, nl::rtnl::neigh_request>),
-                        InstanceMethod("rule", &HandleWrap::Kernel<nl::rtnl::RuleSpec, from_object<nl::rtnl::RuleSpec, to_rule>, nl::rtnl::rule_request>),
-                        InstanceMethod("socket", &HandleWrap::Socket), InstanceMethod("sysctl", &HandleWrap::Sysctl),
-                        InstanceMethod("nsid", &HandleWrap::Nsid), InstanceMethod("setNsid", &HandleWrap::SetNsid),
-                        InstanceMethod("nftBatch", &HandleWrap::NftBatch), InstanceMethod("nftDump", &HandleWrap::NftDump),
-                        InstanceMethod("nftRuleset", &HandleWrap::NftRuleset),
-                        InstanceMethod("close", &HandleWrap::Close),
+                        InstanceMethod("link", &HandleWrap::Guarded<&HandleWrap::Kernel<nl::rtnl::LinkSpec, from_object<nl::rtnl::LinkSpec, to_link>, nl::rtnl::link_request>>),
+                        InstanceMethod("addr", &HandleWrap::Guarded<&HandleWrap::Kernel<nl::rtnl::AddrSpec, to_addr, nl::rtnl::addr_request>>),
+                        InstanceMethod("route", &HandleWrap::Guarded<&HandleWrap::Kernel<nl::rtnl::RouteSpec, to_route, nl::rtnl::route_request>>),
+                        InstanceMethod("neigh", &HandleWrap::Guarded<&HandleWrap::Kernel<nl::rtnl::NeighSpec, from_object<nl::rtnl::NeighSpec, to_neigh>, nl::rtnl::neigh_request>>),
+                        InstanceMethod("rule", &HandleWrap::Guarded<&HandleWrap::Kernel<nl::rtnl::RuleSpec, from_object<nl::rtnl::RuleSpec, to_rule>, nl::rtnl::rule_request>>),
+                        InstanceMethod("socket", &HandleWrap::Guarded<&HandleWrap::Socket>), InstanceMethod("sysctl", &HandleWrap::Guarded<&HandleWrap::Sysctl>),
+                        InstanceMethod("nsid", &HandleWrap::Guarded<&HandleWrap::Nsid>), InstanceMethod("setNsid", &HandleWrap::Guarded<&HandleWrap::SetNsid>),
+                        InstanceMethod("nftBatch", &HandleWrap::Guarded<&HandleWrap::NftBatch>), InstanceMethod("nftDump", &HandleWrap::Guarded<&HandleWrap::NftDump>),
+                        InstanceMethod("nftRuleset", &HandleWrap::Guarded<&HandleWrap::NftRuleset>),
+                        InstanceMethod("close", &HandleWrap::Guarded<&HandleWrap::Close>),
                         InstanceAccessor("pending", &HandleWrap::Pending, nullptr)});
   }
 
-  // new Handle(mode: 'path' | 'create' | 'current', path: string)
+  // new Handle(mode: 'path' | 'name' | 'create' | 'current', path: string)
+  // new Handle('fd', what: string, fd: number): the namespace of fd, dup'd
+  // now, synchronously: fd may be closed (and its number reused) right after.
   HandleWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<HandleWrap>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString())
       throw Napi::TypeError::New(env, "Handle(mode, path)");
     std::string mode = info[0].As<Napi::String>();
-    auto open = std::make_unique<nl::OpenRequest>();
-    open->op = "open";
-    open->path = info[1].As<Napi::String>();
+    if (mode == "fd" && !info[2].IsNumber()) throw Napi::TypeError::New(env, "Handle('fd', what, fd)");
+    auto open = guard_throw(env, "open", [&] {
+      auto o = std::make_unique<nl::OpenRequest>();
+      o->op = "open";
+      o->path = info[1].As<Napi::String>();
+      return o;
+    });
+    if (mode == "fd") {
+      open->pinned_fd = fcntl(info[2].As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 0);
+      if (open->pinned_fd < 0) throw native_exception(env, nl::dup_fd_error(errno, "the namespace's fd"));
+    }
     if (mode == "create") open->mode = nl::OpenRequest::Mode::Create;
     else if (mode == "current") open->mode = nl::OpenRequest::Mode::Current;
     else open->mode = nl::OpenRequest::Mode::Path;
+    open->nofollow = mode == "name";  // a /run/netns entry: never follow a symbolic link
 
-    spinner_ = Spinner::of(env);
-    bridge_ = std::make_shared<Bridge>();
+    std::unique_ptr<std::shared_ptr<Bridge>> keep;
+    guard_throw(env, "open", [&] {
+      spinner_ = Spinner::of(env);
+      bridge_ = std::make_shared<Bridge>();
+      keep = std::make_unique<std::shared_ptr<Bridge>>(bridge_);
+    });
     // The wrapper stays alive until its I/O thread has closed: the TSFN's
     // finalizer drops this reference.
     self_ = Napi::Persistent(info.This().As<Napi::Object>());
-    auto keep = std::make_unique<std::shared_ptr<Bridge>>(bridge_);
     bridge_->tsfn = Tsfn::New(
         env, "netplumb-handle", 0, 1, this,
         [](Napi::Env, std::shared_ptr<Bridge>* bridge, HandleWrap* self) {
@@ -663,12 +727,41 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
         keep.get());
     keep.release();  // the finalizer owns it now
     bridge_->tsfn.Unref(env);  // an idle handle does not keep the process alive
-    auto d = Napi::Promise::Deferred::New(env);
-    ready_ = Napi::Persistent(d.Promise().As<Napi::Object>());
-    track(env, open.get(), d);
-    handle_ = nl::Handle::start(std::move(open), bridge_);
+    nl::Request* opening = open.get();
+    try {
+      auto d = Napi::Promise::Deferred::New(env);
+      ready_ = Napi::Persistent(d.Promise().As<Napi::Object>());
+      track(env, opening, d);
+      nl::Error err;
+      handle_ = nl::Handle::start(std::move(open), bridge_, &err);
+      if (!handle_) {
+        // No I/O thread: nothing was opened or created. ready() rejects
+        // (pthread_create, EAGAIN/ENOMEM), the handle is closed from the start.
+        pending_.erase(opening);
+        d.Reject(from_error(env, err));
+        StartClosed(env);
+        return;
+      }
+    } catch (...) {
+      // Out of memory before the thread started (it never did): the same.
+      pending_.erase(opening);
+      nl::Error e = nl::error_of_current_exception("open");
+      StartClosed(env);
+      throw native_exception(env, e);
+    }
     std::lock_guard<std::mutex> lk(bridge_->mu);
     bridge_->handle = handle_;
+  }
+
+  // A handle whose thread never started: closed, close() resolves at once,
+  // and the TSFN (nobody will call it) is released, which drops self_.
+  void StartClosed(Napi::Env env) {
+    closed_ = true;
+    auto c = Napi::Promise::Deferred::New(env);
+    c.Resolve(env.Undefined());
+    close_promise_ = Napi::Persistent(c.Promise().As<Napi::Object>());
+    refd_ = false;
+    bridge_->tsfn.Release();
   }
 
   // Settles at most this many promises per turn of the event loop: each
@@ -686,11 +779,18 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
       std::lock_guard<std::mutex> lk(bridge_->mu);
       // Take a slice when more is waiting and the next turn can be signalled
       // (after the thread has closed it cannot: then take everything).
+      bool sliced = false;
       if (bridge_->done.size() > kSettlePerTurn && bridge_->tsfn.NonBlockingCall() == napi_ok) {
         auto mid = bridge_->done.begin() + kSettlePerTurn;
-        batch.assign(std::make_move_iterator(bridge_->done.begin()), std::make_move_iterator(mid));
-        bridge_->done.erase(bridge_->done.begin(), mid);
-      } else {
+        try {
+          batch.assign(std::make_move_iterator(bridge_->done.begin()), std::make_move_iterator(mid));
+          bridge_->done.erase(bridge_->done.begin(), mid);
+          sliced = true;
+        } catch (...) {
+          batch.clear();  // no memory for a slice: take everything (the next call finds nothing)
+        }
+      }
+      if (!sliced) {
         batch.swap(bridge_->done);
         bridge_->scheduled = false;
       }
@@ -709,6 +809,12 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
         Settle(env, r.get(), d);
       } catch (const Napi::Error& e) {
         if (failure.empty()) failure = std::string("netplumb: settling a request failed: ") + e.what();
+      } catch (...) {
+        // Out of memory converting the result: the request fails, typed.
+        try {
+          d.Reject(from_error(env, nl::error_of_current_exception(r->op)));
+        } catch (...) {
+        }
       }
     }
     if (pending_.empty() && !closed_ && refd_) {
@@ -792,6 +898,12 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
   }
 
  private:
+  // Every promise-returning method: a C++ exception rejects its promise, typed.
+  template <Napi::Value (HandleWrap::*M)(const Napi::CallbackInfo&)>
+  Napi::Value Guarded(const Napi::CallbackInfo& info) {
+    return guard_promise(info.Env(), "request", [&] { return (this->*M)(info); });
+  }
+
   Napi::Value Ready(const Napi::CallbackInfo&) { return ready_.Value(); }
   Napi::Value Pending(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(pending_.size()));
@@ -804,6 +916,10 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     } else if (closed_) {
       d.Reject(from_error(env, nl::Error::sys(EBADF, req->op, "the namespace handle is closed")));
     } else {
+      // Whatever can fail for memory comes first: once tracked, the request
+      // is staged without allocating (a tracked request that was not staged
+      // would leave a promise nobody settles).
+      staged_.reserve(staged_.size() + 1);
       track(env, req.get(), d);
       Stage(env, std::move(req));
     }
@@ -814,7 +930,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
   // from a microtask: one lock and one wake-up for a whole Promise.all, and the
   // thread sees the pile at once (one sendmsg). An awaited single request pays
   // only for the microtask.
-  void Stage(Napi::Env env, std::unique_ptr<nl::Request> req) {
+  void StageOrFlush(Napi::Env env, std::unique_ptr<nl::Request> req) {
     staged_.push_back(std::move(req));
     // A long burst is handed over in slices as it grows, so the I/O thread
     // and the kernel start on the first requests while JS is still making
@@ -830,6 +946,17 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
       queue_microtask_ = Napi::Persistent(env.Global().Get("queueMicrotask").As<Napi::Function>());
     }
     queue_microtask_.Call({flush_fn_.Value()});
+  }
+  void Stage(Napi::Env env, std::unique_ptr<nl::Request> req) {
+    // Staged requests must reach the I/O thread even if the microtask cannot
+    // be queued (the request is tracked already): then hand them over now.
+    try {
+      StageOrFlush(env, std::move(req));
+    } catch (...) {
+      flush_scheduled_ = false;
+      Flush();
+      throw;
+    }
   }
 
   void Flush() {
@@ -928,9 +1055,10 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
   Napi::Value Close(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!closed_) {
+      auto close = std::make_unique<Napi::Promise::Deferred>(env);  // allocated before anything changes
+      close_promise_ = Napi::Persistent(close->Promise().As<Napi::Object>());
+      close_ = std::move(close);
       closed_ = true;
-      close_ = std::make_unique<Napi::Promise::Deferred>(env);
-      close_promise_ = Napi::Persistent(close_->Promise().As<Napi::Object>());
       if (!refd_) {
         bridge_->tsfn.Ref(env);  // until the thread says it has closed
         refd_ = true;
@@ -981,23 +1109,29 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
   Watcher(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Watcher>(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsNumber() || !info[1].IsFunction()) throw Napi::TypeError::New(env, "Watcher(fd, callback)");
-    fd_ = info[0].As<Napi::Number>().Int32Value();
-    callback_ = Napi::Persistent(info[1].As<Napi::Function>());
-    context_ = std::make_unique<Napi::AsyncContext>(env, "netplumb-watcher");
-    uv_loop_t* loop = nullptr;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) throw Napi::Error::New(env, "no event loop");
-    buf_.resize(128 * 1024);
-    poll_ = new uv_poll_t{};
-    poll_->data = this;
-    if (uv_poll_init(loop, poll_, fd_) != 0) {
-      delete poll_;
-      poll_ = nullptr;
-      throw Napi::Error::New(env, "uv_poll_init failed");
-    }
-    uv_poll_start(poll_, UV_READABLE, &Watcher::OnReadable);
-    self_ = Napi::Persistent(info.This().As<Napi::Object>());  // alive while open
-    env_ = env;
-    napi_add_env_cleanup_hook(env, &Watcher::Cleanup, this);
+    // What can fail (memory, N-API) comes before the poll handle exists; a
+    // failure is thrown typed and the caller closes the fd.
+    guard_throw(env, "uv_poll_init", [&] {
+      callback_ = Napi::Persistent(info[1].As<Napi::Function>());
+      context_ = std::make_unique<Napi::AsyncContext>(env, "netplumb-watcher");
+      buf_.resize(128 * 1024);
+      auto poll = std::make_unique<uv_poll_t>();
+      uv_loop_t* loop = nullptr;
+      if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr)
+        throw native_exception(env, nl::Error::sys(EINVAL, "uv_poll_init", "no event loop"));
+      self_ = Napi::Persistent(info.This().As<Napi::Object>());  // alive while open
+      int fd = info[0].As<Napi::Number>().Int32Value();
+      if (int rc = uv_poll_init(loop, poll.get(), fd); rc != 0) {
+        self_.Reset();
+        throw native_exception(env, nl::Error::sys(-rc, "uv_poll_init", "cannot watch the monitor socket"));
+      }
+      fd_ = fd;
+      poll_ = poll.release();
+      poll_->data = this;
+      uv_poll_start(poll_, UV_READABLE, &Watcher::OnReadable);
+      env_ = env;
+      napi_add_env_cleanup_hook(env, &Watcher::Cleanup, this);
+    });
   }
 
   ~Watcher() override { Stop(); }
@@ -1011,7 +1145,9 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     // no longer run JS): then there is nobody left to tell.
     try {
       w->Read(status);
-    } catch (const Napi::Error&) {
+    } catch (...) {
+      // Napi::Error as above. Out of memory: these events are lost; the
+      // socket stays watched and the next ones come (an overrun, in effect).
     }
   }
 
@@ -1119,7 +1255,8 @@ void CallDrain(Napi::Env env, Napi::Function, HandleWrap* self, void*) {
   // the promises have nobody left to settle for.
   try {
     self->Drain(env);
-  } catch (const Napi::Error&) {
+  } catch (...) {
+    // Napi::Error as above; anything else (no memory) must not end the process either.
   }
 }
 
@@ -1130,11 +1267,28 @@ class NetnsWorker : public Napi::AsyncWorker {
   NetnsWorker(Napi::Env env, std::function<bool(nl::Error*)> fn)
       : Napi::AsyncWorker(env), fn_(std::move(fn)), d_(Napi::Promise::Deferred::New(env)) {}
   Napi::Promise Promise() { return d_.Promise(); }
-  void Execute() override { ok_ = fn_(&err_); }
-  void OnOK() override {
-    if (ok_) d_.Resolve(Env().Undefined());
-    else d_.Reject(from_error(Env(), err_));
+  void Execute() override {
+    try {
+      ok_ = fn_(&err_);
+    } catch (...) {
+      ok_ = false;
+      err_ = nl::error_of_current_exception("netns");
+    }
   }
+  void OnOK() override {
+    try {
+      if (ok_) d_.Resolve(Env().Undefined());
+      else d_.Reject(from_error(Env(), err_));
+    } catch (...) {
+      // No memory to report it: the promise is rejected with what can be made.
+      try {
+        d_.Reject(Env().Undefined());
+      } catch (...) {
+      }
+    }
+  }
+  // Execute's own exceptions are caught there; this is node-addon-api's SetError path.
+  void OnError(const Napi::Error&) override { d_.Reject(from_error(Env(), nl::Error::sys(EIO, "netns", "internal error"))); }
 
  private:
   std::function<bool(nl::Error*)> fn_;
@@ -1143,38 +1297,67 @@ class NetnsWorker : public Napi::AsyncWorker {
   bool ok_ = false;
 };
 
-Napi::Value Queue(NetnsWorker* w) {
-  auto p = w->Promise();
-  w->Queue();
-  return p;
+// Queues fn on libuv's pool; the promise settles with its outcome. Nothing
+// thrown here (no memory for the worker) escapes: the promise rejects.
+Napi::Value Queue(Napi::Env env, const char* op, std::function<bool(nl::Error*)> fn) {
+  return guard_promise(env, op, [&]() -> Napi::Value {
+    auto w = std::make_unique<NetnsWorker>(env, std::move(fn));
+    auto p = w->Promise();
+    w->Queue();
+    w.release();  // deletes itself when done
+    return p;
+  });
 }
 
-// removeNamespace(path): `ip netns delete`.
+// removeNamespace(path, dev?, ino?): `ip netns delete`; with dev and ino, only
+// if path is still that namespace.
 Napi::Value RemoveNamespace(const Napi::CallbackInfo& info) {
-  if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "removeNamespace(path)");
-  std::string path = info[0].As<Napi::String>();
-  return Queue(new NetnsWorker(info.Env(), [path](nl::Error* e) { return nl::netns::remove(path, e); }));
+  if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "removeNamespace(path, dev?, ino?)");
+  return guard_promise(info.Env(), "umount2", [&] {
+    std::string path = info[0].As<Napi::String>();
+    nl::netns::Identity expect;
+    if (info[1].IsNumber() && info[2].IsNumber()) {
+      expect.dev = static_cast<dev_t>(info[1].As<Napi::Number>().Int64Value());
+      expect.ino = static_cast<ino_t>(info[2].As<Napi::Number>().Int64Value());
+    }
+    return Queue(info.Env(), "umount2", [path, expect](nl::Error* e) { return nl::netns::remove(path, e, expect); });
+  });
 }
 
 // attachNamespace(path, source): `ip netns attach`.
 Napi::Value AttachNamespace(const Napi::CallbackInfo& info) {
   if (!info[0].IsString() || !info[1].IsString()) throw Napi::TypeError::New(info.Env(), "attachNamespace(path, source)");
-  std::string path = info[0].As<Napi::String>(), source = info[1].As<Napi::String>();
-  return Queue(new NetnsWorker(info.Env(), [path, source](nl::Error* e) { return nl::netns::attach(path, source, e); }));
+  return guard_promise(info.Env(), "mount", [&] {
+    std::string path = info[0].As<Napi::String>(), source = info[1].As<Napi::String>();
+    return Queue(info.Env(), "mount", [path, source](nl::Error* e) { return nl::netns::attach(path, source, e); });
+  });
 }
 
 // enterNamespace(fd) -> saved fd, on the calling (JS) thread: only for the
 // instant around a fork in ns.spawn(). Failure returns an error object.
 Napi::Value EnterNamespace(const Napi::CallbackInfo& info) {
+  if (!info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "enterNamespace(fd)");
   nl::Error err;
-  int saved = nl::netns::enter_saving(info[0].As<Napi::Number>().Int32Value(), &err);
+  int saved = -1;
+  try {
+    saved = nl::netns::enter_saving(info[0].As<Napi::Number>().Int32Value(), &err);
+  } catch (...) {
+    err = nl::error_of_current_exception("setns");
+  }
   if (saved < 0) return from_error(info.Env(), err);
   return Napi::Number::New(info.Env(), saved);
 }
 
 Napi::Value RestoreNamespace(const Napi::CallbackInfo& info) {
+  if (!info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "restoreNamespace(fd)");
   nl::Error err;
-  if (!nl::netns::restore(info[0].As<Napi::Number>().Int32Value(), &err)) return from_error(info.Env(), err);
+  bool ok = false;
+  try {
+    ok = nl::netns::restore(info[0].As<Napi::Number>().Int32Value(), &err);
+  } catch (...) {
+    err = nl::error_of_current_exception("setns");
+  }
+  if (!ok) return from_error(info.Env(), err);
   return info.Env().Undefined();
 }
 
@@ -1183,7 +1366,12 @@ Napi::Value RestoreNamespace(const Napi::CallbackInfo& info) {
 Napi::Value TryLock(const Napi::CallbackInfo& info) {
   if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "tryLock(path)");
   nl::Error err;
-  int fd = nl::lock::try_exclusive(info[0].As<Napi::String>(), &err);
+  int fd = -2;
+  try {
+    fd = nl::lock::try_exclusive(info[0].As<Napi::String>(), &err);
+  } catch (...) {
+    err = nl::error_of_current_exception("flock");
+  }
   if (fd == -2) return from_error(info.Env(), err);
   return Napi::Number::New(info.Env(), fd);
 }

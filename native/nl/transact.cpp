@@ -15,6 +15,11 @@ int Request::own_fd(int fd) {
   return d;
 }
 
+Error dup_fd_error(int err, const std::string& what) {
+  if (err == EBADF) return Error::sys(EBADF, "fcntl", "F_DUPFD_CLOEXEC: " + what + " is not open");
+  return Error::sys(err, "fcntl", "F_DUPFD_CLOEXEC of " + what + " failed");
+}
+
 void Request::release_fds() {
   for (int fd : owned_fds) ::close(fd);
   owned_fds.clear();

@@ -47,6 +47,7 @@ class Request {
   std::vector<int> owned_fds;
   // Duplicates fd for this request; -1 (errno set) on failure.
   int own_fd(int fd);
+
   void release_fds();
 
   // Bookkeeping of the reply loop.
@@ -65,6 +66,11 @@ constexpr int kDumpRetries = 5;
 // NLMSG_DONE. A dump must be the only request in its batch (the kernel runs
 // one dump per socket at a time). Interrupted dumps are retried here.
 void transact(Socket& s, std::span<Request* const> batch);
+
+// The error for a failed F_DUPFD_CLOEXEC of `what` (a namespace fd a request
+// carries), with the dup's own errno: EBADF is a namespace fd that is not open,
+// EMFILE a full fd table — not the same advice.
+Error dup_fd_error(int err, const std::string& what);
 
 // Decodes an NLMSG_ERROR (or NLMSG_DONE with an error) into an Error for `req`.
 Error parse_error(int err, const nlmsghdr& h, bytes payload, size_t errhdr, const Request& req);

@@ -97,17 +97,21 @@ std::unique_ptr<Request> link_request(const LinkSpec& in, Error* err) {
   // The request keeps its own copies of namespace fds (see Request::owned_fds).
   LinkSpec s = in;
   std::vector<int> dups;
+  int dup_errno = 0;
   auto own = [&](std::optional<int>& fd) -> bool {
     if (!fd) return true;
     int d = fcntl(*fd, F_DUPFD_CLOEXEC, 0);
-    if (d < 0) return false;
+    if (d < 0) {
+      dup_errno = errno;
+      return false;
+    }
     dups.push_back(d);
     fd = d;
     return true;
   };
   if (!own(s.netns_fd) || (s.peer && !own(s.peer->netns_fd))) {
     for (int d : dups) ::close(d);
-    *err = Error::sys(EBADF, "RTM_NEWLINK", "the target namespace's fd is not open");
+    *err = dup_fd_error(dup_errno, "the target namespace's fd");
     return nullptr;
   }
   Builder b(buf);

@@ -103,7 +103,7 @@ std::unique_ptr<Request> set_nsid_request(int target_fd, int32_t nsid, Error* er
   auto* g = b.put_extra_header<rtgenmsg>();
   if (g) g->rtgen_family = AF_UNSPEC;
   int fd = req->own_fd(target_fd);
-  if (fd < 0) { *err = Error::sys(EBADF, req->op, "the namespace's fd is not open"); return nullptr; }
+  if (fd < 0) { *err = dup_fd_error(errno, "the namespace's fd"); return nullptr; }
   b.put_u32(NETNSA_FD, static_cast<uint32_t>(fd));
   b.put_s32(NETNSA_NSID, nsid);
   if (!b.ok()) { *err = Error::sys(EMSGSIZE, req->op); return nullptr; }

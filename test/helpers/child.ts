@@ -22,12 +22,19 @@ export interface ChildRun<R> {
 }
 
 /**
- * Runs dist/test/children/NAME.js in a plain node (with `nodeArgs`, e.g. --expose-gc)
- * and parses the JSON line it prints last.
+ * Runs dist/test/children/NAME.js in a plain node (with `nodeArgs`, e.g. --expose-gc,
+ * and under `ulimit` shell limits) and parses the JSON line it prints last.
  */
-export function runChild<R>(name: string, args: string[], opts: { nodeArgs?: string[]; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): ChildRun<R> {
+export function runChild<R>(
+  name: string,
+  args: string[],
+  opts: { nodeArgs?: string[]; timeoutMs?: number; env?: NodeJS.ProcessEnv; ulimit?: string } = {},
+): ChildRun<R> {
   const js = path.join(ROOT, 'dist', 'test', 'children', `${name}.js`);
-  const r = spawnSync(process.execPath, [...(opts.nodeArgs ?? []), js, ...args], {
+  const argv = [...(opts.nodeArgs ?? []), js, ...args];
+  // With `ulimit` (e.g. '-v 1200000'), node runs under that shell limit: `sh -c 'ulimit …; exec node …'`.
+  const [file, fileArgs] = opts.ulimit === undefined ? [process.execPath, argv] : ['sh', ['-c', `ulimit ${opts.ulimit} && exec "$0" "$@"`, process.execPath, ...argv]];
+  const r = spawnSync(file, fileArgs, {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: opts.timeoutMs ?? 120_000,

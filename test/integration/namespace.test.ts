@@ -1,4 +1,5 @@
 // Namespace against the real kernel, checked with iproute2 (`ip netns`, `ip -n NAME`).
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -261,5 +262,205 @@ describe('deleting and closing', () => {
     }
     expect(oracle.netns()).toContain(made.name);
     expect((await made.links()).map((l) => l.name)).toEqual(['lo']);
+  });
+});
+
+// /run/netns as iproute2 keeps it, and what else can be found there: symbolic
+// links (never followed), empty files left by a killed create, names with a
+// newline. Each test below failed before these entries were handled.
+const listBroken = () => Namespace.listBroken();
+
+describe('/run/netns entries that are not namespaces', () => {
+  const made: string[] = [];
+  afterEach(() => {
+    for (const n of made.splice(0)) {
+      const p = `/run/netns/${n}`;
+      try {
+        fs.lstatSync(p);
+      } catch {
+        continue;
+      }
+      spawnSync('umount', ['-l', '--no-canonicalize', p]);
+      fs.rmSync(p, { force: true, recursive: true });
+    }
+  });
+  const entry = (prefix: string) => {
+    const name = uniq(prefix);
+    made.push(name);
+    return name;
+  };
+
+  it('a symlink to another namespace is not opened (ERR_NOT_A_NAMESPACE, entry symlink), only reported and unlinked', async () => {
+    const name = entry('sym');
+    // In the sandbox /proc/self/ns/net is the sandbox's own namespace: the
+    // finding was a link to /proc/1/ns/net opening the root namespace.
+    fs.symlinkSync(`/proc/${process.pid}/ns/net`, `/run/netns/${name}`);
+    const e = await rejectionOf(Namespace.open(name));
+    expect(e).toBeInstanceOf(NetplumbError);
+    expect(e.code).toBe('ERR_NOT_A_NAMESPACE');
+    expect(e.entry).toEqual({ name, broken: 'symlink', target: `/proc/${process.pid}/ns/net` });
+    expect(e.message).toMatch(/symbolic link/);
+    expect(await Namespace.list()).not.toContain(name);
+    expect(await listBroken()).toContainEqual({ name, broken: 'symlink', target: `/proc/${process.pid}/ns/net` });
+    await Namespace.delete(name);
+    expect(fs.existsSync(`/run/netns/${name}`)).toBe(false);
+  });
+
+  it('Namespace.delete of a symlink to a named namespace unlinks the link and leaves that namespace mounted', async () => {
+    const real = t.ipAdd('symt');
+    const name = entry('syml');
+    fs.symlinkSync(`/run/netns/${real}`, `/run/netns/${name}`);
+    const ino = nsInode(`/run/netns/${real}`);
+    await Namespace.delete(name);
+    expect(() => fs.lstatSync(`/run/netns/${name}`)).toThrow(/ENOENT/);
+    // The target is still a mounted namespace: same inode, usable by iproute2.
+    expect(nsInode(`/run/netns/${real}`)).toBe(ino);
+    expect(oracleNames(real)).toEqual(['lo']);
+  });
+
+  it('a dangling symlink is reported as broken, not listed, and Namespace.delete removes it', async () => {
+    const name = entry('dang');
+    fs.symlinkSync('/nonexistent/netns', `/run/netns/${name}`);
+    expect(await Namespace.list()).not.toContain(name);
+    expect(await listBroken()).toContainEqual({ name, broken: 'symlink', target: '/nonexistent/netns' });
+    const e = await rejectionOf(Namespace.open(name));
+    expect(e.code).toBe('ERR_NOT_A_NAMESPACE');
+    await Namespace.delete(name);
+    expect(() => fs.lstatSync(`/run/netns/${name}`)).toThrow(/ENOENT/);
+  });
+
+  it('a name with a newline (made by ip netns add) is reported as invalid-name and can be deleted', async () => {
+    const name = `${entry('nl')}\nx`;
+    made.push(name);
+    ip(undefined, 'netns', 'add', name);
+    expect(await Namespace.list()).not.toContain(name);
+    expect(await listBroken()).toContainEqual({ name, broken: 'invalid-name' });
+    await Namespace.delete(name);
+    expect(fs.readdirSync('/run/netns')).not.toContain(name);
+  });
+
+  it('an empty file left by a killed create: reported as empty-file, refused by open, replaced by create', async () => {
+    const name = entry('empty');
+    fs.writeFileSync(`/run/netns/${name}`, '');
+    const e = await rejectionOf(Namespace.open(name));
+    expect(e.code).toBe('ERR_NOT_A_NAMESPACE');
+    expect(e.entry).toEqual({ name, broken: 'empty-file' });
+    expect(await listBroken()).toContainEqual({ name, broken: 'empty-file' });
+    const ns = await Namespace.create(name);
+    try {
+      expect(nsInode(`/run/netns/${name}`)).toBe(ns.inode);
+      expect(oracleNames(name)).toEqual(['lo']);
+      expect(await Namespace.list()).toContain(name);
+      expect((await listBroken()).map((b) => b.name)).not.toContain(name);
+    } finally {
+      await ns.delete();
+    }
+  });
+
+  it('a file with data or a directory is not-a-namespace: refused by open and by create (EEXIST saying what it is)', async () => {
+    const file = entry('data');
+    fs.writeFileSync(`/run/netns/${file}`, 'hello\n');
+    const dir = entry('dir');
+    fs.mkdirSync(`/run/netns/${dir}`);
+    for (const name of [file, dir]) {
+      const e = await rejectionOf(Namespace.open(name));
+      expect([name, e.code]).toEqual([name, 'ERR_NOT_A_NAMESPACE']);
+      expect(e.entry).toEqual({ name, broken: 'not-a-namespace' });
+      const c = await rejectionOf(Namespace.create(name));
+      expect(c).toBeInstanceOf(NetlinkError);
+      expect(c.code).toBe('EEXIST');
+      expect(c.message).toMatch(/regular file|directory/);
+    }
+    expect(fs.readFileSync(`/run/netns/${file}`, 'utf8')).toBe('hello\n');
+    const broken = await listBroken();
+    expect(broken).toContainEqual({ name: file, broken: 'not-a-namespace' });
+    expect(broken).toContainEqual({ name: dir, broken: 'not-a-namespace' });
+    await Namespace.delete(file);
+    await Namespace.delete(dir);
+    expect(fs.existsSync(`/run/netns/${file}`) || fs.existsSync(`/run/netns/${dir}`)).toBe(false);
+  });
+
+  it('create over an existing namespace is EEXIST saying a namespace of that name exists', async () => {
+    const first = await t.create('exi');
+    const e = await rejectionOf(Namespace.create(first.name!));
+    expect(e.code).toBe('EEXIST');
+    expect(e.message).toMatch(/a namespace of that name already exists/);
+  });
+});
+
+describe('delete() of a namespace that was only opened', () => {
+  it('is refused (ERR_NAMESPACE_NOT_OURS) and leaves it; { force: true } deletes it', async () => {
+    const name = t.ipAdd('nown');
+    const ns = t.closeLater(await Namespace.open(name));
+    const e = await rejectionOf(ns.delete());
+    expect(e).toBeInstanceOf(NetplumbError);
+    expect(e.code).toBe('ERR_NAMESPACE_NOT_OURS');
+    expect(oracle.netns()).toContain(name);
+    expect(ns.closed).toBe(false);
+    await ns.delete({ force: true });
+    expect(oracle.netns()).not.toContain(name);
+    expect(ns.closed).toBe(true);
+  });
+
+  it('delete() of a created namespace whose name was deleted and reused leaves the new one alone', async () => {
+    const ns = await t.create('reuse');
+    const name = ns.name!;
+    ip(undefined, 'netns', 'delete', name);
+    ip(undefined, 'netns', 'add', name);
+    const ino = nsInode(`/run/netns/${name}`);
+    expect(ino).not.toBe(ns.inode);
+    await ns.delete();
+    expect(ns.closed).toBe(true);
+    expect(nsInode(`/run/netns/${name}`)).toBe(ino);
+    ip(undefined, 'netns', 'delete', name);
+  });
+});
+
+describe('Namespace.duplicate', () => {
+  it('pins the namespace when called: closing the original and reusing its fd number right after changes nothing', async () => {
+    const a = await t.create('dupa');
+    const b = await t.create('dupb');
+    const number = a.fd;
+    const dup = Namespace.duplicate(a); // the dup is taken here, synchronously
+    await a.close();
+    // Reuse the number for another namespace's file.
+    const held: number[] = [];
+    try {
+      for (let i = 0; i < 64 && !held.includes(number); i++) held.push(fs.openSync(`/run/netns/${b.name}`, 'r'));
+      expect(held).toContain(number);
+      const d = t.closeLater(await dup);
+      expect(d.equals(b)).toBe(false);
+      expect(d.inode).toBe(nsInode(`/run/netns/${a.name}`));
+      expect((await d.links()).map((l) => l.name)).toEqual(['lo']);
+    } finally {
+      for (const fd of held) fs.closeSync(fd);
+    }
+    // Of a closed namespace: refused before anything is dup'd.
+    const e = await rejectionOf(Namespace.duplicate(a));
+    expect(e.code).toBe('ERR_NAMESPACE_CLOSED');
+  });
+});
+
+describe('names namespaceName allows', () => {
+  it('odd but valid names (spaces, unicode, a leading dash, 255 bytes...) are created, listed, opened and deleted', async () => {
+    const tag = uniq('');
+    const names = [` lead${tag}`, `a b${tag}`, `ü-ñ-€${tag}`, `-dash${tag}`, `back\\slash${tag}`, `*?[${tag}`, `🦀${tag}`, `nbsp\u00a0${tag}`, 'n'.repeat(255 - tag.length) + tag];
+    // `ip -j`: the plain `ip netns list` output cannot be split for names with spaces.
+    const ipNames = () => (JSON.parse(ip(undefined, '-j', 'netns', 'list') || '[]') as { name: string }[]).map((n) => n.name);
+    for (const name of names) {
+      const ns = await Namespace.create(name);
+      try {
+        expect([name, await Namespace.list()]).toEqual([name, expect.arrayContaining([name])]);
+        expect(ipNames()).toContain(name);
+        const again = await Namespace.open(name);
+        expect(again.equals(ns)).toBe(true);
+        await again.close();
+        await ns.close();
+      } finally {
+        await Namespace.delete(name);
+      }
+      expect([name, fs.readdirSync('/run/netns').includes(name)]).toEqual([name, false]);
+    }
+    expect((await Namespace.listBroken()).filter((b) => b.name.includes(tag))).toEqual([]);
   });
 });

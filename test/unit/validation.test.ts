@@ -140,8 +140,12 @@ const NSNAMES: [string, unknown][] = [
   ['NUL', 'x\0y'],
   ['256 bytes', 'n'.repeat(256)],
   ['newline', 'x\ny'],
+  ['lone surrogate', 'x\ud800y'],
   ['non-string', 7],
 ];
+// Namespace.delete removes any /run/netns entry that can be listed, including
+// names `ip netns add` accepts and Namespace.create refuses (control characters).
+const DELETABLE_ONLY = new Set(['newline']);
 
 const CIDRS: [string, unknown][] = [
   ['bare address', '172.17.0.1'],
@@ -188,7 +192,9 @@ const cases: Case[] = [
   ...NSNAMES.flatMap(([what, n]): Case[] => [
     { what: `Namespace.create: ${what}`, code: 'ERR_INVALID_NAMESPACE_NAME', run: () => Namespace.create(bad(n)) },
     { what: `Namespace.open: ${what}`, code: 'ERR_INVALID_NAMESPACE_NAME', run: () => Namespace.open(bad(n)) },
-    { what: `Namespace.delete: ${what}`, code: 'ERR_INVALID_NAMESPACE_NAME', run: () => Namespace.delete(bad(n)) },
+    ...(DELETABLE_ONLY.has(what)
+      ? []
+      : [{ what: `Namespace.delete: ${what}`, code: 'ERR_INVALID_NAMESPACE_NAME', run: () => Namespace.delete(bad(n)) }]),
   ]),
 
   // CIDRs.

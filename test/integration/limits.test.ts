@@ -1,0 +1,56 @@
+// Resource limits reached in a plain node child (test/children/limits.ts):
+// the process never aborts, every failure is a typed NetlinkError naming the
+// system call, what was half made is undone, and the process keeps serving
+// once resources are free again.
+import * as fs from 'node:fs';
+
+import { NETNS_RUN_DIR } from '../../lib';
+import { runChild, removeNamespacesStartingWith } from '../helpers/child';
+import type { LimitsReport } from '../children/limits';
+
+const PREFIX = `lim${process.pid}x`;
+afterEach(() => removeNamespacesStartingWith(PREFIX));
+
+function ok(r: ReturnType<typeof runChild<LimitsReport>>): LimitsReport {
+  // An abort (std::terminate: exit 134 / SIGABRT) or a crash fails here, with what the child said.
+  expect({ status: r.status, signal: r.signal, error: r.error, stderr: r.stderr.slice(-2000) }).toEqual({ status: 0, signal: null, error: undefined, stderr: '' });
+  expect(r.report).toBeDefined();
+  return r.report as LimitsReport;
+}
+
+it('at the thread limit (ulimit -v), opens and creates fail with NetlinkError pthread_create, nothing is left, and the process keeps serving', () => {
+  const r = ok(runChild<LimitsReport>('limits', ['threads', PREFIX, '200'], { ulimit: '-v 1200000', timeoutMs: 60_000 }));
+  // The limit was reached by current() (no namespace opened in between)...
+  expect(r.opened.current).toBeGreaterThan(0);
+  expect(r.opened.current).toBeLessThan(200);
+  const byStep = (s: string) => r.failures.filter((f) => f.step.startsWith(s));
+  const cur = r.failures.find((f) => f.step === 'current');
+  expect(cur).toMatchObject({ name: 'NetlinkError', syscall: 'pthread_create' });
+  expect(['EAGAIN', 'ENOMEM']).toContain(cur!.code);
+  // ...and by create, after four handles were closed: four creates, then a typed failure.
+  expect(r.opened.created).toBe(4);
+  const [cr] = byStep('create');
+  expect(cr).toMatchObject({ name: 'NetlinkError', syscall: 'pthread_create' });
+  expect(['EAGAIN', 'ENOMEM']).toContain(cr!.code);
+  // The failed create left no entry in /run/netns.
+  expect(r.leftAfterFailure).toEqual([]);
+  // Eight opens in flight at the limit: each one typed.
+  const burst = byStep('current (burst)');
+  expect(burst).toHaveLength(8);
+  for (const f of burst) expect(f).toMatchObject({ name: 'NetlinkError', syscall: 'pthread_create' });
+  // After closing: a create, a listing and a current() work again.
+  expect(r.after).toEqual({ created: true, links: ['lo'], current: true });
+  expect(r.leftAtEnd).toEqual([]);
+});
+
+it('with the fd table full (ulimit -n), the dup of a namespace fd is EMFILE naming fcntl, and works once fds are free', () => {
+  const r = ok(runChild<LimitsReport>('limits', ['fds', PREFIX], { ulimit: '-n 128', timeoutMs: 60_000 }));
+  expect(r.failures).toHaveLength(2);
+  for (const f of r.failures) {
+    expect(f).toMatchObject({ name: 'NetlinkError', code: 'EMFILE', errno: -24, syscall: 'fcntl' });
+    expect(f.message).toMatch(/F_DUPFD_CLOEXEC/);
+  }
+  expect(r.after).toEqual({ created: true, links: ['lim1', 'lo'], current: true });
+  expect(r.leftAtEnd).toEqual([]);
+  expect(fs.readdirSync(NETNS_RUN_DIR).filter((n) => n.startsWith(PREFIX))).toEqual([]);
+});
