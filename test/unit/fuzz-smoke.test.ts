@@ -3,7 +3,9 @@
 // transact(), the nf_tables batch and dump — against a fake kernel), built
 // with clang from native/ alone under ASan + UBSan, each run for a few seconds
 // on its seed corpus of real kernel replies, after replaying every past
-// finding in native/test/fuzz-regressions. Longer runs: `npm run fuzz` (FUZZ_SECONDS).
+// finding in native/test/fuzz-regressions. `make smoke` builds and runs in a
+// private mktemp -d directory (root and non-root runs never share files).
+// Longer runs: `npm run fuzz` (FUZZ_SECONDS).
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
@@ -35,13 +37,13 @@ describe('fuzz smoke (native/fuzz, libFuzzer + ASan + UBSan)', () => {
     }
     const r = spawnSync(
       'make',
-      ['-s', '-j2', '-C', dir, 'smoke', `SECONDS=${SECONDS}`, 'OUT=/tmp/netplumb-fuzz-smoke'],
+      ['-s', '-j2', '-C', dir, 'smoke', `SECONDS=${SECONDS}`],
       { encoding: 'utf8', timeout: 420_000 },
     );
     const out = `${r.stdout}${r.stderr}`;
     if (r.status !== 0) process.stderr.write(`fuzz smoke (${clang}) output:\n${out}\n`);
-    // Findings, one line each (the full reports are printed above and kept in
-    // /tmp/netplumb-fuzz-smoke/logs and .../artifacts).
+    // Findings, one line each (the full reports are printed above and kept,
+    // with the logs and artifacts, in the directory the output names).
     const findings = out
       .split('\n')
       .filter((l) =>
