@@ -209,6 +209,7 @@ void BatchRequest::run(LocalContext& ctx) {
     iov.push_back({b.data(), b.size()});
   }
   for (size_t i = 0; i < msgs.size(); ++i) index_of[reinterpret_cast<nlmsghdr*>(bufs[i + 1].data())->nlmsg_seq] = i;
+  const uint32_t begin_seq = reinterpret_cast<nlmsghdr*>(bufs.front().data())->nlmsg_seq;
   if (int e = s->send(iov)) {
     error = Error::sys(e, "sendmsg", "sending an nf_tables batch of " + std::to_string(msgs.size()) + " message(s)");
     return;
@@ -230,6 +231,19 @@ void BatchRequest::run(LocalContext& ctx) {
     }
     for_each_msg(*dg, [&](const nlmsghdr& h, bytes payload) {
       if (h.nlmsg_pid != s->portid() || h.nlmsg_type != NLMSG_ERROR) return true;
+      if (h.nlmsg_seq == begin_seq) {
+        // The whole batch refused, answered on its BATCH_BEGIN (EPERM without
+        // CAP_NET_ADMIN, EOPNOTSUPP without nf_tables): nothing else will come.
+        auto e = extra_header<nlmsgerr>(payload);
+        if (e && e->error != 0) {
+          if (!error) {
+            size_t errhdr = (h.nlmsg_flags & NLM_F_CAPPED) ? sizeof(nlmsgerr) : sizeof(int) + align(e->msg.nlmsg_len);
+            error = parse_error(e->error, h, payload, errhdr, *this);
+          }
+          answered = msgs.size();
+        }
+        return true;
+      }
       auto it = index_of.find(h.nlmsg_seq);
       if (it == index_of.end()) return true;
       size_t i = it->second;
