@@ -54,11 +54,13 @@ struct FakeKernel {
 
   nl::Socket sock;  // the library's end
   int kernel = -1;  // the fake kernel's end
+  bool foreign = false;
   size_t queued = 0, queued_bytes = 0;
+  std::vector<std::vector<uint8_t>> sent;  // the datagrams queued, as sent (for the harnesses' checks)
 
   // foreign: the kernel's end gets an address, so every reply looks as if
   // it came from another process (Socket::recv must skip them all).
-  explicit FakeKernel(bool foreign) {
+  explicit FakeKernel(bool foreign_) : foreign(foreign_) {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0) {
       std::perror("fuzz: socketpair");
@@ -131,6 +133,7 @@ struct FakeKernel {
       if (::send(kernel, dg.data(), dg.size(), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) break;  // full: the rest is dropped
       ++queued;
       queued_bytes += dg.size();
+      if (dg.size() <= kRecvBytes) sent.push_back(std::move(dg));
     }
     return queued;
   }

@@ -121,6 +121,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       FUZZ_CHECK(e.attribute.rfind("NFTA_RULE_", 0) == 0 || e.attribute[0] == '#');
     }
   }
+  // The kernel refuses a whole batch by answering its BATCH_BEGIN (seq 1):
+  // EPERM without CAP_NET_ADMIN, EOPNOTSUPP without nf_tables. When every
+  // reply was read (EPROTO: not every message answered), such a refusal must
+  // be the error reported, not dropped as an unknown sequence number.
+  if (!k.foreign && b.error && b.error->syscall == "recvmsg" && b.error->err == EPROTO) {
+    for (const auto& dg : k.sent) {
+      nl::for_each_msg(nl::bytes(dg), [&](const nlmsghdr& h, nl::bytes payload) {
+        auto e = nl::extra_header<nlmsgerr>(payload);
+        FUZZ_CHECK(!(h.nlmsg_pid == fuzz::FakeKernel::kPortid && h.nlmsg_type == NLMSG_ERROR && h.nlmsg_seq == 1 && e &&
+                     e->error != 0));
+        return true;
+      });
+    }
+  }
   // One sendmsg, and only if every message could be encoded.
   size_t sends = k.drain_requests();
   FUZZ_CHECK(sends == ((sel & 8) ? 0u : 1u));
