@@ -8,6 +8,11 @@
 //   corpus/attr/<name>-<n>     the attributes of a data message        (fuzz_attr)
 //   corpus/extack/<name>       selector byte + NLMSG_ERROR payload     (fuzz_extack)
 //   corpus/attr_at/<name>-<n>  u32 offset + the request we sent        (fuzz_attr_at)
+//   corpus/transact/<name>     selector + every datagram of one exchange (fuzz_transact)
+//   corpus/nft_batch/<name>    selectors + the answers to an nf_tables batch (fuzz_nft_batch)
+//   corpus/nft_dump/<name>     selector + GETTABLE, chain and rule dump replies (fuzz_nft_dump)
+// The last three use fake_kernel.hpp's records, with flags that set the
+// replies' pid and sequence number to what the harness's requests carry.
 //
 // Usage: capture OUTDIR
 #include <errno.h>
@@ -59,6 +64,11 @@ enum ReqKind : uint8_t { kVeth = 0, kVxlan = 1, kAddr = 2, kRoute = 3, kNeigh = 
 
 std::string g_out;
 size_t g_bytes = 0, g_files = 0;
+
+// Every exchange's datagrams as fake_kernel.hpp records (u16 len, flags 3:
+// set pid and seq, seq relative to the exchange's first message, from 1).
+std::map<std::string, Bytes> g_sessions;
+std::map<std::string, uint8_t> g_kinds;
 
 void write_file(const std::string& target, const std::string& name, bytes data) {
   std::string dir = g_out + "/" + target;
@@ -152,7 +162,8 @@ void record_error(const std::string& name, const nlmsghdr& h, bytes payload, Req
 // or NLMSG_DONE. `hdr` is the family header size before the attributes.
 Reply exchange(Sock& s, std::vector<Bytes> msgs, bool dump, const std::string& name, ReqKind kind, size_t hdr,
                size_t last_index = SIZE_MAX) {
-  uint32_t want = 0;
+  uint32_t want = 0, first = s.seq + 1;
+  g_kinds[name] = kind;
   Bytes wire;
   for (size_t i = 0; i < msgs.size(); ++i) {
     auto* h = reinterpret_cast<nlmsghdr*>(msgs[i].data());
@@ -188,6 +199,14 @@ Reply exchange(Sock& s, std::vector<Bytes> msgs, bool dump, const std::string& n
     if (n < 0) die("recv " + name);
     bytes dg(buf.data(), static_cast<size_t>(n));
     write_file("reply", name + "-" + std::to_string(n_dg++), dg);
+    {
+      uint8_t rel = 1;
+      if (dg.size() >= sizeof(nlmsghdr)) rel = static_cast<uint8_t>(reinterpret_cast<const nlmsghdr*>(dg.data())->nlmsg_seq - first + 1);
+      Bytes& sess = g_sessions[name];
+      size_t len = std::min<size_t>(dg.size(), 0xffff);
+      sess.insert(sess.end(), {uint8_t(len & 0xff), uint8_t(len >> 8), 3, rel});
+      sess.insert(sess.end(), dg.begin(), dg.begin() + len);
+    }
     nl::for_each_msg(dg, [&](const nlmsghdr& h, bytes payload) {
       if (h.nlmsg_seq != want) return true;
       if (h.nlmsg_type == NLMSG_ERROR) {
@@ -290,6 +309,65 @@ Bytes nft_get(uint16_t type, uint16_t name_attr, const std::string& table) {
   g->version = NFNETLINK_V0;
   b.put_strz(name_attr, table);
   return {b.bytes().begin(), b.bytes().end()};
+}
+
+// A session with `add` added to every record's sequence number.
+Bytes reframe(const Bytes& sess, int add) {
+  Bytes out = sess;
+  for (size_t off = 0; off + 4 <= out.size();) {
+    size_t len = out[off] | (size_t(out[off + 1]) << 8);
+    out[off + 3] = static_cast<uint8_t>(out[off + 3] + add);
+    off += 4 + len;
+  }
+  return out;
+}
+
+const Bytes& session(const std::string& name) {
+  auto it = g_sessions.find(name);
+  if (it == g_sessions.end()) {
+    std::fprintf(stderr, "capture: no exchange %s\n", name.c_str());
+    std::exit(1);
+  }
+  return it->second;
+}
+
+void write_seed(const std::string& target, const std::string& name, Bytes selectors, const Bytes& records) {
+  selectors.insert(selectors.end(), records.begin(), records.end());
+  write_file(target, name, selectors);
+}
+
+// The seeds of the reply-loop fuzzers, from the recorded exchanges.
+void write_sessions() {
+  for (const auto& [name, sess] : g_sessions) {
+    if (name.rfind("nft", 0) == 0 || name.rfind("err-nft", 0) == 0 || name.find("genl") != std::string::npos) continue;
+    // fuzz_transact: a dump (link, addr, route, neigh, rule) or a batch of
+    // build_requests()'s first kind+1 requests, answered as request kind+1.
+    bool dump = name.rfind("dump-", 0) == 0 || name == "err-route-dump-bad-header";
+    if (dump) {
+      uint8_t which = name.rfind("dump-links", 0) == 0   ? 0
+                      : name.rfind("dump-addrs", 0) == 0 ? 1
+                      : name.rfind("dump-rules", 0) == 0 ? 4
+                      : name.rfind("dump-neigh", 0) == 0 || name == "dump-fdb" ? 3
+                                                                              : 2;
+      write_seed("transact", name, {uint8_t(2 | which << 2)}, sess);
+    } else {
+      uint8_t kind = g_kinds[name];
+      write_seed("transact", name, {uint8_t(kind << 2)}, reframe(sess, kind));
+    }
+  }
+  // fuzz_nft_batch: byte 0 = (n - 1) << 1, byte 1 = 2 bits per message
+  // (NEWTABLE 0, NEWCHAIN 1, NEWRULE 2, DELRULE 3).
+  write_seed("nft_batch", "nft-batch-ok", {4, 0x24}, session("nft-batch-ok"));
+  write_seed("nft_batch", "err-nft-no-chain", {0, 2}, session("err-nft-no-chain"));
+  write_seed("nft_batch", "err-nft-del-no-rule", {0, 3}, session("err-nft-del-no-rule"));
+  // fuzz_nft_dump: GETTABLE 1, GETCHAIN 2, GETRULE 3.
+  Bytes seed = session("nft-gettable");
+  for (auto& [n, add] : {std::pair<const char*, int>{"nft-dump-chains", 1}, {"nft-dump-rules", 2}}) {
+    Bytes r = reframe(session(n), add);
+    seed.insert(seed.end(), r.begin(), r.end());
+  }
+  write_seed("nft_dump", "seed-table", {0}, seed);
+  write_seed("nft_dump", "missing-table", {0}, session("err-nft-gettable-missing"));
 }
 
 }  // namespace
@@ -501,6 +579,9 @@ int main(int argc, char** argv) {
               "rule dump");
   }
   Sock nf = open_sock(NETLINK_NETFILTER, true);
+  expect_ok(exchange(nf, {nft_get(NFT_MSG_GETTABLE, NFTA_TABLE_NAME, "seed")}, false, "nft-gettable", kPlain,
+                     sizeof(nfgenmsg)),
+            "nft get table");
   expect_ok(exchange(nf, {nft_get(NFT_MSG_GETCHAIN, NFTA_CHAIN_TABLE, "seed")}, true, "nft-dump-chains", kPlain,
                      sizeof(nfgenmsg)),
             "nft chain dump");
@@ -606,6 +687,47 @@ int main(int argc, char** argv) {
               "nft rule in a missing chain");
   }
   {
+    // A whole batch accepted (an ACK per message), as BatchRequest sends it;
+    // then a rule that is not there, and a table that is not there.
+    std::vector<Bytes> batch{nft_marker(NFNL_MSG_BATCH_BEGIN)};
+    nl::nft::Msg t;
+    t.type = nl::nft::MsgType::NewTable;
+    t.table = "fuzzt";
+    nl::nft::Msg c = t;
+    c.type = nl::nft::MsgType::NewChain;
+    c.chain = "post";
+    c.hooknum = 4;
+    c.priority = 100;
+    c.chain_type = "nat";
+    c.policy = 1;
+    nl::nft::Msg r = c;
+    r.type = nl::nft::MsgType::NewRule;
+    nl::nft::Expr e;
+    e.name = "counter";
+    r.exprs.push_back(e);
+    r.userdata = {0, 5, 's', 'e', 'e', 'd', 0};
+    for (const auto* m : {&t, &c, &r}) {
+      Bytes b;
+      if (!nl::nft::encode(*m, &b, &err)) die("nft encode");
+      batch.push_back(b);
+    }
+    batch.push_back(nft_marker(NFNL_MSG_BATCH_END));
+    expect_ok(exchange(nf, batch, false, "nft-batch-ok", kPlain, sizeof(nfgenmsg), 3), "nft batch");
+    nl::nft::Msg d;
+    d.type = nl::nft::MsgType::DelRule;
+    d.table = "seed";
+    d.chain = "post";
+    d.handle = 9999;
+    Bytes del;
+    if (!nl::nft::encode(d, &del, &err)) die("nft encode");
+    must_fail(exchange(nf, {nft_marker(NFNL_MSG_BATCH_BEGIN), del, nft_marker(NFNL_MSG_BATCH_END)}, false,
+                       "err-nft-del-no-rule", kPlain, sizeof(nfgenmsg), 1),
+              "nft delete a missing rule");
+    must_fail(exchange(nf, {nft_get(NFT_MSG_GETTABLE, NFTA_TABLE_NAME, "no-such-table")}, false,
+                       "err-nft-gettable-missing", kPlain, sizeof(nfgenmsg)),
+              "nft get a missing table");
+  }
+  {
     // NLMSGERR_ATTR_MISS_TYPE: the generic netlink "netdev" family's dev-get
     // without its required NETDEV_A_DEV_IFINDEX (GENL_REQ_ATTR_CHECK).
     Sock g = open_sock(NETLINK_GENERIC, true);
@@ -638,6 +760,7 @@ int main(int argc, char** argv) {
     }
     close(g.fd);
   }
+  write_sessions();
   close(nf.fd);
   close(echo.fd);
   close(s.fd);

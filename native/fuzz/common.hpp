@@ -14,6 +14,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -63,9 +64,11 @@ inline int null_fd() {
 
 // One real request of each family, built by the library's own builders, so
 // parse_error's calls to attr_at()/attr_type_name() walk real nested messages.
-struct Requests {
+// build_requests() makes fresh ones (the reply-loop fuzzers give transact()
+// requests it may change); Requests::get() keeps one set for the decoders.
+inline std::vector<std::unique_ptr<nl::Request>> build_requests() {
   std::vector<std::unique_ptr<nl::Request>> all;
-  Requests() {
+  {
     using namespace nl::rtnl;
     nl::Error err;
     {
@@ -151,6 +154,10 @@ struct Requests {
       auto plain = std::make_unique<nl::Request>();  // the base class: attr_at() names nothing
       plain->op = "PLAIN";
       plain->msg.assign(sizeof(nlmsghdr), 0);
+      nlmsghdr h{};
+      h.nlmsg_len = sizeof h;  // a well-formed message when sent (fuzz_transact)
+      h.nlmsg_type = NLMSG_NOOP;
+      std::memcpy(plain->msg.data(), &h, sizeof h);
       all.push_back(std::move(plain));
     }
     for (size_t i = 0; i < all.size(); ++i) {
@@ -160,6 +167,11 @@ struct Requests {
       }
     }
   }
+  return all;
+}
+
+struct Requests {
+  std::vector<std::unique_ptr<nl::Request>> all = build_requests();
   const nl::Request& pick(size_t i) const { return *all[i % all.size()]; }
   static const Requests& get() {
     static const Requests r;

@@ -71,6 +71,14 @@ std::optional<Socket> Socket::open(int protocol, Error* err) {
   return s;
 }
 
+Socket Socket::adopt(int fd, uint32_t portid) {
+  Socket s;
+  s.fd_ = fd;
+  s.portid_ = portid;
+  s.rbuf_.resize(kRecvBytes);
+  return s;
+}
+
 int Socket::send(std::span<const iovec> iov) {
   sockaddr_nl sa{};
   sa.nl_family = AF_NETLINK;

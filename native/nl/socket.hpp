@@ -25,6 +25,11 @@ class Socket {
 
   // Opens and binds a socket for `protocol` (NETLINK_ROUTE, NETLINK_NETFILTER).
   static std::optional<Socket> open(int protocol, Error* err);
+  // For tests and fuzzers only: a Socket over an fd that stands in for the
+  // kernel's end (e.g. one end of socketpair(AF_UNIX, SOCK_SEQPACKET), which
+  // keeps datagram boundaries and ignores send()'s netlink address), with the
+  // port id replies must carry. Takes ownership of fd; no option is set.
+  static Socket adopt(int fd, uint32_t portid);
   void close();
 
   int fd() const { return fd_; }
