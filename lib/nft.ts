@@ -109,10 +109,19 @@ export const expr = {
   drop: (): NftExpr[] => [{ name: 'immediate', verdict: NF_DROP }],
 };
 
-/** nft's comment, as NFTA_RULE_USERDATA: TLV type 0 (NFTNL_UDATA_RULE_COMMENT), NUL-terminated. */
+/**
+ * nft's comment, as NFTA_RULE_USERDATA / NFTA_TABLE_USERDATA: TLV type 0
+ * (NFTNL_UDATA_*_COMMENT), NUL-terminated, at most 128 bytes with the NUL as
+ * nft allows: a longer text is cut at the last whole UTF-8 character that fits.
+ */
 export function comment(text: string): Uint8Array {
-  const s = Buffer.from(text.slice(0, 127) + '\0', 'utf8');
-  return Uint8Array.from([0, s.length, ...s]);
+  let bytes = Buffer.from(text, 'utf8');
+  if (bytes.length > 127) {
+    let end = 127;
+    while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end--; // not inside a character
+    bytes = bytes.subarray(0, end);
+  }
+  return Uint8Array.from([0, bytes.length + 1, ...bytes, 0]);
 }
 
 export function readComment(userdata: Uint8Array): string | undefined {

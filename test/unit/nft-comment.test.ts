@@ -155,17 +155,13 @@ describe('readComment (nft rule user data) on hostile bytes', () => {
     expect(readComment(comment('y'.repeat(300)))).toBe('y'.repeat(127)); // cut to 127
   });
 
-  // A bug in comment(), found by this test and reported, not fixed here (lib/nft.ts
-  // has another owner): the TLV length is one byte, but comment() cuts the text
-  // to 127 UTF-16 units, not 254 UTF-8 bytes — a text that encodes to more than
-  // 255 bytes gets its length byte wrapped (Uint8Array.from keeps the low 8 bits),
-  // so the rule carries a truncated comment followed by the rest of the text as
-  // garbage TLVs. `test.failing` passes while the bug is there; fixing comment()
-  // makes it fail: then turn it into a plain test.
-  test.failing('non-ASCII comments longer than 255 UTF-8 bytes round-trip', () => {
-    const text = '€'.repeat(100); // 300 bytes in UTF-8, 100 UTF-16 units
-    const ud = comment(text);
-    expect(ud[1]).toBe(ud.length - 2); // the length byte covers the value
-    expect(readComment(ud)).toBe(text);
+  // Found by this test: comment() cut the text at 127 UTF-16 units, and a text of
+  // more than 255 UTF-8 bytes wrapped the one-byte TLV length. It now cuts at 127
+  // bytes, at a character boundary.
+  test('a long non-ASCII comment is cut at a whole character within 127 bytes; the length byte covers the value', () => {
+    const ud = comment('€'.repeat(100)); // 300 bytes in UTF-8
+    expect(ud[1]).toBe(ud.length - 2);
+    expect(readComment(ud)).toBe('€'.repeat(42)); // 126 bytes: a 43rd would end at 129
+    expect(readComment(comment(`${'a'.repeat(126)}é`))).toBe('a'.repeat(126)); // é would straddle byte 127
   });
 });
