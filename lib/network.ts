@@ -96,6 +96,11 @@ function targetOf(comment: string): string | undefined {
   return comment.startsWith('netplumb publish ') ? / -> ([\d.]+):\d+/.exec(comment)?.[1] : undefined;
 }
 
+/** The lock every process takes to create or change the network on bridge `name` of `ns` (by inode). */
+function lockName(ns: Namespace, name: string): string {
+  return `network-${ns.dev}-${ns.inode}-${name}`;
+}
+
 /** 02:42:a:b:c:d for the IPv4 address a.b.c.d: unicast, locally administered. */
 function macOf(ip: number): string {
   return ['02', '42', ...[ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255].map((x) => x.toString(16).padStart(2, '0'))].join(':');
@@ -221,59 +226,63 @@ export class Network {
         throw new NetplumbError(C.SUBNET_OVERLAP, `subnet ${o.subnet} overlaps the route ${r.to}${r.dev ? ` dev ${r.dev}` : ''} in namespace ${ns}`, { value: o.subnet, argument: 'subnet' });
     }
 
-    let bridge: Bridge;
-    let created = false;
-    const gwCidr = `${fromInt(gwInt)}/${subnet.prefixlen}`;
-    const adopt = async (): Promise<Bridge> => {
-      const b = await Bridge.get(ns, name);
-      const addrs = await Address.list(b, { family: 4 });
-      if (!addrs.some((a) => a.cidr === gwCidr))
-        await Address.add(b, gwCidr).catch((e: unknown) => {
-          if ((e as { code?: string }).code !== 'EEXIST') throw e; // added by a concurrent caller
-        });
-      if (!b.isUp) await b.up();
-      return b;
-    };
-    try {
-      bridge = await adopt();
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'ENODEV') throw e;
+    // One creator at a time, across processes (the lock connect() takes): a concurrent
+    // adopter must not configure a bridge its creator is still configuring.
+    return withLock(lockName(ns, name), `network ${name}`, async () => {
+      let bridge: Bridge;
+      let created = false;
+      const gwCidr = `${fromInt(gwInt)}/${subnet.prefixlen}`;
+      const adopt = async (): Promise<Bridge> => {
+        const b = await Bridge.get(ns, name);
+        const addrs = await Address.list(b, { family: 4 });
+        if (!addrs.some((a) => a.cidr === gwCidr))
+          await Address.add(b, gwCidr).catch((e: unknown) => {
+            if ((e as { code?: string }).code !== 'EEXIST') throw e; // added by a concurrent caller
+          });
+        if (!b.isUp) await b.up();
+        return b;
+      };
       try {
-        // A MAC of its own from the start: left to the kernel, a bridge takes its lowest
-        // port's MAC and changes it when that port leaves, and every container's ARP
-        // entry for the gateway goes stale.
-        bridge = await Bridge.create(name, { namespace: ns, address: gwCidr, up: true, mac: randomMac(), ...(mtu ? { mtu } : {}) });
-        created = true;
-      } catch (e2) {
-        // Another caller created it in between: adopt theirs, as if it had been there first.
-        if ((e2 as { code?: string }).code !== 'EEXIST') throw e2;
         bridge = await adopt();
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'ENODEV') throw e;
+        try {
+          // A MAC of its own from the start: left to the kernel, a bridge takes its lowest
+          // port's MAC and changes it when that port leaves, and every container's ARP
+          // entry for the gateway goes stale.
+          bridge = await Bridge.create(name, { namespace: ns, address: gwCidr, up: true, mac: randomMac(), ...(mtu ? { mtu } : {}) });
+          created = true;
+        } catch (e2) {
+          // Another caller created it in between: adopt theirs, as if it had been there first.
+          if ((e2 as { code?: string }).code !== 'EEXIST') throw e2;
+          bridge = await adopt();
+        }
       }
-    }
-    const network = new Network(ns, bridge, subnet, gwInt, mtu, created);
-    try {
-      await network.rediscover();
-      const masq = `netplumb masquerade ${network.name} ${network.subnet}`;
-      const iccText = `netplumb icc ${network.name}`;
-      await transact(ns, `network ${network.name}`, (state) => {
-        const have = new Set(state.rules.map((r) => r.comment));
-        const msgs = [];
-        if (masquerade && !have.has(masq)) {
-          msgs.push(...natTableMsgs(), rule(NFPROTO_IPV4, 'postrouting', [expr.addr('saddr', v.ipBytes(fromInt(network.#net), 4), subnet.prefixlen), expr.oifname(bridge.name, true), expr.counter(), expr.masquerade()], masq));
-        }
-        if (!icc && !have.has(iccText)) {
-          // Bridged traffic from one of this network's veths to another: both ends are in the
-          // network's link group. (meta ibrname would need CONFIG_NFT_BRIDGE_META, often absent.)
-          msgs.push(...bridgeTableMsgs(), rule(NFPROTO_BRIDGE, 'forward', [expr.groups(network.group), expr.counter(), expr.drop()], iccText));
-        }
-        return msgs;
-      });
-      if (masquerade) await ns.sysctl.set('net.ipv4.ip_forward', 1);
-    } catch (e) {
-      if (created) await bridge.delete().catch(() => undefined);
-      throw e;
-    }
-    return network;
+      const network = new Network(ns, bridge, subnet, gwInt, mtu, created);
+      try {
+        await network.rediscover();
+        const masq = `netplumb masquerade ${network.name} ${network.subnet}`;
+        const iccText = `netplumb icc ${network.name}`;
+        await transact(ns, `network ${network.name}`, (state) => {
+          const have = new Set(state.rules.map((r) => r.comment));
+          const msgs = [];
+          if (masquerade && !have.has(masq)) {
+            msgs.push(...natTableMsgs(), rule(NFPROTO_IPV4, 'postrouting', [expr.addr('saddr', v.ipBytes(fromInt(network.#net), 4), subnet.prefixlen), expr.oifname(bridge.name, true), expr.counter(), expr.masquerade()], masq));
+          }
+          if (!icc && !have.has(iccText)) {
+            // Bridged traffic from one of this network's veths to another: both ends are in the
+            // network's link group. (meta ibrname would need CONFIG_NFT_BRIDGE_META, often absent.)
+            msgs.push(...bridgeTableMsgs(), rule(NFPROTO_BRIDGE, 'forward', [expr.groups(network.group), expr.counter(), expr.drop()], iccText));
+          }
+          return msgs;
+        });
+        if (masquerade) await ns.sysctl.set('net.ipv4.ip_forward', 1);
+      } catch (e) {
+        if (created) await bridge.delete().catch(() => undefined);
+        throw e;
+      }
+      return network;
+    });
   }
 
   /** Re-reads the leases held in the kernel (host veth aliases) and the bridge's own addresses. */
@@ -419,7 +428,7 @@ export class Network {
 
   /** The lock every process takes to change this network's leases: the host namespace (by inode) and the bridge. */
   get #lockName(): string {
-    return `network-${this.namespace.dev}-${this.namespace.inode}-${this.name}`;
+    return lockName(this.namespace, this.name);
   }
 
   /**

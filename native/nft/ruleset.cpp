@@ -138,15 +138,8 @@ bool parse_expr_summary(bytes elem, ExprSummary* out) {
 }
 
 bool parse_rule_summary(const nlmsghdr& h, bytes payload, RuleSummary* out) {
-  if ((h.nlmsg_type & 0xff) != NFT_MSG_NEWRULE) return false;
-  auto g = extra_header<nfgenmsg>(payload);
-  if (!g) return false;
-  out->family = g->nfgen_family;
+  if (!parse_rule(h, payload, out)) return false;  // the header, where, handle, user data
   AttrTable<NFTA_RULE_MAX> tb(after_header<nfgenmsg>(payload));
-  out->table = tb[NFTA_RULE_TABLE].str();
-  out->chain = tb[NFTA_RULE_CHAIN].str();
-  out->handle = be64(tb[NFTA_RULE_HANDLE].u64());
-  out->userdata.assign(tb[NFTA_RULE_USERDATA].data.begin(), tb[NFTA_RULE_USERDATA].data.end());
   bool ok = tb.valid;
   if (tb[NFTA_RULE_EXPRESSIONS].present()) {
     ok = for_each_attr(tb[NFTA_RULE_EXPRESSIONS].data, [&](const Attr& a) {

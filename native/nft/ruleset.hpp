@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../handle.hpp"
+#include "nft.hpp"
 
 namespace nl::nft {
 
@@ -58,12 +59,9 @@ struct ExprSummary {
   Bytes data;
 };
 
-struct RuleSummary {
-  uint8_t family = 0;
-  std::string table, chain;
-  uint64_t handle = 0;
+// A rule as parse_rule reads it (where, handle, user data), with its expressions.
+struct RuleSummary : RuleInfo {
   std::vector<ExprSummary> exprs;
-  Bytes userdata;
 };
 
 // Decoders for one dump message each (false: not that message, or malformed).
