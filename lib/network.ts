@@ -357,12 +357,11 @@ export class Network {
     }
     const undo: (() => Promise<unknown>)[] = [];
     let ip = '';
-    let pair: VethPair | undefined;
     try {
       // Leasing is a read-modify-write of state every process shares (the host
       // veths' aliases): under the network's lock, from what the kernel holds now,
       // until the lease is written on the new veth.
-      await withLock(this.#lockName, `connect to network ${this.name}`, async () => {
+      const pair = await withLock(this.#lockName, `connect to network ${this.name}`, async () => {
         await this.#reconcile();
         const lease = this.#allocate(o.ip);
         undo.push(async () => this.#leases.delete(lease));
@@ -372,12 +371,11 @@ export class Network {
           namespace: this.namespace, master: this.bridge, up: true, peerIn: ns, peerName: ifname, peerUp: true, group: this.group,
           ...(this.mtu ? { mtu: this.mtu } : {}), peerMac: mac ?? macOf(lease),
         });
-        pair = p;
         undo.push(() => p.link.delete());
         await step('veth');
         await kernel(this.namespace.handle.link({ op: 'set', index: p.link.index, alias: `netplumb ${this.name} ${ip}` }), () => `lease alias on ${p.link.describe()}`);
+        return p;
       });
-      if (!pair) throw new Error('unreachable');
       await Promise.all([
         pair.link.setHairpin(true),
         ns.loopback.up(),
@@ -390,6 +388,9 @@ export class Network {
       for (const p of publish) {
         const m = await this.bridge.publish({
           protocol: p.protocol ?? 'tcp', hostPort: p.hostPort, to: `${ip}:${p.containerPort}`, ...(p.hostAddress ? { hostAddress: p.hostAddress } : {}),
+          // 127.0.0.1:PORT:PORT as Docker means it: reachable from the host's loopback
+          // (route_localnet on the bridge and a masquerade, as PortMapping's localhost does).
+          ...(p.hostAddress?.startsWith('127.') ? { localhost: true } : {}),
         });
         mappings.push(m);
         undo.push(() => m.unpublish());

@@ -258,3 +258,23 @@ describe('refused before anything is sent', () => {
     await net.delete();
   });
 });
+
+describe('publish specs through connect', () => {
+  it("'127.0.0.1:9090:80' reaches the container from the host's 127.0.0.1; control: '9091:80' does not (loopback is left out of a plain publish)", async () => {
+    const host = await mk('slh', true);
+    const c = await mk('slc', true);
+    const net = await Network.bridge({ name: 'sl0', subnet: '10.86.0.0/24', namespace: host });
+    const ep = await net.connect(c, { publish: ['127.0.0.1:9090:80', '9091:80'] });
+    const srv = await tagServer(c, 80, 'c');
+    const agent = host.agent();
+    try {
+      expect(await httpGet('http://127.0.0.1:9090/', agent)).toBe(`c 80 ${net.gateway}`); // masqueraded to the bridge address
+      await httpFailure('http://127.0.0.1:9091/', agent);
+      expect(await httpGet('http://10.86.0.1:9091/', agent)).toMatch(/^c 80 /); // the plain one does work on the host's address
+    } finally {
+      await closeServer(srv);
+    }
+    await ep.disconnect();
+    await net.delete();
+  });
+});
