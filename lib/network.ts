@@ -50,11 +50,35 @@ export interface NetworkConnectOptions {
   hostIfname?: string;
   /** Ports to publish: '8080:80', '8080:80/udp', '127.0.0.1:8080:80/tcp', '8000-8010:8000-8010', or objects. */
   publish?: (string | PublishSpec)[];
+  /**
+   * The container's id: with `ifname`, the endpoint's identity on this network,
+   * written into the lease so that any process can find, list and disconnect
+   * it (`net.endpoint(id)`, `net.disconnect(id)`). Letters, digits, `_.-`, up to
+   * 128. Default: 12 random hex digits.
+   */
+  id?: string;
+  /** When (id, ifname) is connected already: 'error' (default, ERR_ENDPOINT_EXISTS) or 'reuse' (return it). */
+  ifExists?: 'error' | 'reuse';
+}
+
+/** An endpoint as any process reads it back from the kernel (`net.endpoints()`). */
+export interface EndpointInfo {
+  id: string;
+  ifname: string;
+  /** The host end on the bridge. */
+  hostIfname: string;
+  ip: string;
+  /** 'ip/prefixlen' */
+  address: string;
+  /** The port mappings to its address. */
+  mappings: PortMapping[];
 }
 
 /** What connect() built: the container's side of a network. */
 export interface Endpoint {
   network: Network;
+  /** The container's id (connect's `id`). */
+  id: string;
   namespace: Namespace;
   /** The container's interface (e.g. eth0), in its namespace. */
   link: Link;
@@ -82,7 +106,9 @@ async function step(name: string): Promise<void> {
   if (faultHook) await faultHook(name);
 }
 
-const ALIAS = /^netplumb (\S+) ([\d.]+)$/;
+// A lease, on the host veth: 'netplumb NETWORK ADDRESS ID IFNAME' (ID and IFNAME: the endpoint's identity).
+const ALIAS = /^netplumb (\S+) ([\d.]+)(?: (\S+) (\S+))?$/;
+const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 function toInt(b: Uint8Array): number {
   return (((b[0] as number) << 24) | ((b[1] as number) << 16) | ((b[2] as number) << 8) | (b[3] as number)) >>> 0;
@@ -94,6 +120,13 @@ function fromInt(n: number): string {
 /** The container address a publish rule's comment ('netplumb publish ID tcp *:8080 -> 10.0.0.2:80') sends to. */
 function targetOf(comment: string): string | undefined {
   return comment.startsWith('netplumb publish ') ? / -> ([\d.]+):\d+/.exec(comment)?.[1] : undefined;
+}
+
+/** A container id as connect/disconnect take it: letters, digits, `_.-`, up to 128. */
+function endpointId(id: unknown): string {
+  if (typeof id !== 'string' || !ID.test(id))
+    throw new NetplumbError(C.INVALID_ARGUMENT, `invalid container id ${v.describe(id)}: letters, digits, '_', '.', '-', at most 128, starting with a letter or digit`, { value: id, argument: 'id' });
+  return id;
 }
 
 /** The lock every process takes to create or change the network on bridge `name` of `ns` (by inode). */
@@ -173,6 +206,8 @@ export class Network {
   readonly #leases = new Set<number>();
   #cursor: number;
   readonly #endpoints = new Set<Endpoint>();
+  /** The leases on host veths, as last read from the kernel. */
+  #held: { id: string; ifname: string; ip: string; hostIfname: string }[] = [];
   readonly #created: boolean;
   /** Link group of this network's host veths (IFLA_GROUP), for one-request teardown. */
   readonly group: number;
@@ -290,9 +325,12 @@ export class Network {
     const [ports, addrs] = await Promise.all([Link.list(this.namespace, { master: this.bridge }), Address.list(this.bridge, { family: 4 })]);
     // Replaced only once both reads succeeded: a failed read leaves what was known.
     this.#leases.clear();
+    this.#held = [];
     for (const p of ports) {
       const m = ALIAS.exec(p.alias);
-      if (m && m[1] === this.name) this.#leases.add(toInt(v.ipBytes(m[2] as string, 4)));
+      if (!m || m[1] !== this.name) continue;
+      this.#leases.add(toInt(v.ipBytes(m[2] as string, 4)));
+      this.#held.push({ id: m[3] ?? '', ifname: m[4] ?? '', ip: m[2] as string, hostIfname: p.name });
     }
     for (const a of addrs) this.#leases.add(toInt(v.ipBytes(a.address, 4)));
   }
@@ -346,6 +384,10 @@ export class Network {
     const publish = (o.publish ?? []).map(parsePublish);
     if (o.ip !== undefined) v.ip(o.ip, 'ip', 4);
     const hostIfname = o.hostIfname !== undefined ? v.ifname(o.hostIfname, 'hostIfname') : `veth${crypto.randomBytes(4).toString('hex').slice(0, 7)}`;
+    const id = o.id !== undefined ? endpointId(o.id) : crypto.randomBytes(6).toString('hex');
+    const ifExists = o.ifExists ?? 'error';
+    if (ifExists !== 'error' && ifExists !== 'reuse')
+      throw new NetplumbError(C.INVALID_ARGUMENT, `invalid ifExists ${v.describe(ifExists)}: 'error' or 'reuse'`, { value: ifExists, argument: 'ifExists' });
 
     if (publish.length) {
       // Conflicts are refused before anything changes (a read; the publish batch checks again, atomically).
@@ -363,6 +405,14 @@ export class Network {
       // until the lease is written on the new veth.
       const pair = await withLock(this.#lockName, `connect to network ${this.name}`, async () => {
         await this.#reconcile();
+        const held = this.#held.find((h) => h.id === id && h.ifname === ifname);
+        if (held) {
+          if (ifExists === 'reuse') return held;
+          throw new NetplumbError(C.ENDPOINT_EXISTS, `container ${id} is connected to network ${this.name} as ${ifname} already (${held.ip}, ${held.hostIfname})`, {
+            value: id,
+            argument: 'id',
+          });
+        }
         const lease = this.#allocate(o.ip);
         undo.push(async () => this.#leases.delete(lease));
         ip = fromInt(lease);
@@ -373,16 +423,21 @@ export class Network {
         });
         undo.push(() => p.link.delete());
         await step('veth');
-        await kernel(this.namespace.handle.link({ op: 'set', index: p.link.index, alias: `netplumb ${this.name} ${ip}` }), () => `lease alias on ${p.link.describe()}`);
+        await kernel(this.namespace.handle.link({ op: 'set', index: p.link.index, alias: `netplumb ${this.name} ${ip} ${id} ${ifname}` }), () => `lease alias on ${p.link.describe()}`);
         return p;
       });
+      if (!(pair instanceof VethPair)) return await this.#existing(ns, pair);
       await Promise.all([
         pair.link.setHairpin(true),
         ns.loopback.up(),
         pair.peer.addAddress(`${ip}/${this.prefixlen}`, { nodad: true }),
       ]);
       await step('address');
-      await Route.add({ namespace: ns, to: 'default', via: this.gateway });
+      // The first network a container joins gives its default route; a later one
+      // (or a second interface) adds only its subnet, as with Docker.
+      await Route.add({ namespace: ns, to: 'default', via: this.gateway }).catch((e: unknown) => {
+        if ((e as { code?: string }).code !== 'EEXIST') throw e;
+      });
       await step('route');
       const mappings: PortMapping[] = [];
       for (const p of publish) {
@@ -399,7 +454,7 @@ export class Network {
       await pair.peer.refresh();
       const network = this;
       const endpoint: Endpoint = {
-        network: this, namespace: ns, link: pair.peer, hostLink: pair.link, ifname, hostIfname, address: `${ip}/${this.prefixlen}`,
+        network: this, id, namespace: ns, link: pair.peer, hostLink: pair.link, ifname, hostIfname, address: `${ip}/${this.prefixlen}`,
         ip, gateway: this.gateway, mac: pair.peer.mac, mappings,
         disconnect: () => network.disconnect(endpoint),
         [Symbol.asyncDispose]: () => network.disconnect(endpoint),
@@ -470,8 +525,69 @@ export class Network {
     return { links: orphans.map((p) => p.name), rules };
   }
 
-  /** Undoes connect(): unpublishes, deletes the veth pair (both ends), releases the address. */
-  async disconnect(endpoint: Endpoint): Promise<void> {
+  /** The endpoints of this network, whoever connected them, read from the kernel (leases and rules). */
+  async endpoints(): Promise<EndpointInfo[]> {
+    this.namespace.assertOpen();
+    const [, mappings] = await Promise.all([this.rediscover(), PortMapping.list(this.namespace)]);
+    return this.#held.map((h) => ({
+      id: h.id, ifname: h.ifname, hostIfname: h.hostIfname, ip: h.ip, address: `${h.ip}/${this.prefixlen}`,
+      mappings: mappings.filter((m) => m.address === h.ip),
+    }));
+  }
+
+  /** The endpoint of container `id` (as `ifname`), or undefined. */
+  async endpoint(id: string, ifname = 'eth0'): Promise<EndpointInfo | undefined> {
+    endpointId(id);
+    v.ifname(ifname, 'ifname');
+    return (await this.endpoints()).find((e) => e.id === id && e.ifname === ifname);
+  }
+
+  /** connect(..., { ifExists: 'reuse' }) of an endpoint that exists: the Endpoint, from the kernel. */
+  async #existing(ns: Namespace, held: { id: string; ifname: string; ip: string; hostIfname: string }): Promise<Endpoint> {
+    const [link, hostLink, mappings] = await Promise.all([
+      Link.get(ns, held.ifname),
+      Link.get(this.namespace, held.hostIfname),
+      PortMapping.list(this.namespace).then((ms) => ms.filter((m) => m.address === held.ip)),
+    ]);
+    const network = this;
+    const endpoint: Endpoint = {
+      network: this, id: held.id, namespace: ns, link, hostLink, ifname: held.ifname, hostIfname: held.hostIfname,
+      address: `${held.ip}/${this.prefixlen}`, ip: held.ip, gateway: this.gateway, mac: link.mac, mappings,
+      disconnect: () => network.disconnect(endpoint),
+      [Symbol.asyncDispose]: () => network.disconnect(endpoint),
+    };
+    this.#endpoints.add(endpoint);
+    return endpoint;
+  }
+
+  /**
+   * Undoes connect(): unpublishes, deletes the veth pair (both ends), releases
+   * the address. By id (with ifname, default 'eth0'), from any process, with
+   * nothing in memory: the lease names the veth, the address names the rules.
+   * Disconnecting what is not connected (any more) is a no-op.
+   */
+  async disconnect(endpoint: Endpoint | string, ifname = 'eth0'): Promise<void> {
+    if (typeof endpoint === 'string') {
+      const id = endpointId(endpoint);
+      v.ifname(ifname, 'ifname');
+      this.namespace.assertOpen();
+      await withLock(this.#lockName, `disconnect ${id} from network ${this.name}`, async () => {
+        await this.rediscover();
+        const held = this.#held.find((h) => h.id === id && h.ifname === ifname);
+        if (!held) return;
+        await transact(this.namespace, `disconnect ${id} from network ${this.name}`, (state) => state.rules.filter((r) => targetOf(r.comment) === held.ip).map(delRule));
+        const host = await Link.get(this.namespace, held.hostIfname).catch((e: unknown) => {
+          if ((e as { code?: string }).code !== 'ENODEV' && (e as { code?: string }).code !== 'ERR_LINK_NOT_FOUND') throw e;
+          return undefined;
+        });
+        await host?.delete().catch((e: unknown) => {
+          if ((e as { code?: string }).code !== 'ENODEV') throw e;
+        });
+        this.#leases.delete(toInt(v.ipBytes(held.ip, 4)));
+        for (const e of this.#endpoints) if (e.id === id && e.ifname === ifname) this.#endpoints.delete(e);
+      });
+      return;
+    }
     if (!endpoint || endpoint.network !== this || !(endpoint.hostLink instanceof Link) || !Array.isArray(endpoint.mappings) || !endpoint.mappings.every((m) => m instanceof PortMapping))
       throw new NetplumbError(C.INVALID_ARGUMENT, 'not an endpoint of this network', { argument: 'endpoint' });
     const lease = toInt(v.ip(endpoint.ip, 'endpoint.ip', 4).bytes);

@@ -3,13 +3,13 @@
 // prune(), a gateway MAC that does not move, a dead container's ports that
 // never reach the next holder of its address, specs refused before anything
 // is sent, subnets Docker would refuse.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { Namespace, NetplumbError, Network, VethPair, Watcher } from '../../lib';
 import type { ConnectRaceReport } from '../children/connect-race';
-import { ROOT } from '../helpers/child';
+import { DIST_INDEX, ROOT } from '../helpers/child';
 import { ipj, oracle, ping, uniq } from '../helpers/oracle';
 import { rejectionOf } from '../helpers/ns-link';
 import { closeServer, httpFailure, httpGet, netplumbRules, tagServer } from '../helpers/netnat';
@@ -276,5 +276,80 @@ describe('publish specs through connect', () => {
     }
     await ep.disconnect();
     await net.delete();
+  });
+});
+
+describe('endpoints have an identity: (network, container id, ifname)', () => {
+  it('connect { id } twice is ERR_ENDPOINT_EXISTS (nothing made) or, with ifExists: reuse, the same endpoint; another process lists it and disconnects it by id; twice is a no-op', async () => {
+    const host = await mk('sih');
+    const H = nm(host);
+    const c = await mk('sic', true);
+    const c2 = await mk('sic', true);
+    const net = await Network.bridge({ name: 'si0', subnet: '10.87.0.0/24', namespace: host });
+    const ep = await net.connect(c, { id: 'ctr-1', publish: ['8080:80'] });
+    expect(ep.id).toBe('ctr-1');
+    expect(hostVeths(H, 'si0').get(ep.hostIfname)).toBe(`netplumb si0 ${ep.ip} ctr-1 eth0`);
+    const before = [...hostVeths(H, 'si0').keys()];
+    const e = await rejectionOf(net.connect(c2, { id: 'ctr-1' }));
+    expect(e.code).toBe('ERR_ENDPOINT_EXISTS');
+    expect(e.message).toContain(`container ctr-1 is connected to network si0 as eth0 already (${ep.ip}, ${ep.hostIfname})`);
+    expect([...hostVeths(H, 'si0').keys()]).toEqual(before);
+    const again = await net.connect(c, { id: 'ctr-1', ifExists: 'reuse' });
+    expect([again.ip, again.hostIfname, again.mappings.map((m) => m.id)]).toEqual([ep.ip, ep.hostIfname, ep.mappings.map((m) => m.id)]);
+    // The same id on a second interface is another endpoint.
+    const eth1 = await net.connect(c, { id: 'ctr-1', ifname: 'eth1' });
+    expect(eth1.ip).not.toBe(ep.ip);
+    expect((await rejectionOf(net.connect(c, { id: 'bad id' }))).code).toBe('ERR_INVALID_ARGUMENT');
+
+    // Another process, with nothing in memory: lists, then disconnects by id.
+    const script = `
+      const { Namespace, Network } = require(${JSON.stringify(DIST_INDEX)});
+      (async () => {
+        const host = await Namespace.open(${JSON.stringify(H)});
+        const net = await Network.bridge({ name: 'si0', subnet: '10.87.0.0/24', namespace: host });
+        const eps = await net.endpoints();
+        await net.disconnect('ctr-1');
+        await net.disconnect('ctr-1'); // twice: a no-op
+        console.log(JSON.stringify(eps.map((e) => [e.id, e.ifname, e.ip, e.mappings.map((m) => m.hostPort)]).sort()));
+        await host.close();
+      })().catch((e) => { console.error(e); process.exit(1); });`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual(
+      [
+        ['ctr-1', 'eth0', ep.ip, [8080]],
+        ['ctr-1', 'eth1', eth1.ip, []],
+      ].sort(),
+    );
+    // eth0's veth and its rules are gone; eth1 stays.
+    expect([...hostVeths(H, 'si0').keys()]).toEqual([eth1.hostIfname]);
+    expect(publishTargets(H)).toEqual([]);
+    expect(await net.endpoint('ctr-1')).toBeUndefined();
+    expect((await net.endpoint('ctr-1', 'eth1'))?.ip).toBe(eth1.ip);
+    await net.disconnect('ctr-1', 'eth1');
+    expect(await net.endpoints()).toEqual([]);
+    await net.delete();
+  });
+});
+
+describe('a container on two networks', () => {
+  it('reaches both subnets; the first network keeps the default route; disconnecting it leaves the other working', async () => {
+    const host = await mk('s2h');
+    const c = await mk('s2c', true);
+    const C = nm(c);
+    const a = await Network.bridge({ name: 's2a', subnet: '10.88.1.0/24', namespace: host });
+    const b = await Network.bridge({ name: 's2b', subnet: '10.88.2.0/24', namespace: host });
+    const ea = await a.connect(c);
+    const eb = await b.connect(c, { ifname: 'eth1' });
+    expect(ping(C, '10.88.1.1')).toBe(true);
+    expect(ping(C, '10.88.2.1')).toBe(true);
+    const defaults = (ipj(C, 'route', 'show', 'default') as { gateway: string; dev: string }[]).map((r) => `${r.gateway} ${r.dev}`);
+    expect(defaults).toEqual(['10.88.1.1 eth0']);
+    await ea.disconnect();
+    expect(ping(C, '10.88.2.1')).toBe(true);
+    expect(oracle.links(C).map((l) => l.ifname).sort()).toEqual(['eth1', 'lo']); // eth0 went with its veth
+    await eb.disconnect();
+    await a.delete();
+    await b.delete();
   });
 });
