@@ -18,6 +18,7 @@
         "native/rtnl/rule.cpp",
         "native/local.cpp",
         "native/lock.cpp",
+        "native/ct/conntrack.cpp",
         "native/nft/nft.cpp",
         "native/nft/ruleset.cpp"
       ],

@@ -5,8 +5,8 @@ import { ErrorCodes as C, kernel, NetplumbError } from './errors';
 import { Link } from './link';
 import { withLock } from './lock';
 import { Namespace, resolveNamespace } from './namespace';
-import { bridgeTableMsgs, delRule, expr, natTableMsgs, NFPROTO_BRIDGE, NFPROTO_IPV4, rule, transact } from './nft';
-import { PortMapping } from './port-mapping';
+import { bridgeTableMsgs, delRule, expr, natTableMsgs, NFPROTO_BRIDGE, NFPROTO_IPV4, type OurRule, rule, transact } from './nft';
+import { flushConntrack, PortMapping } from './port-mapping';
 import { Route } from './route';
 import { VethPair } from './veth-pair';
 import * as v from './validate';
@@ -511,18 +511,23 @@ export class Network {
         }),
       ),
     );
-    let rules = 0;
+    let stale: OurRule[] = [];
     await transact(this.namespace, `prune network ${this.name}`, async (state) => {
       // The leases are read after the rules: a rule seen above was published after its lease was written.
       await this.rediscover();
-      const stale = state.rules.filter((r) => {
+      stale = state.rules.filter((r) => {
         const t = targetOf(r.comment);
         return t !== undefined && this.contains(t) && !this.#leases.has(toInt(v.ipBytes(t, 4)));
       });
-      rules = stale.length;
       return stale.map(delRule);
     });
-    return { links: orphans.map((p) => p.name), rules };
+    await this.#flushConntrack(stale);
+    return { links: orphans.map((p) => p.name), rules: stale.length };
+  }
+
+  /** Deletes the conntrack entries of the mappings these (removed) rules made: flows NATed to their targets. */
+  async #flushConntrack(removed: OurRule[]): Promise<void> {
+    for (const m of PortMapping.fromRules(this.namespace, removed)) await flushConntrack(this.namespace, m, m.address);
   }
 
   /** The endpoints of this network, whoever connected them, read from the kernel (leases and rules). */
@@ -575,7 +580,9 @@ export class Network {
         await this.rediscover();
         const held = this.#held.find((h) => h.id === id && h.ifname === ifname);
         if (!held) return;
-        await transact(this.namespace, `disconnect ${id} from network ${this.name}`, (state) => state.rules.filter((r) => targetOf(r.comment) === held.ip).map(delRule));
+        let removed: OurRule[] = [];
+        await transact(this.namespace, `disconnect ${id} from network ${this.name}`, (state) => (removed = state.rules.filter((r) => targetOf(r.comment) === held.ip)).map(delRule));
+        await this.#flushConntrack(removed);
         const host = await Link.get(this.namespace, held.hostIfname).catch((e: unknown) => {
           if ((e as { code?: string }).code !== 'ENODEV' && (e as { code?: string }).code !== 'ERR_LINK_NOT_FOUND') throw e;
           return undefined;

@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import { ErrorCodes as C, NetplumbError } from './errors';
+import { ErrorCodes as C, kernel, NetplumbError } from './errors';
 import { Address } from './address';
 import { Link } from './link';
 import { Namespace, resolveNamespace } from './namespace';
@@ -146,6 +146,9 @@ export class PortMapping {
       PortMapping.assertFree(PortMapping.fromRules(ns, state.rules), ns, protocol, first, last, host, 'hostPort');
       return [...natTableMsgs(), ...rules];
     });
+    // UDP flows that reached this port before (a previous target, the host) are in
+    // conntrack and would keep going there: delete them, as the reference portmap does.
+    if (protocol === 'udp') await flushConntrack(ns, mapping);
     afterPublish(ns, mapping); // the NAT doctor, after the batch and not awaited (lib/doctor.ts)
     return mapping;
   }
@@ -213,6 +216,8 @@ export class PortMapping {
     await transact(this.namespace, `unpublish ${this}`, (state) =>
       state.rules.filter((r) => r.comment.startsWith(`netplumb publish ${this.id} `)).map(delRule),
     );
+    // Flows already NATed to the target would go on reaching it (or its next holder).
+    await flushConntrack(this.namespace, this, this.address);
     this.#removed = true;
   }
 
@@ -228,4 +233,23 @@ export class PortMapping {
   toJSON(): Record<string, unknown> {
     return { id: this.id, protocol: this.protocol, hostAddress: this.hostAddress, hostPort: this.hostPort, hostPortEnd: this.hostPortEnd, address: this.address, port: this.port, localhost: this.localhost };
   }
+}
+
+let conntrackCleanup = true;
+/** @internal Test hook: turns the conntrack cleanup off, for the test's control. */
+export function _setConntrackCleanup(on: boolean): void {
+  conntrackCleanup = on;
+}
+
+/**
+ * Deletes the conntrack entries of a mapping's protocol and host ports (with
+ * `to`: only those NATed to that address), over ctnetlink.
+ * ~ conntrack -D -p udp --dport PORT [--reply-src TO]
+ */
+export async function flushConntrack(ns: Namespace, m: { protocol: 'tcp' | 'udp'; hostPort: number; hostPortEnd: number }, to?: string): Promise<number> {
+  if (!conntrackCleanup) return 0;
+  return kernel(
+    ns.handle.ctFlush({ proto: m.protocol === 'tcp' ? 6 : 17, dportMin: m.hostPort, dportMax: m.hostPortEnd, ...(to ? { to: v.ipBytes(to, 4) } : {}) }),
+    () => `conntrack entries of ${m.protocol} port ${m.hostPort}${m.hostPortEnd !== m.hostPort ? `-${m.hostPortEnd}` : ''}${to ? ` to ${to}` : ''} in namespace ${ns}`,
+  );
 }

@@ -17,6 +17,7 @@
 #include "../native/format.hpp"
 #include "../native/handle.hpp"
 #include "../native/local.hpp"
+#include "../native/ct/conntrack.hpp"
 #include "../native/lock.hpp"
 #include "../native/nft/nft.hpp"
 #include "../native/nft/ruleset.hpp"
@@ -680,6 +681,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
                         InstanceMethod("nsid", &HandleWrap::Guarded<&HandleWrap::Nsid>), InstanceMethod("setNsid", &HandleWrap::Guarded<&HandleWrap::SetNsid>),
                         InstanceMethod("nftBatch", &HandleWrap::Guarded<&HandleWrap::NftBatch>), InstanceMethod("nftDump", &HandleWrap::Guarded<&HandleWrap::NftDump>),
                         InstanceMethod("nftRuleset", &HandleWrap::Guarded<&HandleWrap::NftRuleset>),
+                        InstanceMethod("ctFlush", &HandleWrap::Guarded<&HandleWrap::CtFlush>),
                         InstanceMethod("close", &HandleWrap::Guarded<&HandleWrap::Close>),
                         InstanceAccessor("pending", &HandleWrap::Pending, nullptr)});
   }
@@ -892,6 +894,8 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
       d.Resolve(from_ruleset(env, *static_cast<nl::nft::RulesetRequest*>(r)));
     } else if (r->kind == nl::Request::Kind::Nsid) {
       d.Resolve(Napi::Number::New(env, static_cast<nl::rtnl::NsidRequest*>(r)->nsid));
+    } else if (r->kind == nl::Request::Kind::CtFlush) {
+      d.Resolve(Napi::Number::New(env, static_cast<nl::ct::FlushRequest*>(r)->deleted));
     } else {
       d.Resolve(env.Undefined());
     }
@@ -1017,6 +1021,19 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     auto req = std::make_unique<nl::nft::DumpRequest>();
     req->family = num<uint8_t>(o, "family", 2);
     req->table = str(o, "table");
+    return Submit(info.Env(), std::move(req), nl::Error{});
+  }
+
+  // ctFlush({ proto, dportMin, dportMax, to? }): deletes the matching IPv4
+  // conntrack entries; resolves with how many.
+  Napi::Value CtFlush(const Napi::CallbackInfo& info) {
+    auto o = info[0].As<Napi::Object>();
+    auto req = std::make_unique<nl::ct::FlushRequest>();
+    req->proto = num<uint8_t>(o, "proto", 17);
+    req->dport_min = num<uint16_t>(o, "dportMin", 0);
+    req->dport_max = num<uint16_t>(o, "dportMax", 65535);
+    auto to = bytes(o, "to");
+    if (to.size() == 4) req->to = std::array<uint8_t, 4>{to[0], to[1], to[2], to[3]};
     return Submit(info.Env(), std::move(req), nl::Error{});
   }
 

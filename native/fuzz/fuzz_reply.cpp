@@ -12,6 +12,7 @@
 #include <cstring>
 #include <vector>
 
+#include "../ct/conntrack.hpp"
 #include "../nft/nft.hpp"
 #include "common.hpp"
 
@@ -77,6 +78,12 @@ void decode_all(nlmsghdr h, bytes payload) {
     bounded(r.chain, payload);
     bounded(r.userdata, payload);
     fuzz::sink(r.handle);
+  }
+  {
+    nl::ct::Tuple t;
+    std::array<uint8_t, 4> reply{};
+    fuzz::sink(nl::ct::parse_entry(h, payload, &t, &reply));
+    fuzz::sink(uint64_t(t.sport) + t.dport + t.proto + t.zone + t.src[0] + t.dst[3] + reply[0]);
   }
   {
     nl::nft::ChainInfo c;

@@ -20,7 +20,7 @@ class Request {
   virtual ~Request() { release_fds(); }
 
   // What the request is, so owners can downcast without RTTI.
-  enum class Kind : uint8_t { Plain, Open, Link, Addr, Route, Nsid, Neigh, Rule, Socket, Sysctl, NftBatch, NftDump, NftRuleset };
+  enum class Kind : uint8_t { Plain, Open, Link, Addr, Route, Nsid, Neigh, Rule, Socket, Sysctl, NftBatch, NftDump, NftRuleset, CtFlush };
   // Runs on the handle's thread without netlink (see LocalRequest).
   bool local = false;
   Kind kind = Kind::Plain;

@@ -115,12 +115,13 @@ export async function udpEcho(ns: Namespace, port: number, tag: string): Promise
 }
 
 /**
- * Sends `payload` from a fresh UDP socket in `ns` to host:port and resolves
+ * Sends `payload` from a fresh UDP socket in `ns` (bound to `fromPort`, if
+ * given: one flow for conntrack) to host:port and resolves
  * the first answer; a few tries (UDP may lose the first datagram while ARP
  * resolves). Rejects if nothing comes back.
  */
-export async function udpAsk(ns: Namespace, host: string, port: number, payload: string, tries = 3, timeoutMs = 700): Promise<string> {
-  const s = await ns.createSocket('udp4');
+export async function udpAsk(ns: Namespace, host: string, port: number, payload: string, tries = 3, timeoutMs = 700, fromPort?: number): Promise<string> {
+  const s = await ns.createSocket('udp4', fromPort !== undefined ? { port: fromPort } : {});
   try {
     return await new Promise<string>((resolve, reject) => {
       let n = 0;

@@ -12,7 +12,8 @@ import type { ConnectRaceReport } from '../children/connect-race';
 import { DIST_INDEX, ROOT } from '../helpers/child';
 import { ipj, oracle, ping, uniq } from '../helpers/oracle';
 import { rejectionOf } from '../helpers/ns-link';
-import { closeServer, httpFailure, httpGet, netplumbRules, tagServer } from '../helpers/netnat';
+import { closeServer, httpFailure, httpGet, netplumbRules, tagServer, udpAsk, udpEcho } from '../helpers/netnat';
+import { _setConntrackCleanup } from '../../lib/port-mapping';
 import { waitFor } from '../helpers/reliability';
 
 const made: Namespace[] = [];
@@ -351,5 +352,45 @@ describe('a container on two networks', () => {
     await eb.disconnect();
     await a.delete();
     await b.delete();
+  });
+});
+
+describe('conntrack', () => {
+  it('UDP 5353 moved from c1 to c3, the client keeping its source port: c3 answers (stale entries deleted over ctnetlink); control: without the cleanup c3 never does', async () => {
+    const host = await mk('sch', true);
+    const out = await mk('sco', true);
+    const c1 = await mk('sc1', true);
+    const c3 = await mk('sc3', true);
+    const up = await VethPair.create('uplink', { namespace: host, up: true, peerIn: out, peerName: 'eth0', peerUp: true });
+    await up.link.addAddress('10.91.0.1/24');
+    await up.peer.addAddress('10.91.0.2/24');
+    const net = await Network.bridge({ name: 'sc0', subnet: '10.92.0.0/24', namespace: host });
+    const echoes = [await udpEcho(c1, 53, 'c1'), await udpEcho(c3, 53, 'c3')];
+    const round = async (hostPort: number, fromPort: number): Promise<string> => {
+      const e1 = await net.connect(c1, { publish: [`${hostPort}:53/udp`] });
+      expect(await udpAsk(out, '10.91.0.1', hostPort, 'q', 3, 700, fromPort)).toMatch(/^c1 53 /);
+      await e1.disconnect();
+      const e3 = await net.connect(c3, { publish: [`${hostPort}:53/udp`] });
+      try {
+        return await udpAsk(out, '10.91.0.1', hostPort, 'q', 3, 700, fromPort);
+      } catch (e) {
+        return (e as Error).message;
+      } finally {
+        await e3.disconnect();
+      }
+    };
+    try {
+      _setConntrackCleanup(false);
+      const control = await round(5353, 40000);
+      _setConntrackCleanup(true);
+      const fixed = await round(5354, 40001);
+      console.log(`conntrack: without the cleanup: ${control}; with it: ${fixed}`);
+      expect(control).toBe('no UDP answer from 10.91.0.1:5353');
+      expect(fixed).toMatch(/^c3 53 /);
+    } finally {
+      _setConntrackCleanup(true);
+      for (const s of echoes) s.close();
+    }
+    await net.delete();
   });
 });
