@@ -38,7 +38,7 @@ const routeSet = (ns: string): string[] =>
 function leasedVeths(ns: string, name: string): Map<string, string> {
   const m = new Map<string, string>();
   for (const l of oracle.links(ns) as { ifname: string; ifalias?: string }[]) {
-    const r = /^netplumb (\S+) ([\d.]+)$/.exec(l.ifalias ?? '');
+    const r = /^netplumb (\S+) ([\d.]+) \S+ \S+$/.exec(l.ifalias ?? ''); // NETWORK ADDRESS ID IFNAME
     if (r && r[1] === name) m.set(l.ifname, r[2] as string);
   }
   return m;
@@ -104,7 +104,7 @@ describe('connect / disconnect', () => {
       expect(h.master).toBe('nb0');
       expect(h.flags).toContain('UP');
       expect(h.linkinfo.info_kind).toBe('veth');
-      expect(h.ifalias).toBe(`netplumb nb0 ${e.ip}`);
+      expect(h.ifalias).toBe(`netplumb nb0 ${e.ip} ${e.id} eth0`);
       expect(ports.get(e.hostIfname)?.hairpin).toBe(true);
 
       expect(linkNames(C)).toEqual(['eth0', 'lo']);

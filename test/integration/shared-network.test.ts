@@ -109,7 +109,7 @@ describe('several processes connecting to one network', () => {
     const kills = await Promise.all(
       Array.from({ length: 4 }, (_, p) => {
         prefixes.push(`${tag}${p}c`);
-        return runConnectRace([H, 'sk0', '10.81.0.0/16', `${tag}${p}c`, '25', String(32000 + p * 100)], 50 + Math.random() * 400);
+        return runConnectRace([H, 'sk0', '10.81.0.0/16', `${tag}${p}c`, '60', String(32000 + p * 100)], 20 + Math.random() * 250);
       }),
     );
     expect(kills.every((k) => k.signal === 'SIGKILL')).toBe(true);

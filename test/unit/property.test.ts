@@ -121,6 +121,9 @@ jest.mock('../../lib/native', () => {
     nftBatch(msgs: unknown[]) {
       return answer('NFT_MSG_NEWRULE', () => undefined, { index: Math.floor(ctl.rnd() * Math.max(1, msgs.length)) });
     }
+    ctFlush() {
+      return answer('IPCTNL_MSG_CT_DELETE', () => 0);
+    }
     nftDump() {
       return answer('NFT_MSG_GETRULE', () => ({ exists: true, genid: 1, tableUserdata: Buffer.from(comment(OWNER_MARK)), chains: [], rules: [] }));
     }
