@@ -43,6 +43,14 @@ export function label(v: unknown, argument = 'label'): string {
 
 /** Namespace names as iproute2 stores them: a file name under /run/netns. */
 export function namespaceName(v: unknown, argument = 'name'): string {
+  return fileName(v, argument, (name, bad) => {
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(name)) throw bad('must not contain control characters');
+  });
+}
+
+/** A file name under /run/netns: the checks namespaceName and namespaceEntry share, `extra` between them and the Unicode one. */
+function fileName(v: unknown, argument: string, extra: (name: string, bad: (why: string) => NetplumbError) => void): string {
   const bad = (why: string) =>
     new NetplumbError(C.INVALID_NAMESPACE_NAME, `invalid namespace name ${describe(v)}: ${why}`, { value: v, argument });
   if (typeof v !== 'string') throw bad('must be a string');
@@ -50,8 +58,7 @@ export function namespaceName(v: unknown, argument = 'name'): string {
   if (Buffer.byteLength(v) > 255) throw bad('must be at most 255 bytes');
   if (v === '.' || v === '..') throw bad("must not be '.' or '..'");
   if (v.includes('/')) throw bad("must not contain '/'");
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(v)) throw bad('must not contain control characters');
+  extra(v, bad);
   // A lone surrogate would reach the file system as U+FFFD: another name.
   if (!isWellFormed(v)) throw bad('must be well-formed Unicode (no lone surrogates)');
   return v;
@@ -67,16 +74,9 @@ function isWellFormed(v: string): boolean {
  * `ip netns add` allows): what can be listed can be deleted.
  */
 export function namespaceEntry(v: unknown, argument = 'name'): string {
-  const bad = (why: string) =>
-    new NetplumbError(C.INVALID_NAMESPACE_NAME, `invalid namespace name ${describe(v)}: ${why}`, { value: v, argument });
-  if (typeof v !== 'string') throw bad('must be a string');
-  if (v.length === 0) throw bad('must not be empty');
-  if (Buffer.byteLength(v) > 255) throw bad('must be at most 255 bytes');
-  if (v === '.' || v === '..') throw bad("must not be '.' or '..'");
-  if (v.includes('/')) throw bad("must not contain '/'");
-  if (v.includes('\0')) throw bad('must not contain NUL');
-  if (!isWellFormed(v)) throw bad('must be well-formed Unicode (no lone surrogates)');
-  return v;
+  return fileName(v, argument, (name, bad) => {
+    if (name.includes('\0')) throw bad('must not contain NUL');
+  });
 }
 
 export function path(v: unknown, argument = 'path'): string {

@@ -34,13 +34,19 @@ bool parse_tuple(bytes nest, Tuple* t, std::array<uint8_t, 4>* src_only) {
   return true;
 }
 
-std::vector<uint8_t> header(uint16_t msg, uint16_t flags) {
-  std::array<uint8_t, 64> buf;
-  Builder b(buf);
+// A ctnetlink message header for IPv4 entries.
+void put_header(Builder& b, uint16_t msg, uint16_t flags) {
   b.put_header(static_cast<uint16_t>((NFNL_SUBSYS_CTNETLINK << 8) | msg), flags);
   auto* g = b.put_extra_header<nfgenmsg>();
   g->nfgen_family = AF_INET;
   g->version = NFNETLINK_V0;
+}
+
+// IPCTNL_MSG_CT_GET, dumped.  ~ conntrack -L -f ipv4
+std::vector<uint8_t> dump_msg() {
+  std::array<uint8_t, 64> buf;
+  Builder b(buf);
+  put_header(b, IPCTNL_MSG_CT_GET, 0);
   return {b.bytes().begin(), b.bytes().end()};
 }
 
@@ -48,10 +54,7 @@ std::vector<uint8_t> header(uint16_t msg, uint16_t flags) {
 std::vector<uint8_t> delete_msg(const Tuple& t) {
   std::array<uint8_t, 512> buf;
   Builder b(buf);
-  b.put_header(static_cast<uint16_t>((NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE), NLM_F_ACK);
-  auto* g = b.put_extra_header<nfgenmsg>();
-  g->nfgen_family = AF_INET;
-  g->version = NFNETLINK_V0;
+  put_header(b, IPCTNL_MSG_CT_DELETE, NLM_F_ACK);
   auto tuple = b.nest_begin(CTA_TUPLE_ORIG);
   auto ip = b.nest_begin(CTA_TUPLE_IP);
   b.put(CTA_IP_V4_SRC, t.src.data(), 4);
@@ -103,7 +106,7 @@ void FlushRequest::run(LocalContext& ctx) {
   dump.self = this;
   dump.dump = true;
   dump.op = "IPCTNL_MSG_CT_GET";
-  dump.msg = header(IPCTNL_MSG_CT_GET, 0);
+  dump.msg = dump_msg();
   {
     Request* one[] = {&dump};
     transact(*s, one);

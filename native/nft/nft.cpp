@@ -318,22 +318,6 @@ bool parse_chain(const nlmsghdr& h, bytes payload, ChainInfo* out) {
 
 namespace {
 
-struct RuleDump : Request {
-  std::vector<RuleInfo>* out = nullptr;
-  void on_data(const nlmsghdr& h, bytes p) override {
-    RuleInfo r;
-    if (parse_rule(h, p, &r)) out->push_back(std::move(r));
-  }
-  void reset() override { out->clear(); }
-};
-struct ChainDump : Request {
-  std::vector<ChainInfo>* out = nullptr;
-  void on_data(const nlmsghdr& h, bytes p) override {
-    ChainInfo c;
-    if (parse_chain(h, p, &c)) out->push_back(std::move(c));
-  }
-  void reset() override { out->clear(); }
-};
 
 std::vector<uint8_t> get_msg(uint16_t type, uint8_t family, uint16_t name_attr, const std::string& table) {
   std::array<uint8_t, 512> buf;
@@ -400,12 +384,12 @@ void DumpRequest::run(LocalContext& ctx) {
       return;
     }
   }
-  ChainDump chains_req;
+  Collect<ChainInfo, parse_chain> chains_req;
   chains_req.dump = true;
   chains_req.op = "NFT_MSG_GETCHAIN";
   chains_req.out = &chains;
   chains_req.msg = get_msg(NFT_MSG_GETCHAIN, family, NFTA_CHAIN_TABLE, table);
-  RuleDump rules_req;
+  Collect<RuleInfo, parse_rule> rules_req;
   rules_req.dump = true;
   rules_req.op = "NFT_MSG_GETRULE";
   rules_req.out = &rules;

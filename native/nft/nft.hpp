@@ -108,4 +108,15 @@ class DumpRequest : public LocalRequest {
 bool parse_rule(const nlmsghdr& h, bytes payload, RuleInfo* out);
 bool parse_chain(const nlmsghdr& h, bytes payload, ChainInfo* out);
 
+// A dump request that keeps what Parse accepts of each message in *out.
+template <class T, bool (*Parse)(const nlmsghdr&, bytes, T*)>
+struct Collect : Request {
+  std::vector<T>* out = nullptr;
+  void on_data(const nlmsghdr& h, bytes p) override {
+    T x;
+    if (Parse(h, p, &x)) out->push_back(std::move(x));
+  }
+  void reset() override { out->clear(); }
+};
+
 }  // namespace nl::nft

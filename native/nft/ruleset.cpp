@@ -163,15 +163,6 @@ bool parse_gen(const nlmsghdr& h, bytes payload, uint32_t* gen) {
 
 namespace {
 
-template <class T, bool (*Parse)(const nlmsghdr&, bytes, T*)>
-struct Collect : Request {
-  std::vector<T>* out = nullptr;
-  void on_data(const nlmsghdr& h, bytes p) override {
-    T x;
-    if (Parse(h, p, &x)) out->push_back(std::move(x));
-  }
-  void reset() override { out->clear(); }
-};
 
 struct GenGet : Request {
   std::optional<uint32_t> gen;
