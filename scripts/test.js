@@ -14,6 +14,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { isRoot, runCommand } = require('../bin/sandbox.js');
+const { ensureTools } = require('./tools.js');
 
 const ROOT = path.resolve(__dirname, '..');
 const RESULTS = 'jest-results.json';
@@ -28,6 +29,9 @@ async function main(extra) {
   // would swallow a following path pattern as a project name.
   const jestArgs = ['--json', `--outputFile=${RESULTS}`];
   const opts = { cwd: ROOT };
+
+  // The oracles the tests use come with the test command (installed, or named).
+  if (!ensureTools({ integration: isRoot(), root: isRoot() })) return 1;
 
   if (isRoot()) {
     const code = await runCommand(

@@ -1,0 +1,74 @@
+'use strict';
+/**
+ * The oracles `npm test` needs, provided by the test command itself: the
+ * README's `npm install && npm test` is the whole set-up. A missing tool is
+ * installed with the system's package manager when we are root and have one
+ * (saying what and why); otherwise the run stops with one line naming the
+ * exact command.
+ */
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+
+/** [what is checked, why the tests need it, Debian package, Alpine package, Fedora package] */
+function needs(integration) {
+  const fuzzArch = { x64: 'x86_64', arm64: 'aarch64' }[process.arch] ?? process.arch;
+  const list = [
+    [() => has('clang++'), 'clang++: the fuzz smoke (unit tier)', 'clang', 'clang', 'clang'],
+    [() => fuzzerRuntime(fuzzArch), 'the libFuzzer runtime: the fuzz smoke', 'libclang-rt-14-dev', 'compiler-rt', 'compiler-rt'],
+  ];
+  if (integration)
+    list.push(
+      [() => has('ip'), 'ip (iproute2): the oracle for links, addresses and routes', 'iproute2', 'iproute2', 'iproute'],
+      [() => has('ping'), 'ping: real traffic between namespaces', 'iputils-ping', 'iputils', 'iputils'],
+      [() => has('nft'), 'nft: the oracle for nf_tables', 'nftables', 'nftables', 'nftables'],
+      [() => has('strace'), 'strace: proves that nothing forks', 'strace', 'strace', 'strace'],
+    );
+  return list;
+}
+
+function has(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+function fuzzerRuntime(arch) {
+  const r = spawnSync('clang++', [`-print-file-name=libclang_rt.fuzzer-${arch}.a`], { encoding: 'utf8' });
+  const p = (r.stdout || '').trim();
+  return r.status === 0 && p.startsWith('/') && fs.existsSync(p);
+}
+
+/** Which package manager, and its install command for `pkgs`. */
+function manager() {
+  if (has('apt-get')) return { idx: 2, cmd: (p) => `apt-get install -y ${p.join(' ')}`, update: ['apt-get', ['update', '-qq']], install: (p) => ['apt-get', ['install', '-y', '-qq', ...p]] };
+  if (has('apk')) return { idx: 3, cmd: (p) => `apk add ${p.join(' ')}`, update: null, install: (p) => ['apk', ['add', '--no-progress', ...p]] };
+  if (has('dnf')) return { idx: 4, cmd: (p) => `dnf install -y ${p.join(' ')}`, update: null, install: (p) => ['dnf', ['install', '-y', '-q', ...p]] };
+  return null;
+}
+
+/** Returns true when everything is there (after installing what was missing), false after saying what to run. */
+function ensureTools({ integration, root, log = (s) => process.stderr.write(s) }) {
+  const missing = needs(integration).filter(([ok]) => !ok());
+  if (missing.length === 0) return true;
+  const pm = manager();
+  const pkgs = (idx) => [...new Set(missing.map((m) => m[idx]))];
+  if (!pm) {
+    log(`npm test: missing ${missing.map((m) => m[1]).join('; ')}; install with your package manager: ${pkgs(2).join(' ')} (Debian names)\n`);
+    return false;
+  }
+  if (!root) {
+    log(`npm test: missing ${missing.map((m) => m[1]).join('; ')}; run: sudo ${pm.cmd(pkgs(pm.idx))}\n`);
+    return false;
+  }
+  log(`npm test: installing ${pkgs(pm.idx).join(' ')} for the tests' oracles:\n${missing.map((m) => `  - ${m[1]}\n`).join('')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  if (pm.update) spawnSync(pm.update[0], pm.update[1], { stdio: 'inherit', env });
+  const [cmd, args] = pm.install(pkgs(pm.idx));
+  const r = spawnSync(cmd, args, { stdio: 'inherit', env });
+  const still = needs(integration).filter(([ok]) => !ok());
+  if (r.status !== 0 || still.length) {
+    log(`npm test: could not install ${still.map((m) => m[1]).join('; ') || 'the packages'}; run: ${pm.cmd(pkgs(pm.idx))}\n`);
+    return false;
+  }
+  return true;
+}
+
+module.exports = { ensureTools };
