@@ -10,6 +10,10 @@ import { flushConntrack, PortMapping } from './port-mapping';
 import { Route } from './route';
 import { VethPair } from './veth-pair';
 import * as v from './validate';
+import { fromInt, Ipam, macOf, parseSubnet, toInt, type Subnet } from './ipam';
+import { parsePublish, type PublishSpec } from './publish-spec';
+
+export { parsePublish, type PublishSpec } from './publish-spec';
 
 export interface BridgeNetworkOptions {
   /** The bridge's name, e.g. 'docker0'. An existing bridge of that name is adopted. */
@@ -18,6 +22,10 @@ export interface BridgeNetworkOptions {
   subnet: string;
   /** The bridge's address and the containers' default gateway. Default: the subnet's first address. */
   gateway?: string;
+  /** First address IPAM hands out. Default: the subnet's first host address. */
+  rangeStart?: string;
+  /** Last address IPAM hands out. Default: the subnet's last host address. */
+  rangeEnd?: string;
   /** MTU of the bridge and of every veth. Default: the kernel's (1500). */
   mtu?: number;
   /** Masquerade traffic from the subnet leaving through any other interface (and enable ip_forward). Default true. */
@@ -26,13 +34,6 @@ export interface BridgeNetworkOptions {
   icc?: boolean;
   /** The host namespace. Default: the process's own. */
   namespace?: Namespace;
-}
-
-export interface PublishSpec {
-  hostPort: number | [number, number];
-  containerPort: number;
-  protocol?: 'tcp' | 'udp';
-  hostAddress?: string;
 }
 
 export interface NetworkConnectOptions {
@@ -110,13 +111,6 @@ async function step(name: string): Promise<void> {
 const ALIAS = /^netplumb (\S+) ([\d.]+)(?: (\S+) (\S+))?$/;
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
-function toInt(b: Uint8Array): number {
-  return (((b[0] as number) << 24) | ((b[1] as number) << 16) | ((b[2] as number) << 8) | (b[3] as number)) >>> 0;
-}
-function fromInt(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
-
 /** The container address a publish rule's comment ('netplumb publish ID tcp *:8080 -> 10.0.0.2:80') sends to. */
 function targetOf(comment: string): string | undefined {
   return comment.startsWith('netplumb publish ') ? / -> ([\d.]+):\d+/.exec(comment)?.[1] : undefined;
@@ -134,51 +128,11 @@ function lockName(ns: Namespace, name: string): string {
   return `network-${ns.dev}-${ns.inode}-${name}`;
 }
 
-/** 02:42:a:b:c:d for the IPv4 address a.b.c.d: unicast, locally administered. */
-function macOf(ip: number): string {
-  return ['02', '42', ...[ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255].map((x) => x.toString(16).padStart(2, '0'))].join(':');
-}
-
 /** A random unicast, locally administered MAC (as Docker gives its bridges). */
 function randomMac(): string {
   const b = crypto.randomBytes(6);
   b[0] = ((b[0] as number) & 0xfe) | 0x02;
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
-}
-
-/** Parses Docker's -p syntax: [hostAddress:]hostPort[-end]:containerPort[-end][/proto]. */
-export function parsePublish(spec: string | PublishSpec): PublishSpec {
-  // Every number and address is checked here, so connect() refuses a bad spec before it changes anything.
-  const port = (n: unknown, what: string) => v.uint(n, `${what} in publish spec ${v.describe(spec)}`, 65535, 1);
-  if (typeof spec === 'object' && spec !== null) {
-    const o: PublishSpec = { hostPort: spec.hostPort, containerPort: port(spec.containerPort, 'containerPort') };
-    if (Array.isArray(spec.hostPort)) {
-      const [h0, h1] = [port(spec.hostPort[0], 'hostPort[0]'), port(spec.hostPort[1], 'hostPort[1]')];
-      if (h1 < h0) throw new NetplumbError(C.INVALID_ARGUMENT, `publish: hostPort range ${h0}-${h1} is empty`, { value: spec, argument: 'publish' });
-      if (o.containerPort + (h1 - h0) > 65535) throw new NetplumbError(C.INVALID_ARGUMENT, 'publish: the container port range runs past 65535', { value: spec, argument: 'publish' });
-    } else port(spec.hostPort, 'hostPort');
-    if (spec.protocol !== undefined) {
-      if (spec.protocol !== 'tcp' && spec.protocol !== 'udp')
-        throw new NetplumbError(C.INVALID_ARGUMENT, `publish: invalid protocol ${v.describe(spec.protocol)}: 'tcp' or 'udp'`, { value: spec, argument: 'publish' });
-      o.protocol = spec.protocol;
-    }
-    if (spec.hostAddress !== undefined) o.hostAddress = v.ip(spec.hostAddress, 'hostAddress', 4).text;
-    return o;
-  }
-  const bad = () => new NetplumbError(C.INVALID_ARGUMENT, `invalid publish spec ${v.describe(spec)}: use [ADDR:]HOSTPORT:CONTAINERPORT[/tcp|udp]`, { value: spec, argument: 'publish' });
-  if (typeof spec !== 'string') throw bad();
-  const m = /^(?:(\d+\.\d+\.\d+\.\d+):)?(\d+)(?:-(\d+))?:(\d+)(?:-(\d+))?(?:\/(tcp|udp))?$/.exec(spec);
-  if (!m) throw bad();
-  const h0 = port(Number(m[2]), 'host port');
-  const h1 = m[3] ? port(Number(m[3]), 'last host port') : h0;
-  const c0 = port(Number(m[4]), 'container port');
-  const c1 = m[5] ? port(Number(m[5]), 'last container port') : c0 + (h1 - h0);
-  if (h1 < h0) throw new NetplumbError(C.INVALID_ARGUMENT, `publish ${spec}: the host port range is empty`, { value: spec, argument: 'publish' });
-  if (c1 > 65535) throw new NetplumbError(C.INVALID_ARGUMENT, `publish ${spec}: the container port range runs past 65535`, { value: spec, argument: 'publish' });
-  if (c1 - c0 !== h1 - h0) throw new NetplumbError(C.INVALID_ARGUMENT, `publish ${spec}: host and container ranges differ in size`, { value: spec, argument: 'publish' });
-  const o: PublishSpec = { hostPort: h1 !== h0 ? [h0, h1] : h0, containerPort: c0, protocol: (m[6] as 'tcp' | 'udp' | undefined) ?? 'tcp' };
-  if (m[1]) o.hostAddress = v.ip(m[1], 'host address', 4).text;
-  return o;
 }
 
 /**
@@ -199,12 +153,7 @@ export class Network {
   readonly gateway: string;
   readonly prefixlen: number;
   readonly mtu: number | undefined;
-  readonly #net: number;
-  readonly #first: number;
-  readonly #last: number;
-  readonly #gw: number;
-  readonly #leases = new Set<number>();
-  #cursor: number;
+  readonly #ipam: Ipam;
   readonly #endpoints = new Set<Endpoint>();
   /** The leases on host veths, as last read from the kernel. */
   #held: { id: string; ifname: string; ip: string; hostIfname: string }[] = [];
@@ -212,19 +161,14 @@ export class Network {
   /** Link group of this network's host veths (IFLA_GROUP), for one-request teardown. */
   readonly group: number;
 
-  private constructor(ns: Namespace, bridge: Bridge, subnet: v.ParsedCidr, gateway: number, mtu: number | undefined, created: boolean) {
+  private constructor(ns: Namespace, bridge: Bridge, subnet: Subnet, ipam: Ipam, mtu: number | undefined, created: boolean) {
     this.namespace = ns;
     this.bridge = bridge;
     this.name = bridge.name;
     this.prefixlen = subnet.prefixlen;
-    this.#net = toInt(v.networkOf(subnet.bytes, subnet.prefixlen));
-    const size = 2 ** (32 - subnet.prefixlen);
-    this.#first = this.#net + (subnet.prefixlen >= 31 ? 0 : 1);
-    this.#last = this.#net + size - (subnet.prefixlen >= 31 ? 1 : 2);
-    this.#gw = gateway;
-    this.#cursor = this.#first;
-    this.subnet = `${fromInt(this.#net)}/${subnet.prefixlen}`;
-    this.gateway = fromInt(gateway);
+    this.#ipam = ipam;
+    this.subnet = subnet.text;
+    this.gateway = fromInt(subnet.gateway);
     this.mtu = mtu;
     this.#created = created;
     // A stable group per network name (FNV-1a), away from 0 (the default group).
@@ -237,14 +181,9 @@ export class Network {
   static async bridge(opts: BridgeNetworkOptions): Promise<Network> {
     const o = v.options<BridgeNetworkOptions>(opts);
     const name = v.ifname(o.name);
-    const subnet = v.cidr(o.subnet, 'subnet', { family: 4 });
-    if (subnet.prefixlen > 30) throw new NetplumbError(C.INVALID_CIDR, `subnet ${o.subnet} is too small for containers (at most /30)`, { argument: 'subnet' });
-    const net = toInt(v.networkOf(subnet.bytes, subnet.prefixlen));
-    if (net !== toInt(subnet.bytes))
-      throw new NetplumbError(C.INVALID_CIDR, `subnet ${o.subnet} has host bits set: did you mean ${fromInt(net)}/${subnet.prefixlen}?`, { value: o.subnet, argument: 'subnet' });
-    const gwInt = o.gateway !== undefined ? toInt(v.ip(o.gateway, 'gateway', 4).bytes) : net + 1;
-    const size = 2 ** (32 - subnet.prefixlen);
-    if (gwInt <= net || gwInt >= net + size - 1) throw new NetplumbError(C.INVALID_ARGUMENT, `gateway ${fromInt(gwInt)} is not a host address of ${o.subnet}`, { argument: 'gateway' });
+    const subnet = parseSubnet(o.subnet, o.gateway);
+    const { net, gateway: gwInt } = subnet;
+    const ipam = new Ipam(subnet, { ...(o.rangeStart !== undefined ? { start: o.rangeStart } : {}), ...(o.rangeEnd !== undefined ? { end: o.rangeEnd } : {}) });
     const mtu = o.mtu !== undefined ? v.mtu(o.mtu) : undefined;
     const masquerade = o.masquerade !== undefined ? v.bool(o.masquerade, 'masquerade') : true;
     const icc = o.icc !== undefined ? v.bool(o.icc, 'icc') : true;
@@ -293,7 +232,7 @@ export class Network {
           bridge = await adopt();
         }
       }
-      const network = new Network(ns, bridge, subnet, gwInt, mtu, created);
+      const network = new Network(ns, bridge, subnet, ipam, mtu, created);
       try {
         await network.rediscover();
         const masq = `netplumb masquerade ${network.name} ${network.subnet}`;
@@ -302,7 +241,7 @@ export class Network {
           const have = new Set(state.rules.map((r) => r.comment));
           const msgs = [];
           if (masquerade && !have.has(masq)) {
-            msgs.push(...natTableMsgs(), rule(NFPROTO_IPV4, 'postrouting', [expr.addr('saddr', v.ipBytes(fromInt(network.#net), 4), subnet.prefixlen), expr.oifname(bridge.name, true), expr.counter(), expr.masquerade()], masq));
+            msgs.push(...natTableMsgs(), rule(NFPROTO_IPV4, 'postrouting', [expr.addr('saddr', v.ipBytes(fromInt(net), 4), subnet.prefixlen), expr.oifname(bridge.name, true), expr.counter(), expr.masquerade()], masq));
           }
           if (!icc && !have.has(iccText)) {
             // Bridged traffic from one of this network's veths to another: both ends are in the
@@ -324,45 +263,26 @@ export class Network {
   async rediscover(): Promise<void> {
     const [ports, addrs] = await Promise.all([Link.list(this.namespace, { master: this.bridge }), Address.list(this.bridge, { family: 4 })]);
     // Replaced only once both reads succeeded: a failed read leaves what was known.
-    this.#leases.clear();
+    const leases: number[] = [];
     this.#held = [];
     for (const p of ports) {
       const m = ALIAS.exec(p.alias);
       if (!m || m[1] !== this.name) continue;
-      this.#leases.add(toInt(v.ipBytes(m[2] as string, 4)));
+      leases.push(toInt(v.ipBytes(m[2] as string, 4)));
       this.#held.push({ id: m[3] ?? '', ifname: m[4] ?? '', ip: m[2] as string, hostIfname: p.name });
     }
-    for (const a of addrs) this.#leases.add(toInt(v.ipBytes(a.address, 4)));
+    for (const a of addrs) leases.push(toInt(v.ipBytes(a.address, 4)));
+    this.#ipam.reset(leases);
   }
 
   /** Is `ip` an address of this network's subnet? */
   contains(ip: string): boolean {
-    const n = toInt(v.ip(ip, 'ip', 4).bytes);
-    return n >= this.#net && n <= this.#last + 1;
+    return this.#ipam.contains(toInt(v.ip(ip, 'ip', 4).bytes));
   }
 
   /** Addresses currently leased (including the gateway's). */
   get leases(): string[] {
-    return [...this.#leases].sort((a, b) => a - b).map(fromInt);
-  }
-
-  #allocate(ip: string | undefined): number {
-    if (ip !== undefined) {
-      const n = toInt(v.ip(ip, 'ip', 4).bytes);
-      if (n < this.#first || n > this.#last) throw new NetplumbError(C.INVALID_ARGUMENT, `${ip} is not a host address of ${this.subnet}`, { value: ip, argument: 'ip' });
-      if (n === this.#gw || this.#leases.has(n)) throw new NetplumbError(C.ADDRESS_IN_USE, `${ip} is already in use on network ${this.name}`, { value: ip, argument: 'ip' });
-      this.#leases.add(n);
-      return n;
-    }
-    const span = this.#last - this.#first + 1;
-    for (let i = 0; i < span; i++) {
-      const n = this.#first + ((this.#cursor - this.#first + i) % span);
-      if (n === this.#gw || this.#leases.has(n)) continue;
-      this.#leases.add(n);
-      this.#cursor = n + 1 > this.#last ? this.#first : n + 1;
-      return n;
-    }
-    throw new NetplumbError(C.SUBNET_EXHAUSTED, `no free address left in ${this.subnet} on network ${this.name}`, { argument: 'ip' });
+    return this.#ipam.leases.map(fromInt);
   }
 
   /**
@@ -413,8 +333,8 @@ export class Network {
             argument: 'id',
           });
         }
-        const lease = this.#allocate(o.ip);
-        undo.push(async () => this.#leases.delete(lease));
+        const lease = this.#ipam.allocate(o.ip, this.name);
+        undo.push(async () => this.#ipam.release(lease));
         ip = fromInt(lease);
         await step('lease');
         const p = await VethPair.create(hostIfname, {
@@ -500,7 +420,7 @@ export class Network {
     return withLock(this.#lockName, `prune network ${this.name}`, () => this.#reconcile());
   }
 
-  /** prune() without the lock (the caller holds it); leaves #leases as the kernel has them. */
+  /** prune() without the lock (the caller holds it); leaves the leases as the kernel has them. */
   async #reconcile(): Promise<{ links: string[]; rules: number }> {
     const ports = await Link.list(this.namespace, { master: this.bridge });
     const orphans = ports.filter((p) => p.group === this.group && ALIAS.exec(p.alias)?.[1] !== this.name);
@@ -517,7 +437,7 @@ export class Network {
       await this.rediscover();
       stale = state.rules.filter((r) => {
         const t = targetOf(r.comment);
-        return t !== undefined && this.contains(t) && !this.#leases.has(toInt(v.ipBytes(t, 4)));
+        return t !== undefined && this.contains(t) && !this.#ipam.has(toInt(v.ipBytes(t, 4)));
       });
       return stale.map(delRule);
     });
@@ -590,7 +510,7 @@ export class Network {
         await host?.delete().catch((e: unknown) => {
           if ((e as { code?: string }).code !== 'ENODEV') throw e;
         });
-        this.#leases.delete(toInt(v.ipBytes(held.ip, 4)));
+        this.#ipam.release(toInt(v.ipBytes(held.ip, 4)));
         for (const e of this.#endpoints) if (e.id === id && e.ifname === ifname) this.#endpoints.delete(e);
       });
       return;
@@ -602,7 +522,7 @@ export class Network {
     await endpoint.hostLink.delete().catch((e: unknown) => {
       if ((e as { code?: string }).code !== 'ENODEV') throw e;
     });
-    this.#leases.delete(lease);
+    this.#ipam.release(lease);
     this.#endpoints.delete(endpoint);
   }
 
@@ -644,7 +564,7 @@ export class Network {
     if (this.#created) await this.bridge.delete().catch((e: unknown) => {
       if ((e as { code?: string }).code !== 'ENODEV') throw e;
     });
-    this.#leases.clear();
+    this.#ipam.reset([]);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
