@@ -11,9 +11,26 @@ import { Route } from './route';
 import { VethPair } from './veth-pair';
 import * as v from './validate';
 import { fromInt, Ipam, macOf, parseSubnet, toInt, type Subnet } from './ipam';
-import { parsePublish, type PublishSpec } from './publish-spec';
+import { parsePublish, planPublish, type PublishSpec } from './publish-spec';
 
 export { parsePublish, type PublishSpec } from './publish-spec';
+
+/** A published port as connect() took it (the host port chosen for a range or an ephemeral spec). */
+export interface PublishedPort {
+  protocol: 'tcp' | 'udp';
+  /** '*' for every host address. */
+  hostAddress: string;
+  hostPort: number;
+  hostPortEnd: number;
+  containerPort: number;
+  containerPortEnd: number;
+}
+
+function portsOf(mappings: PortMapping[]): PublishedPort[] {
+  return mappings.map((m) => ({
+    protocol: m.protocol, hostAddress: m.hostAddress, hostPort: m.hostPort, hostPortEnd: m.hostPortEnd, containerPort: m.port, containerPortEnd: m.port + (m.hostPortEnd - m.hostPort),
+  }));
+}
 
 export interface BridgeNetworkOptions {
   /** The bridge's name, e.g. 'docker0'. An existing bridge of that name is adopted. */
@@ -49,7 +66,13 @@ export interface NetworkConnectOptions {
   ifname?: string;
   /** Name of the host end. Default 'veth' + 7 hex digits, like Docker. */
   hostIfname?: string;
-  /** Ports to publish: '8080:80', '8080:80/udp', '127.0.0.1:8080:80/tcp', '8000-8010:8000-8010', or objects. */
+  /**
+   * Ports to publish, in Docker's `-p` syntax or as objects: '8080:80',
+   * '8080:80/udp', '127.0.0.1:8080:80' (also from the host's loopback),
+   * '8000-8010:8000-8010' (one to one), '8080-8090:80' (the first free host
+   * port of the range), '80' or '127.0.0.1::80' (an ephemeral host port).
+   * The endpoint's `ports` says which host ports were taken.
+   */
   publish?: (string | PublishSpec)[];
   /**
    * The container's id: with `ifname`, the endpoint's identity on this network,
@@ -73,6 +96,8 @@ export interface EndpointInfo {
   address: string;
   /** The port mappings to its address. */
   mappings: PortMapping[];
+  /** The same, as ports. */
+  ports: PublishedPort[];
 }
 
 /** What connect() built: the container's side of a network. */
@@ -93,6 +118,8 @@ export interface Endpoint {
   gateway: string;
   mac: string;
   mappings: PortMapping[];
+  /** The published ports, with the host ports chosen (`docker port`). */
+  ports: PublishedPort[];
   disconnect(): Promise<void>;
   /** `await using ep = await net.connect(ns)`: disconnects at the end of the block. */
   [Symbol.asyncDispose](): Promise<void>;
@@ -301,7 +328,7 @@ export class Network {
     const mac = o.mac !== undefined ? (v.mac(o.mac), o.mac) : undefined;
     if (o.publish !== undefined && !Array.isArray(o.publish))
       throw new NetplumbError(C.INVALID_ARGUMENT, 'publish must be an array', { value: o.publish, argument: 'publish' });
-    const publish = (o.publish ?? []).map(parsePublish);
+    const publish = (o.publish ?? []).map(parsePublish).flatMap(planPublish);
     if (o.ip !== undefined) v.ip(o.ip, 'ip', 4);
     const hostIfname = o.hostIfname !== undefined ? v.ifname(o.hostIfname, 'hostIfname') : `veth${crypto.randomBytes(4).toString('hex').slice(0, 7)}`;
     const id = o.id !== undefined ? endpointId(o.id) : crypto.randomBytes(6).toString('hex');
@@ -311,10 +338,19 @@ export class Network {
 
     if (publish.length) {
       // Conflicts are refused before anything changes (a read; the publish batch checks again, atomically).
-      const existing = await PortMapping.list(this.namespace);
+      // The specs of this call count too: '8080:80' twice is a conflict, not a rollback.
+      const existing: Parameters<typeof PortMapping.assertFree>[0] = await PortMapping.list(this.namespace);
       for (const p of publish) {
-        const [first, last] = Array.isArray(p.hostPort) ? p.hostPort : [p.hostPort, p.hostPort];
-        PortMapping.assertFree(existing, this.namespace, p.protocol ?? 'tcp', first, last, p.hostAddress ?? '*', 'publish');
+        const host = p.hostAddress ?? '*';
+        let [first, last] = typeof p.hostPort === 'number' ? [p.hostPort, p.hostPort] : Array.isArray(p.hostPort) ? p.hostPort : p.hostPort.anyOf;
+        if (p.hostPort === 0) continue; // an ephemeral port: chosen in the publish batch
+        if (!Array.isArray(p.hostPort) && typeof p.hostPort === 'object') {
+          const free = PortMapping.firstFree(existing, p.protocol, first, last, host);
+          if (free === undefined)
+            throw new NetplumbError(C.PORT_CONFLICT, `no ${p.protocol} port of ${first}-${last} is free in namespace ${this.namespace}`, { value: [first, last], argument: 'publish' });
+          [first, last] = [free, free];
+        } else PortMapping.assertFree(existing, this.namespace, p.protocol, first, last, host, 'publish');
+        existing.push({ protocol: p.protocol, hostPort: first, hostPortEnd: last, hostAddress: host, address: '(this connect)', port: p.containerPort, id: '-' });
       }
     }
     const undo: (() => Promise<unknown>)[] = [];
@@ -362,7 +398,7 @@ export class Network {
       const mappings: PortMapping[] = [];
       for (const p of publish) {
         const m = await this.bridge.publish({
-          protocol: p.protocol ?? 'tcp', hostPort: p.hostPort, to: `${ip}:${p.containerPort}`, ...(p.hostAddress ? { hostAddress: p.hostAddress } : {}),
+          protocol: p.protocol, hostPort: p.hostPort, to: `${ip}:${p.containerPort}`, ...(p.hostAddress ? { hostAddress: p.hostAddress } : {}),
           // 127.0.0.1:PORT:PORT as Docker means it: reachable from the host's loopback
           // (route_localnet on the bridge and a masquerade, as PortMapping's localhost does).
           ...(p.hostAddress?.startsWith('127.') ? { localhost: true } : {}),
@@ -375,7 +411,7 @@ export class Network {
       const network = this;
       const endpoint: Endpoint = {
         network: this, id, namespace: ns, link: pair.peer, hostLink: pair.link, ifname, hostIfname, address: `${ip}/${this.prefixlen}`,
-        ip, gateway: this.gateway, mac: pair.peer.mac, mappings,
+        ip, gateway: this.gateway, mac: pair.peer.mac, mappings, ports: portsOf(mappings),
         disconnect: () => network.disconnect(endpoint),
         [Symbol.asyncDispose]: () => network.disconnect(endpoint),
       };
@@ -457,6 +493,7 @@ export class Network {
     return this.#held.map((h) => ({
       id: h.id, ifname: h.ifname, hostIfname: h.hostIfname, ip: h.ip, address: `${h.ip}/${this.prefixlen}`,
       mappings: mappings.filter((m) => m.address === h.ip),
+      ports: portsOf(mappings.filter((m) => m.address === h.ip)),
     }));
   }
 
@@ -477,7 +514,7 @@ export class Network {
     const network = this;
     const endpoint: Endpoint = {
       network: this, id: held.id, namespace: ns, link, hostLink, ifname: held.ifname, hostIfname: held.hostIfname,
-      address: `${held.ip}/${this.prefixlen}`, ip: held.ip, gateway: this.gateway, mac: link.mac, mappings,
+      address: `${held.ip}/${this.prefixlen}`, ip: held.ip, gateway: this.gateway, mac: link.mac, mappings, ports: portsOf(mappings),
       disconnect: () => network.disconnect(endpoint),
       [Symbol.asyncDispose]: () => network.disconnect(endpoint),
     };

@@ -14,11 +14,19 @@ export interface PublishOptions {
   /** Default 'tcp'. */
   protocol?: 'tcp' | 'udp';
   /**
-   * Host port, or an inclusive range [first, last] mapped one to one onto the
-   * container's ports: any size when the container ports are the same
-   * numbers, at most 1,024 ports when they are shifted.
+   * The host port:
+   * - a port;
+   * - an inclusive range [first, last] mapped one to one onto the container's
+   *   ports: any size when the container ports are the same numbers, at most
+   *   1,024 ports when they are shifted;
+   * - `{ anyOf: [first, last] }`: the first port of the range that no mapping
+   *   holds (`docker run -p 8080-8090:80`);
+   * - 0: the first free port of the namespace's ephemeral range
+   *   (net.ipv4.ip_local_port_range, as `docker run -p 80`).
+   * The port is chosen inside the atomic batch, so two processes never get
+   * the same one; `mapping.hostPort` says which.
    */
-  hostPort: number | [number, number];
+  hostPort: number | [number, number] | { anyOf: [number, number] };
   /** Only traffic to this host address. Default: any address of the host (`fib daddr type local`). */
   hostAddress?: string;
   /** The container's 'ADDRESS:PORT' (for a range: the first port). */
@@ -35,7 +43,7 @@ export interface PublishOptions {
  * size. A shifted range (8080-8090 -> 80-90) needs a rule per port and chain,
  * so it is limited.
  */
-const MAX_SHIFTED_RANGE = 1024;
+export const MAX_SHIFTED_RANGE = 1024;
 const PUBLISH = /^netplumb publish ([0-9a-f]{8}) (tcp|udp) (\S+):(\d+)(?:-(\d+))? -> ([\d.]+):(\d+)( lo)?$/;
 
 /**
@@ -77,11 +85,20 @@ export class PortMapping {
     const protocol = o.protocol ?? 'tcp';
     if (protocol !== 'tcp' && protocol !== 'udp')
       throw new NetplumbError(C.INVALID_ARGUMENT, `invalid protocol ${v.describe(protocol)}: 'tcp' or 'udp'`, { value: protocol, argument: 'protocol' });
-    let first: number, last: number;
+    // first..last: the ports mapped; with `pick`, a candidate range of which one port is mapped.
+    let first: number, last: number, pick: 'ephemeral' | 'anyOf' | undefined;
     if (Array.isArray(o.hostPort)) {
       first = v.uint(o.hostPort[0], 'hostPort[0]', 65535, 1);
       last = v.uint(o.hostPort[1], 'hostPort[1]', 65535, 1);
       if (last < first) throw new NetplumbError(C.INVALID_ARGUMENT, `hostPort range ${first}-${last} is empty`, { argument: 'hostPort' });
+    } else if (typeof o.hostPort === 'object' && o.hostPort !== null && Array.isArray((o.hostPort as { anyOf?: unknown }).anyOf)) {
+      const r = (o.hostPort as { anyOf: unknown[] }).anyOf;
+      first = v.uint(r[0], 'hostPort.anyOf[0]', 65535, 1);
+      last = v.uint(r[1], 'hostPort.anyOf[1]', 65535, 1);
+      if (last < first) throw new NetplumbError(C.INVALID_ARGUMENT, `hostPort range ${first}-${last} is empty`, { argument: 'hostPort' });
+      pick = 'anyOf';
+    } else if (o.hostPort === 0) {
+      [first, last, pick] = [0, 0, 'ephemeral'];
     } else {
       first = last = v.uint(o.hostPort, 'hostPort', 65535, 1);
     }
@@ -89,8 +106,8 @@ export class PortMapping {
     const colon = o.to.lastIndexOf(':');
     const target = v.ip(o.to.slice(0, colon), 'to', 4);
     const port = v.uint(Number(o.to.slice(colon + 1)) || -1, 'to port', 65535, 1);
-    if (port + (last - first) > 65535) throw new NetplumbError(C.INVALID_ARGUMENT, 'the container port range runs past 65535', { argument: 'to' });
-    if (port !== first && last - first + 1 > MAX_SHIFTED_RANGE)
+    if (!pick && port + (last - first) > 65535) throw new NetplumbError(C.INVALID_ARGUMENT, 'the container port range runs past 65535', { argument: 'to' });
+    if (!pick && port !== first && last - first + 1 > MAX_SHIFTED_RANGE)
       throw new NetplumbError(
         C.INVALID_ARGUMENT,
         `a host port range mapped onto other container ports is limited to ${MAX_SHIFTED_RANGE} ports (${first}-${last} -> ${port}-${port + last - first}); a range onto the same port numbers has no limit`,
@@ -110,9 +127,6 @@ export class PortMapping {
 
     const id = crypto.randomBytes(4).toString('hex');
     const host = hostAddress?.text ?? '*';
-    const text = `netplumb publish ${id} ${protocol} ${host}:${first}${last !== first ? `-${last}` : ''} -> ${target.text}:${port}${localhost ? ' lo' : ''}`;
-    const mapping = new PortMapping(ns, { id, protocol, hostPort: first, hostPortEnd: last, hostAddress: host, address: target.text, port, localhost });
-
     if (localhost && bridge) await ns.sysctl.set(`net/ipv4/conf/${bridge.name}/route_localnet`, 1);
     // The bridge's IPv4 subnets: the sources that hairpin NAT applies to.
     const bridgeName = bridge?.name ?? '';
@@ -122,30 +136,49 @@ export class PortMapping {
     const dst = hostAddress ? expr.addr('daddr', hostAddress.bytes) : expr.daddrLocal();
     // The host's own connections to its addresses; 127.0.0.0/8 only when asked for.
     const notLoopback = localhost || hostAddress ? [] : [expr.addr('daddr', Uint8Array.from([127, 0, 0, 0]), 8, true)];
-    // One rule set per (host ports, container ports, dnat): the whole range at once when the ports are the same numbers.
-    const pieces: [number, number, number, number | undefined][] =
-      port === first ? [[first, last, port, undefined]] : Array.from({ length: last - first + 1 }, (_, i) => [first + i, first + i, port + i, port + i]);
-    const rules: NftMsg[] = [];
-    for (const [h0, h1, c0, to] of pieces) {
-      const c1 = c0 + (h1 - h0);
-      const match = [dst, expr.l4proto(protocol), expr.dport(h0, h1)];
-      rules.push(rule(NFPROTO_IPV4, 'prerouting', [...match, expr.counter(), expr.dnat(target.bytes, to)], text));
-      rules.push(rule(NFPROTO_IPV4, 'output', [...notLoopback, ...match, expr.counter(), expr.dnat(target.bytes, to)], text));
-      for (const subnet of subnets) {
-        // Hairpin: a container on the bridge reaching a published port through the host's
-        // address. Matched by source subnet and output bridge, so it holds whether the
-        // packet was routed or (with br_netfilter) bridged; the port needs hairpin mode
-        // for a container reaching its own port (Network.connect sets it).
-        rules.push(rule(NFPROTO_IPV4, 'postrouting', [expr.oifname(bridgeName), expr.addr('saddr', subnet.bytes, subnet.prefixlen), expr.addr('daddr', target.bytes), expr.l4proto(protocol), expr.dport(c0, c1), expr.ctDnat(), expr.counter(), expr.masquerade()], text));
+    const text = (first: number, last: number) => `netplumb publish ${id} ${protocol} ${host}:${first}${last !== first ? `-${last}` : ''} -> ${target.text}:${port}${localhost ? ' lo' : ''}`;
+    // The rules for host ports first..last: one rule set per (host ports, container ports, dnat),
+    // the whole range at once when the ports are the same numbers.
+    const build = (first: number, last: number): NftMsg[] => {
+      const pieces: [number, number, number, number | undefined][] =
+        port === first ? [[first, last, port, undefined]] : Array.from({ length: last - first + 1 }, (_, i) => [first + i, first + i, port + i, port + i]);
+      const rules: NftMsg[] = [];
+      for (const [h0, h1, c0, to] of pieces) {
+        const c1 = c0 + (h1 - h0);
+        const match = [dst, expr.l4proto(protocol), expr.dport(h0, h1)];
+        rules.push(rule(NFPROTO_IPV4, 'prerouting', [...match, expr.counter(), expr.dnat(target.bytes, to)], text(first, last)));
+        rules.push(rule(NFPROTO_IPV4, 'output', [...notLoopback, ...match, expr.counter(), expr.dnat(target.bytes, to)], text(first, last)));
+        for (const subnet of subnets) {
+          // Hairpin: a container on the bridge reaching a published port through the host's
+          // address. Matched by source subnet and output bridge, so it holds whether the
+          // packet was routed or (with br_netfilter) bridged; the port needs hairpin mode
+          // for a container reaching its own port (Network.connect sets it).
+          rules.push(rule(NFPROTO_IPV4, 'postrouting', [expr.oifname(bridgeName), expr.addr('saddr', subnet.bytes, subnet.prefixlen), expr.addr('daddr', target.bytes), expr.l4proto(protocol), expr.dport(c0, c1), expr.ctDnat(), expr.counter(), expr.masquerade()], text(first, last)));
+        }
+        if (localhost)
+          rules.push(rule(NFPROTO_IPV4, 'postrouting', [expr.oifname(bridgeName), expr.addr('saddr', Uint8Array.from([127, 0, 0, 0]), 8), expr.addr('daddr', target.bytes), expr.l4proto(protocol), expr.dport(c0, c1), expr.masquerade()], text(first, last)));
       }
-      if (localhost)
-        rules.push(rule(NFPROTO_IPV4, 'postrouting', [expr.oifname(bridgeName), expr.addr('saddr', Uint8Array.from([127, 0, 0, 0]), 8), expr.addr('daddr', target.bytes), expr.l4proto(protocol), expr.dport(c0, c1), expr.masquerade()], text));
+      return rules;
+    };
+    if (pick === 'ephemeral') {
+      const range = /^\s*(\d+)\s+(\d+)\s*$/.exec(await ns.sysctl.get('net.ipv4.ip_local_port_range'));
+      [first, last] = range ? [Math.max(1, Number(range[1])), Number(range[2])] : [32768, 60999];
     }
-    // One batch, applied only if no other process changed the ruleset since the conflict check read it.
-    await transact(ns, `publish ${protocol} ${host}:${first}${last !== first ? `-${last}` : ''} -> ${target.text}:${port}`, (state) => {
-      PortMapping.assertFree(PortMapping.fromRules(ns, state.rules), ns, protocol, first, last, host, 'hostPort');
-      return [...natTableMsgs(), ...rules];
+    const what = pick ? `a free ${protocol} port of ${first}-${last}` : `${protocol} ${host}:${first}${last !== first ? `-${last}` : ''}`;
+    let chosen: [number, number] = [first, last];
+    // One batch, applied only if no other process changed the ruleset since the conflict check
+    // (and the choice of a free port) read it.
+    await transact(ns, `publish ${what} -> ${target.text}:${port}`, (state) => {
+      const mappings = PortMapping.fromRules(ns, state.rules);
+      if (pick) {
+        const p = PortMapping.firstFree(mappings, protocol, first, last, host);
+        if (p === undefined)
+          throw new NetplumbError(C.PORT_CONFLICT, `no ${protocol} port of ${first}-${last} is free in namespace ${ns}${host !== '*' ? ` for ${host}` : ''}`, { value: [first, last], argument: 'hostPort' });
+        chosen = [p, p];
+      } else PortMapping.assertFree(mappings, ns, protocol, first, last, host, 'hostPort');
+      return [...natTableMsgs(), ...build(...chosen)];
     });
+    const mapping = new PortMapping(ns, { id, protocol, hostPort: chosen[0], hostPortEnd: chosen[1], hostAddress: host, address: target.text, port, localhost });
     // UDP flows that reached this port before (a previous target, the host) are in
     // conntrack and would keep going there: delete them, as the reference portmap does.
     if (protocol === 'udp') await flushConntrack(ns, mapping);
@@ -180,7 +213,7 @@ export class PortMapping {
    * @internal ERR_PORT_CONFLICT if one of `mappings` has the same protocol and an
    * overlapping port on an overlapping address ('*' overlaps every address).
    */
-  static assertFree(mappings: PortMapping[], ns: Namespace, protocol: string, first: number, last: number, host: string, argument: string): void {
+  static assertFree(mappings: Pick<PortMapping, 'protocol' | 'hostPort' | 'hostPortEnd' | 'hostAddress' | 'address' | 'port' | 'id'>[], ns: Namespace, protocol: string, first: number, last: number, host: string, argument: string): void {
     for (const m of mappings) {
       if (m.protocol !== protocol || m.hostPortEnd < first || m.hostPort > last) continue;
       if (m.hostAddress !== '*' && host !== '*' && m.hostAddress !== host) continue;
@@ -189,6 +222,19 @@ export class PortMapping {
         argument,
       });
     }
+  }
+
+  /** @internal The first port of first..last that no mapping of `protocol` on an overlapping address holds. */
+  static firstFree(mappings: Pick<PortMapping, 'protocol' | 'hostPort' | 'hostPortEnd' | 'hostAddress'>[], protocol: string, first: number, last: number, host: string): number | undefined {
+    const held = mappings
+      .filter((m) => m.protocol === protocol && (m.hostAddress === '*' || host === '*' || m.hostAddress === host) && m.hostPortEnd >= first && m.hostPort <= last)
+      .sort((a, b) => a.hostPort - b.hostPort);
+    let p = first;
+    for (const m of held) {
+      if (m.hostPort > p) break;
+      p = Math.max(p, m.hostPortEnd + 1);
+    }
+    return p <= last ? p : undefined;
   }
 
   /** @internal The mappings that our rules describe. */

@@ -1,44 +1,92 @@
 import { ErrorCodes as C, NetplumbError } from './errors';
+import { MAX_SHIFTED_RANGE } from './port-mapping';
 import * as v from './validate';
 
+/** Ephemeral host ports one spec may ask for (`-p 1000-2023`). */
+const MAX_EPHEMERAL = 1024;
+
+/**
+ * A port to publish, as Docker reads `-p`:
+ * - `hostPort` a port and `containerPort` a port: that host port;
+ * - `hostPort` a range and `containerPort` a range of the same size: one to one;
+ * - `hostPort` a range and `containerPort` one port: the first free host port of the range;
+ * - `hostPort` 0 or absent: an ephemeral host port (one per container port of a range),
+ *   from the host namespace's net.ipv4.ip_local_port_range.
+ * The ports actually taken are in the endpoint's `ports`.
+ */
 export interface PublishSpec {
-  hostPort: number | [number, number];
-  containerPort: number;
+  hostPort?: number | [number, number];
+  containerPort: number | [number, number];
   protocol?: 'tcp' | 'udp';
   hostAddress?: string;
 }
 
-/** Parses Docker's -p syntax: [hostAddress:]hostPort[-end]:containerPort[-end][/proto]. */
+/** One mapping to make: what `PortMapping.publish` takes, less the target address. */
+export interface PublishPlan {
+  protocol: 'tcp' | 'udp';
+  /** A port, a one-to-one range, a range to take one free port from, or 0 (ephemeral). */
+  hostPort: number | [number, number] | { anyOf: [number, number] };
+  /** The (first) container port. */
+  containerPort: number;
+  hostAddress?: string;
+}
+
+/**
+ * Parses Docker's -p syntax, `[hostAddress:][hostPort[-end]:]containerPort[-end][/tcp|udp]`
+ * (`8080:80`, `127.0.0.1:8080:80/udp`, `8000-8010:8000-8010`, `8080-8090:80`,
+ * `80`, `127.0.0.1::80`), or an object. Every number and address is checked
+ * here, so connect() refuses a bad spec before it changes anything.
+ */
 export function parsePublish(spec: string | PublishSpec): PublishSpec {
-  // Every number and address is checked here, so connect() refuses a bad spec before it changes anything.
   const port = (n: unknown, what: string) => v.uint(n, `${what} in publish spec ${v.describe(spec)}`, 65535, 1);
-  if (typeof spec === 'object' && spec !== null) {
-    const o: PublishSpec = { hostPort: spec.hostPort, containerPort: port(spec.containerPort, 'containerPort') };
-    if (Array.isArray(spec.hostPort)) {
-      const [h0, h1] = [port(spec.hostPort[0], 'hostPort[0]'), port(spec.hostPort[1], 'hostPort[1]')];
-      if (h1 < h0) throw new NetplumbError(C.INVALID_ARGUMENT, `publish: hostPort range ${h0}-${h1} is empty`, { value: spec, argument: 'publish' });
-      if (o.containerPort + (h1 - h0) > 65535) throw new NetplumbError(C.INVALID_ARGUMENT, 'publish: the container port range runs past 65535', { value: spec, argument: 'publish' });
-    } else port(spec.hostPort, 'hostPort');
+  const fail = (why: string) => new NetplumbError(C.INVALID_ARGUMENT, `publish ${v.describe(spec)}: ${why}`, { value: spec, argument: 'publish' });
+  const range = (r: unknown, what: string): number | [number, number] => {
+    if (!Array.isArray(r)) return port(r, what);
+    if (r.length !== 2) throw fail(`${what} must be a port or [first, last]`);
+    const [a, b] = [port(r[0], `${what}[0]`), port(r[1], `${what}[1]`)];
+    if (b < a) throw fail(`${what} range ${a}-${b} is empty`);
+    return a === b ? a : [a, b];
+  };
+  let o: PublishSpec;
+  if (typeof spec === 'object' && spec !== null && !Array.isArray(spec)) {
+    o = { containerPort: range(spec.containerPort, 'containerPort') };
+    if (spec.hostPort !== undefined && spec.hostPort !== 0) o.hostPort = range(spec.hostPort, 'hostPort');
     if (spec.protocol !== undefined) {
-      if (spec.protocol !== 'tcp' && spec.protocol !== 'udp')
-        throw new NetplumbError(C.INVALID_ARGUMENT, `publish: invalid protocol ${v.describe(spec.protocol)}: 'tcp' or 'udp'`, { value: spec, argument: 'publish' });
+      if (spec.protocol !== 'tcp' && spec.protocol !== 'udp') throw fail(`invalid protocol ${v.describe(spec.protocol)}: 'tcp' or 'udp'`);
       o.protocol = spec.protocol;
     }
     if (spec.hostAddress !== undefined) o.hostAddress = v.ip(spec.hostAddress, 'hostAddress', 4).text;
-    return o;
+  } else {
+    if (typeof spec !== 'string') throw fail('use [ADDR:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|udp]');
+    const m = /^(?:(?:(\d+\.\d+\.\d+\.\d+):)?(\d*)(?:-(\d+))?:)?(\d+)(?:-(\d+))?(?:\/(tcp|udp))?$/.exec(spec);
+    if (!m || (m[3] !== undefined && m[2] === '')) throw fail('use [ADDR:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|udp]');
+    const c0 = port(Number(m[4]), 'container port');
+    const c1 = m[5] !== undefined ? port(Number(m[5]), 'last container port') : c0;
+    if (c1 < c0) throw fail('the container port range is empty');
+    o = { containerPort: c1 !== c0 ? [c0, c1] : c0, protocol: (m[6] as 'tcp' | 'udp' | undefined) ?? 'tcp' };
+    if (m[2]) {
+      const h0 = port(Number(m[2]), 'host port');
+      const h1 = m[3] !== undefined ? port(Number(m[3]), 'last host port') : h0;
+      if (h1 < h0) throw fail('the host port range is empty');
+      o.hostPort = h1 !== h0 ? [h0, h1] : h0;
+    }
+    if (m[1]) o.hostAddress = v.ip(m[1], 'host address', 4).text;
   }
-  const bad = () => new NetplumbError(C.INVALID_ARGUMENT, `invalid publish spec ${v.describe(spec)}: use [ADDR:]HOSTPORT:CONTAINERPORT[/tcp|udp]`, { value: spec, argument: 'publish' });
-  if (typeof spec !== 'string') throw bad();
-  const m = /^(?:(\d+\.\d+\.\d+\.\d+):)?(\d+)(?:-(\d+))?:(\d+)(?:-(\d+))?(?:\/(tcp|udp))?$/.exec(spec);
-  if (!m) throw bad();
-  const h0 = port(Number(m[2]), 'host port');
-  const h1 = m[3] ? port(Number(m[3]), 'last host port') : h0;
-  const c0 = port(Number(m[4]), 'container port');
-  const c1 = m[5] ? port(Number(m[5]), 'last container port') : c0 + (h1 - h0);
-  if (h1 < h0) throw new NetplumbError(C.INVALID_ARGUMENT, `publish ${spec}: the host port range is empty`, { value: spec, argument: 'publish' });
-  if (c1 > 65535) throw new NetplumbError(C.INVALID_ARGUMENT, `publish ${spec}: the container port range runs past 65535`, { value: spec, argument: 'publish' });
-  if (c1 - c0 !== h1 - h0) throw new NetplumbError(C.INVALID_ARGUMENT, `publish ${spec}: host and container ranges differ in size`, { value: spec, argument: 'publish' });
-  const o: PublishSpec = { hostPort: h1 !== h0 ? [h0, h1] : h0, containerPort: c0, protocol: (m[6] as 'tcp' | 'udp' | undefined) ?? 'tcp' };
-  if (m[1]) o.hostAddress = v.ip(m[1], 'host address', 4).text;
+  const hostSpan = Array.isArray(o.hostPort) ? o.hostPort[1] - o.hostPort[0] : 0;
+  const containerSpan = Array.isArray(o.containerPort) ? o.containerPort[1] - o.containerPort[0] : 0;
+  if (o.hostPort !== undefined && containerSpan > 0 && hostSpan !== containerSpan) throw fail('host and container ranges differ in size');
+  if (o.hostPort === undefined && containerSpan + 1 > MAX_EPHEMERAL) throw fail(`at most ${MAX_EPHEMERAL} container ports get ephemeral host ports at once`);
+  if (Array.isArray(o.hostPort) && containerSpan > 0 && o.hostPort[0] !== (o.containerPort as [number, number])[0] && hostSpan + 1 > MAX_SHIFTED_RANGE)
+    throw fail(`a host port range mapped onto other container ports is limited to ${MAX_SHIFTED_RANGE} ports; a range onto the same port numbers has no limit`);
   return o;
+}
+
+/** The mappings a (parsed) spec asks for: one, or one per container port for ephemeral host ports. */
+export function planPublish(spec: PublishSpec): PublishPlan[] {
+  const protocol = spec.protocol ?? 'tcp';
+  const [c0, c1] = Array.isArray(spec.containerPort) ? spec.containerPort : [spec.containerPort, spec.containerPort];
+  const extra = spec.hostAddress !== undefined ? { hostAddress: spec.hostAddress } : {};
+  if (spec.hostPort === undefined) return Array.from({ length: c1 - c0 + 1 }, (_, i) => ({ protocol, hostPort: 0, containerPort: c0 + i, ...extra }));
+  if (Array.isArray(spec.hostPort) && c0 === c1) return [{ protocol, hostPort: { anyOf: spec.hostPort }, containerPort: c0, ...extra }];
+  return [{ protocol, hostPort: spec.hostPort, containerPort: c0, ...extra }];
 }

@@ -6,12 +6,15 @@
 // times: creates namespace PREFIX<i> and connects it publishing PORTBASE+i:80.
 // Every process uses the same ports, so for each i one process wins the port
 // and the others get ERR_PORT_CONFLICT: those connect again without it.
+// PORTBASE 'LO-HI' instead: each connect publishes 'LO-HI:80' (one free port
+// of the range, chosen by netplumb) and reports the port it got.
 // Prints "ready" once the network is open, then a JSON line
 // { connected: [{ ns, ip, port? }], conflicts, errors }.
 import { Namespace, Network } from '../../lib';
 
 const [hostName, bridge, subnet, prefix] = process.argv.slice(2, 6) as [string, string, string, string];
 const [count, portBase] = process.argv.slice(6, 8).map(Number) as [number, number];
+const anyOf = /^\d+-\d+$/.test(process.argv[7] ?? '') ? (process.argv[7] as string) : undefined;
 
 export interface ConnectRaceReport {
   connected: { ns: string; ip: string; port?: number }[];
@@ -31,6 +34,12 @@ async function main(): Promise<void> {
         const ns = await Namespace.create(name);
         const port = portBase + i;
         try {
+          if (anyOf) {
+            const ep = await net.connect(ns, { publish: [`${anyOf}:80`] });
+            report.connected.push({ ns: name, ip: ep.ip, port: ep.ports[0]?.hostPort as number });
+            await ns.close();
+            return;
+          }
           const ep = await net.connect(ns, { publish: [`${port}:80`] });
           report.connected.push({ ns: name, ip: ep.ip, port });
         } catch (e) {

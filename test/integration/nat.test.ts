@@ -233,7 +233,7 @@ describe('UDP', () => {
 
 describe('port ranges', () => {
   it('8000-8002 -> c1:8000: one rule per chain, a port range kept one to one; traffic to 8001 reaches port 8001', async () => {
-    expect(parsePublish('8000-8002:8000')).toEqual({ hostPort: [8000, 8002], containerPort: 8000, protocol: 'tcp' });
+    expect(parsePublish('8000-8002:8000-8002')).toEqual({ hostPort: [8000, 8002], containerPort: [8000, 8002], protocol: 'tcp' });
     const m = await br.publish({ hostPort: [8000, 8002], to: `${C1}:8000` });
     try {
       const rules = publishRules(H, m.id);

@@ -226,9 +226,16 @@ describe('refused before anything is sent', () => {
         ['65535-65536:80-81', 'ERR_INVALID_ARGUMENT'],
         ['999.1.1.1:8080:80', 'ERR_INVALID_IP'],
         ['8080:80/sctp', 'ERR_INVALID_ARGUMENT'],
+        ['8080-8081:80-82', 'ERR_INVALID_ARGUMENT'],
+        ['1000-2999:3000-4999', 'ERR_INVALID_ARGUMENT'],
+        ['1000-3000', 'ERR_INVALID_ARGUMENT'],
+        ['-5:80', 'ERR_INVALID_ARGUMENT'],
         ['8080:80', 'ERR_PORT_CONFLICT'],
+        ['8080-8080:80', 'ERR_PORT_CONFLICT'],
+        [['9000:80', '9000:81'], 'ERR_PORT_CONFLICT'],
+        [['9000-9001:80', '9000:81', '9001:82'], 'ERR_PORT_CONFLICT'],
       ] as const) {
-        const e = await rejectionOf(net.connect(c, { publish: [spec] }));
+        const e = await rejectionOf(net.connect(c, { publish: typeof spec === 'string' ? [spec] : [...spec] }));
         expect([spec, e.code]).toEqual([spec, code]);
       }
       await new Promise((r) => setTimeout(r, 200));
@@ -277,6 +284,65 @@ describe('publish specs through connect', () => {
     }
     await ep.disconnect();
     await net.delete();
+  });
+});
+
+describe("Docker's host ports: a range for one container port, ephemeral ports", () => {
+  it("'8100-8110:80' takes the first free port of the range; '80' and '127.0.0.1::81' take ephemeral ones; ep.ports and endpoints() say which; each reachable", async () => {
+    const host = await mk('seh', true);
+    const H = nm(host);
+    const [c1, c2] = [await mk('sec', true), await mk('sec', true)];
+    const net = await Network.bridge({ name: 'se0', subnet: '10.88.0.0/24', namespace: host });
+    await host.sysctl.set('net.ipv4.ip_local_port_range', '40000 40009');
+    const e1 = await net.connect(c1, { publish: ['8100-8110:80'] });
+    const e2 = await net.connect(c2, { id: 'ctr-e2', publish: ['8100-8110:80', '80', '127.0.0.1::81/udp'] });
+    expect(e1.ports).toEqual([{ protocol: 'tcp', hostAddress: '*', hostPort: 8100, hostPortEnd: 8100, containerPort: 80, containerPortEnd: 80 }]);
+    expect(e2.ports).toEqual([
+      { protocol: 'tcp', hostAddress: '*', hostPort: 8101, hostPortEnd: 8101, containerPort: 80, containerPortEnd: 80 },
+      { protocol: 'tcp', hostAddress: '*', hostPort: 40000, hostPortEnd: 40000, containerPort: 80, containerPortEnd: 80 },
+      { protocol: 'udp', hostAddress: '127.0.0.1', hostPort: 40000, hostPortEnd: 40000, containerPort: 81, containerPortEnd: 81 },
+    ]);
+    // The kernel's view (nft) holds exactly these host ports, once each.
+    const comments = netplumbRules(H).filter((r) => r.chain === 'prerouting').map((r) => / (tcp|udp) (\S+) ->/.exec(r.comment ?? '')?.slice(1).join(' '));
+    expect(comments.sort()).toEqual(['tcp *:40000', 'tcp *:8100', 'tcp *:8101', 'udp 127.0.0.1:40000']);
+    expect((await net.endpoint('ctr-e2'))?.ports).toEqual(e2.ports);
+    const [s1, s2] = [await tagServer(c1, 80, 'c1'), await tagServer(c2, 80, 'c2')];
+    const echo = await udpEcho(c2, 81, 'c2');
+    const agent = host.agent();
+    try {
+      expect(await httpGet(`http://${net.gateway}:8100/`, agent)).toMatch(/^c1 80 /);
+      expect(await httpGet(`http://${net.gateway}:8101/`, agent)).toMatch(/^c2 80 /);
+      expect(await httpGet(`http://${net.gateway}:40000/`, agent)).toMatch(/^c2 80 /);
+      expect(await udpAsk(host, '127.0.0.1', 40000, 'hi')).toMatch(/^c2 81 .* hi$/);
+      await httpFailure(`http://${net.gateway}:8102/`, agent);
+    } finally {
+      await Promise.all([closeServer(s1), closeServer(s2)]);
+      echo.close();
+    }
+    // A range with every port taken: ERR_PORT_CONFLICT, nothing made.
+    await net.connect(await mk('sec'), { publish: ['8102-8110:80'] });
+    for (let p = 8103; p <= 8110; p++) await net.connect(await mk('sec'), { publish: [`${p}:80`] });
+    const veths = hostVeths(H, 'se0').size;
+    const e = await rejectionOf(net.connect(await mk('sec'), { publish: ['8100-8110:80'] }));
+    expect([e.code, e.message]).toEqual(['ERR_PORT_CONFLICT', expect.stringContaining('no tcp port of 8100-8110 is free')]);
+    expect(hostVeths(H, 'se0').size).toBe(veths);
+    await net.delete();
+  });
+
+  it("4 processes x 5 connects publishing '32100-32119:80' at once: 20 distinct host ports, each in nft once", async () => {
+    const host = await mk('sph');
+    const H = nm(host);
+    const tag = uniq('q').slice(-6);
+    for (let p = 0; p < 4; p++) prefixes.push(`${tag}${p}c`);
+    const runs = await Promise.all(Array.from({ length: 4 }, (_, p) => runConnectRace([H, 'sp0', '10.89.0.0/24', `${tag}${p}c`, '5', '32100-32119'])));
+    const ports = runs.flatMap((r) => {
+      expect(r.err).toBe('');
+      expect(r.report?.errors).toEqual([]);
+      return (r.report as ConnectRaceReport).connected.map((c) => c.port);
+    });
+    expect(ports.sort()).toEqual(Array.from({ length: 20 }, (_, i) => 32100 + i));
+    const pre = netplumbRules(H).filter((r) => r.chain === 'prerouting').map((r) => /\*:(\d+) ->/.exec(r.comment ?? '')?.[1]);
+    expect(pre.sort()).toEqual(ports.map(String).sort());
   });
 });
 
