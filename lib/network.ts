@@ -81,6 +81,16 @@ export interface NetworkConnectOptions {
    * 128. Default: 12 random hex digits.
    */
   id?: string;
+  /**
+   * Which of a container's networks gives its default route (Docker 26's
+   * gw-priority): the highest priority wins; on a tie, the network connected
+   * first. An integer from -999 to 999, default 0. Every network adds a
+   * default route, with metric 1,000,000 - 1,000 x priority (+1 for each tie
+   * already there); the kernel uses the lowest, so when the winning network
+   * is disconnected (from any process, or its veth simply goes) the next one
+   * takes over with no further call.
+   */
+  gatewayPriority?: number;
   /** When (id, ifname) is connected already: 'error' (default, ERR_ENDPOINT_EXISTS) or 'reuse' (return it). */
   ifExists?: 'error' | 'reuse';
 }
@@ -332,6 +342,7 @@ export class Network {
     if (o.ip !== undefined) v.ip(o.ip, 'ip', 4);
     const hostIfname = o.hostIfname !== undefined ? v.ifname(o.hostIfname, 'hostIfname') : `veth${crypto.randomBytes(4).toString('hex').slice(0, 7)}`;
     const id = o.id !== undefined ? endpointId(o.id) : crypto.randomBytes(6).toString('hex');
+    const priority = o.gatewayPriority !== undefined ? v.uint(o.gatewayPriority, 'gatewayPriority', 999, -999) : 0;
     const ifExists = o.ifExists ?? 'error';
     if (ifExists !== 'error' && ifExists !== 'reuse')
       throw new NetplumbError(C.INVALID_ARGUMENT, `invalid ifExists ${v.describe(ifExists)}: 'error' or 'reuse'`, { value: ifExists, argument: 'ifExists' });
@@ -389,11 +400,7 @@ export class Network {
         pair.peer.addAddress(`${ip}/${this.prefixlen}`, { nodad: true }),
       ]);
       await step('address');
-      // The first network a container joins gives its default route; a later one
-      // (or a second interface) adds only its subnet, as with Docker.
-      await Route.add({ namespace: ns, to: 'default', via: this.gateway }).catch((e: unknown) => {
-        if ((e as { code?: string }).code !== 'EEXIST') throw e;
-      });
+      await this.#defaultRoute(ns, priority);
       await step('route');
       const mappings: PortMapping[] = [];
       for (const p of publish) {
@@ -435,6 +442,27 @@ export class Network {
           });
       }
       throw e;
+    }
+  }
+
+  /**
+   * A default route via this network's gateway, with the metric of `priority`
+   * (see gatewayPriority): the first free metric of the priority's block of
+   * 1,000, so a tie goes to the network connected first.
+   */
+  async #defaultRoute(ns: Namespace, priority: number): Promise<void> {
+    const base = 1_000_000 - 1_000 * priority;
+    for (let tries = 0; ; tries++) {
+      const taken = new Set((await Route.list(ns, { family: 4 })).filter((r) => r.to === 'default').map((r) => r.metric ?? 0));
+      let metric = base;
+      while (taken.has(metric) && metric < base + 999) metric++;
+      try {
+        await Route.add({ namespace: ns, to: 'default', via: this.gateway, metric });
+        return;
+      } catch (e) {
+        // Another network's connect took that metric in between: look again.
+        if ((e as { code?: string }).code !== 'EEXIST' || tries >= 5) throw e;
+      }
     }
   }
 

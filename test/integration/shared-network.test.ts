@@ -399,8 +399,11 @@ describe('endpoints have an identity: (network, container id, ifname)', () => {
   });
 });
 
-describe('a container on two networks', () => {
-  it('reaches both subnets; the first network keeps the default route; disconnecting it leaves the other working', async () => {
+describe('a container on several networks', () => {
+  /** The gateway the container's traffic to the outside takes (`ip route get`, no packet sent). */
+  const via = (C: string): string => (ipj(C, 'route', 'get', '192.0.2.1') as { gateway?: string; dev: string }[]).map((r) => `${r.gateway} ${r.dev}`)[0] as string;
+
+  it('reaches both subnets; the first network keeps the default route; disconnecting it moves the default to the other, which keeps working', async () => {
     const host = await mk('s2h');
     const c = await mk('s2c', true);
     const C = nm(c);
@@ -410,14 +413,38 @@ describe('a container on two networks', () => {
     const eb = await b.connect(c, { ifname: 'eth1' });
     expect(ping(C, '10.88.1.1')).toBe(true);
     expect(ping(C, '10.88.2.1')).toBe(true);
-    const defaults = (ipj(C, 'route', 'show', 'default') as { gateway: string; dev: string }[]).map((r) => `${r.gateway} ${r.dev}`);
-    expect(defaults).toEqual(['10.88.1.1 eth0']);
+    const defaults = (ipj(C, 'route', 'show', 'default') as { gateway: string; dev: string; metric?: number }[]).map((r) => `${r.gateway} ${r.dev} ${r.metric}`);
+    expect(defaults).toEqual(['10.88.1.1 eth0 1000000', '10.88.2.1 eth1 1000001']);
+    expect(via(C)).toBe('10.88.1.1 eth0');
     await ea.disconnect();
+    expect(via(C)).toBe('10.88.2.1 eth1');
     expect(ping(C, '10.88.2.1')).toBe(true);
     expect(oracle.links(C).map((l) => l.ifname).sort()).toEqual(['eth1', 'lo']); // eth0 went with its veth
     await eb.disconnect();
     await a.delete();
     await b.delete();
+  });
+
+  it('gatewayPriority: the highest gives the default route, a tie goes to the first; disconnecting by id (nothing in memory) hands it to the next', async () => {
+    const host = await mk('s3h');
+    const c = await mk('s3c', true);
+    const C = nm(c);
+    const [a, b, d] = await Promise.all(['a', 'b', 'd'].map((x, i) => Network.bridge({ name: `s3${x}`, subnet: `10.88.${11 + i}.0/24`, namespace: host })));
+    await a!.connect(c, { id: 'k', ifname: 'eth0' });
+    expect(via(C)).toBe('10.88.11.1 eth0');
+    await b!.connect(c, { id: 'k', ifname: 'eth1', gatewayPriority: 10 });
+    expect(via(C)).toBe('10.88.12.1 eth1'); // the higher priority wins, although it came second
+    await d!.connect(c, { id: 'k', ifname: 'eth2', gatewayPriority: 10 });
+    expect(via(C)).toBe('10.88.12.1 eth1'); // a tie: the first connected keeps it
+    await b!.disconnect('k', 'eth1');
+    expect(via(C)).toBe('10.88.13.1 eth2');
+    expect(ping(C, '10.88.13.1')).toBe(true);
+    await d!.disconnect('k', 'eth2');
+    expect(via(C)).toBe('10.88.11.1 eth0');
+    expect(ping(C, '10.88.11.1')).toBe(true);
+    const e = await rejectionOf(a!.connect(c, { ifname: 'eth9', gatewayPriority: 1000 }));
+    expect([e.code, e.message]).toEqual(['ERR_INVALID_ARGUMENT', expect.stringContaining('gatewayPriority')]);
+    for (const n of [a, b, d]) await n!.delete();
   });
 });
 
