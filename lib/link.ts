@@ -285,10 +285,17 @@ export class Link {
     await kernel(ns.handle.link({ op: 'del', group }), `links of group ${group} in namespace ${ns}`);
   }
 
-  /** `ip link delete DEV` (a veth takes its peer with it). */
+  /**
+   * `ip link delete DEV` (a veth takes its peer with it). A link that is gone
+   * already is not an error (deleting twice is a no-op, as for every object's
+   * delete); the link is deleted by its index, never by name, so a newer link
+   * that took the name is left alone.
+   */
   async delete(): Promise<void> {
     this.namespace.assertOpen();
-    await kernel(this.namespace.handle.link({ op: 'del', index: this.index }), () => `delete ${this.describe()}`);
+    await kernel(this.namespace.handle.link({ op: 'del', index: this.index }), () => `delete ${this.describe()}`).catch((e: unknown) => {
+      if ((e as { code?: string }).code !== 'ENODEV') throw e;
+    });
   }
 
   /** `await using`: deletes the link; one already gone (ENODEV, closed namespace) is not an error. */
