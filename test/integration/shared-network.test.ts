@@ -39,6 +39,14 @@ const publishTargets = (H: string): string[] =>
     .map((r) => / -> ([\d.]+):\d+/.exec(r.comment ?? '')?.[1])
     .filter((x): x is string => x !== undefined);
 
+/** Reply-direction source addresses of the UDP conntrack entries in namespace `ns` (`conntrack -L`). */
+const ctReplySources = (ns: string): string[] => {
+  const r = spawnSync('ip', ['netns', 'exec', ns, 'conntrack', '-L', '-p', 'udp'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`conntrack -L: ${r.stderr}`);
+  // udp 17 29 src=A dst=B sport=.. dport=.. [UNREPLIED] src=C dst=D ...: the second src= is the reply's.
+  return r.stdout.split('\n').flatMap((l) => [...l.matchAll(/src=(\S+)/g)].slice(1, 2).map((m) => m[1] as string));
+};
+
 function runConnectRace(args: string[], killAfterMs?: number): Promise<{ report?: ConnectRaceReport; err: string; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {
     const c = spawn(process.execPath, [path.join(ROOT, 'dist', 'test', 'children', 'connect-race.js'), ...args], { cwd: ROOT });
@@ -113,6 +121,20 @@ describe('several processes connecting to one network', () => {
       }),
     );
     expect(kills.every((k) => k.signal === 'SIGKILL')).toBe(true);
+    // One more container that dies without disconnect, deterministically with a UDP port and flows.
+    const dead = await Namespace.create(`${tag}9c0`);
+    prefixes.push(`${tag}9c`);
+    const de = await net.connect(dead, { publish: ['32999:53/udp'] });
+    await dead.close();
+    // Flows from the host to every published port (the killed connects' too): conntrack
+    // entries NATed to the containers' addresses, as traffic would leave them.
+    const ports = netplumbRules(H).filter((r) => r.chain === 'prerouting').map((r) => Number(/:(\d+) ->/.exec(r.comment ?? '')?.[1]));
+    const sock = await host.createSocket('udp4');
+    for (const p of ports) sock.send('x', p, '10.81.0.1');
+    await new Promise((r) => setTimeout(r, 200));
+    sock.close();
+    const natedHere = () => ctReplySources(H).filter((a) => a.startsWith('10.81.') && a !== '10.81.0.1');
+    expect(natedHere()).toContain(de.ip); // control: the entries are there before prune
     const rulesBefore = netplumbRules(H).length;
     // The containers die with their runtime: their namespaces go, and with them their veths.
     for (const n of fs.readdirSync('/run/netns').filter((x) => x.startsWith(tag))) await Namespace.delete(n);
@@ -121,6 +143,7 @@ describe('several processes connecting to one network', () => {
     console.log(`shared-network kills: ${rulesBefore} rules left by killed connects, prune removed ${pruned.rules} rules and links ${JSON.stringify(pruned.links)}`);
     expect(publishTargets(H)).toEqual([]);
     expect(net.leases).toEqual(['10.81.0.1']);
+    expect(natedHere()).toEqual([]); // no conntrack entry to a container that is gone
     // A connect afterwards is as on a fresh network.
     const c = await mk('skc');
     const ep = await net.connect(c, { publish: ['32000:80'] });
