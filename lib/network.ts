@@ -144,6 +144,9 @@ async function step(name: string): Promise<void> {
   if (faultHook) await faultHook(name);
 }
 
+/** The alias of a bridge Network.bridge created: `netplumb network SUBNET`. */
+const BRIDGE_MARK = 'netplumb network';
+
 // A lease, on the host veth: 'netplumb NETWORK ADDRESS ID IFNAME' (ID and IFNAME: the endpoint's identity).
 const ALIAS = /^netplumb (\S+) ([\d.]+)(?: (\S+) (\S+))?$/;
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -241,10 +244,13 @@ export class Network {
     // adopter must not configure a bridge its creator is still configuring.
     return withLock(lockName(ns, name), `network ${name}`, async () => {
       let bridge: Bridge;
-      let created = false;
+      let created = false; // netplumb's bridge: net.delete() removes it
+      let madeHere = false; // made by this call: removed again if the rest fails
       const gwCidr = `${fromInt(gwInt)}/${subnet.prefixlen}`;
       const adopt = async (): Promise<Bridge> => {
         const b = await Bridge.get(ns, name);
+        // Made by netplumb (this process or another, maybe one that crashed): ours to delete.
+        created = b.alias.startsWith(BRIDGE_MARK);
         const addrs = await Address.list(b, { family: 4 });
         if (!addrs.some((a) => a.cidr === gwCidr))
           await Address.add(b, gwCidr).catch((e: unknown) => {
@@ -262,7 +268,7 @@ export class Network {
           // port's MAC and changes it when that port leaves, and every container's ARP
           // entry for the gateway goes stale.
           bridge = await Bridge.create(name, { namespace: ns, address: gwCidr, up: true, mac: randomMac(), ...(mtu ? { mtu } : {}) });
-          created = true;
+          created = madeHere = true;
         } catch (e2) {
           // Another caller created it in between: adopt theirs, as if it had been there first.
           if ((e2 as { code?: string }).code !== 'EEXIST') throw e2;
@@ -271,6 +277,9 @@ export class Network {
       }
       const network = new Network(ns, bridge, subnet, ipam, mtu, created);
       try {
+        // The mark that tells every process this bridge is netplumb's (RTM_NEWLINK ignores
+        // IFLA_IFALIAS, hence a second request; a crash in between leaves it looking adopted).
+        if (madeHere) await kernel(ns.handle.link({ op: 'set', index: bridge.index, alias: `${BRIDGE_MARK} ${subnet.text}` }), () => `mark ${bridge.describe()} as netplumb's`);
         await network.rediscover();
         const masq = `netplumb masquerade ${network.name} ${network.subnet}`;
         const iccText = `netplumb icc ${network.name}`;
@@ -289,7 +298,7 @@ export class Network {
         });
         if (masquerade) await ns.sysctl.set('net.ipv4.ip_forward', 1);
       } catch (e) {
-        if (created) await bridge.delete().catch(() => undefined);
+        if (madeHere) await bridge.delete().catch(() => undefined);
         throw e;
       }
       return network;
@@ -617,18 +626,21 @@ export class Network {
 
   /**
    * Removes the network: its endpoints (every host veth leased on it, whoever
-   * connected it), its NAT and filter rules, and the bridge if this network
-   * created it (an adopted bridge is left as it was found, minus our rules).
+   * connected it), its NAT and filter rules, and the bridge if netplumb
+   * created it (its alias says `netplumb network SUBNET`, whichever process
+   * made it, even one that crashed). A bridge that was there before (the
+   * user's) is left as it was found, minus our rules, unless `{ bridge: true }`
+   * says the network is yours to remove whole.
    */
-  async delete(): Promise<void> {
+  async delete(options?: { bridge?: boolean }): Promise<void> {
+    const o = v.options<{ bridge?: boolean }>(options);
+    const removeBridge = o.bridge !== undefined ? v.bool(o.bridge, 'bridge') : false;
     await this.disconnectAll().catch(() => undefined);
     const ports = await Link.list(this.namespace, { master: this.bridge });
     await Promise.all(ports.filter((p) => ALIAS.exec(p.alias)?.[1] === this.name).map((p) => p.delete().catch(() => undefined)));
     const own = [`netplumb masquerade ${this.name} ${this.subnet}`, `netplumb icc ${this.name}`];
     await transact(this.namespace, `delete network ${this.name}`, (state) => state.rules.filter((r) => own.includes(r.comment)).map(delRule));
-    if (this.#created) await this.bridge.delete().catch((e: unknown) => {
-      if ((e as { code?: string }).code !== 'ENODEV') throw e;
-    });
+    if (this.#created || removeBridge) await this.bridge.delete();
     this.#ipam.reset([]);
   }
 

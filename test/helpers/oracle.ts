@@ -31,6 +31,7 @@ export interface IpLink {
   link?: string;
   link_index?: number;
   link_netnsid?: number;
+  ifalias?: string;
   linkinfo?: { info_kind?: string; info_slave_kind?: string; info_data?: Record<string, unknown> };
 }
 

@@ -301,9 +301,9 @@ const { host, ctrs, opts } = JSON.parse(process.env.NP_ARGS);
     expect(nftRules(H).filter((r) => (r.comment ?? '').startsWith('netplumb masquerade nr0'))).toEqual([]);
     // Including the port published by the dead process for its container (DNAT to an address now free).
     expect(publishRulesAll(H).filter((c) => c.includes(`-> ${ips[0]}:80`))).toEqual([]);
-    // The bridge was created by the child, so this Network adopted it: it stays, without ports.
-    expect(oracle.link(H, 'nr0')?.linkinfo?.info_kind).toBe('bridge');
-    expect(oracle.links(H).filter((l) => l.master === 'nr0')).toEqual([]);
+    // The bridge was created by the (dead) child: its alias marks it netplumb's, so this
+    // process's delete() removes it too, as the network's creator would have.
+    expect(oracle.link(H, 'nr0')).toBeUndefined();
   });
 });
 
@@ -525,5 +525,24 @@ describe('delete()', () => {
     expect(oracle.link(H, e1.hostIfname)).toBeUndefined();
     expect(oracle.links(H).filter((l) => l.master === 'nd1')).toEqual([]);
     expect(nftRules(H).filter((r) => (r.comment ?? '').startsWith('netplumb'))).toEqual([]);
+    // "This network is mine": delete({ bridge: true }) removes the adopted bridge too.
+    const again = await Network.bridge({ name: 'nd1', subnet: '10.34.0.0/24', namespace: host });
+    await again.delete({ bridge: true });
+    expect(oracle.link(H, 'nd1')).toBeUndefined();
+  });
+
+  it("a bridge netplumb made carries the alias 'netplumb network SUBNET': any process's delete() removes it, a user's is never marked", async () => {
+    const host = await mk('wm');
+    const H = nm(host);
+    const made = await Network.bridge({ name: 'nm1', subnet: '10.35.0.0/24', namespace: host });
+    expect(oracle.link(H, 'nm1')?.ifalias).toBe('netplumb network 10.35.0.0/24');
+    // Another process (here: another Network object, as after a restart) adopts it and deletes it.
+    const adopted = await Network.bridge({ name: 'nm1', subnet: '10.35.0.0/24', namespace: host });
+    await adopted.delete();
+    expect(oracle.link(H, 'nm1')).toBeUndefined();
+    await made.delete(); // and the creator's own delete after that is a no-op
+    await Bridge.create('nm2', { namespace: host, up: true });
+    await (await Network.bridge({ name: 'nm2', subnet: '10.36.0.0/24', namespace: host })).delete();
+    expect(oracle.link(H, 'nm2')?.ifalias).toBeUndefined();
   });
 });
