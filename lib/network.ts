@@ -34,6 +34,8 @@ export interface BridgeNetworkOptions {
   icc?: boolean;
   /** The host namespace. Default: the process's own. */
   namespace?: Namespace;
+  /** Give the bridge the gateway address. Default true; false leaves it without one (CNI's isGateway: false). */
+  gatewayAddress?: boolean;
 }
 
 export interface NetworkConnectOptions {
@@ -209,7 +211,7 @@ export class Network {
       const adopt = async (): Promise<Bridge> => {
         const b = await Bridge.get(ns, name);
         const addrs = await Address.list(b, { family: 4 });
-        if (!addrs.some((a) => a.cidr === gwCidr))
+        if (o.gatewayAddress !== false && !addrs.some((a) => a.cidr === gwCidr))
           await Address.add(b, gwCidr).catch((e: unknown) => {
             if ((e as { code?: string }).code !== 'EEXIST') throw e; // added by a concurrent caller
           });
@@ -224,7 +226,7 @@ export class Network {
           // A MAC of its own from the start: left to the kernel, a bridge takes its lowest
           // port's MAC and changes it when that port leaves, and every container's ARP
           // entry for the gateway goes stale.
-          bridge = await Bridge.create(name, { namespace: ns, address: gwCidr, up: true, mac: randomMac(), ...(mtu ? { mtu } : {}) });
+          bridge = await Bridge.create(name, { namespace: ns, ...(o.gatewayAddress !== false ? { address: gwCidr } : {}), up: true, mac: randomMac(), ...(mtu ? { mtu } : {}) });
           created = true;
         } catch (e2) {
           // Another caller created it in between: adopt theirs, as if it had been there first.
