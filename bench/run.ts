@@ -14,6 +14,7 @@ import { ensureFloor, median, now, Results, ROOT, run, type Series } from './uti
 import {
   type Ctx, eventLoop, type GapResult, memory, type MemResult, w1, W1_N, W1_N_FORK, w2, W2_N, W2_N_FORK, w3, W3_N, w4, W4_PAIRS, W4_ROUTES,
 } from './workloads';
+import { w5, W5_N } from './cni';
 
 if (process.env.NETPLUMB_SANDBOX !== '1' || process.getuid?.() !== 0) {
   process.stderr.write(
@@ -25,7 +26,7 @@ if (process.env.NETPLUMB_SANDBOX !== '1' || process.getuid?.() !== 0) {
 }
 
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 5) || 5);
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'W1,W2,W3,W4').split(',').map((s) => s.trim().toUpperCase()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'W1,W2,W3,W4,W5').split(',').map((s) => s.trim().toUpperCase()));
 
 interface Target {
   id: string;
@@ -42,6 +43,7 @@ const REF: [RegExp, string][] = [
   [/^W2/, 'netplumb in flight'],
   [/^W3/, 'netplumb'],
   [/^W4/, 'netplumb'],
+  [/^W5/, 'netplumb-cni'],
 ];
 const refOf = (w: string): string | undefined => REF.find(([re]) => re.test(w))?.[1];
 
@@ -90,6 +92,7 @@ async function main(): Promise<void> {
     });
     await phase('W3', () => w3(ctx));
     await phase('W4', () => w4(ctx));
+    await phase('W5', () => w5(ctx));
   } finally {
     await host.close();
   }
@@ -121,6 +124,9 @@ async function main(): Promise<void> {
     (x) => `${x.toFixed(2)}x faster (> 1x)`, `${WR}|list|ip -j route show + JSON.parse`);
   add('W4-links', 'W4 links: Link.list faster than ip -j link show + JSON.parse', ratio(po(WL, 'list', 'ip -j link show + JSON.parse'), po(WL, 'list', 'netplumb')), (x) => x > 1,
     (x) => `${x.toFixed(2)}x faster (> 1x)`, `${WL}|list|ip -j link show + JSON.parse`);
+  const W5 = `W5 CNI container x${W5_N}`;
+  add('W5-add', 'W5 CNI ADD (whole processes) faster than the reference chain', ratio(po(W5, 'ADD', 'reference chain'), po(W5, 'ADD', 'netplumb-cni')), (x) => x > 1,
+    (x) => `${x.toFixed(2)}x faster (> 1x)`, `${W5}|ADD|reference chain`);
   const g = gap as GapResult | undefined;
   const m = mem as MemResult | undefined;
   add('eventloop-gap', `largest 1 ms timer gap with ${W2_N} in flight < 5 ms (median of per-run maxima)`, g?.medianMaxMs, (x) => x < 5,

@@ -51,6 +51,8 @@ export interface BridgeNetworkOptions {
   icc?: boolean;
   /** The host namespace. Default: the process's own. */
   namespace?: Namespace;
+  /** Give the bridge the gateway address. Default true; false leaves it without one (CNI's isGateway: false). */
+  gatewayAddress?: boolean;
 }
 
 export interface NetworkConnectOptions {
@@ -227,6 +229,7 @@ export class Network {
     const mtu = o.mtu !== undefined ? v.mtu(o.mtu) : undefined;
     const masquerade = o.masquerade !== undefined ? v.bool(o.masquerade, 'masquerade') : true;
     const icc = o.icc !== undefined ? v.bool(o.icc, 'icc') : true;
+    const gatewayAddress = o.gatewayAddress !== undefined ? v.bool(o.gatewayAddress, 'gatewayAddress') : true;
     const ns = await resolveNamespace(o.namespace);
     // Like Docker: a subnet that overlaps a route of the host namespace (another
     // network's bridge, a LAN) is refused; the bridge's own route is not a conflict.
@@ -252,7 +255,7 @@ export class Network {
         // Made by netplumb (this process or another, maybe one that crashed): ours to delete.
         created = b.alias.startsWith(BRIDGE_MARK);
         const addrs = await Address.list(b, { family: 4 });
-        if (!addrs.some((a) => a.cidr === gwCidr))
+        if (gatewayAddress && !addrs.some((a) => a.cidr === gwCidr))
           await Address.add(b, gwCidr).catch((e: unknown) => {
             if ((e as { code?: string }).code !== 'EEXIST') throw e; // added by a concurrent caller
           });
@@ -267,7 +270,7 @@ export class Network {
           // A MAC of its own from the start: left to the kernel, a bridge takes its lowest
           // port's MAC and changes it when that port leaves, and every container's ARP
           // entry for the gateway goes stale.
-          bridge = await Bridge.create(name, { namespace: ns, address: gwCidr, up: true, mac: randomMac(), ...(mtu ? { mtu } : {}) });
+          bridge = await Bridge.create(name, { namespace: ns, ...(gatewayAddress ? { address: gwCidr } : {}), up: true, mac: randomMac(), ...(mtu ? { mtu } : {}) });
           created = madeHere = true;
         } catch (e2) {
           // Another caller created it in between: adopt theirs, as if it had been there first.
