@@ -263,4 +263,50 @@ describe('many processes at once', () => {
     expect(leases(H)).toEqual([]);
     expect(run('ip', ['netns', 'exec', H, 'iptables-save', '-t', 'nat'])).not.toMatch(/10\.88\.0\.2/);
   });
+
+  it('netplumb-cni publishing itself (capability portMappings, replacing portmap), then bandwidth and firewall: each finds our interfaces in prevResult; CHECK passes; DEL removes their work', async () => {
+    const H = netns('cbh');
+    const C = netns('cbc');
+    const O = netns('cbo');
+    ip(H, 'link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'out0', 'netns', O);
+    ip(H, 'addr', 'add', '192.168.78.1/24', 'dev', 'up0');
+    ip(H, 'link', 'set', 'up0', 'up');
+    ip(O, 'addr', 'add', '192.168.78.2/24', 'dev', 'out0');
+    ip(O, 'link', 'set', 'out0', 'up');
+    const list: ConfList = {
+      cniVersion: '1.0.0',
+      name: 'chain2',
+      plugins: [
+        { type: 'netplumb-cni', bridge: 'np1', isGateway: true, ipMasq: true, hairpinMode: true, capabilities: { portMappings: true }, ipam: { type: 'netplumb', subnet: '10.89.0.0/16', routes: [{ dst: '0.0.0.0/0' }] } },
+        { type: 'bandwidth', egressRate: 8_000_000, egressBurst: 800_000, ingressRate: 8_000_000, ingressBurst: 800_000 },
+        { type: 'firewall', backend: 'iptables' },
+      ],
+    };
+    const d = new CniDriver(list, { path: CNI_PATH, cacheDir: path.join(tmp, 'chain2'), wrap: ['ip', 'netns', 'exec', H] });
+    const a = { containerId: 'chained2', netns: `/run/netns/${C}`, ifname: 'eth0', capabilityArgs: { portMappings: [{ hostPort: 8081, containerPort: 80, protocol: 'tcp' }] } };
+    const r = await d.add(a);
+    const hostVeth = r.interfaces[1].name as string;
+    // bandwidth shaped our host veth (the interface without a sandbox in prevResult): a tbf qdisc on it.
+    const qdiscs = JSON.parse(run('tc', ['-n', H, '-j', 'qdisc', 'show', 'dev', hostVeth])) as any[];
+    expect(qdiscs.map((q) => q.kind)).toContain('tbf');
+    // firewall let our container's address through its CNI-FORWARD chain.
+    expect(run('ip', ['netns', 'exec', H, 'iptables-save', '-t', 'filter'])).toMatch(new RegExp(`-A CNI-FORWARD .*${r.ips[0].address.split('/')[0].replace(/\./g, '\\.')}`));
+    // netplumb's own port mapping (no portmap in the chain): nft, not iptables.
+    expect(netplumbRules(H).some((x) => (x.comment ?? '').includes('*:8081 ->'))).toBe(true);
+    const ns = await Namespace.open(C);
+    const out = await Namespace.open(O);
+    const srv = await tagServer(ns, 80, 'c');
+    try {
+      expect(await httpGet('http://192.168.78.1:8081/', out.agent())).toBe('c 80 192.168.78.2');
+      await d.check(a);
+    } finally {
+      await closeServer(srv);
+      await ns.close();
+      await out.close();
+    }
+    await d.del(a);
+    expect(leases(H, 'np1')).toEqual([]);
+    expect(netplumbRules(H).filter((x) => (x.comment ?? '').startsWith('netplumb publish'))).toEqual([]);
+    expect(run('ip', ['netns', 'exec', H, 'iptables-save', '-t', 'filter'])).not.toMatch(/10\.89\./);
+  });
 });
