@@ -160,6 +160,25 @@ describe('the protocol', () => {
     expect(netplumbRules(H).filter((x) => (x.comment ?? '').startsWith('netplumb publish '))).toEqual([]);
   });
 
+  it('STATUS says not available (code 50) with the reason: no CAP_NET_ADMIN, a delegated IPAM plugin missing, the range full; ready again once an address is free', async () => {
+    const H = netns('cns');
+    const C = netns('cnc');
+    const conf = netConf({ bridge: 'np9', ipam: { type: 'netplumb', subnet: '10.90.0.0/30' } });
+    const statusOf = async (c: unknown, wrap: string[] = []) => {
+      const x = await execPlugin(PLUGIN, { CNI_PATH: CNI_PATH.join(':'), CNI_COMMAND: 'STATUS' }, JSON.stringify(c), ['ip', 'netns', 'exec', H, ...wrap]);
+      return x.status === 0 ? 'ready' : `${x.json?.code} ${x.json?.msg}`;
+    };
+    expect(await statusOf(conf)).toBe('ready');
+    expect(await statusOf(conf, ['setpriv', '--bounding-set=-net_admin', '--'])).toBe('50 not available: netplumb-cni runs without CAP_NET_ADMIN');
+    expect(await statusOf(netConf({ ipam: { type: 'no-such-ipam' } }))).toMatch(/^50 not available: .*no-such-ipam/);
+    // A /30 holds the gateway and one container.
+    const add = await plugin(H, { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'full', CNI_NETNS: `/run/netns/${C}`, CNI_IFNAME: 'eth0' }, conf);
+    expect(add.status).toBe(0);
+    expect(await statusOf(conf)).toBe('50 not available: no free address left in 10.90.0.1-10.90.0.2 on bridge np9 (1 leased)');
+    expect((await plugin(H, { CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'full', CNI_NETNS: `/run/netns/${C}`, CNI_IFNAME: 'eth0' }, conf)).status).toBe(0);
+    expect(await statusOf(conf)).toBe('ready');
+  });
+
   it('DEL succeeds without the namespace, without prevResult, and for a container never added', async () => {
     const H = netns('cnd');
     const C = netns('cnc');
