@@ -115,9 +115,9 @@ describe('several processes connecting to one network', () => {
     const tag = uniq('k').slice(-6);
     const net = await Network.bridge({ name: 'sk0', subnet: '10.81.0.0/16', namespace: host });
     const kills = await Promise.all(
-      Array.from({ length: 4 }, (_, p) => {
+      Array.from({ length: 8 }, (_, p) => {
         prefixes.push(`${tag}${p}c`);
-        return runConnectRace([H, 'sk0', '10.81.0.0/16', `${tag}${p}c`, '60', String(32000 + p * 100)], 20 + Math.random() * 250);
+        return runConnectRace([H, 'sk0', '10.81.0.0/16', `${tag}${p}c`, '25', String(32000 + p * 100)], 20 + Math.random() * 250);
       }),
     );
     expect(kills.every((k) => k.signal === 'SIGKILL')).toBe(true);
