@@ -25,6 +25,8 @@ export interface AddressOptions {
   replace?: boolean;
 }
 
+const ADDRESS_KEYS: v.Keys<AddressOptions> = { nodad: true, broadcast: true, peer: true, label: true, scope: true, noprefixroute: true, validLifetime: true, preferredLifetime: true, replace: true };
+
 export interface AddressInfo {
   family: 4 | 6;
   address: string;
@@ -46,6 +48,8 @@ export interface AddressInfo {
 export interface AddressListOptions {
   family?: 4 | 6;
 }
+
+const ADDRESS_LIST_KEYS: v.Keys<AddressListOptions> = { family: true };
 
 /** @internal An address as the kernel reports it, in the API's shape. */
 export function addressInfo(r: RawAddr): AddressInfo {
@@ -94,7 +98,7 @@ export class Address {
 
   /** @internal Builds and checks the request, before any syscall. */
   static spec(link: Link, cidr: string, opts: AddressOptions | undefined, op: 'new' | 'del'): AddrSpec {
-    const o = v.options<AddressOptions>(opts);
+    const o = v.options<AddressOptions>(opts, ADDRESS_KEYS, 'address options');
     const a = v.cidr(cidr, 'address', { bareOk: op === 'del' });
     let flags = 0;
     if (o.nodad !== undefined && v.bool(o.nodad, 'nodad')) flags |= ADDR_FLAGS.nodad as number;
@@ -146,7 +150,7 @@ export class Address {
 
   /** `ip addr replace CIDR dev LINK` */
   static replace(link: Link, cidr: string, opts?: AddressOptions): Promise<AddressInfo> {
-    return Address.add(link, cidr, { ...v.options<AddressOptions>(opts), replace: true });
+    return Address.add(link, cidr, { ...v.options<AddressOptions>(opts, ADDRESS_KEYS, 'address options'), replace: true });
   }
 
   /** `ip addr del CIDR dev LINK`: EADDRNOTAVAIL if it is not there. */
@@ -158,7 +162,7 @@ export class Address {
 
   /** `ip addr show [dev LINK]`: every address of a namespace, or of one link (filtered by the kernel). */
   static async list(target: Namespace | Link, opts?: AddressListOptions): Promise<AddressInfo[]> {
-    const o = v.options<AddressListOptions>(opts);
+    const o = v.options<AddressListOptions>(opts, ADDRESS_LIST_KEYS, 'Address.list');
     let ns: Namespace;
     let index = 0;
     if (target instanceof Namespace) ns = target.assertOpen();

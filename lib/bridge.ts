@@ -21,6 +21,8 @@ export interface BridgeOptions {
   vlanFiltering?: boolean;
 }
 
+const BRIDGE_KEYS: v.Keys<BridgeOptions> = { namespace: true, address: true, up: true, mtu: true, mac: true, stp: true, vlanFiltering: true };
+
 /** A Linux bridge (docker0): `ip link add NAME type bridge`, `brctl addif`. */
 export class Bridge extends Link {
   /** STP on? (from the kernel's bridge attributes) */
@@ -41,7 +43,7 @@ export class Bridge extends Link {
   /** Creates a bridge, optionally with addresses and up; on any failure nothing is left. */
   static async create(name: string, opts?: BridgeOptions): Promise<Bridge> {
     v.ifname(name);
-    const o = v.options<BridgeOptions>(opts);
+    const o = v.options<BridgeOptions>(opts, BRIDGE_KEYS, 'Bridge.create');
     const spec: LinkSpec = { op: 'new', kind: 'bridge', name };
     if (o.mtu !== undefined) spec.mtu = v.mtu(o.mtu);
     if (o.mac !== undefined) spec.mac = v.mac(o.mac);

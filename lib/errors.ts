@@ -76,6 +76,7 @@ export const ErrorCodes = {
   LOCK_TIMEOUT: 'ERR_LOCK_TIMEOUT',
   ENDPOINT_EXISTS: 'ERR_ENDPOINT_EXISTS',
   SUBNET_OVERLAP: 'ERR_SUBNET_OVERLAP',
+  UNKNOWN_OPTION: 'ERR_UNKNOWN_OPTION',
 } as const;
 
 export interface NativeErrorShape {

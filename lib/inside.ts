@@ -104,12 +104,14 @@ export interface ListenOptions {
   backlog?: number;
 }
 
+const LISTEN_KEYS: v.Keys<ListenOptions> = { port: true, host: true, backlog: true };
+
 /** Binds a socket inside `ns` and makes `server` (net.Server, http.Server...) listen on it. */
 export async function listenIn<S extends net.Server>(ns: Namespace, server: S, opts: ListenOptions): Promise<S> {
   ns.assertOpen();
   if (!(server instanceof net.Server))
     throw new NetplumbError(C.INVALID_ARGUMENT, 'server must be a net.Server (or http.Server...)', { argument: 'server' });
-  const o = v.options<ListenOptions>(opts);
+  const o = v.options<ListenOptions>(opts, LISTEN_KEYS, 'listen');
   const port = v.uint(o.port, 'port', 65535);
   const host = hostOf(o.host ?? '0.0.0.0', undefined, 'host');
   const backlog = o.backlog !== undefined ? v.uint(o.backlog, 'backlog', 65535, 1) : 511;
@@ -143,10 +145,12 @@ export interface ConnectOptions {
   port: number;
 }
 
+const CONNECT_KEYS: v.Keys<ConnectOptions> = { host: true, port: true };
+
 /** A TCP connection made from inside `ns`: a net.Socket, connecting. */
 export async function connectIn(ns: Namespace, opts: ConnectOptions): Promise<net.Socket> {
   ns.assertOpen();
-  const o = v.options<ConnectOptions>(opts);
+  const o = v.options<ConnectOptions>(opts, CONNECT_KEYS, 'connect');
   const host = hostOf(o.host, undefined, 'host');
   const port = v.uint(o.port, 'port', 65535, 1);
   const fd = await kernel(ns.handle.socket({ domain: host.family, type: 'stream' }), `connect to ${host.text}:${port} from namespace ${ns}`);
@@ -176,12 +180,14 @@ export interface UdpOptions {
   address?: string;
 }
 
+const UDP_KEYS: v.Keys<UdpOptions> = { port: true, address: true };
+
 /** A dgram socket living inside `ns`, bound and ready. */
 export async function createSocketIn(ns: Namespace, type: 'udp4' | 'udp6', opts?: UdpOptions): Promise<dgram.Socket> {
   ns.assertOpen();
   if (type !== 'udp4' && type !== 'udp6') throw new NetplumbError(C.INVALID_ARGUMENT, "type must be 'udp4' or 'udp6'", { value: type, argument: 'type' });
   const family = type === 'udp4' ? 4 : 6;
-  const o = v.options<UdpOptions>(opts);
+  const o = v.options<UdpOptions>(opts, UDP_KEYS, 'createSocket');
   const port = o.port !== undefined ? v.uint(o.port, 'port', 65535) : 0;
   const addr = hostOf(o.address ?? (family === 4 ? '0.0.0.0' : '::'), family, 'address');
   const fd = await kernel(ns.handle.socket({ domain: family, type: 'dgram', bind: addr.bytes, port }), `udp socket on ${addr.text}:${port} in namespace ${ns}`);

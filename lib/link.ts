@@ -21,10 +21,14 @@ export interface LinkListOptions {
   master?: LinkRef;
 }
 
+const LINK_LIST_KEYS: v.Keys<LinkListOptions> = { kind: true, master: true };
+
 export interface MoveOptions {
   /** The name in the target namespace, set in the same request (`ip link set X netns NS name eth0` style). */
   name?: string;
 }
+
+const MOVE_KEYS: v.Keys<MoveOptions> = { name: true };
 
 /**
  * A network interface in a namespace, as the kernel last described it.
@@ -119,7 +123,7 @@ export class Link {
   static async list(ns: Namespace, opts?: LinkListOptions): Promise<Link[]> {
     if (!(ns instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'namespace must be a Namespace', { value: ns, argument: 'namespace' });
     ns.assertOpen();
-    const o = v.options<LinkListOptions>(opts);
+    const o = v.options<LinkListOptions>(opts, LINK_LIST_KEYS, 'Link.list');
     const spec: LinkSpec = { op: 'dump' };
     if (o.kind !== undefined) spec.filterKind = v.ifname(o.kind, 'kind');
     if (o.master !== undefined) spec.filterMaster = await resolveIndex(ns, o.master, 'master');
@@ -233,7 +237,7 @@ export class Link {
    * opened for you and becomes `link.namespace`: close it when done.
    */
   async moveTo(target: Namespace | number, opts?: MoveOptions): Promise<this> {
-    const o = v.options<MoveOptions>(opts);
+    const o = v.options<MoveOptions>(opts, MOVE_KEYS, 'moveTo');
     const name = o.name !== undefined ? v.ifname(o.name, 'options.name') : undefined;
     let ns: Namespace;
     if (typeof target === 'number') {

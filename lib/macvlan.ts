@@ -28,6 +28,8 @@ export interface MacvlanOptions {
   up?: boolean;
 }
 
+const MACVLAN_KEYS: v.Keys<MacvlanOptions> = { parent: true, namespace: true, in: true, mode: true, mtu: true, mac: true, up: true };
+
 /**
  * macvlan: a device with its own MAC address on top of an existing one
  * (`ip link add NAME link PARENT type macvlan mode bridge`), Docker's macvlan
@@ -40,6 +42,7 @@ export class Macvlan {
   static async create(name: string, opts: MacvlanOptions): Promise<Link> {
     v.ifname(name);
     if (typeof opts !== 'object' || opts === null) throw new NetplumbError(C.INVALID_ARGUMENT, 'macvlan options must be an object', { value: opts, argument: 'options' });
+    v.known(opts, MACVLAN_KEYS, 'Macvlan.create');
     const o = opts as Partial<MacvlanOptions>;
     if (o.parent === undefined) throw new NetplumbError(C.INVALID_ARGUMENT, "macvlan needs a 'parent' link", { argument: 'parent' });
     const mode = o.mode ?? 'bridge';

@@ -31,6 +31,8 @@ export interface DeleteOptions {
   force?: boolean;
 }
 
+const DELETE_KEYS: v.Keys<DeleteOptions> = { force: true };
+
 /**
  * A network namespace and the netlink socket that talks to it. The socket
  * lives on a native I/O thread that entered the namespace once; neither the
@@ -307,7 +309,7 @@ export class Namespace {
    * was deleted and reused meanwhile, the new one is left alone.
    */
   async delete(options?: DeleteOptions): Promise<void> {
-    const o = v.options<DeleteOptions>(options);
+    const o = v.options<DeleteOptions>(options, DELETE_KEYS, 'ns.delete');
     const force = o.force !== undefined ? v.bool(o.force, 'force') : false;
     if (this.name !== undefined && this.#origin === 'opened' && !force)
       throw new NetplumbError(

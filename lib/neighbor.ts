@@ -25,6 +25,8 @@ export interface NeighborOptions {
   router?: boolean;
 }
 
+const NEIGHBOR_KEYS: v.Keys<NeighborOptions> = { dev: true, address: true, lladdr: true, state: true, router: true };
+
 export interface NeighborInfo {
   family: 4 | 6;
   address: string;
@@ -50,6 +52,8 @@ export interface FdbOptions {
   dst?: string;
   vni?: number;
 }
+
+const FDB_KEYS: v.Keys<FdbOptions> = { dev: true, lladdr: true, target: true, state: true, vlan: true, dst: true, vni: true };
 
 export interface FdbInfo {
   lladdr: string;
@@ -98,6 +102,7 @@ export class Neighbor {
 
   private static spec(o: NeighborOptions, op: 'new' | 'del', replace: boolean): NeighSpec {
     if (typeof o !== 'object' || o === null) throw new NetplumbError(C.INVALID_ARGUMENT, 'options must be an object', { argument: 'options' });
+    v.known(o, NEIGHBOR_KEYS, op === 'new' ? 'Neighbor.add' : 'Neighbor.delete');
     const dev = assertLink(o.dev);
     const ip = v.ip(o.address, 'address');
     const spec: NeighSpec = { op, family: ip.family, index: dev.index, dst: ip.bytes, replace };
@@ -131,7 +136,7 @@ export class Neighbor {
 
   /** `ip neigh show [dev DEV]` (filtered by the kernel). */
   static async list(target: Namespace | Link, opts?: { family?: 4 | 6 }): Promise<NeighborInfo[]> {
-    const o = v.options<{ family?: 4 | 6 }>(opts);
+    const o = v.options<{ family?: 4 | 6 }>(opts, { family: true }, 'Neighbor.list');
     if (o.family !== undefined && o.family !== 4 && o.family !== 6)
       throw new NetplumbError(C.INVALID_ARGUMENT, 'family must be 4 or 6', { value: o.family, argument: 'family' });
     const ns = target instanceof Namespace ? target.assertOpen() : assertLink(target, 'target').namespace;
@@ -152,6 +157,7 @@ export class Fdb {
 
   private static spec(o: FdbOptions, op: 'new' | 'del'): NeighSpec {
     if (typeof o !== 'object' || o === null) throw new NetplumbError(C.INVALID_ARGUMENT, 'options must be an object', { argument: 'options' });
+    v.known(o, FDB_KEYS, op === 'new' ? 'Fdb.add' : 'Fdb.delete');
     const dev = assertLink(o.dev);
     // A unicast MAC; all zeros is allowed too (vxlan's default destination entry).
     const mac = typeof o.lladdr === 'string' && /^0{2}([:-]0{2}){5}$/.test(o.lladdr) ? new Uint8Array(6) : v.mac(o.lladdr, 'lladdr');
@@ -182,7 +188,7 @@ export class Fdb {
 
   /** `bridge fdb show [br BRIDGE | dev DEV]`. */
   static async list(target: Namespace | Link, opts?: { bridge?: Link | string | number }): Promise<FdbInfo[]> {
-    const o = v.options<{ bridge?: Link | string | number }>(opts);
+    const o = v.options<{ bridge?: Link | string | number }>(opts, { bridge: true }, 'Fdb.list');
     const ns = target instanceof Namespace ? target.assertOpen() : assertLink(target, 'target').namespace;
     const spec: NeighSpec = { op: 'dump', family: 7 };
     if (target instanceof Link) spec.index = target.index;

@@ -55,6 +55,8 @@ export interface BridgeNetworkOptions {
   gatewayAddress?: boolean;
 }
 
+const BRIDGE_NETWORK_KEYS: v.Keys<BridgeNetworkOptions> = { name: true, subnet: true, gateway: true, rangeStart: true, rangeEnd: true, mtu: true, masquerade: true, icc: true, namespace: true, gatewayAddress: true };
+
 export interface NetworkConnectOptions {
   /** A fixed address in the subnet. Default: the next free one (IPAM). */
   ip?: string;
@@ -96,6 +98,8 @@ export interface NetworkConnectOptions {
   /** When (id, ifname) is connected already: 'error' (default, ERR_ENDPOINT_EXISTS) or 'reuse' (return it). */
   ifExists?: 'error' | 'reuse';
 }
+
+const NETWORK_CONNECT_KEYS: v.Keys<NetworkConnectOptions> = { ip: true, mac: true, ifname: true, hostIfname: true, publish: true, id: true, gatewayPriority: true, ifExists: true };
 
 /** An endpoint as any process reads it back from the kernel (`net.endpoints()`). */
 export interface EndpointInfo {
@@ -221,7 +225,7 @@ export class Network {
 
   /** Creates (or adopts) a bridge network, like the docker0 network. */
   static async bridge(opts: BridgeNetworkOptions): Promise<Network> {
-    const o = v.options<BridgeNetworkOptions>(opts);
+    const o = v.options<BridgeNetworkOptions>(opts, BRIDGE_NETWORK_KEYS, 'Network.bridge');
     const name = v.ifname(o.name);
     const subnet = parseSubnet(o.subnet, o.gateway);
     const { net, gateway: gwInt } = subnet;
@@ -345,7 +349,7 @@ export class Network {
     if (!(ns instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'namespace must be a Namespace', { argument: 'namespace' });
     ns.assertOpen();
     this.namespace.assertOpen();
-    const o = v.options<NetworkConnectOptions>(opts);
+    const o = v.options<NetworkConnectOptions>(opts, NETWORK_CONNECT_KEYS, 'net.connect');
     const ifname = v.ifname(o.ifname ?? 'eth0', 'ifname');
     const mac = o.mac !== undefined ? (v.mac(o.mac), o.mac) : undefined;
     if (o.publish !== undefined && !Array.isArray(o.publish))
@@ -636,7 +640,7 @@ export class Network {
    * says the network is yours to remove whole.
    */
   async delete(options?: { bridge?: boolean }): Promise<void> {
-    const o = v.options<{ bridge?: boolean }>(options);
+    const o = v.options<{ bridge?: boolean }>(options, { bridge: true }, 'net.delete');
     const removeBridge = o.bridge !== undefined ? v.bool(o.bridge, 'bridge') : false;
     await this.disconnectAll().catch(() => undefined);
     const ports = await Link.list(this.namespace, { master: this.bridge });
@@ -660,6 +664,7 @@ export class Network {
    */
   static async mode(spec: 'host' | 'none' | `container:${string}` | Namespace, opts: { name?: string } = {}): Promise<Namespace> {
     // Pinned by a dup taken before any await: spec may be closed, and its fd number reused, meanwhile.
+    v.options<{ name?: string }>(opts, { name: true }, 'Network.mode');
     if (spec instanceof Namespace) return Namespace.duplicate(spec);
     if (spec === 'host') return Namespace.current();
     if (spec === 'none') {

@@ -37,6 +37,8 @@ export interface PublishOptions {
   localhost?: boolean;
 }
 
+const PUBLISH_KEYS: v.Keys<PublishOptions> = { namespace: true, protocol: true, hostPort: true, hostAddress: true, to: true, bridge: true, localhost: true };
+
 /**
  * A range whose host and container ports are equal (8000-8010 -> 8000-8010)
  * is one rule per chain (a port range match, the port kept), whatever its
@@ -81,7 +83,7 @@ export class PortMapping {
 
   /** Publishes a port. A host port already published (same protocol, overlapping address) is ERR_PORT_CONFLICT. */
   static async publish(opts: PublishOptions): Promise<PortMapping> {
-    const o = v.options<PublishOptions>(opts);
+    const o = v.options<PublishOptions>(opts, PUBLISH_KEYS, 'publish');
     const protocol = o.protocol ?? 'tcp';
     if (protocol !== 'tcp' && protocol !== 'udp')
       throw new NetplumbError(C.INVALID_ARGUMENT, `invalid protocol ${v.describe(protocol)}: 'tcp' or 'udp'`, { value: protocol, argument: 'protocol' });

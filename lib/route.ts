@@ -34,6 +34,8 @@ export interface RouteOptions {
   family?: 4 | 6;
 }
 
+const ROUTE_KEYS: v.Keys<RouteOptions> = { namespace: true, to: true, via: true, dev: true, table: true, metric: true, scope: true, src: true, type: true, protocol: true, onlink: true, mtu: true, family: true };
+
 export interface RouteInfo {
   family: 4 | 6;
   /** 'default' or 'network/prefixlen' (a host route shows as its address, like ip). */
@@ -64,6 +66,8 @@ export interface RouteListOptions {
   /** Resolve output device names with one link dump. Default true. */
   names?: boolean;
 }
+
+const ROUTE_LIST_KEYS: v.Keys<RouteListOptions> = { family: true, table: true, dev: true, names: true };
 
 
 function tableOf(t: unknown, argument = 'table'): number {
@@ -128,6 +132,7 @@ export class Route {
    */
   static spec(opts: unknown, op: 'new' | 'del'): Prepared | Promise<Prepared> {
     if (typeof opts !== 'object' || opts === null) throw new NetplumbError(C.INVALID_ARGUMENT, 'route options must be an object', { value: opts, argument: 'options' });
+    v.known(opts, ROUTE_KEYS, op === 'new' ? 'Route.add' : 'Route.delete');
     const o = opts as Partial<RouteOptions>;
     const nsGiven = o.namespace;
     const devNs = o.dev instanceof Link ? o.dev.namespace : undefined;
@@ -222,7 +227,7 @@ export class Route {
   static async get(ns: Namespace, destination: string, opts?: { from?: string; iif?: Link | string | number; oif?: Link | string | number }): Promise<RouteInfo> {
     if (!(ns instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'namespace must be a Namespace', { value: ns, argument: 'namespace' });
     ns.assertOpen();
-    const o = v.options<{ from?: string; iif?: Link | string | number; oif?: Link | string | number }>(opts);
+    const o = v.options<{ from?: string; iif?: Link | string | number; oif?: Link | string | number }>(opts, { from: true, iif: true, oif: true }, 'Route.get');
     const dst = v.ip(destination, 'destination');
     const spec: RouteSpec = { op: 'get', family: dst.family, dst: dst.bytes, dstLen: dst.family === 4 ? 32 : 128 };
     if (o.from !== undefined) {
@@ -242,7 +247,7 @@ export class Route {
   static async list(ns: Namespace, opts?: RouteListOptions): Promise<RouteInfo[]> {
     if (!(ns instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'namespace must be a Namespace', { value: ns, argument: 'namespace' });
     ns.assertOpen();
-    const o = v.options<RouteListOptions>(opts);
+    const o = v.options<RouteListOptions>(opts, ROUTE_LIST_KEYS, 'Route.list');
     if (o.family !== undefined && o.family !== 4 && o.family !== 6)
       throw new NetplumbError(C.INVALID_ARGUMENT, 'family must be 4 or 6', { value: o.family, argument: 'family' });
     const table = o.table === undefined ? TABLES.main : o.table === 'all' ? 0 : tableOf(o.table);

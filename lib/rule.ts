@@ -33,6 +33,8 @@ export interface RuleOptions {
   not?: boolean;
 }
 
+const RULE_KEYS: v.Keys<RuleOptions> = { namespace: true, family: true, from: true, to: true, iif: true, oif: true, fwmark: true, fwmask: true, tos: true, table: true, priority: true, action: true, not: true };
+
 export interface RuleInfo {
   family: 4 | 6;
   priority: number;
@@ -76,6 +78,7 @@ export class Rule {
 
   private static async spec(opts: unknown, op: 'new' | 'del'): Promise<{ ns: Namespace; spec: RuleSpec; what: string }> {
     if (typeof opts !== 'object' || opts === null) throw new NetplumbError(C.INVALID_ARGUMENT, 'rule options must be an object', { argument: 'options' });
+    v.known(opts, RULE_KEYS, op === 'new' ? 'Rule.add' : 'Rule.delete');
     const o = opts as RuleOptions;
     const from = o.from !== undefined ? prefix(o.from, 'from') : undefined;
     const to = o.to !== undefined ? prefix(o.to, 'to') : undefined;
@@ -126,7 +129,7 @@ export class Rule {
   static async list(ns: Namespace, opts?: { family?: 4 | 6 }): Promise<RuleInfo[]> {
     if (!(ns instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'namespace must be a Namespace', { argument: 'namespace' });
     ns.assertOpen();
-    const o = v.options<{ family?: 4 | 6 }>(opts);
+    const o = v.options<{ family?: 4 | 6 }>(opts, { family: true }, 'Rule.list');
     if (o.family !== undefined && o.family !== 4 && o.family !== 6)
       throw new NetplumbError(C.INVALID_ARGUMENT, 'family must be 4 or 6', { value: o.family, argument: 'family' });
     const families: (4 | 6)[] = o.family ? [o.family] : [4, 6];

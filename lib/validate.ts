@@ -106,11 +106,60 @@ export function bool(v: unknown, argument: string): boolean {
   return v;
 }
 
-export function options<T extends object>(v: unknown, argument = 'options'): Partial<T> {
+/**
+ * The keys an options object may have, as an object literal `{ key: true }`:
+ * the compiler checks it against the interface both ways (a key missing from
+ * the list, or one the interface lacks, does not compile).
+ */
+export type Keys<T> = { readonly [K in keyof Required<T>]: true };
+
+/** An options object (undefined: {}), whose keys are all in `keys` (ERR_UNKNOWN_OPTION otherwise). */
+export function options<T extends object>(v: unknown, keys?: Keys<T>, what = 'options'): Partial<T> {
   if (v === undefined) return {};
   if (typeof v !== 'object' || v === null || Array.isArray(v))
-    throw new NetplumbError(C.INVALID_ARGUMENT, `invalid ${argument}: must be an object`, { value: v, argument });
+    throw new NetplumbError(C.INVALID_ARGUMENT, `invalid ${what}: must be an object`, { value: v, argument: 'options' });
+  if (keys) known(v, keys as Record<string, true>, what);
   return v as Partial<T>;
+}
+
+/**
+ * ERR_UNKNOWN_OPTION for the first key of `o` not in `keys`, naming the
+ * nearest valid key: `Route.add({ metrc: 5 })` is a typo, not a plain route.
+ */
+export function known(o: object, keys: Record<string, true>, what: string): void {
+  for (const k of Object.keys(o)) {
+    if (Object.prototype.hasOwnProperty.call(keys, k)) continue;
+    const valid = Object.keys(keys);
+    const near = nearest(k, valid);
+    throw new NetplumbError(
+      C.UNKNOWN_OPTION,
+      `unknown option ${JSON.stringify(k)} for ${what}${near ? `: did you mean ${JSON.stringify(near)}?` : ''} (valid: ${valid.join(', ')})`,
+      { value: k, argument: k },
+    );
+  }
+}
+
+/** The valid key closest to `k` by edit distance (case-insensitive), if close enough to be a typo. */
+function nearest(k: string, valid: string[]): string | undefined {
+  const a = k.toLowerCase();
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const cand of valid) {
+    const b = cand.toLowerCase();
+    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      let prev = row[0] as number;
+      row[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const cur = row[j] as number;
+        row[j] = Math.min(cur + 1, (row[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+        prev = cur;
+      }
+    }
+    const d = row[b.length] as number;
+    if (d < bestD) [best, bestD] = [cand, d];
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(k.length / 3)) ? best : undefined;
 }
 
 export function mtu(v: unknown, argument = 'mtu'): number {

@@ -25,6 +25,8 @@ export interface VethPairOptions {
   group?: number;
 }
 
+const VETH_PAIR_KEYS: v.Keys<VethPairOptions> = { namespace: true, peerName: true, peerIn: true, master: true, up: true, peerUp: true, mtu: true, mac: true, peerMac: true, group: true };
+
 /**
  * A veth pair: two links joined back to back. `link` is the first end (the
  * host side in Docker's picture), `peer` the other (the container's eth0).
@@ -45,7 +47,7 @@ export class VethPair {
    */
   static async create(name: string, opts?: VethPairOptions): Promise<VethPair> {
     v.ifname(name);
-    const o = v.options<VethPairOptions>(opts);
+    const o = v.options<VethPairOptions>(opts, VETH_PAIR_KEYS, 'VethPair.create');
     const peerName = o.peerName !== undefined ? v.ifname(o.peerName, 'peerName') : undefined;
     if (o.mtu !== undefined) v.mtu(o.mtu);
     const mac = o.mac !== undefined ? v.mac(o.mac, 'mac') : undefined;

@@ -25,6 +25,8 @@ export interface VxlanOptions {
   up?: boolean;
 }
 
+const VXLAN_KEYS: v.Keys<VxlanOptions> = { id: true, port: true, remote: true, group: true, local: true, dev: true, namespace: true, mtu: true, mac: true, up: true };
+
 /**
  * VXLAN: layer 2 over UDP (`ip link add NAME type vxlan id VNI dstport 4789
  * remote|group ADDR local ADDR dev DEV`), the overlay under multi-host
@@ -36,6 +38,7 @@ export class Vxlan {
   static async create(name: string, opts: VxlanOptions): Promise<Link> {
     v.ifname(name);
     if (typeof opts !== 'object' || opts === null) throw new NetplumbError(C.INVALID_ARGUMENT, 'vxlan options must be an object', { value: opts, argument: 'options' });
+    v.known(opts, VXLAN_KEYS, 'Vxlan.create');
     const o = opts as Partial<VxlanOptions>;
     if (o.id === undefined) throw new NetplumbError(C.INVALID_ARGUMENT, "vxlan needs an 'id' (the VNI)", { argument: 'id' });
     const spec: LinkSpec = { op: 'new', kind: 'vxlan', name, vxlanId: v.uint(o.id, 'id', 0xffffff), vxlanPort: v.uint(o.port ?? 4789, 'port', 65535, 1) };

@@ -28,6 +28,8 @@ export interface WatchOptions {
   family?: 4 | 6;
 }
 
+const WATCH_KEYS: v.Keys<WatchOptions> = { links: true, addresses: true, routes: true, family: true };
+
 // RTMGRP_* (linux/rtnetlink.h).
 const RTMGRP_LINK = 0x1;
 const RTMGRP_IPV4_IFADDR = 0x10;
@@ -54,7 +56,7 @@ export class Watcher extends EventEmitter {
   /** Starts watching `ns`. Only changes made after the promise resolves are reported. */
   static async open(ns: Namespace, opts?: WatchOptions): Promise<Watcher> {
     if (!(ns instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'namespace must be a Namespace', { value: ns, argument: 'namespace' });
-    const o = v.options<WatchOptions>(opts);
+    const o = v.options<WatchOptions>(opts, WATCH_KEYS, 'Watcher.open');
     const on = (x: unknown, argument: string) => (x === undefined ? true : v.bool(x, argument));
     const links = on(o.links, 'links');
     const addresses = on(o.addresses, 'addresses');

@@ -292,7 +292,34 @@ const cases: Case[] = [
   { what: 'Route.add in a closed namespace', code: 'ERR_NAMESPACE_CLOSED', run: () => Route.add({ namespace: closedNs, to: 'default', via: '10.0.0.1' }) },
   { what: 'link.up in a closed namespace', code: 'ERR_NAMESPACE_CLOSED', run: () => Link.fromRaw(closedNs, rawLink()).up() },
   { what: 'link.moveTo a closed namespace', code: 'ERR_NAMESPACE_CLOSED', run: () => link.moveTo(closedNs) },
+
+  // Unknown option keys: a typo or an unsupported feature is refused, never ignored.
+  { what: 'Route.add multipath (unsupported)', code: 'ERR_UNKNOWN_OPTION', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', ...bad({ multipath: [] }) }) },
+  { what: 'Route.add metrc (typo)', code: 'ERR_UNKNOWN_OPTION', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', ...bad({ metrc: 5 }) }) },
+  { what: 'Route.delete dev typo', code: 'ERR_UNKNOWN_OPTION', run: () => Route.delete({ namespace: ns, to: '10.0.0.0/24', ...bad({ device: 'eth0' }) }) },
+  { what: 'addAddress nodadd', code: 'ERR_UNKNOWN_OPTION', run: () => link.addAddress('10.0.0.1/24', bad({ nodadd: true })) },
+  { what: 'VethPair.create peer', code: 'ERR_UNKNOWN_OPTION', run: () => VethPair.create('v0', bad({ namespace: ns, peer: 'v1' })) },
+  { what: 'Bridge.create vlan_filtering', code: 'ERR_UNKNOWN_OPTION', run: () => Bridge.create('br9', bad({ namespace: ns, vlan_filtering: true })) },
+  { what: 'Link.list type', code: 'ERR_UNKNOWN_OPTION', run: () => Link.list(ns, bad({ type: 'veth' })) },
+  { what: 'moveTo ifname', code: 'ERR_UNKNOWN_OPTION', run: () => link.moveTo(ns, bad({ ifname: 'eth0' })) },
 ];
+
+describe('unknown options', () => {
+  it.each([
+    [() => Route.add({ namespace: ns, to: '10.0.0.0/24', ...bad({ metrc: 5 }) }), 'unknown option "metrc" for Route.add: did you mean "metric"?'],
+    [() => link.addAddress('10.0.0.1/24', bad({ noDad: true })), 'unknown option "noDad" for address options: did you mean "nodad"?'],
+    [() => Route.add({ namespace: ns, to: '10.0.0.0/24', ...bad({ multipath: [] }) }), 'unknown option "multipath" for Route.add (valid: namespace, to, via,'],
+  ])('name the key and the nearest valid one (%#)', async (run, text) => {
+    const e = await rejection((async () => run())());
+    expect((e as NetplumbError).message).toContain(text);
+    expect((e as NetplumbError).code).toBe('ERR_UNKNOWN_OPTION');
+  });
+
+  it('a key whose value is undefined is still a key; every valid key passes', () => {
+    expect(() => v.known({ metric: undefined, bogus: undefined }, { metric: true }, 'x')).toThrow(/unknown option "bogus"/);
+    expect(() => v.known({ metric: 1 }, { metric: true }, 'x')).not.toThrow();
+  });
+});
 
 describe('bad input is refused before any native call', () => {
   it('covers at least 30 inputs', () => {
