@@ -249,7 +249,8 @@ describe('(c) an nf_tables batch refused mid-way leaves nothing of itself', () =
 
 describe('(d) Network.connect against a vanished namespace or bridge', () => {
   const leasedAliases = (H: string): string[] =>
-    (oracle.links(H) as { ifalias?: string }[]).map((l) => l.ifalias ?? '').filter((a) => a.startsWith('netplumb '));
+    // Leases are host veth aliases 'netplumb NET ADDR ID IFNAME'; the bridge's own mark ('netplumb network SUBNET') is not one.
+    (oracle.links(H) as { ifalias?: string }[]).map((l) => l.ifalias ?? '').filter((a) => a.startsWith('netplumb ') && !a.startsWith('netplumb network '));
 
   it('a container namespace closed beforehand: ERR_NAMESPACE_CLOSED, nothing made, no lease taken', async () => {
     const host = await mk('fdh');

@@ -88,7 +88,7 @@ describe('several processes, one namespace', () => {
       let err = '';
       c.stdout.on('data', (d: Buffer) => (out += d.toString()));
       c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      c.on('exit', (code) => resolve({ code, out, err }));
+      c.on('close', (code) => resolve({ code, out, err })); // 'close': all of stdout read, not just exited
     });
 
   it('two processes publishing/unpublishing 5,000 times each: no mapping of one is lost by the other, no call fails', async () => {

@@ -47,7 +47,7 @@ const ctReplySources = (ns: string): string[] => {
   return r.stdout.split('\n').flatMap((l) => [...l.matchAll(/src=(\S+)/g)].slice(1, 2).map((m) => m[1] as string));
 };
 
-function runConnectRace(args: string[], killAfterMs?: number): Promise<{ report?: ConnectRaceReport; err: string; signal: NodeJS.Signals | null }> {
+function runConnectRace(args: string[], killAfterMs?: number): Promise<{ report?: ConnectRaceReport; err: string; out: string; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {
     const c = spawn(process.execPath, [path.join(ROOT, 'dist', 'test', 'children', 'connect-race.js'), ...args], { cwd: ROOT });
     let out = '';
@@ -60,7 +60,8 @@ function runConnectRace(args: string[], killAfterMs?: number): Promise<{ report?
       }
     });
     c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    c.on('exit', (_code, signal) => {
+    // 'close', not 'exit': stdout may still hold the report when the process has exited.
+    c.on('close', (_code, signal) => {
       const last = out.trim().split('\n').pop() ?? '';
       let report: ConnectRaceReport | undefined;
       try {
@@ -68,7 +69,7 @@ function runConnectRace(args: string[], killAfterMs?: number): Promise<{ report?
       } catch {
         report = undefined;
       }
-      resolve({ report, err, signal });
+      resolve({ report, err, out, signal });
     });
   });
 }
@@ -359,7 +360,7 @@ describe("Docker's host ports: a range for one container port, ephemeral ports",
     for (let p = 0; p < 4; p++) prefixes.push(`${tag}${p}c`);
     const runs = await Promise.all(Array.from({ length: 4 }, (_, p) => runConnectRace([H, 'sp0', '10.89.0.0/24', `${tag}${p}c`, '5', '32100-32119'])));
     const ports = runs.flatMap((r) => {
-      expect(r.err).toBe('');
+      expect([r.err, r.signal, r.report ? 'report' : r.out]).toEqual(['', null, 'report']);
       expect(r.report?.errors).toEqual([]);
       return (r.report as ConnectRaceReport).connected.map((c) => c.port);
     });
