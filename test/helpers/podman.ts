@@ -67,10 +67,9 @@ function ownLimit(name: string): [number, number] {
 
 /** containers.conf for the test: the CNI backend, no cgroups, state on the namespace's tmpfs mounts. */
 export function containersConf(dir: string, defaultNetwork: string): string {
-  // Podman asks crun for RLIMIT_NOFILE and RLIMIT_NPROC of 1048576 unless
-  // told otherwise, and itself runs with RLIMIT_NPROC lowered to 32768 (as
-  // conmon's limits show): without CAP_SYS_RESOURCE, crun's setrlimit above
-  // those fails with EPERM. A few thousand is plenty for these containers.
+  // Without CAP_SYS_RESOURCE crun cannot raise a hard limit: podman's own
+  // RLIMIT_NOFILE is more than ours, and it runs conmon (so crun) with
+  // RLIMIT_NPROC 32768, below ours. A few thousand is plenty here.
   const lim = (n: string): string => {
     const h = Math.min(ownLimit(n)[1], 4096);
     return `${h}:${h}`;
@@ -96,9 +95,8 @@ export function containersConf(dir: string, defaultNetwork: string): string {
     'lock_type = "file"',
     'tmp_dir = "/run/libpod"',
     'image_copy_tmp_dir = "/var/tmp"',
-    // conmon runs `podman container cleanup` (network teardown included) when a
-    // container exits by itself: it must read this same configuration.
-    `conmon_env_vars = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", ${q(`CONTAINERS_CONF=${path.join(dir, 'containers.conf')}`)}, ${q(`CONTAINERS_STORAGE_CONF=${path.join(dir, 'storage.conf')}`)}]`,
+    // No conmon_env_vars needed: podman hands CONTAINERS_CONF to conmon itself, so the
+    // `podman container cleanup` conmon runs when a container exits reads this file too.
     '',
   ].join('\n');
 }
