@@ -74,10 +74,8 @@ export function uniq(prefix: string): string {
   return `${prefix}${process.pid % 1000}${counter}`.slice(0, 15);
 }
 
-/** True if running inside `netplumb sandbox` (or another private netns), as root. */
-export function inSandbox(): boolean {
-  return process.env.NETPLUMB_SANDBOX === '1' && process.getuid?.() === 0;
-}
+/** True if running inside `netplumb sandbox` as root (as the kernel shows it, not the environment). */
+export { inSandbox } from './sandbox';
 
 /**
  * Why this kernel cannot make a link of `kind`, in iproute2's (the kernel's)

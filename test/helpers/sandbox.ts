@@ -2,16 +2,23 @@
 // netplumb. Run your test command under `netplumb sandbox -- <cmd>` so that
 // everything happens in a private network + mount namespace.
 import { Namespace } from '../../lib';
+import { isolation } from '../../lib/testing/isolation';
 
-/** True inside `netplumb sandbox` (NETPLUMB_SANDBOX=1) as root. */
+/**
+ * True as root in a sandbox, as the kernel shows it: a network namespace other
+ * than the host's and a private tmpfs on /run/netns. NETPLUMB_SANDBOX is not trusted.
+ */
 export function inSandbox(): boolean {
-  return process.env.NETPLUMB_SANDBOX === '1' && process.getuid?.() === 0;
+  return process.getuid?.() === 0 && isolation().isolated;
 }
 
 /** Throws a clear error unless running inside the sandbox as root. */
 export function requireSandbox(): void {
-  if (!inSandbox())
+  if (process.getuid?.() !== 0)
     throw new Error('this test needs root inside `netplumb sandbox -- <command>` (a private network and mount namespace)');
+  const where = isolation();
+  if (!where.isolated)
+    throw new Error(`this test needs root inside \`netplumb sandbox -- <command>\` (a private network and mount namespace): ${where.reason}`);
 }
 
 let n = 0;
