@@ -175,7 +175,7 @@ describe('NETPLUMB_SANDBOX=1 on the host side', () => {
   });
 
   it('requireSandbox() refuses, and says why; inSandbox() is false', () => {
-    const helper = path.join(REPO, 'dist', 'test', 'helpers', 'sandbox.js');
+    const helper = path.join(REPO, 'dist', 'lib', 'testing', 'index.js');
     const script = `const t = require(${JSON.stringify(helper)}); console.log('inSandbox', t.inSandbox()); t.requireSandbox(); console.log('NOT REFUSED');`;
     const r = hostSide([process.execPath, '-e', script]);
     expect(r.stdout).toContain('inSandbox false');
