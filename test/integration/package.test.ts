@@ -83,7 +83,7 @@ describe('npm pack, then install into a fresh project', () => {
   it('lists what runs and nothing else', () => {
     const sources = (JSON.parse(fs.readFileSync(path.join(ROOT, 'binding.gyp'), 'utf8').replace(/^\s*#.*$/gm, '')) as { targets: { sources: string[] }[] })
       .targets[0].sources;
-    for (const f of ['LICENSE', 'CHANGELOG.md', 'README.md', 'package.json', 'binding.gyp', 'bin/netplumb', 'bin/sandbox.js', 'bin/isolation.js',
+    for (const f of ['LICENSE', 'CHANGELOG.md', 'README.md', 'package.json', 'binding.gyp', 'bin/netplumb', 'bin/cli.js', 'bin/sandbox.js', 'bin/doctor.js', 'bin/isolation.js',
       'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/testing/index.js', 'dist/lib/testing/index.d.ts', ...sources])
       expect(files).toContain(f);
     const stray = files.filter((f) =>
@@ -211,8 +211,9 @@ main().catch((e: unknown) => { console.error(e); process.exit(1); });
     expect(sorted(runs(path.join('out', 'index.js')))).toEqual(EXPECTED);
   }, 120_000);
 
-  it('the installed CLI answers', () => {
+  it('the installed CLI answers: --version, --help', () => {
     const bin = path.join(consumer, 'node_modules', '.bin', 'netplumb');
+    expect(execFileSync(bin, ['--version'], { encoding: 'utf8' })).toBe(`${pkg.version}\n`);
     expect(execFileSync(bin, ['--help'], { encoding: 'utf8' })).toMatch(/netplumb sandbox/);
   });
 });
