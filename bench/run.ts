@@ -10,15 +10,18 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Namespace } from '../lib';
+import { isolation } from '../lib/testing/isolation';
 import { ensureFloor, median, now, Results, ROOT, run, type Series } from './util';
 import {
   type Ctx, eventLoop, type GapResult, memory, type MemResult, w1, W1_N, W1_N_FORK, w2, W2_N, W2_N_FORK, w3, W3_N, w4, W4_PAIRS, W4_ROUTES,
 } from './workloads';
 import { w5, W5_N } from './cni';
 
-if (process.env.NETPLUMB_SANDBOX !== '1' || process.getuid?.() !== 0) {
+if (process.getuid?.() !== 0 || !isolation().isolated) {
   process.stderr.write(
-    'bench/run: refusing to run outside the netplumb sandbox (it creates hundreds of links, addresses and namespaces).\n' +
+    `bench/run: refusing to run outside the netplumb sandbox (it creates hundreds of links, addresses and namespaces): ${
+      process.getuid?.() !== 0 ? 'not root' : isolation().reason
+    }.\n` +
       'Run it with:\n  npm run bench\nor, after `tsc -p tsconfig.build.json && tsc -p bench/tsconfig.json`:\n' +
       '  node bin/netplumb sandbox -- node --expose-gc dist/bench/run.js\n(as root)\n',
   );

@@ -16,6 +16,8 @@ export interface SandboxOptions extends RunCommandOptions {
   /** Override the uid used for the root check (defaults to process.getuid()). */
   uid?: number;
   stdout?: Writer;
+  /** Replaces the kernel check of ./isolation.js (unit tests of the flow). */
+  isolation?: () => { isolated: boolean };
 }
 
 export type ParsedSandboxArgs = { help: true } | { help: false; command: string; args: string[] };

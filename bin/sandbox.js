@@ -9,14 +9,18 @@
  * where <setup> mounts a private tmpfs on /run/netns (so named namespaces
  * created by tests never leak onto the host), remounts /sys so that
  * /sys/class/net reflects the new network namespace, and exports
- * NETPLUMB_SANDBOX=1. Loopback is left as the kernel creates it (down); the
- * library brings it up over netlink.
+ * NETPLUMB_SANDBOX=1 (informative only: nothing trusts it). Loopback is left
+ * as the kernel creates it (down); the library brings it up over netlink.
+ *
+ * Already in such a sandbox (./isolation.js: our network namespace is not the
+ * host's and /run/netns is a private tmpfs), the command runs directly.
  *
  * Plain CommonJS on purpose: it must run before anything is compiled.
  */
 
 const { spawn } = require('node:child_process');
 const os = require('node:os');
+const { isolation } = require('./isolation.js');
 
 const NOT_ROOT_MESSAGE =
   'netplumb sandbox: needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN) to create a private network namespace';
@@ -42,9 +46,11 @@ Run <command> in a private network and mount namespace (needs root):
   - a private tmpfs on /run/netns, so named namespaces never reach the host,
   - a private tmpfs on /run/netplumb (netplumb's lock files),
   - /sys remounted so /sys/class/net shows the new namespace,
-  - NETPLUMB_SANDBOX=1 in the environment.
+  - NETPLUMB_SANDBOX=1 in the environment (informative; never trusted).
 
-If NETPLUMB_SANDBOX=1 is already set, <command> is run directly.
+Already in a sandbox (a network namespace other than the host's and a
+private tmpfs on /run/netns, as the kernel shows them), <command> runs
+directly.
 The exit status is the command's; 128+N if it was killed by signal N;
 ${EXIT_NOT_ROOT} if not root; ${EXIT_SETUP_FAILED} if the sandbox could not be set up.`;
 
@@ -199,7 +205,9 @@ function runCommand(file, args, options = {}) {
  * command line: `[--] <command> [args...]`.
  *
  * @param {readonly string[]} argv
- * @param {{ uid?: number, env?: NodeJS.ProcessEnv, cwd?: string, stdio?: import('node:child_process').StdioOptions, stdout?: { write(s: string): unknown }, stderr?: { write(s: string): unknown } }} [options]
+ * `options.isolation` replaces the check of ./isolation.js (unit tests of the flow).
+ *
+ * @param {{ uid?: number, env?: NodeJS.ProcessEnv, cwd?: string, stdio?: import('node:child_process').StdioOptions, stdout?: { write(s: string): unknown }, stderr?: { write(s: string): unknown }, isolation?: () => { isolated: boolean } }} [options]
  * @returns {Promise<number>} the exit status to exit with
  */
 async function runInSandbox(argv, options = {}) {
@@ -224,8 +232,8 @@ async function runInSandbox(argv, options = {}) {
 
   const runOpts = { env, cwd: options.cwd, stdio: options.stdio, stderr };
 
-  if (env[SANDBOX_ENV] === '1') {
-    // Already inside: just run the command.
+  // Already inside, as the kernel says (not as the environment says): just run the command.
+  if ((options.isolation || isolation)().isolated) {
     return runCommand(parsed.command, parsed.args, runOpts);
   }
 

@@ -143,6 +143,7 @@ export interface Endpoint {
 
 /** @internal Test hook: called at each step of connect(); throwing there simulates a failure. */
 let faultHook: ((step: string) => void | Promise<void>) | undefined;
+/** @internal */
 export function _setConnectFaultHook(fn: typeof faultHook): void {
   faultHook = fn;
 }

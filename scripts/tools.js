@@ -28,6 +28,27 @@ function needs(integration) {
   return list;
 }
 
+/**
+ * Wanted, not required: the cross toolchains of the arm64 and musl build check
+ * (test/unit/cross-build.test.ts, which skips a target whose toolchain is
+ * missing). Installed along with the rest when we are root with apt; elsewhere
+ * only named. Same columns as needs(); null: that system has no such package.
+ */
+function wants() {
+  if (process.arch !== 'x64') return [];
+  return [
+    [() => has('aarch64-linux-gnu-g++'), 'aarch64-linux-gnu-g++: the arm64 build check', 'g++-aarch64-linux-gnu', null, null],
+    [() => fs.existsSync('/usr/include/x86_64-linux-musl/features.h'), "musl's headers: the musl build check", 'musl-tools', null, null],
+    [() => libcxx(), 'libc++ headers: the musl build check', 'libc++-dev', null, null],
+  ];
+}
+
+function libcxx() {
+  const r = spawnSync('sh', ['-c', 'readlink -f "$(command -v clang++)"'], { encoding: 'utf8' });
+  const bin = (r.stdout || '').trim();
+  return (bin !== '' && fs.existsSync(`${bin.replace(/\/bin\/[^/]*$/, '')}/include/c++/v1/__config`)) || fs.existsSync('/usr/include/c++/v1/__config');
+}
+
 function has(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
@@ -48,9 +69,14 @@ function manager() {
 
 /** Returns true when everything is there (after installing what was missing), false after saying what to run. */
 function ensureTools({ integration, root, log = (s) => process.stderr.write(s) }) {
-  const missing = needs(integration).filter(([ok]) => !ok());
-  if (missing.length === 0) return true;
   const pm = manager();
+  const missing = needs(integration).filter(([ok]) => !ok());
+  const wanted = pm && root ? wants().filter((w) => w[pm.idx] && !w[0]()) : [];
+  if (missing.length === 0 && wanted.length === 0) return true;
+  if (missing.length === 0) {
+    installWanted(pm, wanted, log);
+    return true;
+  }
   const pkgs = (idx) => [...new Set(missing.map((m) => m[idx]))];
   if (!pm) {
     log(`npm test: missing ${missing.map((m) => m[1]).join('; ')}; install with your package manager: ${pkgs(2).join(' ')} (Debian names)\n`);
@@ -70,7 +96,20 @@ function ensureTools({ integration, root, log = (s) => process.stderr.write(s) }
     log(`npm test: could not install ${still.map((m) => m[1]).join('; ') || 'the packages'}; run: ${pm.cmd(pkgs(pm.idx))}\n`);
     return false;
   }
+  // Apart: one that a system lacks must not stop the oracles from installing.
+  if (wanted.length) installWanted(pm, wanted, log);
   return true;
 }
 
-module.exports = { ensureTools };
+/** Installs what is wanted (root, with a package manager); a failure only means those checks skip. */
+function installWanted(pm, wanted, log) {
+  const pkgs = [...new Set(wanted.map((w) => w[pm.idx]))];
+  log(`npm test: installing ${pkgs.join(' ')} for the build checks:\n${wanted.map((w) => `  - ${w[1]}\n`).join('')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  if (pm.update) spawnSync(pm.update[0], pm.update[1], { stdio: 'inherit', env });
+  const [cmd, args] = pm.install(pkgs);
+  if (spawnSync(cmd, args, { stdio: 'inherit', env }).status !== 0)
+    log(`npm test: could not install ${pkgs.join(' ')}; the checks that need them are skipped\n`);
+}
+
+module.exports = { ensureTools, wants };

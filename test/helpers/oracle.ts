@@ -75,33 +75,11 @@ export function uniq(prefix: string): string {
   return `${prefix}${process.pid % 1000}${counter}`.slice(0, 15);
 }
 
-/** True if running inside `netplumb sandbox` (or another private netns), as root. */
-export function inSandbox(): boolean {
-  return process.env.NETPLUMB_SANDBOX === '1' && process.getuid?.() === 0;
-}
+/** True if running inside `netplumb sandbox` as root (as the kernel shows it, not the environment). */
+export { inSandbox } from './sandbox';
 
 /**
  * Why this kernel cannot make a link of `kind`, in iproute2's (the kernel's)
- * words; undefined if it can. Probed in a throwaway namespace, with what the
- * kind needs: a lower device for macvlan, a VNI and port for vxlan.
+ * words; undefined if it can (netplumb/testing's skipUnlessKind).
  */
-export function kernelLacks(kind: 'macvlan' | 'vxlan' | string): string | undefined {
-  const n = uniq('kp');
-  run('ip', ['netns', 'add', n]);
-  try {
-    const steps: string[][] = [];
-    if (kind === 'macvlan') {
-      const lower = spawnSync('ip', ['-n', n, 'link', 'add', 'lo0', 'type', 'veth', 'peer', 'name', 'lo1'], { encoding: 'utf8' });
-      if (lower.status !== 0) return `no veth to put a macvlan on: ${lower.stderr.trim()}`;
-      steps.push(['link', 'add', 'mv', 'link', 'lo0', 'type', 'macvlan']);
-    } else if (kind === 'vxlan') steps.push(['link', 'add', 'vx', 'type', 'vxlan', 'id', '42', 'dstport', '4789']);
-    else steps.push(['link', 'add', 'probe0', 'type', kind]);
-    for (const a of steps) {
-      const r = spawnSync('ip', ['-n', n, ...a], { encoding: 'utf8' });
-      if (r.status !== 0) return r.stderr.trim() || `ip exited ${r.status}`;
-    }
-    return undefined;
-  } finally {
-    run('ip', ['netns', 'delete', n]);
-  }
-}
+export { skipUnlessKind as kernelLacks } from '../../lib/testing';

@@ -1,7 +1,11 @@
 // Integration tier guard: proves the suite runs inside `netplumb sandbox`
 // (private network + mount namespace) and NOT in the host's namespaces.
 // If any of these fail, every other integration test may be touching the host.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { INIT_NET, isolation } from '../../bin/isolation';
 
 /**
  * Inode of the kernel's initial network namespace (PROC_NET_INIT_INO,
@@ -134,5 +138,58 @@ describe('integration sandbox', () => {
       .sort();
     expect(fromProc).toContain('lo');
     expect(fs.readdirSync('/sys/class/net').sort()).toEqual(fromProc);
+  });
+});
+
+// NETPLUMB_SANDBOX=1 on the host side fools neither `netplumb sandbox` nor
+// requireSandbox(). "Host side": the launcher's network and mount namespaces,
+// entered with nsenter. What runs there only reads: `netplumb sandbox` makes a
+// namespace of its own before running readlink, requireSandbox() refuses
+// before the child does anything, and `unshare --net` makes an empty one.
+describe('NETPLUMB_SANDBOX=1 on the host side', () => {
+  const REPO = path.resolve(__dirname, '..', '..');
+  const where = isolation();
+  const env = { ...process.env, NETPLUMB_SANDBOX: '1' };
+
+  function hostSide(cmd: string[]) {
+    const l = where.launcher;
+    if (l === undefined) throw new Error(`no launcher process outside this network namespace: ${where.reason}`);
+    return spawnSync('nsenter', [`--net=/proc/${l}/ns/net`, `--mount=/proc/${l}/ns/mnt`, '--', ...cmd], { env, encoding: 'utf8' });
+  }
+
+  it('is run from the host side (the check of the checks)', () => {
+    expect(where.isolated).toBe(true);
+    const r = hostSide(['readlink', '/proc/self/ns/net']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe(where.hostNet);
+    expect(r.stdout.trim()).not.toBe(where.net);
+  });
+
+  it('`netplumb sandbox` still makes a network namespace of its own', () => {
+    const r = hostSide([process.execPath, path.join(REPO, 'bin', 'netplumb'), 'sandbox', '--', 'readlink', '/proc/self/ns/net']);
+    expect(r.status).toBe(0);
+    const inside = r.stdout.trim();
+    expect(inside).toMatch(/^net:\[\d+\]$/);
+    expect(inside).not.toBe(where.hostNet);
+    expect(inside).not.toBe(INIT_NET);
+  });
+
+  it('requireSandbox() refuses, and says why; inSandbox() is false', () => {
+    const helper = path.join(REPO, 'dist', 'lib', 'testing', 'index.js');
+    const script = `const t = require(${JSON.stringify(helper)}); console.log('inSandbox', t.inSandbox()); t.requireSandbox(); console.log('NOT REFUSED');`;
+    const r = hostSide([process.execPath, '-e', script]);
+    expect(r.stdout).toContain('inSandbox false');
+    expect(r.stdout).not.toContain('NOT REFUSED');
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/needs root inside `netplumb sandbox -- <command>`.*: in the (kernel's initial|host's) network namespace/);
+  });
+
+  it('a bare `unshare --net` is not a sandbox: /run/netns is not its own', () => {
+    const script = `console.log(JSON.stringify(require(${JSON.stringify(path.join(REPO, 'bin', 'isolation.js'))}).isolation()))`;
+    const r = hostSide(['unshare', '--net', '--', process.execPath, '-e', script]);
+    expect(r.status).toBe(0);
+    const verdict = JSON.parse(r.stdout) as { isolated: boolean; reason: string };
+    expect(verdict.isolated).toBe(false);
+    expect(verdict.reason).toMatch(/^\/run\/netns is (not a mount point of its own|the host's mount)/);
   });
 });

@@ -34,10 +34,14 @@ function capture(): Writer & { text: string } {
   return w;
 }
 
-/** Environment for "already inside the sandbox" runs, without inheriting the real flag. */
+/** The environment a sandbox gives its command (which nothing trusts). */
 function insideEnv(): NodeJS.ProcessEnv {
   return { ...process.env, NETPLUMB_SANDBOX: '1' };
 }
+
+/** The kernel check's verdicts, for the flow tests (the check itself: isolation.test.ts). */
+const ISOLATED = () => ({ isolated: true });
+const NOT_ISOLATED = () => ({ isolated: false });
 
 function outsideEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
@@ -208,7 +212,7 @@ describe('runInSandbox', () => {
   it('refuses to run when not root, with a clear message and exit status 77', async () => {
     const stderr = capture();
     const marker = path.join(os.tmpdir(), `netplumb-should-not-exist-${process.pid}`);
-    const code = await runInSandbox(['--', 'touch', marker], { uid: 1000, env: outsideEnv(), stderr, stdio: 'ignore' });
+    const code = await runInSandbox(['--', 'touch', marker], { uid: 1000, env: outsideEnv(), stderr, stdio: 'ignore', isolation: NOT_ISOLATED });
     expect(code).toBe(EXIT_NOT_ROOT);
     expect(code).toBe(77);
     expect(stderr.text).toBe(`${NOT_ROOT_MESSAGE}\n`);
@@ -231,12 +235,22 @@ describe('runInSandbox', () => {
     expect(stdout.text).toMatch(/Usage: netplumb sandbox \[--\] <command>/);
   });
 
-  describe('when NETPLUMB_SANDBOX=1 is already set (runs the command directly, root not required)', () => {
+  it('does not take NETPLUMB_SANDBOX=1 for a sandbox: outside one, it still needs root and never runs the command', async () => {
+    const stderr = capture();
+    const marker = path.join(os.tmpdir(), `netplumb-should-not-exist-env-${process.pid}`);
+    const code = await runInSandbox(['--', 'touch', marker], { uid: 1000, env: insideEnv(), stderr, stdio: 'ignore', isolation: NOT_ISOLATED });
+    expect(code).toBe(EXIT_NOT_ROOT);
+    expect(stderr.text).toBe(`${NOT_ROOT_MESSAGE}\n`);
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+
+  describe('when the kernel shows a sandbox already (runs the command directly, root not required)', () => {
     it('propagates the exit code', async () => {
       const code = await runInSandbox(['--', process.execPath, '-e', 'process.exit(5)'], {
         uid: 1000,
-        env: insideEnv(),
+        env: outsideEnv(),
         stdio: 'ignore',
+        isolation: ISOLATED,
       });
       expect(code).toBe(5);
     });
@@ -244,8 +258,9 @@ describe('runInSandbox', () => {
     it('returns 128+signo when the command dies by a signal', async () => {
       const code = await runInSandbox(['--', process.execPath, '-e', 'process.kill(process.pid, "SIGTERM")'], {
         uid: 1000,
-        env: insideEnv(),
+        env: outsideEnv(),
         stdio: 'ignore',
+        isolation: ISOLATED,
       });
       expect(code).toBe(128 + os.constants.signals.SIGTERM);
     });
@@ -253,8 +268,8 @@ describe('runInSandbox', () => {
     it('returns 127 and explains when the command does not exist', async () => {
       const stderr = capture();
       // Fixed PATH: an unreadable PATH entry would turn ENOENT into EACCES (126).
-      const env = { ...insideEnv(), PATH: '/usr/bin:/bin' };
-      const code = await runInSandbox(['netplumb-no-such-command'], { uid: 1000, env, stderr, stdio: 'ignore' });
+      const env = { ...outsideEnv(), PATH: '/usr/bin:/bin' };
+      const code = await runInSandbox(['netplumb-no-such-command'], { uid: 1000, env, stderr, stdio: 'ignore', isolation: ISOLATED });
       expect(code).toBe(EXIT_NOT_FOUND);
       expect(stderr.text).toMatch(/cannot run netplumb-no-such-command/);
     });
@@ -284,14 +299,17 @@ describe('bin/netplumb CLI', () => {
     expect(r.stderr).toMatch(/unknown command 'frobnicate'/);
   });
 
-  it('propagates exit code and signal death of the command (direct mode)', () => {
+  // The CLI itself: as root, in a fresh sandbox or (already in one) directly.
+  const asRoot = isRoot() ? it : it.skip;
+
+  asRoot('propagates exit code and signal death of the command', () => {
     expect(cli(['sandbox', '--', process.execPath, '-e', 'process.exit(9)'], insideEnv()).status).toBe(9);
     const killed = cli(['sandbox', '--', process.execPath, '-e', 'process.kill(process.pid, "SIGKILL")'], insideEnv());
     expect(killed.status).toBe(137);
     expect(killed.signal).toBeNull();
   });
 
-  it('relays SIGTERM to the command', async () => {
+  asRoot('relays SIGTERM to the command', async () => {
     const { spawn } = await import('node:child_process');
     const child = spawn(
       process.execPath,
