@@ -225,15 +225,12 @@ int main(void) {
   for (char** e = environ; ok && *e; ++e) ok = write_all(s, *e, strlen(*e) + 1) == 0;
   if (ok) ok = write_all(s, conf, conf_len) == 0;
   for (int i = 0; i < nfds; ++i) close(fds[i]);
-  /* The daemon went away before it had the request: nothing was done. */
-  if (!ok) {
-    close(s);
-    run_plugin(conf, conf_len);
-  }
 
+  /* A send that failed (EPIPE): the daemon closed early, having refused this
+     peer (its answer is waiting to be read) or gone; either way nothing was done. */
   char first = 0;
   int r = read_exact(s, &first, 1);
-  if (r <= 0 || (first != NPC_ACK && first != NPC_REFUSE)) {
+  if (r <= 0 || (first != NPC_ACK && first != NPC_REFUSE) || (!ok && first == NPC_ACK)) {
     /* Gone before it had the request (or not a netplumb daemon): nothing was done. */
     close(s);
     run_plugin(conf, conf_len);
