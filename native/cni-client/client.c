@@ -113,10 +113,9 @@ static int read_exact(int fd, void* p, size_t len) {
   return 1;
 }
 
-/* The plain Node plugin, beside this executable's package: <root>/bin/netplumb-cni-node. */
+/* The plain Node plugin, in this executable's package: <root>/bin/netplumb-cni-node
+   (no override: what runs as root is decided by where the client is installed). */
 static int fallback_path(char* out, size_t size) {
-  const char* over = getenv("NETPLUMB_CNI_FALLBACK");
-  if (over && *over) return snprintf(out, size, "%s", over) < (int)size ? 0 : -1;
   char exe[PATH_MAX];
   if (!realpath("/proc/self/exe", exe)) return -1;
   /* <root>/build/Release/netplumb-cni-client */
