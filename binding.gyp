@@ -32,6 +32,24 @@
         "NAPI_VERSION=8",
         "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"
       ]
+    },
+    {
+      # The socket side of `netplumb cni-daemon`: loaded by the daemon only.
+      "target_name": "netplumb_cni_daemon",
+      "sources": ["native/cni-daemon/server.cc"],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+      "cflags_cc": ["-std=c++20", "-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
+      "cflags_cc!": ["-std=gnu++17", "-std=gnu++14", "-fno-exceptions"],
+      "defines": ["NAPI_VERSION=8"]
+    },
+    {
+      # The CNI plugin a runtime execs (bin/netplumb-cni runs it): hands the request to
+      # the daemon over its socket, or runs the Node plugin itself. Plain C, no Node.
+      "target_name": "netplumb-cni-client",
+      "type": "executable",
+      "sources": ["native/cni-client/client.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"],
+      "cflags_c": ["-std=gnu11"]
     }
   ]
 }

@@ -52,6 +52,14 @@ registerCommand({
   run: () => new Promise(() => require('../dist/lib/cni/main.js').main()),
 });
 
+registerCommand({
+  name: 'cni-daemon',
+  summary: 'Serve netplumb-cni requests from its native client (docs/CNI.md, "Fast path").',
+  synopsis: 'netplumb cni-daemon [--socket PATH] [--verbose]',
+  usage: 'netplumb cni-daemon [--socket PATH] [--verbose]: a resident netplumb that serves the requests of\nnetplumb-cni\'s native client over a unix socket (default /run/netplumb/cni.sock, mode 0600, root\npeers only; the container namespace passed as an fd). Without it the client runs the plugin itself.',
+  run: (argv) => require('../dist/lib/cni/daemon.js').main(argv),
+});
+
 function version() {
   return require('../package.json').version;
 }

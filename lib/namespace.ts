@@ -129,6 +129,20 @@ export class Namespace {
   }
 
   /**
+   * The namespace an open file descriptor refers to — one this process was
+   * given (SCM_RIGHTS, an inherited fd) rather than a path to resolve. The fd
+   * is dup'd before this returns and the dup is checked like any opened path
+   * (nsfs, by fstatfs; a network namespace, by NS_GET_NSTYPE): anything else
+   * is refused (ERR EINVAL). The caller keeps `fd` and may close it at once.
+   * `path` is only the name shown in messages and `ns.path`.
+   */
+  static async fromFd(fd: number, path = `fd ${fd}`): Promise<Namespace> {
+    v.uint(fd, 'fd', 0x7fffffff);
+    if (typeof path !== 'string') throw new NetplumbError(C.INVALID_ARGUMENT, 'path must be a string', { value: path, argument: 'path' });
+    return Namespace.start('fd', path, undefined, `namespace ${path}`, fd);
+  }
+
+  /**
    * A second, independent handle on the namespace of `ns` (its own I/O
    * thread and fd). The namespace is pinned synchronously, by a dup of
    * ns's fd taken before this returns: `ns` may be closed right after, and

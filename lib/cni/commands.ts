@@ -7,7 +7,7 @@ import { Address } from '../address';
 import { ErrorCodes as C, NetlinkError, NetplumbError } from '../errors';
 import { fromInt, toInt } from '../ipam';
 import { Link } from '../link';
-import { Namespace } from '../namespace';
+import { defaultNamespace, Namespace } from '../namespace';
 import { Network } from '../network';
 import { readState } from '../nft';
 import { PortMapping } from '../port-mapping';
@@ -45,10 +45,15 @@ export function toCniError(e: unknown): CniError {
 
 const code = (e: unknown): string | undefined => (e as { code?: string }).code;
 
-/** CNI_NETNS opened: a missing path is code 3 (no container), anything but a network namespace code 4. */
-async function openNetns(path: string): Promise<Namespace> {
+/**
+ * CNI_NETNS opened (or, given as an fd by the daemon's client, taken as it
+ * is): a missing path is code 3 (no container), anything but a network
+ * namespace code 4.
+ */
+async function openNetns(env: CniEnv): Promise<Namespace> {
+  const path = env.netns;
   try {
-    return await Namespace.fromPath(path);
+    return await (env.netnsFd !== undefined ? Namespace.fromFd(env.netnsFd, path) : Namespace.fromPath(path));
   } catch (e) {
     if (code(e) === C.NAMESPACE_NOT_FOUND) throw new CniError(K.UNKNOWN_CONTAINER, `CNI_NETNS ${path} does not exist`);
     throw new CniError(K.INVALID_ENV, `CNI_NETNS ${path} is not a network namespace: ${(e as Error).message}`, code(e) ?? '');
@@ -112,14 +117,14 @@ export async function add(env: CniEnv, conf: NetConf): Promise<Result> {
       throw new CniError(K.INVALID_ENV, `CNI_ARGS IP=${ip}: ${(e as Error).message}`);
     }
   }
-  const ns = await openNetns(env.netns);
+  const ns = await openNetns(env);
   try {
     let subnet = conf.ipam.subnet;
     let gateway = conf.ipam.gateway;
     let routes = conf.ipam.routes;
     let dns = conf.dns;
     if (conf.ipam.delegated) {
-      const r = (await delegate(conf.ipam.type, 'ADD', conf.raw, env.path)) ?? {};
+      const r = (await delegate(conf.ipam.type, 'ADD', conf.raw, env.path, env.environ)) ?? {};
       const got = decodeResult(r);
       const first = got.ips.find((i) => !i.address.includes(':'));
       if (!first) throw new CniError(K.DELEGATE, `IPAM plugin ${conf.ipam.type} returned no IPv4 address`, JSON.stringify(r));
@@ -176,7 +181,7 @@ export async function add(env: CniEnv, conf: NetConf): Promise<Result> {
         throw e;
       }
     } catch (e) {
-      if (conf.ipam.delegated) await delegate(conf.ipam.type, 'DEL', conf.raw, env.path).catch(() => undefined);
+      if (conf.ipam.delegated) await delegate(conf.ipam.type, 'DEL', conf.raw, env.path, env.environ).catch(() => undefined);
       throw e;
     }
   } finally {
@@ -186,7 +191,8 @@ export async function add(env: CniEnv, conf: NetConf): Promise<Result> {
 
 /** The configuration's network if its bridge exists (DEL, CHECK, GC, STATUS create nothing). */
 async function existing(conf: NetConf): Promise<Network | undefined> {
-  const host = await Namespace.current();
+  // The process's own namespace, opened once (a resident daemon must not open one per request).
+  const host = await defaultNamespace();
   const br = await bridgeLink(host, conf.bridge);
   if (!br) return undefined;
   if (!conf.ipam.delegated) return network(conf, conf.ipam.subnet as string, conf.ipam.gateway);
@@ -207,7 +213,7 @@ export async function del(env: CniEnv, conf: NetConf): Promise<void> {
     // What a killed ADD may have left without a lease (a veth, rules to a released address).
     if (!had) await net.prune();
   }
-  if (conf.ipam.delegated) await delegate(conf.ipam.type, 'DEL', conf.raw, env.path);
+  if (conf.ipam.delegated) await delegate(conf.ipam.type, 'DEL', conf.raw, env.path, env.environ);
 }
 
 /** CHECK: the live state against prevResult and the configuration; every difference is listed. */
@@ -218,7 +224,7 @@ export async function check(env: CniEnv, conf: NetConf): Promise<void> {
   if (!net) throw new CniError(K.CHECK_FAILED, `CHECK: bridge ${conf.bridge} does not exist`);
   const ep = await net.endpoint(env.containerId, env.ifname);
   if (!ep) throw new CniError(K.CHECK_FAILED, `CHECK: no endpoint of container ${env.containerId} as ${env.ifname} on bridge ${conf.bridge} (no lease)`);
-  const ns = await openNetns(env.netns);
+  const ns = await openNetns(env);
   try {
     const inner = prev.interfaces.findIndex((i) => i.name === env.ifname && i.sandbox);
     if (inner < 0) diffs.push(`prevResult lists no interface ${env.ifname} with a sandbox`);
@@ -267,7 +273,7 @@ export async function check(env: CniEnv, conf: NetConf): Promise<void> {
   } finally {
     await ns.close().catch(() => undefined);
   }
-  if (conf.ipam.delegated) await delegate(conf.ipam.type, 'CHECK', conf.raw, env.path);
+  if (conf.ipam.delegated) await delegate(conf.ipam.type, 'CHECK', conf.raw, env.path, env.environ);
   if (diffs.length) throw new CniError(K.CHECK_FAILED, `CHECK: ${diffs[0]}${diffs.length > 1 ? ` (and ${diffs.length - 1} more)` : ''}`, diffs.join('; '));
 }
 
@@ -280,7 +286,7 @@ export async function gc(env: CniEnv, conf: NetConf): Promise<void> {
     if (keep.has(`${ep.id}\n${ep.ifname}`)) continue;
     await net.disconnect(ep.id, ep.ifname);
     if (conf.ipam.delegated)
-      await delegate(conf.ipam.type, 'DEL', conf.raw, env.path, { ...process.env, CNI_CONTAINERID: ep.id, CNI_IFNAME: ep.ifname, CNI_NETNS: '' }).catch(() => undefined);
+      await delegate(conf.ipam.type, 'DEL', conf.raw, env.path, { ...env.environ, CNI_CONTAINERID: ep.id, CNI_IFNAME: ep.ifname, CNI_NETNS: '' }).catch(() => undefined);
   }
   await net.prune();
 }

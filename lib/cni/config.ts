@@ -28,6 +28,14 @@ export interface CniEnv {
   args: Map<string, string>;
   /** CNI_PATH's directories. */
   path: string[];
+  /** The whole environment the request came with (a delegated plugin gets it). */
+  environ: Readonly<Record<string, string | undefined>>;
+  /**
+   * CNI_NETNS already opened by whoever sent the request (the daemon: by the
+   * client, in the runtime's mount namespace): used instead of the path, which
+   * is then only a name. Not closed by the commands.
+   */
+  netnsFd?: number;
 }
 
 export interface PortMappingEntry {
@@ -148,7 +156,7 @@ export function parseArgs(s: string | undefined): Map<string, string> {
 }
 
 /** The environment of one invocation, checked for what `command` needs. */
-export function parseEnv(env: NodeJS.ProcessEnv): CniEnv {
+export function parseEnv(env: Readonly<Record<string, string | undefined>>): CniEnv {
   const command = env.CNI_COMMAND;
   if (command === undefined || command === '') throw new CniError(K.INVALID_ENV, `CNI_COMMAND is not set: one of ${COMMANDS.join(', ')}`);
   if (!(COMMANDS as readonly string[]).includes(command)) throw new CniError(K.INVALID_ENV, `CNI_COMMAND ${JSON.stringify(command)} is unknown: one of ${COMMANDS.join(', ')}`);
@@ -170,7 +178,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): CniEnv {
   }
   const args = parseArgs(env.CNI_ARGS);
   const path = (env.CNI_PATH ?? '').split(':').filter(Boolean);
-  return { command: cmd, containerId, netns, ifname, args, path };
+  return { command: cmd, containerId, netns, ifname, args, path, environ: env };
 }
 
 /** An interface name as the spec and the kernel take it: 1-15 bytes, not '.' or '..', no '/', ':' or whitespace. */

@@ -26,7 +26,7 @@ export function findPlugin(type: string, dirs: string[]): string {
  * stdout (undefined when it printed nothing, as DEL and CHECK do), rejects
  * with its CNI error (code and msg kept, the delegate named).
  */
-export function delegate(type: string, command: string, config: Record<string, unknown>, dirs: string[], env: NodeJS.ProcessEnv = process.env): Promise<Record<string, unknown> | undefined> {
+export function delegate(type: string, command: string, config: Record<string, unknown>, dirs: string[], env: NodeJS.ProcessEnv): Promise<Record<string, unknown> | undefined> {
   const bin = findPlugin(type, dirs);
   return new Promise((resolve, reject) => {
     const child = spawn(bin, [], { env: { ...env, CNI_COMMAND: command, CNI_PATH: dirs.join(':') }, stdio: ['pipe', 'pipe', 'pipe'] });

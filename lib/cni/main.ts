@@ -1,7 +1,11 @@
 // netplumb-cni's entry point: one CNI operation per process, as a runtime
-// execs it. The environment and the configuration are checked first, with
-// nothing but this file's imports loaded; the addon and the library are
-// required only for an operation that needs the kernel (VERSION never does).
+// execs it, or one request of many in the resident daemon (./daemon.ts). The
+// operation itself, run(), takes the environment, the configuration and
+// (from the daemon) CNI_NETNS as an fd, and gives back stdout and the exit
+// status: it touches no process global, so both run it the same way. The
+// environment and the configuration are checked first, with nothing but this
+// file's imports loaded; the addon and the library are required only for an
+// operation that needs the kernel (VERSION never does).
 import { COMMANDS, decode, parseConfig, parseEnv, SUPPORTED_VERSIONS } from './config';
 import { CniCode as K, CniError } from './errors';
 import { encodeResult } from './result';
@@ -11,6 +15,19 @@ export interface Outcome {
   status: number;
   /** What goes to stdout ('' when the operation prints nothing). */
   stdout: string;
+  /** Set (with why) when the request was not run and is handed back (RunOptions.handBackDelegated). */
+  handBack?: string;
+}
+
+export interface RunOptions {
+  /** CNI_NETNS, opened by the sender in its mount namespace; used instead of the path. Not closed by run(). */
+  netnsFd?: number;
+  /**
+   * Run nothing for a configuration whose IPAM is another plugin: hand it
+   * back (Outcome.handBack). The daemon does, so that the delegate runs from
+   * the runtime's own process, environment and mount namespace.
+   */
+  handBackDelegated?: boolean;
 }
 
 function readStdin(): Promise<string> {
@@ -35,12 +52,13 @@ function errorVersion(text: string): string {
 }
 
 /** Runs one operation: `env` as CNI_* variables, `input` the configuration. Never throws. */
-export async function run(env: NodeJS.ProcessEnv, input: () => Promise<string>): Promise<Outcome> {
+export async function run(env: Readonly<Record<string, string | undefined>>, input: string | (() => Promise<string>), opts: RunOptions = {}): Promise<Outcome> {
   let text = '';
   try {
     const e = parseEnv(env);
+    if (opts.netnsFd !== undefined) e.netnsFd = opts.netnsFd;
     try {
-      text = await input();
+      text = typeof input === 'string' ? input : await input();
     } catch (err) {
       throw new CniError(K.IO, `reading the network configuration from stdin: ${(err as Error).message}`);
     }
@@ -56,6 +74,7 @@ export async function run(env: NodeJS.ProcessEnv, input: () => Promise<string>):
       return { status: 0, stdout: `${JSON.stringify({ cniVersion: ver, supportedVersions: SUPPORTED_VERSIONS })}\n` };
     }
     const conf = parseConfig(decode(text), e.command);
+    if (opts.handBackDelegated && conf.ipam.delegated) return { status: 0, stdout: '', handBack: `ipam.type ${conf.ipam.type} is another plugin: run by the client` };
     // Only now the library (and with it the addon).
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const cmd = require('./commands') as typeof import('./commands');

@@ -87,11 +87,14 @@ export class CniDriver {
   readonly cacheDir: string;
   /** A command the plugins run under, e.g. ['ip', 'netns', 'exec', 'H'] (the runtime's host namespace). */
   readonly wrap: string[];
+  /** More environment for every plugin (the runtime's own, e.g. NETPLUMB_CNI_SOCKET). */
+  readonly extraEnv: Record<string, string>;
 
-  constructor(list: ConfList, opts: { path: string[]; cacheDir: string; wrap?: string[] }) {
+  constructor(list: ConfList, opts: { path: string[]; cacheDir: string; wrap?: string[]; env?: Record<string, string> }) {
     this.list = list;
     this.path = opts.path;
     this.wrap = opts.wrap ?? [];
+    this.extraEnv = opts.env ?? {};
     this.cacheDir = opts.cacheDir;
     fs.mkdirSync(this.cacheDir, { recursive: true });
   }
@@ -130,6 +133,7 @@ export class CniDriver {
 
   env(command: string, a?: Attachment): Record<string, string> {
     return {
+      ...this.extraEnv,
       CNI_COMMAND: command,
       CNI_PATH: this.path.join(':'),
       ...(a ? { CNI_CONTAINERID: a.containerId, CNI_NETNS: a.netns, CNI_IFNAME: a.ifname, ...(a.args ? { CNI_ARGS: a.args } : {}) } : {}),

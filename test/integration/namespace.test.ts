@@ -441,6 +441,36 @@ describe('Namespace.duplicate', () => {
   });
 });
 
+describe('Namespace.fromFd', () => {
+  it('takes the namespace of an fd (dup\'d when called: the fd may be closed at once); refuses an fd of anything else', async () => {
+    const a = await t.create('fda');
+    const fd = fs.openSync(`/run/netns/${a.name}`, 'r');
+    const p = Namespace.fromFd(fd, 'given');
+    fs.closeSync(fd);
+    const ns = t.closeLater(await p);
+    expect(ns.equals(a)).toBe(true);
+    expect([ns.path, ns.inode]).toEqual(['given', nsInode(`/run/netns/${a.name}`)]);
+    expect((await ns.links()).map((l) => l.name)).toEqual(['lo']);
+    // A regular file, and a namespace of another kind: the checks of an opened path.
+    const file = path.join(os.tmpdir(), uniq('fromfd-'));
+    fs.writeFileSync(file, 'x');
+    const rf = fs.openSync(file, 'r');
+    const mnt = fs.openSync('/proc/self/ns/mnt', 'r');
+    try {
+      const e1 = await rejectionOf(Namespace.fromFd(rf, file));
+      expect(e1).toBeInstanceOf(NetlinkError);
+      expect([e1.code, e1.message]).toEqual(['EINVAL', expect.stringMatching(/is not a namespace: a regular file/)]);
+      const e2 = await rejectionOf(Namespace.fromFd(mnt));
+      expect([e2.code, e2.message]).toEqual(['EINVAL', expect.stringMatching(/is not a network namespace/)]);
+    } finally {
+      fs.closeSync(rf);
+      fs.closeSync(mnt);
+      fs.rmSync(file, { force: true });
+    }
+    expect((await rejectionOf(Namespace.fromFd(-1))).code).toBe('ERR_INVALID_ARGUMENT');
+  });
+});
+
 describe('names namespaceName allows', () => {
   it('odd but valid names (spaces, unicode, a leading dash, 255 bytes...) are created, listed, opened and deleted', async () => {
     const tag = uniq('');
