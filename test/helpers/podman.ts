@@ -154,8 +154,9 @@ export class PodmanHost {
     this.netns = netns;
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'np-podman-'));
     for (const d of ['cni-bin', 'net.d']) fs.mkdirSync(path.join(this.dir, d));
-    // The plugin as podman execs it, with this node (PATH in podman's environment may not have one).
-    fs.writeFileSync(path.join(this.dir, 'cni-bin', 'netplumb-cni'), `#!/bin/sh\nexec '${process.execPath}' '${path.join(ROOT, 'bin', 'netplumb-cni')}' "$@"\n`, { mode: 0o755 });
+    // The plugin's real entry point (the native client, falling back to the Node plugin), with
+    // this node first in PATH (podman's environment may not have one).
+    fs.writeFileSync(path.join(this.dir, 'cni-bin', 'netplumb-cni'), `#!/bin/sh\nPATH='${path.dirname(process.execPath)}':$PATH exec '${path.join(ROOT, 'bin', 'netplumb-cni')}' "$@"\n`, { mode: 0o755 });
     for (const c of conflists) fs.writeFileSync(path.join(this.dir, 'net.d', `${c.name}.conflist`), JSON.stringify(c, null, 2));
     fs.writeFileSync(path.join(this.dir, 'containers.conf'), containersConf(this.dir, conflists[0]?.name ?? 'podman'));
     fs.writeFileSync(path.join(this.dir, 'storage.conf'), STORAGE_CONF);
