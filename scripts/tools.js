@@ -22,6 +22,7 @@ function needs(integration) {
       [() => has('ping'), 'ping: real traffic between namespaces', 'iputils-ping', 'iputils', 'iputils'],
       [() => has('nft'), 'nft: the oracle for nf_tables', 'nftables', 'nftables', 'nftables'],
       [() => has('strace'), 'strace: proves that nothing forks', 'strace', 'strace', 'strace'],
+      [() => has('sysctl'), 'sysctl (procps): the oracle of examples/sysctl.ts', 'procps', 'procps', 'procps-ng'],
     );
   return list;
 }
