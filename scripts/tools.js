@@ -24,6 +24,7 @@ function needs(integration) {
       [() => has('strace'), 'strace: proves that nothing forks', 'strace', 'strace', 'strace'],
       [() => has('conntrack'), 'conntrack: the oracle for connection tracking entries', 'conntrack', 'conntrack-tools', 'conntrack-tools'],
       [() => fs.existsSync('/usr/lib/cni/bridge'), 'the reference CNI plugins in /usr/lib/cni: netplumb-cni side by side', 'containernetworking-plugins', 'cni-plugins', 'containernetworking-plugins'],
+      [() => has('sysctl'), 'sysctl (procps): the oracle of examples/sysctl.ts', 'procps', 'procps', 'procps-ng'],
     );
   return list;
 }
