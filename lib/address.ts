@@ -1,6 +1,6 @@
 import { ADDR_FLAGS, flagNames, nameOf, SCOPES, type Scope } from './constants';
 import { ErrorCodes as C, kernel, NetplumbError } from './errors';
-import { Link } from './link';
+import { Link, provideAddresses } from './link';
 import { sendAddr, type AddrSpec, type RawAddr } from './native';
 import { Namespace } from './namespace';
 import * as v from './validate';
@@ -77,7 +77,6 @@ function scopeOf(s: unknown, argument = 'scope'): number {
 }
 
 function assertLink(link: unknown): Link {
-  // (link.ts imports this module too; Link is only used at call time, when both are loaded.)
   if (!(link instanceof Link)) throw new NetplumbError(C.INVALID_ARGUMENT, 'link must be a Link', { value: link, argument: 'link' });
   link.namespace.assertOpen();
   return link;
@@ -180,3 +179,4 @@ export class Address {
     return raws.map(addressInfo);
   }
 }
+provideAddresses(Address);

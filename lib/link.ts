@@ -1,9 +1,29 @@
 import { MACVLAN_MODES, nameOf, type MacvlanMode } from './constants';
 import { ErrorCodes as C, kernel, NetplumbError } from './errors';
 import type { LinkSpec, RawLink } from './native';
-import { Namespace } from './namespace';
+import { Namespace, provideLinks } from './namespace';
 import * as v from './validate';
-import { Address, type AddressInfo, type AddressOptions } from './address';
+import type { AddressInfo, AddressOptions } from './address';
+
+/**
+ * What a Link asks of Address (`addAddress`, `removeAddress`, `addresses`).
+ * address.ts sits above this module (an Address belongs to a Link) and hands
+ * these down when it loads, as this module does for Namespace: no import cycle.
+ */
+export interface AddressAccess {
+  add(link: Link, cidr: string, opts?: AddressOptions): Promise<AddressInfo>;
+  delete(link: Link, cidr: string): Promise<void>;
+  list(link: Link, opts?: { family?: 4 | 6 }): Promise<AddressInfo[]>;
+}
+let addressAccess: AddressAccess | undefined;
+/** @internal Called by address.ts when it loads. */
+export function provideAddresses(access: AddressAccess): void {
+  addressAccess = access;
+}
+function addressClass(): AddressAccess {
+  if (addressAccess === undefined) throw new Error('netplumb: lib/address was not loaded (import the package, not lib/link alone)');
+  return addressAccess;
+}
 
 const IFF_UP = 0x1;
 const IFF_LOWER_UP = 0x10000;
@@ -312,15 +332,15 @@ export class Link {
 
   /** `ip addr add CIDR dev DEV` */
   addAddress(cidr: string, opts?: AddressOptions): Promise<AddressInfo> {
-    return Address.add(this, cidr, opts);
+    return addressClass().add(this, cidr, opts);
   }
   /** `ip addr del CIDR dev DEV` */
   removeAddress(cidr: string): Promise<void> {
-    return Address.delete(this, cidr);
+    return addressClass().delete(this, cidr);
   }
   /** `ip addr show dev DEV` */
   addresses(opts?: { family?: 4 | 6 }): Promise<AddressInfo[]> {
-    return Address.list(this, opts);
+    return addressClass().list(this, opts);
   }
 
   toJSON(): Record<string, unknown> {
@@ -330,6 +350,7 @@ export class Link {
     };
   }
 }
+provideLinks(Link);
 
 /** @internal The ifindex of a link reference, in `ns`. Names cost one RTM_GETLINK. */
 function vxlanOf(x: NonNullable<RawLink['vxlan']>): NonNullable<Link['vxlan']> {

@@ -8,9 +8,30 @@ import {
   agentIn, connectIn, type ConnectOptions, createSocketIn, execIn, type ExecOptions, type ExecResult, listenIn,
   type ListenOptions, spawnIn, Sysctl, type UdpOptions,
 } from './inside';
-import { Link } from './link';
-import { native, type NativeHandle } from './native';
+import type { Link, LinkListOptions } from './link';
+import { native, type NativeHandle, type RawLink } from './native';
 import * as v from './validate';
+
+/**
+ * What a Namespace asks of Link (`loopback`, `links()`, `link()`). link.ts sits
+ * above this module (a Link belongs to a Namespace, and imports it), so it
+ * hands these down when it loads instead of this module importing it back:
+ * lib/ has no import cycle (test/unit/structure.test.ts). lib/index.ts loads both.
+ */
+export interface LinkAccess {
+  fromRaw(ns: Namespace, raw: RawLink): Link;
+  list(ns: Namespace, opts?: LinkListOptions): Promise<Link[]>;
+  get(ns: Namespace, ref: string | number): Promise<Link>;
+}
+let linkAccess: LinkAccess | undefined;
+/** @internal Called by link.ts when it loads. */
+export function provideLinks(access: LinkAccess): void {
+  linkAccess = access;
+}
+function linkClass(): LinkAccess {
+  if (linkAccess === undefined) throw new Error('netplumb: lib/link was not loaded (import the package, not lib/namespace alone)');
+  return linkAccess;
+}
 
 /** Where iproute2 keeps named namespaces (`ip netns add NAME`). */
 export const NETNS_RUN_DIR = '/run/netns';
@@ -299,19 +320,19 @@ export class Namespace {
 
   /** The loopback device: ifindex 1 in every namespace. */
   get loopback(): Link {
-    return Link.fromRaw(this, {
+    return linkClass().fromRaw(this, {
       index: 1, name: 'lo', kind: '', slaveKind: '', flags: 0, type: 772, mtu: 65536, minMtu: 0, maxMtu: 0,
       mac: '00:00:00:00:00:00', broadcast: '00:00:00:00:00:00', operstate: 0, master: 0, link: 0, linkNetnsid: -1,
       group: 0, txqlen: 1000, alias: '', stp: -1, vlanFiltering: -1,
     });
   }
 
-  links(opts?: Parameters<typeof Link.list>[1]): Promise<Link[]> {
-    return Link.list(this, opts);
+  links(opts?: LinkListOptions): Promise<Link[]> {
+    return linkClass().list(this, opts);
   }
 
   link(ref: string | number): Promise<Link> {
-    return Link.get(this, ref);
+    return linkClass().get(this, ref);
   }
 
   /**

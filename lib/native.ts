@@ -337,75 +337,120 @@ export interface Addon {
   restoreNamespace(saved: number): undefined | NativeErrorShape;
   /** An exclusive flock on path without waiting: the fd holding it, -1 if held elsewhere, or the error. */
   tryLock(path: string): number | NativeErrorShape;
+  /** The packed hand-off's layout (src/wire.hpp), frozen: must equal WIRE_LAYOUT. */
+  readonly wireLayout: unknown;
 }
 
 // Address and route requests are the hot path (many in flight at once): they
 // reach the addon packed in one reused buffer, read synchronously during the
 // call, instead of as objects (~20 named-property reads through N-API cost
-// about 1.9 us per call). The layout is documented once, in src/addon.cc
-// (to_addr, to_route): 16 host-order uint32 words, then four 16-byte address
-// slots. Word 0 is the op, word 1 flag bits, word 2 the optional fields present.
-const WIRE = new Uint8Array(128);
-const W32 = new Uint32Array(WIRE.buffer, 0, 16);
-const SLOT_A = 64;
-const SLOT_B = 80;
-const SLOT_C = 96;
-const SLOT_D = 112;
-const ADDR_OPS = { new: 0, del: 1, dump: 2 } as const;
-const ROUTE_OPS = { new: 0, del: 1, dump: 2, get: 3 } as const;
+// about 1.9 us per call). The layout is described once, in src/wire.hpp: the
+// addon exports it (wireLayout) and native() refuses an addon whose layout is
+// not this WIRE_LAYOUT (test/unit/wire-layout.test.ts checks it too).
+// 16 host-order uint32 words (named per kind), then four 16-byte address
+// slots; word `op` is the op's index, `flags` flag bits, `present` the optional
+// fields that are set.
+export const WIRE_LAYOUT = {
+  size: 128,
+  words: 16,
+  slotSize: 16,
+  addr: {
+    ops: { new: 0, del: 1, dump: 2 },
+    words: { op: 0, flags: 1, present: 2, family: 3, prefixlen: 4, scope: 5, index: 6, ifaFlags: 7, validLft: 8, preferredLft: 9 },
+    flags: { replace: 1 },
+    present: { peer: 1, broadcast: 2, validLft: 4, preferredLft: 8, label: 16 },
+    slots: { local: 64, peer: 80, broadcast: 96 },
+  },
+  route: {
+    ops: { new: 0, del: 1, dump: 2, get: 3 },
+    words: { op: 0, flags: 1, present: 2, family: 3, dstLen: 4, srcLen: 5, oif: 6, iif: 7, table: 8, priority: 9, scope: 10, protocol: 11, type: 12, mtu: 13 },
+    flags: { replace: 1, append: 2, onlink: 4 },
+    present: { dst: 1, src: 2, gateway: 4, prefsrc: 8, priority: 16, scope: 32, protocol: 64, type: 128, mtu: 256 },
+    slots: { dst: 64, src: 80, gateway: 96, prefsrc: 112 },
+  },
+} as const;
+
+/** Where `a` (the addon's layout) and `b` (WIRE_LAYOUT) differ, as a path ('route.slots.prefsrc: 116 vs 112'), or null. */
+export function layoutDifference(a: unknown, b: unknown, at = ''): string | null {
+  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) return Object.is(a, b) ? null : `${at || '(root)'}: ${String(a)} vs ${String(b)}`;
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  for (const k of new Set([...Object.keys(ra), ...Object.keys(rb)])) {
+    const d = layoutDifference(ra[k], rb[k], at ? `${at}.${k}` : k);
+    if (d !== null) return d;
+  }
+  return null;
+}
+
+const WIRE = new Uint8Array(WIRE_LAYOUT.size);
+const W32 = new Uint32Array(WIRE.buffer, 0, WIRE_LAYOUT.words);
+const A = WIRE_LAYOUT.addr;
+const R = WIRE_LAYOUT.route;
 
 /** Clears the whole buffer (no address of an earlier request can leak into this one) and sets op and flags. */
-function pack(op: number | undefined, flags: number): void {
+function pack(words: { op: number; flags: number }, op: number | undefined, flags: number): void {
   if (op === undefined) throw new TypeError('native spec: unknown op');
   WIRE.fill(0);
-  W32[0] = op;
-  W32[1] = flags;
+  W32[words.op] = op;
+  W32[words.flags] = flags;
 }
 
 /** `h.addr()` with `spec` packed. */
 export function sendAddr(h: NativeHandle, spec: AddrSpec): Promise<RawAddr[]> {
-  pack(ADDR_OPS[spec.op], spec.replace ? 1 : 0);
+  const w = A.words;
+  const p = A.present;
+  pack(w, A.ops[spec.op], spec.replace ? A.flags.replace : 0);
   let present = 0;
-  W32[3] = spec.family ?? 0;
-  W32[4] = spec.prefixlen ?? 0;
-  W32[5] = spec.scope ?? 0;
-  W32[6] = spec.index ?? 0;
-  W32[7] = spec.flags ?? 0;
-  if (spec.local) WIRE.set(spec.local, SLOT_A);
-  if (spec.peer) (present |= 1), WIRE.set(spec.peer, SLOT_B);
-  if (spec.broadcast) (present |= 2), WIRE.set(spec.broadcast, SLOT_C);
-  if (spec.validLft != null) (present |= 4), (W32[8] = spec.validLft);
-  if (spec.preferredLft != null) (present |= 8), (W32[9] = spec.preferredLft);
-  if (spec.label != null) present |= 16;
-  W32[2] = present;
+  W32[w.family] = spec.family ?? 0;
+  W32[w.prefixlen] = spec.prefixlen ?? 0;
+  W32[w.scope] = spec.scope ?? 0;
+  W32[w.index] = spec.index ?? 0;
+  W32[w.ifaFlags] = spec.flags ?? 0;
+  if (spec.local) WIRE.set(spec.local, A.slots.local);
+  if (spec.peer) (present |= p.peer), WIRE.set(spec.peer, A.slots.peer);
+  if (spec.broadcast) (present |= p.broadcast), WIRE.set(spec.broadcast, A.slots.broadcast);
+  if (spec.validLft != null) (present |= p.validLft), (W32[w.validLft] = spec.validLft);
+  if (spec.preferredLft != null) (present |= p.preferredLft), (W32[w.preferredLft] = spec.preferredLft);
+  if (spec.label != null) present |= p.label;
+  W32[w.present] = present;
   return spec.label != null ? h.addr(WIRE, spec.label) : h.addr(WIRE);
 }
 
 /** `h.route()` with `spec` packed. */
 export function sendRoute(h: NativeHandle, spec: RouteSpec): Promise<RawRoute[]> {
-  pack(ROUTE_OPS[spec.op], (spec.replace ? 1 : 0) | (spec.append ? 2 : 0) | (spec.onlink ? 4 : 0));
+  const w = R.words;
+  const p = R.present;
+  const f = R.flags;
+  pack(w, R.ops[spec.op], (spec.replace ? f.replace : 0) | (spec.append ? f.append : 0) | (spec.onlink ? f.onlink : 0));
   let present = 0;
-  W32[3] = spec.family ?? 0;
-  W32[4] = spec.dstLen ?? 0;
-  W32[5] = spec.srcLen ?? 0;
-  W32[6] = spec.oif ?? 0;
-  W32[7] = spec.iif ?? 0;
-  W32[8] = spec.table ?? 0;
-  if (spec.dst) (present |= 1), WIRE.set(spec.dst, SLOT_A);
-  if (spec.src) (present |= 2), WIRE.set(spec.src, SLOT_B);
-  if (spec.gateway) (present |= 4), WIRE.set(spec.gateway, SLOT_C);
-  if (spec.prefsrc) (present |= 8), WIRE.set(spec.prefsrc, SLOT_D);
-  if (spec.priority != null) (present |= 16), (W32[9] = spec.priority);
-  if (spec.scope != null) (present |= 32), (W32[10] = spec.scope);
-  if (spec.protocol != null) (present |= 64), (W32[11] = spec.protocol);
-  if (spec.type != null) (present |= 128), (W32[12] = spec.type);
-  if (spec.mtu != null) (present |= 256), (W32[13] = spec.mtu);
-  W32[2] = present;
+  W32[w.family] = spec.family ?? 0;
+  W32[w.dstLen] = spec.dstLen ?? 0;
+  W32[w.srcLen] = spec.srcLen ?? 0;
+  W32[w.oif] = spec.oif ?? 0;
+  W32[w.iif] = spec.iif ?? 0;
+  W32[w.table] = spec.table ?? 0;
+  if (spec.dst) (present |= p.dst), WIRE.set(spec.dst, R.slots.dst);
+  if (spec.src) (present |= p.src), WIRE.set(spec.src, R.slots.src);
+  if (spec.gateway) (present |= p.gateway), WIRE.set(spec.gateway, R.slots.gateway);
+  if (spec.prefsrc) (present |= p.prefsrc), WIRE.set(spec.prefsrc, R.slots.prefsrc);
+  if (spec.priority != null) (present |= p.priority), (W32[w.priority] = spec.priority);
+  if (spec.scope != null) (present |= p.scope), (W32[w.scope] = spec.scope);
+  if (spec.protocol != null) (present |= p.protocol), (W32[w.protocol] = spec.protocol);
+  if (spec.type != null) (present |= p.type), (W32[w.type] = spec.type);
+  if (spec.mtu != null) (present |= p.mtu), (W32[w.mtu] = spec.mtu);
+  W32[w.present] = present;
   return h.route(WIRE);
 }
 
 let addon: Addon | undefined;
 export function native(): Addon {
-  addon ??= bindings('netplumb') as Addon;
+  if (addon === undefined) {
+    const a = bindings('netplumb') as Addon;
+    // An addon built from other sources than this file would misread every
+    // address and route request: refuse it here, where it is plain why.
+    const d = layoutDifference(a.wireLayout, WIRE_LAYOUT);
+    if (d !== null) throw new Error(`netplumb: the addon's packed layout (src/wire.hpp) differs from lib/native.ts WIRE_LAYOUT at ${d}: rebuild the addon, or change both`);
+    addon = a;
+  }
   return addon;
 }

@@ -16,31 +16,15 @@
 #include <string>
 #include <vector>
 
+#include "local_request.hpp"
 #include "netns.hpp"
 #include "nl/transact.hpp"
 
 namespace nl {
 
-// A request run on the handle's thread without netlink (a filesystem or
-// namespace operation that must happen inside the namespace, or off the
-// caller's thread). Subclasses override run().
-struct LocalContext {
-  int ns_fd = -1;
-  // The namespace's NETLINK_NETFILTER socket, opened (inside the namespace)
-  // the first time it is asked for. Null with *err set if it cannot be.
-  std::function<Socket*(Error* err)> netfilter;
-};
-
-class LocalRequest : public Request {
- public:
-  LocalRequest() { local = true; }
-  virtual void run(LocalContext& ctx) = 0;
-};
-
 // The first request of every handle: opening (or creating) its namespace.
 class OpenRequest : public Request {
  public:
-  OpenRequest() { kind = Kind::Open; }
   enum class Mode { Path, Create, Current };
   Mode mode = Mode::Path;
   std::string path;

@@ -8,13 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "handle.hpp"
+#include "local_request.hpp"
 
 namespace nl {
 
 class SocketRequest : public LocalRequest {
  public:
-  SocketRequest() { kind = Kind::Socket; op = "socket"; }
+  SocketRequest() { op = "socket"; }
   // A socket nobody took (its promise could not be settled: the JS
   // environment went away) is closed with the request.
   ~SocketRequest() override;
@@ -31,7 +31,7 @@ class SocketRequest : public LocalRequest {
 
 class SysctlRequest : public LocalRequest {
  public:
-  SysctlRequest() { kind = Kind::Sysctl; op = "sysctl"; }
+  SysctlRequest() { op = "sysctl"; }
   std::string path;  // below /proc/sys/net, already validated
   std::optional<std::string> write;
   std::string value;  // result of a read

@@ -15,6 +15,7 @@ namespace nl::ct {
 namespace {
 
 bool parse_tuple(bytes nest, Tuple* t, std::array<uint8_t, 4>* src_only) {
+  AttrCheck check;  // a wrong-length integer attribute makes the message malformed
   AttrTable<CTA_TUPLE_MAX> tb(nest);
   if (!tb.valid || !tb[CTA_TUPLE_IP].present() || !tb[CTA_TUPLE_PROTO].present()) return false;
   AttrTable<CTA_IP_MAX> ip(tb[CTA_TUPLE_IP].data);
@@ -31,7 +32,7 @@ bool parse_tuple(bytes nest, Tuple* t, std::array<uint8_t, 4>* src_only) {
   t->sport = ntohs(pr[CTA_PROTO_SRC_PORT].u16());
   t->dport = ntohs(pr[CTA_PROTO_DST_PORT].u16());
   if (tb[CTA_TUPLE_ZONE].present()) t->zone = ntohs(tb[CTA_TUPLE_ZONE].u16());
-  return true;
+  return check.ok();
 }
 
 // A ctnetlink message header for IPv4 entries.
@@ -73,6 +74,7 @@ std::vector<uint8_t> delete_msg(const Tuple& t) {
 }  // namespace
 
 bool parse_entry(const nlmsghdr& h, bytes payload, Tuple* orig, std::array<uint8_t, 4>* reply_src) {
+  AttrCheck check;  // a wrong-length integer attribute makes the message malformed
   if ((h.nlmsg_type & 0xff) != IPCTNL_MSG_CT_NEW || (h.nlmsg_type >> 8) != NFNL_SUBSYS_CTNETLINK) return false;
   auto g = extra_header<nfgenmsg>(payload);
   if (!g || g->nfgen_family != AF_INET) return false;
@@ -80,7 +82,7 @@ bool parse_entry(const nlmsghdr& h, bytes payload, Tuple* orig, std::array<uint8
   if (!tb.valid || !tb[CTA_TUPLE_ORIG].present() || !tb[CTA_TUPLE_REPLY].present()) return false;
   if (!parse_tuple(tb[CTA_TUPLE_ORIG].data, orig, nullptr)) return false;
   if (tb[CTA_ZONE].present()) orig->zone = ntohs(tb[CTA_ZONE].u16());
-  return parse_tuple(tb[CTA_TUPLE_REPLY].data, nullptr, reply_src);
+  return parse_tuple(tb[CTA_TUPLE_REPLY].data, nullptr, reply_src) && check.ok();
 }
 
 void FlushRequest::run(LocalContext& ctx) {

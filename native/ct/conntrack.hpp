@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "../handle.hpp"
+#include "../local_request.hpp"
 
 namespace nl::ct {
 
@@ -31,7 +31,7 @@ bool parse_entry(const nlmsghdr& h, bytes payload, Tuple* orig, std::array<uint8
 // meanwhile is not an error.  ~ conntrack -D -p udp --dport N [--reply-src A]
 class FlushRequest : public LocalRequest {
  public:
-  FlushRequest() { kind = Kind::CtFlush; op = "IPCTNL_MSG_CT_DELETE"; }
+  FlushRequest() { op = "IPCTNL_MSG_CT_DELETE"; }
   uint8_t proto = 17;
   uint16_t dport_min = 0, dport_max = 65535;
   std::optional<std::array<uint8_t, 4>> to;

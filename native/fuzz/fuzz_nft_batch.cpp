@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "../handle.hpp"
+#include "../local_request.hpp"
 #include "../nft/nft.hpp"
 #include "common.hpp"
 #include "fake_kernel.hpp"

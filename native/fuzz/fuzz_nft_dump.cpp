@@ -14,7 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "../handle.hpp"
+#include "../local_request.hpp"
 #include "../nft/nft.hpp"
 #include "common.hpp"
 #include "fake_kernel.hpp"

@@ -83,51 +83,42 @@ std::unique_ptr<nl::Request> dump_request(unsigned which) {
 // by the input (nothing read from outside it).
 size_t collected(nl::Request& r, size_t input) {
   auto b = [&](size_t n) { FUZZ_CHECK(n <= input); };
-  switch (r.kind) {
-    case nl::Request::Kind::Link: {
-      auto& v = static_cast<rtnl::LinkRequest&>(r).links;
-      for (auto& l : v) {
-        b(l.name.size());
-        b(l.kind.size());
-        b(l.mac.size());
-        b(l.alias.size());
-        fuzz::sink(l.name);
-      }
-      return v.size();
+  // The requests are the library's own classes (nl::Request knows no kinds).
+  if (auto* q = dynamic_cast<rtnl::LinkRequest*>(&r)) {
+    for (auto& l : q->links) {
+      b(l.name.size());
+      b(l.kind.size());
+      b(l.mac.size());
+      b(l.alias.size());
+      fuzz::sink(l.name);
     }
-    case nl::Request::Kind::Addr: {
-      auto& v = static_cast<rtnl::AddrRequest&>(r).addrs;
-      for (auto& a : v) {
-        FUZZ_CHECK(a.local.size() == (a.family == AF_INET ? 4u : 16u));
-        b(a.label.size());
-        fuzz::sink(a.local);
-      }
-      return v.size();
-    }
-    case nl::Request::Kind::Route: {
-      auto& v = static_cast<rtnl::RouteRequest&>(r).routes;
-      for (auto& x : v) {
-        b(x.dst.size() + x.gateway.size());
-        FUZZ_CHECK(x.multipath.size() <= input / sizeof(rtnexthop));
-      }
-      return v.size();
-    }
-    case nl::Request::Kind::Neigh: {
-      auto& v = static_cast<rtnl::NeighRequest&>(r).neighs;
-      for (auto& n : v) b(n.dst.size() + n.lladdr.size());
-      return v.size();
-    }
-    case nl::Request::Kind::Rule: {
-      auto& v = static_cast<rtnl::RuleRequest&>(r).rules;
-      for (auto& x : v) b(x.iifname.size() + x.oifname.size());
-      return v.size();
-    }
-    case nl::Request::Kind::Nsid:
-      fuzz::sink(uint32_t(static_cast<rtnl::NsidRequest&>(r).nsid));
-      return 0;
-    default:
-      return 0;
+    return q->links.size();
   }
+  if (auto* q = dynamic_cast<rtnl::AddrRequest*>(&r)) {
+    for (auto& a : q->addrs) {
+      FUZZ_CHECK(a.local.size() == (a.family == AF_INET ? 4u : 16u));
+      b(a.label.size());
+      fuzz::sink(a.local);
+    }
+    return q->addrs.size();
+  }
+  if (auto* q = dynamic_cast<rtnl::RouteRequest*>(&r)) {
+    for (auto& x : q->routes) {
+      b(x.dst.size() + x.gateway.size());
+      FUZZ_CHECK(x.multipath.size() <= input / sizeof(rtnexthop));
+    }
+    return q->routes.size();
+  }
+  if (auto* q = dynamic_cast<rtnl::NeighRequest*>(&r)) {
+    for (auto& n : q->neighs) b(n.dst.size() + n.lladdr.size());
+    return q->neighs.size();
+  }
+  if (auto* q = dynamic_cast<rtnl::RuleRequest*>(&r)) {
+    for (auto& x : q->rules) b(x.iifname.size() + x.oifname.size());
+    return q->rules.size();
+  }
+  if (auto* q = dynamic_cast<rtnl::NsidRequest*>(&r)) fuzz::sink(uint32_t(q->nsid));
+  return 0;
 }
 
 }  // namespace

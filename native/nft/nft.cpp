@@ -286,6 +286,7 @@ void BatchRequest::run(LocalContext& ctx) {
 }
 
 bool parse_rule(const nlmsghdr& h, bytes payload, RuleInfo* out) {
+  AttrCheck check;  // a wrong-length integer attribute makes the message malformed
   if ((h.nlmsg_type & 0xff) != NFT_MSG_NEWRULE) return false;
   auto g = extra_header<nfgenmsg>(payload);
   if (!g) return false;
@@ -295,10 +296,11 @@ bool parse_rule(const nlmsghdr& h, bytes payload, RuleInfo* out) {
   out->chain = tb[NFTA_RULE_CHAIN].str();
   out->handle = be64(tb[NFTA_RULE_HANDLE].u64());
   out->userdata.assign(tb[NFTA_RULE_USERDATA].data.begin(), tb[NFTA_RULE_USERDATA].data.end());
-  return tb.valid;
+  return tb.valid && check.ok();
 }
 
 bool parse_chain(const nlmsghdr& h, bytes payload, ChainInfo* out) {
+  AttrCheck check;  // a wrong-length integer attribute makes the message malformed
   if ((h.nlmsg_type & 0xff) != NFT_MSG_NEWCHAIN) return false;
   auto g = extra_header<nfgenmsg>(payload);
   if (!g) return false;
@@ -313,7 +315,7 @@ bool parse_chain(const nlmsghdr& h, bytes payload, ChainInfo* out) {
     out->hooknum = be32(hk[NFTA_HOOK_HOOKNUM].u32());
     out->priority = static_cast<int32_t>(be32(hk[NFTA_HOOK_PRIORITY].u32()));
   }
-  return tb.valid;
+  return tb.valid && check.ok();
 }
 
 namespace {

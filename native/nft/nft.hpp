@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "../handle.hpp"
+#include "../local_request.hpp"
 
 namespace nl::nft {
 
@@ -67,7 +67,7 @@ const char* msg_name(MsgType t);
 // (the generation check, or the kernel's memory) was refused.
 class BatchRequest : public LocalRequest {
  public:
-  BatchRequest() { kind = Kind::NftBatch; op = "NFNL_MSG_BATCH"; }
+  BatchRequest() { op = "NFNL_MSG_BATCH"; }
   std::vector<Msg> msgs;
   std::optional<uint32_t> genid;
   int failed_index = -1;  // which message the error is about
@@ -94,7 +94,7 @@ struct ChainInfo {
 // genid applies only if nothing changed since.
 class DumpRequest : public LocalRequest {
  public:
-  DumpRequest() { kind = Kind::NftDump; op = "NFT_MSG_GETRULE"; }
+  DumpRequest() { op = "NFT_MSG_GETRULE"; }
   uint8_t family = 2;
   std::string table;
   std::vector<ChainInfo> chains;

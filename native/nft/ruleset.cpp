@@ -27,6 +27,7 @@ Bytes data_value(const Attr& a) {
 }  // namespace
 
 bool parse_table_summary(const nlmsghdr& h, bytes payload, TableSummary* out) {
+  AttrCheck check;  // a wrong-length integer attribute makes the message malformed
   if ((h.nlmsg_type & 0xff) != NFT_MSG_NEWTABLE) return false;
   auto g = extra_header<nfgenmsg>(payload);
   if (!g) return false;
@@ -35,10 +36,11 @@ bool parse_table_summary(const nlmsghdr& h, bytes payload, TableSummary* out) {
   out->name = tb[NFTA_TABLE_NAME].str();
   out->flags = be32(tb[NFTA_TABLE_FLAGS].u32());
   out->handle = be64(tb[NFTA_TABLE_HANDLE].u64());
-  return tb.valid && !out->name.empty();
+  return (tb.valid && !out->name.empty()) && check.ok();
 }
 
 bool parse_chain_summary(const nlmsghdr& h, bytes payload, ChainSummary* out) {
+  AttrCheck check;  // a wrong-length integer attribute makes the message malformed
   if ((h.nlmsg_type & 0xff) != NFT_MSG_NEWCHAIN) return false;
   auto g = extra_header<nfgenmsg>(payload);
   if (!g) return false;
@@ -65,10 +67,11 @@ bool parse_chain_summary(const nlmsghdr& h, bytes payload, ChainSummary* out) {
       });
     }
   }
-  return ok && !out->name.empty();
+  return (ok && !out->name.empty()) && check.ok();
 }
 
 bool parse_expr_summary(bytes elem, ExprSummary* out) {
+  AttrCheck check;  // a wrong-length integer attribute makes the message malformed
   AttrTable<NFTA_EXPR_MAX> ex(elem);
   out->name = ex[NFTA_EXPR_NAME].str();
   const bytes data = ex[NFTA_EXPR_DATA].data;
@@ -134,10 +137,11 @@ bool parse_expr_summary(bytes elem, ExprSummary* out) {
     out->type = be32(t[NFTA_REJECT_TYPE].u32());
   }
   // Every other expression (redirect, masq, counter, log, limit, ...): its name is enough.
-  return ok;
+  return ok && check.ok();
 }
 
 bool parse_rule_summary(const nlmsghdr& h, bytes payload, RuleSummary* out) {
+  AttrCheck check;  // a wrong-length integer attribute makes the message malformed
   if (!parse_rule(h, payload, out)) return false;  // the header, where, handle, user data
   AttrTable<NFTA_RULE_MAX> tb(after_header<nfgenmsg>(payload));
   bool ok = tb.valid;
@@ -149,16 +153,17 @@ bool parse_rule_summary(const nlmsghdr& h, bytes payload, RuleSummary* out) {
       out->exprs.push_back(std::move(e));
     }) && ok;
   }
-  return ok && !out->table.empty() && !out->chain.empty();
+  return (ok && !out->table.empty() && !out->chain.empty()) && check.ok();
 }
 
 bool parse_gen(const nlmsghdr& h, bytes payload, uint32_t* gen) {
+  AttrCheck check;  // a wrong-length integer attribute makes the message malformed
   if ((h.nlmsg_type & 0xff) != NFT_MSG_NEWGEN) return false;
   if (!extra_header<nfgenmsg>(payload)) return false;
   AttrTable<NFTA_GEN_MAX> tb(after_header<nfgenmsg>(payload));
   if (!tb.valid || !tb[NFTA_GEN_ID].present()) return false;
   *gen = be32(tb[NFTA_GEN_ID].u32());
-  return true;
+  return check.ok();
 }
 
 namespace {

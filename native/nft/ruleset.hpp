@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "../handle.hpp"
+#include "../local_request.hpp"
 #include "nft.hpp"
 
 namespace nl::nft {
@@ -77,7 +77,7 @@ bool parse_gen(const nlmsghdr& h, bytes payload, uint32_t* gen);
 // returned is one generation's ruleset. With gen_only, only the generation.
 class RulesetRequest : public LocalRequest {
  public:
-  RulesetRequest() { kind = Kind::NftRuleset; op = "NFT_MSG_GETRULE"; }
+  RulesetRequest() { op = "NFT_MSG_GETRULE"; }
   bool gen_only = false;
   // Tables whose rules are not read (their tables and chains still are).
   std::vector<std::pair<uint8_t, std::string>> skip_rules;

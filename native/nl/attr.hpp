@@ -10,18 +10,66 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <cerrno>
 
 #include "builder.hpp"
+#include "error.hpp"
 
 namespace nl {
 
 using bytes = std::span<const uint8_t>;
+
+// Fixed-width reads are validated. A parser opens an AttrCheck for the
+// message it decodes; an integer read (u8 ... u64) of an attribute whose
+// length is not exactly the integer's width, anywhere while the check is open
+// (nested tables included), returns the default and is recorded: the parser
+// then reports the message as malformed (ok() false; error() says which
+// attribute: EINVAL, "attribute 4 has length 1, want 4"). A check opened
+// inside another (a nested parser) hands its finding to the outer one.
+// Parsing is synchronous on one thread, so the open check is per thread.
+class AttrCheck {
+ public:
+  AttrCheck() : outer_(current_) { current_ = this; }
+  ~AttrCheck() {
+    current_ = outer_;
+    if (outer_ && bad_) outer_->note(type_, len_, want_);
+  }
+  AttrCheck(const AttrCheck&) = delete;
+  AttrCheck& operator=(const AttrCheck&) = delete;
+
+  bool ok() const { return !bad_; }
+  Error error() const {
+    if (!bad_) return Error{};
+    return Error::sys(EINVAL, "parse",
+                      "attribute " + std::to_string(type_) + " has length " + std::to_string(len_) + ", want " + std::to_string(want_));
+  }
+  // A read of attribute `type` found `len` bytes where `want` were expected.
+  static void record(uint16_t type, size_t len, size_t want) {
+    if (current_) current_->note(type, len, want);
+  }
+
+ private:
+  void note(uint16_t type, size_t len, size_t want) {
+    if (bad_) return;  // the first finding is the one reported
+    bad_ = true;
+    type_ = type;
+    len_ = len;
+    want_ = want;
+  }
+  static inline thread_local AttrCheck* current_ = nullptr;
+  AttrCheck* outer_;
+  bool bad_ = false;
+  uint16_t type_ = 0;
+  size_t len_ = 0, want_ = 0;
+};
 
 struct Attr {
   uint16_t type = 0;  // without NLA_F_NESTED / NLA_F_NET_BYTEORDER
   bytes data;
 
   bool present() const { return data.data() != nullptr; }
+  // A struct at the start of the payload (at least sizeof(T) bytes; a kernel
+  // struct may grow at its end). Not for integers: use the reads below.
   template <class T>
   std::optional<T> as() const {
     if (data.size() < sizeof(T)) return std::nullopt;
@@ -29,11 +77,24 @@ struct Attr {
     std::memcpy(&v, data.data(), sizeof(T));
     return v;
   }
-  uint8_t u8(uint8_t d = 0) const { return as<uint8_t>().value_or(d); }
-  uint16_t u16(uint16_t d = 0) const { return as<uint16_t>().value_or(d); }
-  uint32_t u32(uint32_t d = 0) const { return as<uint32_t>().value_or(d); }
-  int32_t s32(int32_t d = 0) const { return as<int32_t>().value_or(d); }
-  uint64_t u64(uint64_t d = 0) const { return as<uint64_t>().value_or(d); }
+  // An integer attribute: exactly sizeof(T) bytes. Absent: nullopt. Present
+  // with another length: nullopt, recorded in the open AttrCheck (above).
+  template <class T>
+  std::optional<T> get() const {
+    if (!present()) return std::nullopt;
+    if (data.size() != sizeof(T)) {
+      AttrCheck::record(type, data.size(), sizeof(T));
+      return std::nullopt;
+    }
+    T v;
+    std::memcpy(&v, data.data(), sizeof(T));
+    return v;
+  }
+  uint8_t u8(uint8_t d = 0) const { return get<uint8_t>().value_or(d); }
+  uint16_t u16(uint16_t d = 0) const { return get<uint16_t>().value_or(d); }
+  uint32_t u32(uint32_t d = 0) const { return get<uint32_t>().value_or(d); }
+  int32_t s32(int32_t d = 0) const { return get<int32_t>().value_or(d); }
+  uint64_t u64(uint64_t d = 0) const { return get<uint64_t>().value_or(d); }
   // String up to the first NUL or the end of the payload.
   std::string str() const {
     size_t n = 0;

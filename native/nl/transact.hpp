@@ -19,11 +19,10 @@ class Request {
  public:
   virtual ~Request() { release_fds(); }
 
-  // What the request is, so owners can downcast without RTTI.
-  enum class Kind : uint8_t { Plain, Open, Link, Addr, Route, Nsid, Neigh, Rule, Socket, Sysctl, NftBatch, NftDump, NftRuleset, CtFlush };
-  // Runs on the handle's thread without netlink (see LocalRequest).
+  // Not a netlink message: set by a subclass its owner runs by other means.
+  // transact() is never given one. (This layer knows no caller: whoever
+  // needs a request's concrete type keeps it, as src/requests.hpp does.)
   bool local = false;
-  Kind kind = Kind::Plain;
 
   std::vector<uint8_t> msg;  // the complete message; seq and pid are filled in at send
   std::string op;            // "RTM_NEWLINK", reported in errors

@@ -55,6 +55,7 @@ std::unique_ptr<Request> addr_request(const AddrSpec& s, Error* err) {
 }
 
 bool parse_addr(const nlmsghdr& h, bytes payload, AddrInfo* out) {
+  AttrCheck check;  // a wrong-length integer attribute makes the message malformed
   if (h.nlmsg_type != RTM_NEWADDR) return false;
   auto ifa = extra_header<ifaddrmsg>(payload);
   if (!ifa) return false;
@@ -77,7 +78,7 @@ bool parse_addr(const nlmsghdr& h, bytes payload, AddrInfo* out) {
     a.preferred_lft = ci->ifa_prefered;
   }
   size_t want = a.family == AF_INET ? 4 : a.family == AF_INET6 ? 16 : 0;
-  return tb.valid && want && a.local.size() == want;
+  return (tb.valid && want && a.local.size() == want) && check.ok();
 }
 
 void AddrRequest::on_data(const nlmsghdr& h, bytes payload) {

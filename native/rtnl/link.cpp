@@ -186,6 +186,7 @@ std::unique_ptr<Request> link_request(const LinkSpec& in, Error* err) {
 }
 
 bool parse_link(const nlmsghdr& h, bytes payload, LinkInfo* out) {
+  AttrCheck check;  // a wrong-length integer attribute makes the message malformed
   if (h.nlmsg_type != RTM_NEWLINK) return false;
   auto ifi = extra_header<ifinfomsg>(payload);
   if (!ifi) return false;
@@ -236,7 +237,7 @@ bool parse_link(const nlmsghdr& h, bytes payload, LinkInfo* out) {
       l.vxlan = x;
     }
   }
-  return tb.valid;
+  return tb.valid && check.ok();
 }
 
 void LinkRequest::on_data(const nlmsghdr& h, bytes payload) {

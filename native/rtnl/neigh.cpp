@@ -56,6 +56,7 @@ std::unique_ptr<Request> neigh_request(const NeighSpec& s, Error* err) {
 }
 
 bool parse_neigh(const nlmsghdr& h, bytes payload, NeighInfo* out) {
+  AttrCheck check;  // a wrong-length integer attribute makes the message malformed
   if (h.nlmsg_type != RTM_NEWNEIGH) return false;
   auto nd = extra_header<ndmsg>(payload);
   if (!nd) return false;
@@ -71,7 +72,7 @@ bool parse_neigh(const nlmsghdr& h, bytes payload, NeighInfo* out) {
   if (tb[NDA_VLAN].present()) n.vlan = tb[NDA_VLAN].u16();
   if (tb[NDA_VNI].present()) n.vni = tb[NDA_VNI].u32();
   n.master = tb[NDA_MASTER].u32();
-  return tb.valid;
+  return tb.valid && check.ok();
 }
 
 void NeighRequest::on_data(const nlmsghdr& h, bytes payload) {

@@ -95,6 +95,7 @@ std::unique_ptr<Request> route_request(const RouteSpec& s, Error* err) {
 }
 
 bool parse_route(const nlmsghdr& h, bytes payload, RouteInfo* out) {
+  AttrCheck check;  // a wrong-length integer attribute makes the message malformed
   if (h.nlmsg_type != RTM_NEWROUTE) return false;
   auto rt = extra_header<rtmsg>(payload);
   if (!rt) return false;
@@ -143,7 +144,7 @@ bool parse_route(const nlmsghdr& h, bytes payload, RouteInfo* out) {
       off += step;
     }
   }
-  return ok;
+  return ok && check.ok();
 }
 
 void RouteRequest::on_data(const nlmsghdr& h, bytes payload) {

@@ -230,7 +230,6 @@ std::unique_ptr<Request> set_nsid_request(int target_fd, int32_t nsid, Error* er
 
 // Requests that collect decoded replies.
 struct LinkRequest : Request {
-  LinkRequest() { kind = Kind::Link; }
   std::vector<LinkInfo> links;
   void on_data(const nlmsghdr&, bytes) override;
   void reset() override { links.clear(); }
@@ -238,7 +237,6 @@ struct LinkRequest : Request {
   std::string attr_type_name(uint32_t) const override;
 };
 struct AddrRequest : Request {
-  AddrRequest() { kind = Kind::Addr; }
   std::vector<AddrInfo> addrs;
   void on_data(const nlmsghdr&, bytes) override;
   void reset() override { addrs.clear(); }
@@ -246,7 +244,6 @@ struct AddrRequest : Request {
   std::string attr_type_name(uint32_t) const override;
 };
 struct RouteRequest : Request {
-  RouteRequest() { kind = Kind::Route; }
   std::vector<RouteInfo> routes;
   void on_data(const nlmsghdr&, bytes) override;
   void reset() override { routes.clear(); }
@@ -257,21 +254,18 @@ struct RouteRequest : Request {
 // `ip netns identify`-style lookup: the id (as seen from the namespace the
 // request is sent in) of the namespace behind target_fd; -1 if none assigned.
 struct NsidRequest : Request {
-  NsidRequest() { kind = Kind::Nsid; }
   int32_t nsid = -1;
   void on_data(const nlmsghdr&, bytes) override;
 };
 std::unique_ptr<Request> nsid_request(int target_fd, Error* err);
 
 struct NeighRequest : Request {
-  NeighRequest() { kind = Kind::Neigh; }
   std::vector<NeighInfo> neighs;
   void on_data(const nlmsghdr&, bytes) override;
   void reset() override { neighs.clear(); }
   std::string attr_at(size_t) const override;
 };
 struct RuleRequest : Request {
-  RuleRequest() { kind = Kind::Rule; }
   std::vector<RuleInfo> rules;
   void on_data(const nlmsghdr&, bytes) override;
   void reset() override { rules.clear(); }

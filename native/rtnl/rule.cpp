@@ -62,6 +62,7 @@ std::unique_ptr<Request> rule_request(const RuleSpec& s, Error* err) {
 }
 
 bool parse_rule(const nlmsghdr& h, bytes payload, RuleInfo* out) {
+  AttrCheck check;  // a wrong-length integer attribute makes the message malformed
   if (h.nlmsg_type != RTM_NEWRULE) return false;
   auto r = extra_header<fib_rule_hdr>(payload);
   if (!r) return false;
@@ -81,7 +82,7 @@ bool parse_rule(const nlmsghdr& h, bytes payload, RuleInfo* out) {
   if (tb[FRA_FWMASK].present()) x.fwmask = tb[FRA_FWMASK].u32();
   x.iifname = tb[FRA_IIFNAME].str();
   x.oifname = tb[FRA_OIFNAME].str();
-  return tb.valid;
+  return tb.valid && check.ok();
 }
 
 void RuleRequest::on_data(const nlmsghdr& h, bytes payload) {

@@ -323,6 +323,69 @@ static void test_msg_parser_rejects() {
   CHECK(!nl::for_each_msg(bytes(a, 10), [&](const nlmsghdr&, bytes) { ++n; return true; }));
 }
 
+// Integer attributes are read only at their exact width: a short (or long)
+// one makes the parser refuse the message and say which attribute, where it
+// used to read as a silent 0 (or a prefix).
+static Bytes link_payload(uint16_t mtu_len, uint16_t vxlan_id_len) {
+  Golden g;
+  for (size_t i = 0; i < sizeof(ifinfomsg); ++i) g.u8(0);
+  g.attr(4 + 4, IFLA_IFNAME);
+  g.str("vx0", 4);
+  g.attr(4 + mtu_len, IFLA_MTU);
+  for (uint16_t i = 0; i < mtu_len; ++i) g.u8(i == 0 ? 0xdc : i == 1 ? 0x05 : 0);
+  while (g.b.size() % 4) g.u8(0);
+  // IFLA_LINKINFO { IFLA_INFO_KIND "vxlan", IFLA_INFO_DATA { IFLA_VXLAN_ID } }
+  uint16_t id_attr = static_cast<uint16_t>((4 + vxlan_id_len + 3) & ~3);
+  g.attr(static_cast<uint16_t>(4 + 12 + 4 + id_attr), IFLA_LINKINFO);
+  g.attr(4 + 6, IFLA_INFO_KIND);
+  g.str("vxlan", 8);
+  g.attr(static_cast<uint16_t>(4 + id_attr), IFLA_INFO_DATA);
+  g.attr(static_cast<uint16_t>(4 + vxlan_id_len), IFLA_VXLAN_ID);
+  for (uint16_t i = 0; i < vxlan_id_len; ++i) g.u8(i == 0 ? 42 : 0);
+  while (g.b.size() % 4) g.u8(0);
+  return g.b;
+}
+
+static void test_attr_widths_validated() {
+  nlmsghdr h{};
+  h.nlmsg_type = RTM_NEWLINK;
+  {
+    Bytes p = link_payload(4, 4);
+    nl::rtnl::LinkInfo l;
+    nl::AttrCheck check;
+    CHECK(nl::rtnl::parse_link(h, p, &l));
+    CHECK(check.ok());
+    CHECK(l.name == "vx0" && l.mtu == 1500 && l.vxlan && l.vxlan->id == 42);
+  }
+  for (uint16_t len : {2, 8}) {  // IFLA_MTU short, then long
+    Bytes p = link_payload(len, 4);
+    nl::rtnl::LinkInfo l;
+    nl::AttrCheck check;
+    CHECK(!nl::rtnl::parse_link(h, p, &l));
+    CHECK(!check.ok());
+    nl::Error e = check.error();
+    CHECK(e.err == EINVAL);
+    CHECK(e.detail == "attribute 4 has length " + std::to_string(len) + ", want 4");
+  }
+  {
+    // Nested: IFLA_LINKINFO/IFLA_INFO_DATA/IFLA_VXLAN_ID of 2 bytes (IFLA_VXLAN_ID is 1).
+    Bytes p = link_payload(4, 2);
+    nl::rtnl::LinkInfo l;
+    nl::AttrCheck check;
+    CHECK(!nl::rtnl::parse_link(h, p, &l));
+    CHECK(check.error().detail == "attribute 1 has length 2, want 4");
+  }
+  {
+    // Without a check open, a read still never reads a wrong width: the default.
+    uint8_t b[] = {6, 0, 4, 0, 7, 0, 0, 0};
+    nl::AttrTable<8> tb(bytes(b, sizeof b));
+    CHECK(!tb[4].get<uint32_t>().has_value());
+    CHECK(tb[4].u32(9) == 9);
+    CHECK(tb[4].u16() == 7);
+    CHECK(!tb[5].get<uint32_t>().has_value());  // absent: nullopt, nothing recorded
+  }
+}
+
 static void test_parse_link_truncated() {
   nlmsghdr h{};
   h.nlmsg_type = RTM_NEWLINK;
@@ -426,6 +489,7 @@ int main() {
   test_attr_parser_rejects();
   test_msg_parser_rejects();
   test_parse_link_truncated();
+  test_attr_widths_validated();
   test_extack_offset();
   test_random_inputs();
   std::printf("%d checks, %d failed\n", checks, failures);

@@ -1,0 +1,330 @@
+// HandleWrap: the JS class Handle, one namespace's I/O thread. Takes requests
+// (their kinds: requests.hpp), hands them to the thread a turn of JS at a
+// time, and settles their promises as the thread delivers them.
+#include "handle_wrap.hpp"
+
+#include <fcntl.h>
+
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "bridge.hpp"
+#include "errors.hpp"
+#include "requests.hpp"
+#include "spinner.hpp"
+
+namespace glue {
+
+class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
+ public:
+  static Napi::Function Init(Napi::Env env) { return Define(env, Requests{}); }
+
+  // new Handle(mode: 'path' | 'name' | 'create' | 'current', path: string)
+  // new Handle('fd', what: string, fd: number): the namespace of fd, dup'd
+  // now, synchronously: fd may be closed (and its number reused) right after.
+  HandleWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<HandleWrap>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString())
+      throw Napi::TypeError::New(env, "Handle(mode, path)");
+    std::string mode = info[0].As<Napi::String>();
+    if (mode == "fd" && !info[2].IsNumber()) throw Napi::TypeError::New(env, "Handle('fd', what, fd)");
+    auto open = guard_throw(env, "open", [&] {
+      auto o = std::make_unique<nl::OpenRequest>();
+      o->op = "open";
+      o->path = info[1].As<Napi::String>();
+      return o;
+    });
+    if (mode == "fd") {
+      open->pinned_fd = fcntl(info[2].As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 0);
+      if (open->pinned_fd < 0) throw native_exception(env, nl::dup_fd_error(errno, "the namespace's fd"));
+    }
+    if (mode == "create") open->mode = nl::OpenRequest::Mode::Create;
+    else if (mode == "current") open->mode = nl::OpenRequest::Mode::Current;
+    else open->mode = nl::OpenRequest::Mode::Path;
+    open->nofollow = mode == "name";  // a /run/netns entry: never follow a symbolic link
+
+    std::unique_ptr<std::shared_ptr<Bridge>> keep;
+    guard_throw(env, "open", [&] {
+      spinner_ = Spinner::of(env);
+      bridge_ = std::make_shared<Bridge>();
+      keep = std::make_unique<std::shared_ptr<Bridge>>(bridge_);
+    });
+    // The wrapper stays alive until its I/O thread has closed: the TSFN's
+    // finalizer drops this reference.
+    self_ = Napi::Persistent(info.This().As<Napi::Object>());
+    bridge_->tsfn = Tsfn::New(
+        env, "netplumb-handle", 0, 1, this,
+        [](Napi::Env, std::shared_ptr<Bridge>* bridge, HandleWrap* self) {
+          Bridge::finalized(*bridge);
+          delete bridge;
+          self->self_.Reset();
+        },
+        keep.get());
+    keep.release();  // the finalizer owns it now
+    bridge_->tsfn.Unref(env);  // an idle handle does not keep the process alive
+    nl::Request* opening = open.get();
+    try {
+      auto d = Napi::Promise::Deferred::New(env);
+      ready_ = Napi::Persistent(d.Promise().As<Napi::Object>());
+      track(env, opening, d, &settle_open);
+      nl::Error err;
+      handle_ = nl::Handle::start(std::move(open), bridge_, &err);
+      if (!handle_) {
+        // No I/O thread: nothing was opened or created. ready() rejects
+        // (pthread_create, EAGAIN/ENOMEM), the handle is closed from the start.
+        pending_.erase(opening);
+        d.Reject(from_error(env, err));
+        StartClosed(env);
+        return;
+      }
+    } catch (...) {
+      // Out of memory before the thread started (it never did): the same.
+      pending_.erase(opening);
+      nl::Error e = nl::error_of_current_exception("open");
+      StartClosed(env);
+      throw native_exception(env, e);
+    }
+    std::lock_guard<std::mutex> lk(bridge_->mu);
+    bridge_->handle = handle_;
+  }
+
+  // A handle whose thread never started: closed, close() resolves at once,
+  // and the TSFN (nobody will call it) is released, which drops self_.
+  void StartClosed(Napi::Env env) {
+    closed_ = true;
+    auto c = Napi::Promise::Deferred::New(env);
+    c.Resolve(env.Undefined());
+    close_promise_ = Napi::Persistent(c.Promise().As<Napi::Object>());
+    refd_ = false;
+    bridge_->tsfn.Release();
+  }
+
+  // Settles at most this many promises per turn of the event loop: each
+  // settlement runs the awaiting code's continuation (as microtasks, before
+  // control returns to the loop), so a pile of 256 completions at once would
+  // otherwise hold timers and I/O back for its whole duration.
+  static constexpr size_t kSettlePerTurn = 16;
+  // Staged requests handed to the I/O thread at once, without waiting for the microtask.
+  static constexpr size_t kFlushEarly = 32;
+
+  void Drain(Napi::Env env) {
+    nl::Handle::Batch batch;
+    bool now_closed;
+    {
+      std::lock_guard<std::mutex> lk(bridge_->mu);
+      // Take a slice when more is waiting and the next turn can be signalled
+      // (after the thread has closed it cannot: then take everything).
+      bool sliced = false;
+      if (bridge_->done.size() > kSettlePerTurn && bridge_->tsfn.NonBlockingCall() == napi_ok) {
+        auto mid = bridge_->done.begin() + kSettlePerTurn;
+        try {
+          batch.assign(std::make_move_iterator(bridge_->done.begin()), std::make_move_iterator(mid));
+          bridge_->done.erase(bridge_->done.begin(), mid);
+          sliced = true;
+        } catch (...) {
+          batch.clear();  // no memory for a slice: take everything (the next call finds nothing)
+        }
+      }
+      if (!sliced) {
+        batch.swap(bridge_->done);
+        bridge_->scheduled = false;
+      }
+      now_closed = bridge_->is_closed && bridge_->done.empty();
+    }
+    Napi::HandleScope scope(env);
+    // Each request is settled on its own: one that cannot be settled must not
+    // leave the others' promises (and their pending_ entries) behind.
+    std::string failure;
+    for (auto& r : batch) {
+      auto it = pending_.find(r.get());
+      if (it == pending_.end()) continue;
+      Napi::Promise::Deferred d = it->second.d;
+      SettleFn settle = it->second.settle;
+      pending_.erase(it);
+      try {
+        settle(env, *r, d);
+      } catch (const Napi::Error& e) {
+        if (failure.empty()) failure = std::string("netplumb: settling a request failed: ") + e.what();
+      } catch (...) {
+        // Out of memory converting the result: the request fails, typed.
+        try {
+          d.Reject(from_error(env, nl::error_of_current_exception(r->op)));
+        } catch (...) {
+        }
+      }
+    }
+    if (pending_.empty() && !closed_ && refd_) {
+      bridge_->tsfn.Unref(env);
+      refd_ = false;
+    }
+    if (now_closed && close_) {
+      close_->Resolve(env.Undefined());
+      close_.reset();
+    }
+    // Where JS can still run this surfaces as an uncaught exception; in an
+    // environment being torn down (a terminated worker) the throw just fails.
+    if (!failure.empty()) napi_throw_error(env, nullptr, failure.c_str());
+  }
+
+ private:
+  // The Handle class: ready, close, pending, and one method per request kind.
+  template <class... K>
+  static Napi::Function Define(Napi::Env env, KindList<K...>) {
+    return DefineClass(env, "Handle",
+                       {InstanceMethod("ready", &HandleWrap::Ready), InstanceMethod<&HandleWrap::Call<K>>(K::name)...,
+                        InstanceMethod("close", &HandleWrap::Guarded<&HandleWrap::Close>),
+                        InstanceAccessor("pending", &HandleWrap::Pending, nullptr)});
+  }
+
+  // Every promise-returning method: a C++ exception rejects its promise, typed.
+  template <Napi::Value (HandleWrap::*M)(const Napi::CallbackInfo&)>
+  Napi::Value Guarded(const Napi::CallbackInfo& info) {
+    return guard_promise(info.Env(), "request", [&] { return (this->*M)(info); });
+  }
+
+  // One method per request kind: make the request from the JS arguments and
+  // queue it, to be settled by its kind (requests.hpp).
+  template <class K>
+  Napi::Value Call(const Napi::CallbackInfo& info) {
+    return guard_promise(info.Env(), "request", [&] {
+      nl::Error err;
+      auto req = K::make(info, &err);
+      return Submit(info.Env(), std::move(req), err, &settle<K>);
+    });
+  }
+
+  static void settle_open(Napi::Env env, nl::Request& r, Napi::Promise::Deferred& d) {
+    if (r.error) return d.Reject(from_error(env, *r.error));
+    auto& o = static_cast<nl::OpenRequest&>(r);
+    auto res = Napi::Object::New(env);
+    res.Set("fd", o.ns_fd);
+    res.Set("dev", static_cast<double>(o.id.dev));
+    res.Set("ino", static_cast<double>(o.id.ino));
+    d.Resolve(res);
+  }
+
+  Napi::Value Ready(const Napi::CallbackInfo&) { return ready_.Value(); }
+  Napi::Value Pending(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(pending_.size()));
+  }
+
+  Napi::Value Submit(Napi::Env env, std::unique_ptr<nl::Request> req, const nl::Error& err, SettleFn settle) {
+    auto d = Napi::Promise::Deferred::New(env);
+    if (!req) {
+      d.Reject(from_error(env, err));
+    } else if (closed_) {
+      d.Reject(from_error(env, nl::Error::sys(EBADF, req->op, "the namespace handle is closed")));
+    } else {
+      // Whatever can fail for memory comes first: once tracked, the request
+      // is staged without allocating (a tracked request that was not staged
+      // would leave a promise nobody settles).
+      staged_.reserve(staged_.size() + 1);
+      track(env, req.get(), d, settle);
+      Stage(env, std::move(req));
+    }
+    return d.Promise();
+  }
+
+  // Requests made during one turn of JS are handed to the I/O thread together,
+  // from a microtask: one lock and one wake-up for a whole Promise.all, and the
+  // thread sees the pile at once (one sendmsg). An awaited single request pays
+  // only for the microtask.
+  void StageOrFlush(Napi::Env env, std::unique_ptr<nl::Request> req) {
+    staged_.push_back(std::move(req));
+    // A long burst is handed over in slices as it grows, so the I/O thread
+    // and the kernel start on the first requests while JS is still making
+    // the rest (two cores working instead of one after the other).
+    if (staged_.size() >= kFlushEarly) Flush();
+    if (flush_scheduled_) return;
+    flush_scheduled_ = true;
+    if (flush_fn_.IsEmpty()) {
+      flush_fn_ = Napi::Persistent(Napi::Function::New(env, [this](const Napi::CallbackInfo&) {
+        flush_scheduled_ = false;
+        Flush();
+      }));
+      queue_microtask_ = Napi::Persistent(env.Global().Get("queueMicrotask").As<Napi::Function>());
+    }
+    queue_microtask_.Call({flush_fn_.Value()});
+  }
+  void Stage(Napi::Env env, std::unique_ptr<nl::Request> req) {
+    // Staged requests must reach the I/O thread even if the microtask cannot
+    // be queued (the request is tracked already): then hand them over now.
+    try {
+      StageOrFlush(env, std::move(req));
+    } catch (...) {
+      flush_scheduled_ = false;
+      Flush();
+      throw;
+    }
+  }
+
+  void Flush() {
+    if (staged_.empty()) return;
+    std::vector<std::unique_ptr<nl::Request>> out;
+    out.swap(staged_);
+    handle_->submit(std::move(out));
+    if (spinner_) spinner_->extend();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!closed_) {
+      auto close = std::make_unique<Napi::Promise::Deferred>(env);  // allocated before anything changes
+      close_promise_ = Napi::Persistent(close->Promise().As<Napi::Object>());
+      close_ = std::move(close);
+      closed_ = true;
+      if (!refd_) {
+        bridge_->tsfn.Ref(env);  // until the thread says it has closed
+        refd_ = true;
+      }
+      Flush();  // what was asked before close() still runs
+      handle_->close();
+    }
+    return close_promise_.Value();
+  }
+
+  void track(Napi::Env env, nl::Request* r, Napi::Promise::Deferred d, SettleFn settle) {
+    if (!refd_) {
+      bridge_->tsfn.Ref(env);
+      refd_ = true;
+    }
+    pending_.emplace(r, InFlight{d, settle});
+  }
+
+  std::shared_ptr<Bridge> bridge_;
+  std::shared_ptr<nl::Handle> handle_;
+  Spinner* spinner_ = nullptr;
+  // Each request in flight: its promise, and its kind's settle.
+  struct InFlight {
+    Napi::Promise::Deferred d;
+    SettleFn settle;
+  };
+  std::unordered_map<nl::Request*, InFlight> pending_;
+  Napi::ObjectReference self_;
+  Napi::ObjectReference ready_;
+  Napi::ObjectReference close_promise_;
+  std::unique_ptr<Napi::Promise::Deferred> close_;
+  std::vector<std::unique_ptr<nl::Request>> staged_;
+  bool flush_scheduled_ = false;
+  Napi::FunctionReference flush_fn_, queue_microtask_;
+  bool closed_ = false;
+  bool refd_ = false;
+};
+
+void CallDrain(Napi::Env env, Napi::Function, HandleWrap* self, void*) {
+  if (env == nullptr || self == nullptr) return;
+  // Called from the event loop, not from JS: an exception thrown here would
+  // terminate the process. The one expected is a worker being terminated
+  // with requests in flight (its environment can no longer run JS): then
+  // the promises have nobody left to settle for.
+  try {
+    self->Drain(env);
+  } catch (...) {
+    // Napi::Error as above; anything else (no memory) must not end the process either.
+  }
+}
+
+Napi::Function handle_class(Napi::Env env) { return HandleWrap::Init(env); }
+
+}  // namespace glue

@@ -1,0 +1,143 @@
+// Every request kind a Handle offers (handle.link(spec), handle.nftBatch(...)),
+// one struct each, and nothing else:
+//   Req      the native request class it makes (native/)
+//   name     the JS method on Handle
+//   make     the request built from the JS arguments; null with *err set when
+//            it cannot be (the promise rejects with err)
+//   result   what the promise resolves with, from the finished request
+//   reject   optional: fields a failure adds to the error object
+// A new kind is a struct here, its make/result in requests.cc, and one entry
+// in Requests (below): HandleWrap (handle_wrap.cc) registers each as a method
+// and settles each request with its own kind's result, never by a switch.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "../native/ct/conntrack.hpp"
+#include "../native/local.hpp"
+#include "../native/nft/nft.hpp"
+#include "../native/nft/ruleset.hpp"
+#include "../native/rtnl/rtnl.hpp"
+#include "errors.hpp"
+
+namespace glue {
+
+using Made = std::unique_ptr<nl::Request>;
+
+// Requests with no result of their own resolve with undefined.
+struct NoResult {
+  static Napi::Value result(Napi::Env env, const nl::Request&) { return env.Undefined(); }
+};
+
+struct LinkReq {
+  using Req = nl::rtnl::LinkRequest;
+  static constexpr const char* name = "link";
+  static Made make(const Napi::CallbackInfo& info, nl::Error* err);
+  static Napi::Value result(Napi::Env env, const Req& r);
+};
+struct AddrReq {  // packed (wire.hpp)
+  using Req = nl::rtnl::AddrRequest;
+  static constexpr const char* name = "addr";
+  static Made make(const Napi::CallbackInfo& info, nl::Error* err);
+  static Napi::Value result(Napi::Env env, const Req& r);
+};
+struct RouteReq {  // packed (wire.hpp)
+  using Req = nl::rtnl::RouteRequest;
+  static constexpr const char* name = "route";
+  static Made make(const Napi::CallbackInfo& info, nl::Error* err);
+  static Napi::Value result(Napi::Env env, const Req& r);
+};
+struct NeighReq {
+  using Req = nl::rtnl::NeighRequest;
+  static constexpr const char* name = "neigh";
+  static Made make(const Napi::CallbackInfo& info, nl::Error* err);
+  static Napi::Value result(Napi::Env env, const Req& r);
+};
+struct RuleReq {
+  using Req = nl::rtnl::RuleRequest;
+  static constexpr const char* name = "rule";
+  static Made make(const Napi::CallbackInfo& info, nl::Error* err);
+  static Napi::Value result(Napi::Env env, const Req& r);
+};
+// nsid(fd): the id of fd's namespace as seen here (-1: none).
+struct NsidReq {
+  using Req = nl::rtnl::NsidRequest;
+  static constexpr const char* name = "nsid";
+  static Made make(const Napi::CallbackInfo& info, nl::Error* err);
+  static Napi::Value result(Napi::Env env, const Req& r);
+};
+// setNsid(fd, id): resolves as nsid() does (the request is an NsidRequest; -1 from a plain ACK).
+struct SetNsidReq {
+  using Req = nl::rtnl::NsidRequest;
+  static constexpr const char* name = "setNsid";
+  static Made make(const Napi::CallbackInfo& info, nl::Error* err);
+  static Napi::Value result(Napi::Env env, const Req& r) { return NsidReq::result(env, r); }
+};
+// socket({ domain: 4|6, type: 'stream'|'dgram', bind?, port? }) or socket({ netlinkGroups }).
+struct SocketReq {
+  using Req = nl::SocketRequest;
+  static constexpr const char* name = "socket";
+  static Made make(const Napi::CallbackInfo& info, nl::Error* err);
+  static Napi::Value result(Napi::Env env, Req& r);  // takes the fd
+};
+// sysctl({ path: 'ipv4/ip_forward', write?: '1' }).
+struct SysctlReq {
+  using Req = nl::SysctlRequest;
+  static constexpr const char* name = "sysctl";
+  static Made make(const Napi::CallbackInfo& info, nl::Error* err);
+  static Napi::Value result(Napi::Env env, const Req& r);
+};
+// nftBatch([msg...], genid?): one atomic nf_tables transaction; a failure says which message (index).
+struct NftBatchReq : NoResult {
+  using Req = nl::nft::BatchRequest;
+  static constexpr const char* name = "nftBatch";
+  static Made make(const Napi::CallbackInfo& info, nl::Error* err);
+  static void reject(Napi::Object& error, const Req& r);
+};
+// nftDump({ family, table }): the chains and rules of one table.
+struct NftDumpReq {
+  using Req = nl::nft::DumpRequest;
+  static constexpr const char* name = "nftDump";
+  static Made make(const Napi::CallbackInfo& info, nl::Error* err);
+  static Napi::Value result(Napi::Env env, const Req& r);
+};
+// nftRuleset({ genOnly?, skipRules? }): every table, chain and rule (read only).
+struct NftRulesetReq {
+  using Req = nl::nft::RulesetRequest;
+  static constexpr const char* name = "nftRuleset";
+  static Made make(const Napi::CallbackInfo& info, nl::Error* err);
+  static Napi::Value result(Napi::Env env, const Req& r);
+};
+// ctFlush({ proto, dportMin, dportMax, to? }): deletes matching IPv4 conntrack entries; resolves with how many.
+struct CtFlushReq {
+  using Req = nl::ct::FlushRequest;
+  static constexpr const char* name = "ctFlush";
+  static Made make(const Napi::CallbackInfo& info, nl::Error* err);
+  static Napi::Value result(Napi::Env env, const Req& r);
+};
+
+template <class... K>
+struct KindList {};
+// The Handle's request methods, in this order.
+using Requests = KindList<LinkReq, AddrReq, RouteReq, NeighReq, RuleReq, SocketReq, SysctlReq, NsidReq, SetNsidReq,
+                          NftBatchReq, NftDumpReq, NftRulesetReq, CtFlushReq>;
+
+// Settles one finished request of kind K: rejects with its error, else
+// resolves with K::result. HandleWrap keeps this function with each pending
+// request (chosen when it was made, so no dispatch on a kind afterwards).
+using SettleFn = void (*)(Napi::Env, nl::Request&, Napi::Promise::Deferred&);
+template <class K>
+void settle(Napi::Env env, nl::Request& r, Napi::Promise::Deferred& d) {
+  auto& req = static_cast<typename K::Req&>(r);
+  if (r.error) {
+    auto e = from_error(env, *r.error);
+    if constexpr (requires { K::reject(e, req); }) K::reject(e, req);
+    d.Reject(e);
+  } else {
+    d.Resolve(K::result(env, req));
+  }
+}
+
+}  // namespace glue
