@@ -55,6 +55,7 @@ export function spawnIn(ns: Namespace, command: string, args?: readonly string[]
       // here on would mean what it says. Fail loudly rather than carry on.
       const e = new NetlinkError(err, `return from namespace ${ns}`);
       process.emitWarning(e);
+      // eslint-disable-next-line no-unsafe-finally -- deliberate: this error replaces the spawn's result
       throw e;
     }
   }

@@ -2,7 +2,7 @@ import { MACVLAN_MODES as MODES, type MacvlanMode } from './constants';
 import { ErrorCodes as C, NetplumbError } from './errors';
 import { createLink, Link, resolveIndex, type LinkRef } from './link';
 import type { LinkSpec } from './native';
-import { Namespace, resolveNamespace } from './namespace';
+import { type Namespace, resolveNamespace } from './namespace';
 import * as v from './validate';
 
 

@@ -372,10 +372,22 @@ export function sendAddr(h: NativeHandle, spec: AddrSpec): Promise<RawAddr[]> {
   W32[6] = spec.index ?? 0;
   W32[7] = spec.flags ?? 0;
   if (spec.local) WIRE.set(spec.local, SLOT_A);
-  if (spec.peer) (present |= 1), WIRE.set(spec.peer, SLOT_B);
-  if (spec.broadcast) (present |= 2), WIRE.set(spec.broadcast, SLOT_C);
-  if (spec.validLft != null) (present |= 4), (W32[8] = spec.validLft);
-  if (spec.preferredLft != null) (present |= 8), (W32[9] = spec.preferredLft);
+  if (spec.peer) {
+    present |= 1;
+    WIRE.set(spec.peer, SLOT_B);
+  }
+  if (spec.broadcast) {
+    present |= 2;
+    WIRE.set(spec.broadcast, SLOT_C);
+  }
+  if (spec.validLft != null) {
+    present |= 4;
+    W32[8] = spec.validLft;
+  }
+  if (spec.preferredLft != null) {
+    present |= 8;
+    W32[9] = spec.preferredLft;
+  }
   if (spec.label != null) present |= 16;
   W32[2] = present;
   return spec.label != null ? h.addr(WIRE, spec.label) : h.addr(WIRE);
@@ -391,15 +403,42 @@ export function sendRoute(h: NativeHandle, spec: RouteSpec): Promise<RawRoute[]>
   W32[6] = spec.oif ?? 0;
   W32[7] = spec.iif ?? 0;
   W32[8] = spec.table ?? 0;
-  if (spec.dst) (present |= 1), WIRE.set(spec.dst, SLOT_A);
-  if (spec.src) (present |= 2), WIRE.set(spec.src, SLOT_B);
-  if (spec.gateway) (present |= 4), WIRE.set(spec.gateway, SLOT_C);
-  if (spec.prefsrc) (present |= 8), WIRE.set(spec.prefsrc, SLOT_D);
-  if (spec.priority != null) (present |= 16), (W32[9] = spec.priority);
-  if (spec.scope != null) (present |= 32), (W32[10] = spec.scope);
-  if (spec.protocol != null) (present |= 64), (W32[11] = spec.protocol);
-  if (spec.type != null) (present |= 128), (W32[12] = spec.type);
-  if (spec.mtu != null) (present |= 256), (W32[13] = spec.mtu);
+  if (spec.dst) {
+    present |= 1;
+    WIRE.set(spec.dst, SLOT_A);
+  }
+  if (spec.src) {
+    present |= 2;
+    WIRE.set(spec.src, SLOT_B);
+  }
+  if (spec.gateway) {
+    present |= 4;
+    WIRE.set(spec.gateway, SLOT_C);
+  }
+  if (spec.prefsrc) {
+    present |= 8;
+    WIRE.set(spec.prefsrc, SLOT_D);
+  }
+  if (spec.priority != null) {
+    present |= 16;
+    W32[9] = spec.priority;
+  }
+  if (spec.scope != null) {
+    present |= 32;
+    W32[10] = spec.scope;
+  }
+  if (spec.protocol != null) {
+    present |= 64;
+    W32[11] = spec.protocol;
+  }
+  if (spec.type != null) {
+    present |= 128;
+    W32[12] = spec.type;
+  }
+  if (spec.mtu != null) {
+    present |= 256;
+    W32[13] = spec.mtu;
+  }
   W32[2] = present;
   return h.route(WIRE);
 }

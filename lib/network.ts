@@ -432,12 +432,11 @@ export class Network {
         await step('publish');
       }
       await pair.peer.refresh();
-      const network = this;
       const endpoint: Endpoint = {
         network: this, id, namespace: ns, link: pair.peer, hostLink: pair.link, ifname, hostIfname, address: `${ip}/${this.prefixlen}`,
         ip, gateway: this.gateway, mac: pair.peer.mac, mappings, ports: portsOf(mappings),
-        disconnect: () => network.disconnect(endpoint),
-        [Symbol.asyncDispose]: () => network.disconnect(endpoint),
+        disconnect: () => this.disconnect(endpoint),
+        [Symbol.asyncDispose]: () => this.disconnect(endpoint),
       };
       this.#endpoints.add(endpoint);
       return endpoint;
@@ -556,12 +555,11 @@ export class Network {
       Link.get(this.namespace, held.hostIfname),
       PortMapping.list(this.namespace).then((ms) => ms.filter((m) => m.address === held.ip)),
     ]);
-    const network = this;
     const endpoint: Endpoint = {
       network: this, id: held.id, namespace: ns, link, hostLink, ifname: held.ifname, hostIfname: held.hostIfname,
       address: `${held.ip}/${this.prefixlen}`, ip: held.ip, gateway: this.gateway, mac: link.mac, mappings, ports: portsOf(mappings),
-      disconnect: () => network.disconnect(endpoint),
-      [Symbol.asyncDispose]: () => network.disconnect(endpoint),
+      disconnect: () => this.disconnect(endpoint),
+      [Symbol.asyncDispose]: () => this.disconnect(endpoint),
     };
     this.#endpoints.add(endpoint);
     return endpoint;

@@ -1,7 +1,7 @@
 import { ErrorCodes as C, kernel, NetplumbError } from './errors';
 import { Link, resolveIndex, type LinkRef } from './link';
 import type { LinkSpec } from './native';
-import { Namespace, resolveNamespace } from './namespace';
+import { type Namespace, resolveNamespace } from './namespace';
 import * as v from './validate';
 
 export interface VethPairOptions {

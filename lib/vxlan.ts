@@ -1,7 +1,7 @@
 import { ErrorCodes as C, NetplumbError } from './errors';
 import { createLink, Link, resolveIndex, type LinkRef } from './link';
 import type { LinkSpec } from './native';
-import { Namespace, resolveNamespace } from './namespace';
+import { type Namespace, resolveNamespace } from './namespace';
 import * as v from './validate';
 
 export interface VxlanOptions {
