@@ -8,6 +8,7 @@ import * as v from './validate';
 
 export type { MacvlanMode };
 
+/** Options of `Macvlan.create`: `ip link add NAME link DEV type macvlan mode MODE`. */
 export interface MacvlanOptions {
   /** The lower device the macvlan sits on: a Link, or a name or ifindex in `namespace`. */
   parent: LinkRef;
