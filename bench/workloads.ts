@@ -3,7 +3,7 @@
 // timed region.
 import { Address, Link, Namespace, Network, Route, VethPair } from '../lib';
 import {
-  check, floor, gapMonitor, gc, ipBatch, ipEach, ipj, ipOf, median, netnsNames, now, range, Results, run, sleep,
+  check, floor, gapMonitor, gc, ipBatch, ipEach, ipj, ipOf, median, netnsNames, now, range, type Results, run, sleep,
 } from './util';
 
 export interface Ctx {

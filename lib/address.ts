@@ -5,6 +5,7 @@ import { sendAddr, type AddrSpec, type RawAddr } from './native';
 import { Namespace } from './namespace';
 import * as v from './validate';
 
+/** Options of `Address.add` / `Link.addAddress`: the flags of `ip addr add CIDR dev DEV [nodad] [noprefixroute] [valid_lft N] ...`. */
 export interface AddressOptions {
   /** Skip duplicate address detection (IPv6): the address is usable at once. Default false. */
   nodad?: boolean;
@@ -27,6 +28,7 @@ export interface AddressOptions {
 
 const ADDRESS_KEYS: v.Keys<AddressOptions> = { nodad: true, broadcast: true, peer: true, label: true, scope: true, noprefixroute: true, validLifetime: true, preferredLifetime: true, replace: true };
 
+/** One address as the kernel reports it (an entry of `ip -j addr show`). */
 export interface AddressInfo {
   family: 4 | 6;
   address: string;
@@ -45,6 +47,7 @@ export interface AddressInfo {
   preferredLifetime: number;
 }
 
+/** Filter of `Address.list`: `ip -4|-6 addr show`. */
 export interface AddressListOptions {
   family?: 4 | 6;
 }

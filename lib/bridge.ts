@@ -6,6 +6,7 @@ import { Namespace, resolveNamespace } from './namespace';
 import { PortMapping, type PublishOptions } from './port-mapping';
 import * as v from './validate';
 
+/** Options of `Bridge.create`: `ip link add NAME type bridge [mtu N] [address MAC]`. */
 export interface BridgeOptions {
   /** Default: the process's own namespace. */
   namespace?: Namespace;

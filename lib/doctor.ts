@@ -19,7 +19,9 @@ import { Namespace } from './namespace';
 import type { NftExprSummary, NftRuleset } from './native';
 import type { PortMapping } from './port-mapping';
 
+/** What a doctor `Finding` is about: a chain's drop policy, a drop rule, or another table's NAT competing with ours. */
 export type FindingKind = 'policy-drop' | 'drop-rule' | 'competing-nat';
+/** An nf_tables family, as `nft list tables` names it. */
 export type NftFamily = 'ip' | 'ip6' | 'inet' | 'arp' | 'bridge' | 'netdev';
 
 /** One thing in the ruleset that can keep a mapped packet from its container. */

@@ -1,4 +1,13 @@
-// netplumb: Linux container networking from Node.js, over netlink.
+/**
+ * netplumb: Linux container networking from Node.js, over netlink (rtnetlink
+ * and nf_tables), with no `ip` or `nft` process forked. Every method's comment
+ * names the `ip`/`nft` command it stands for; input refused before the kernel
+ * is a {@link NetplumbError} (its `code` one of {@link ErrorCodes}), a kernel
+ * refusal a {@link NetlinkError} (its `code` the errno name, e.g. EEXIST).
+ *
+ * @packageDocumentation
+ * @module netplumb
+ */
 export { NetplumbError, NetlinkError, BrokenNamespaceError, ErrorCodes, type BrokenEntry } from './errors';
 export { Namespace, NETNS_RUN_DIR } from './namespace';
 export { Link, type LinkRef, type LinkListOptions, type MoveOptions, type OperState } from './link';

@@ -10,6 +10,7 @@ import { native } from './native';
 import type { Namespace } from './namespace';
 import * as v from './validate';
 
+/** What `Namespace.exec` returns once the command has ended (`ip netns exec NS CMD`): its output and how it ended. */
 export interface ExecResult {
   stdout: string;
   stderr: string;
@@ -18,6 +19,7 @@ export interface ExecResult {
   signal: NodeJS.Signals | null;
 }
 
+/** Options of `Namespace.exec`: Node's spawn options (without `stdio`) plus the child's input and an output limit. */
 export interface ExecOptions extends Omit<child_process.SpawnOptions, 'stdio'> {
   /** Written to the child's stdin, which is then closed. */
   input?: string | Buffer;
@@ -55,6 +57,7 @@ export function spawnIn(ns: Namespace, command: string, args?: readonly string[]
       // here on would mean what it says. Fail loudly rather than carry on.
       const e = new NetlinkError(err, `return from namespace ${ns}`);
       process.emitWarning(e);
+      // eslint-disable-next-line no-unsafe-finally -- deliberate: this error replaces the spawn's result
       throw e;
     }
   }
@@ -97,6 +100,7 @@ function hostOf(host: unknown, family: 4 | 6 | undefined, argument: string): v.P
   return v.ip(host, argument, family);
 }
 
+/** Options of `Namespace.listen`: where a server listens inside the namespace (as if started under `ip netns exec NS`). */
 export interface ListenOptions {
   port: number;
   /** Address to bind, an IP literal. Default '0.0.0.0'. */
@@ -139,6 +143,7 @@ export async function listenIn<S extends net.Server>(ns: Namespace, server: S, o
   return server;
 }
 
+/** Options of `Namespace.connect`: a TCP connection made from inside the namespace. */
 export interface ConnectOptions {
   /** An IP literal: names would be resolved outside the namespace. */
   host: string;
@@ -173,6 +178,7 @@ export function agentIn(ns: Namespace, options?: http.AgentOptions): http.Agent 
   return new NamespaceAgent(options);
 }
 
+/** Options of `Namespace.createSocket`: a UDP socket bound inside the namespace. */
 export interface UdpOptions {
   /** Port to bind. Default 0 (any). */
   port?: number;

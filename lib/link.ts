@@ -29,11 +29,13 @@ const IFF_UP = 0x1;
 const IFF_LOWER_UP = 0x10000;
 
 const OPERSTATES = ['unknown', 'notpresent', 'down', 'lowerlayerdown', 'testing', 'dormant', 'up'] as const;
+/** A link's operational state (RFC 2863), as `ip link show` prints it after `state`. */
 export type OperState = (typeof OPERSTATES)[number];
 
 /** A reference to a link: the object, its name, or its ifindex (in the namespace at hand). */
 export type LinkRef = Link | string | number;
 
+/** Filter of `Link.list` / `Namespace.links`: `ip link show [type KIND] [master DEV]`. */
 export interface LinkListOptions {
   /** Only links of this kind ('veth', 'bridge'...): filtered by the kernel. */
   kind?: string;
@@ -43,6 +45,7 @@ export interface LinkListOptions {
 
 const LINK_LIST_KEYS: v.Keys<LinkListOptions> = { kind: true, master: true };
 
+/** Options of `Link.moveTo`: `ip link set DEV netns NS [name NEWNAME]`. */
 export interface MoveOptions {
   /** The name in the target namespace, set in the same request (`ip link set X netns NS name eth0` style). */
   name?: string;
@@ -343,6 +346,7 @@ export class Link {
     return addressClass().list(this, opts);
   }
 
+  /** The link's fields as a plain object (for `JSON.stringify` and logs), like an entry of `ip -j link show`. */
   toJSON(): Record<string, unknown> {
     return {
       index: this.index, name: this.name, kind: this.kind, mtu: this.mtu, mac: this.mac, up: this.isUp,

@@ -2,12 +2,13 @@ import { MACVLAN_MODES as MODES, type MacvlanMode } from './constants';
 import { ErrorCodes as C, NetplumbError } from './errors';
 import { createLink, Link, resolveIndex, type LinkRef } from './link';
 import type { LinkSpec } from './native';
-import { Namespace, resolveNamespace } from './namespace';
+import { type Namespace, resolveNamespace } from './namespace';
 import * as v from './validate';
 
 
 export type { MacvlanMode };
 
+/** Options of `Macvlan.create`: `ip link add NAME link DEV type macvlan mode MODE`. */
 export interface MacvlanOptions {
   /** The lower device the macvlan sits on: a Link, or a name or ifindex in `namespace`. */
   parent: LinkRef;

@@ -242,6 +242,7 @@ export class Namespace {
     await kernel(native().removeNamespace(path), `namespace ${v.describe(name)}`);
   }
 
+  /** True once `close()` or `delete()` ran: every operation on this namespace then throws ERR_NAMESPACE_CLOSED. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -327,10 +328,18 @@ export class Namespace {
     });
   }
 
+  /**
+   * The links in this namespace: `ip -n NS link show`. Same as `Link.list(ns, opts)`.
+   * @throws NetplumbError ERR_NAMESPACE_CLOSED, ERR_INVALID_ARGUMENT, ERR_UNKNOWN_OPTION, ERR_INVALID_IFNAME (a bad `kind`), ERR_LINK_NOT_FOUND (`master`)
+   */
   links(opts?: LinkListOptions): Promise<Link[]> {
     return linkClass().list(this, opts);
   }
 
+  /**
+   * One link of this namespace by name or ifindex: `ip -n NS link show DEV`. Same as `Link.get(ns, ref)`.
+   * @throws NetplumbError ERR_NAMESPACE_CLOSED, ERR_INVALID_IFNAME, ERR_INVALID_ARGUMENT (a bad ifindex), ERR_LINK_NOT_FOUND
+   */
   link(ref: string | number): Promise<Link> {
     return linkClass().get(this, ref);
   }
@@ -385,6 +394,7 @@ export class Namespace {
     else await this.close();
   }
 
+  /** The namespace's name (as `ip netns list` shows it), or its path when it has none. */
   toString(): string {
     return this.name ?? this.path;
   }

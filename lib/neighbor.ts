@@ -8,10 +8,12 @@ import * as v from './validate';
 export const NUD_STATES: Record<string, number> = {
   incomplete: 0x01, reachable: 0x02, stale: 0x04, delay: 0x08, probe: 0x10, failed: 0x20, noarp: 0x40, permanent: 0x80,
 };
+/** A neighbour entry state (NUD_*), as `ip neigh` prints it: `ip neigh add ... nud STATE`. */
 export type NeighborState = 'permanent' | 'reachable' | 'stale' | 'delay' | 'probe' | 'noarp' | 'failed' | 'incomplete';
 
 const NTF: Record<string, number> = { use: 0x01, self: 0x02, master: 0x04, proxy: 0x08, extern_learn: 0x10, offload: 0x20, sticky: 0x40, router: 0x80 };
 
+/** Options of `Neighbor.add` / `Neighbor.delete`: `ip neigh add|del ADDR lladdr MAC dev DEV [nud STATE] [router]`. */
 export interface NeighborOptions {
   /** The link the entry is on. Its namespace is the entry's namespace. */
   dev: Link;
@@ -27,6 +29,7 @@ export interface NeighborOptions {
 
 const NEIGHBOR_KEYS: v.Keys<NeighborOptions> = { dev: true, address: true, lladdr: true, state: true, router: true };
 
+/** One neighbour (ARP/NDP) entry as the kernel reports it (an entry of `ip -j neigh show`). */
 export interface NeighborInfo {
   family: 4 | 6;
   address: string;
@@ -38,6 +41,7 @@ export interface NeighborInfo {
   flags: string[];
 }
 
+/** Options of `Fdb.add` / `Fdb.delete`: `bridge fdb add MAC dev DEV [master|self] [static|permanent|dynamic] [vlan N] [dst ADDR] [vni N]`. */
 export interface FdbOptions {
   /** The port (bridge port or vxlan device) the entry points to. */
   dev: Link;
@@ -55,6 +59,7 @@ export interface FdbOptions {
 
 const FDB_KEYS: v.Keys<FdbOptions> = { dev: true, lladdr: true, target: true, state: true, vlan: true, dst: true, vni: true };
 
+/** One forwarding database entry as the kernel reports it (an entry of `bridge -j fdb show`). */
 export interface FdbInfo {
   lladdr: string;
   index: number;

@@ -32,6 +32,7 @@ function portsOf(mappings: PortMapping[]): PublishedPort[] {
   }));
 }
 
+/** Options of `Network.bridge`: a Docker-style bridge network (`docker network create --driver bridge --subnet ...`). */
 export interface BridgeNetworkOptions {
   /** The bridge's name, e.g. 'docker0'. An existing bridge of that name is adopted. */
   name: string;
@@ -57,6 +58,7 @@ export interface BridgeNetworkOptions {
 
 const BRIDGE_NETWORK_KEYS: v.Keys<BridgeNetworkOptions> = { name: true, subnet: true, gateway: true, rangeStart: true, rangeEnd: true, mtu: true, masquerade: true, icc: true, namespace: true, gatewayAddress: true };
 
+/** Options of `network.connect`: what `docker network connect` / `docker run --network --ip --publish` set for one container. */
 export interface NetworkConnectOptions {
   /** A fixed address in the subnet. Default: the next free one (IPAM). */
   ip?: string;
@@ -136,6 +138,7 @@ export interface Endpoint {
   mappings: PortMapping[];
   /** The published ports, with the host ports chosen (`docker port`). */
   ports: PublishedPort[];
+  /** Removes this endpoint: its port mappings, its veth pair (both ends) and its address lease. Same as `network.disconnect(endpoint)`. */
   disconnect(): Promise<void>;
   /** `await using ep = await net.connect(ns)`: disconnects at the end of the block. */
   [Symbol.asyncDispose](): Promise<void>;
@@ -432,12 +435,11 @@ export class Network {
         await step('publish');
       }
       await pair.peer.refresh();
-      const network = this;
       const endpoint: Endpoint = {
         network: this, id, namespace: ns, link: pair.peer, hostLink: pair.link, ifname, hostIfname, address: `${ip}/${this.prefixlen}`,
         ip, gateway: this.gateway, mac: pair.peer.mac, mappings, ports: portsOf(mappings),
-        disconnect: () => network.disconnect(endpoint),
-        [Symbol.asyncDispose]: () => network.disconnect(endpoint),
+        disconnect: () => this.disconnect(endpoint),
+        [Symbol.asyncDispose]: () => this.disconnect(endpoint),
       };
       this.#endpoints.add(endpoint);
       return endpoint;
@@ -556,12 +558,11 @@ export class Network {
       Link.get(this.namespace, held.hostIfname),
       PortMapping.list(this.namespace).then((ms) => ms.filter((m) => m.address === held.ip)),
     ]);
-    const network = this;
     const endpoint: Endpoint = {
       network: this, id: held.id, namespace: ns, link, hostLink, ifname: held.ifname, hostIfname: held.hostIfname,
       address: `${held.ip}/${this.prefixlen}`, ip: held.ip, gateway: this.gateway, mac: link.mac, mappings, ports: portsOf(mappings),
-      disconnect: () => network.disconnect(endpoint),
-      [Symbol.asyncDispose]: () => network.disconnect(endpoint),
+      disconnect: () => this.disconnect(endpoint),
+      [Symbol.asyncDispose]: () => this.disconnect(endpoint),
     };
     this.#endpoints.add(endpoint);
     return endpoint;
@@ -652,6 +653,7 @@ export class Network {
     this.#ipam.reset([]);
   }
 
+  /** `await using net = await Network.bridge(...)`: deletes the network (`docker network rm`) unless its namespace is already closed. */
   async [Symbol.asyncDispose](): Promise<void> {
     if (!this.namespace.closed) await this.delete();
   }

@@ -8,6 +8,9 @@ import { delRule, expr, natTableMsgs, NFPROTO_IPV4, type OurRule, readState, rul
 import type { NftMsg } from './native';
 import * as v from './validate';
 
+/**
+ * Options of `PortMapping.publish`: one `docker run -p [HOSTADDR:]HOSTPORT:PORT[/PROTO]`, as nf_tables DNAT rules (`nft add rule ip netplumb ... dnat to ADDR:PORT`).
+ */
 export interface PublishOptions {
   /** The host namespace (where the NAT happens). Default: the bridge's namespace, else the process's own. */
   namespace?: Namespace;
@@ -269,15 +272,18 @@ export class PortMapping {
     this.#removed = true;
   }
 
+  /** `await using m = await PortMapping.publish(...)`: unpublishes at the end of the block unless the namespace is already closed. */
   async [Symbol.asyncDispose](): Promise<void> {
     if (!this.namespace.closed) await this.unpublish();
   }
 
+  /** The mapping as `docker port` prints it: `tcp 0.0.0.0:8080 -> 10.0.0.5:80`. */
   toString(): string {
     const ports = this.hostPortEnd !== this.hostPort ? `${this.hostPort}-${this.hostPortEnd}` : `${this.hostPort}`;
     return `${this.protocol} ${this.hostAddress}:${ports} -> ${this.address}:${this.port}`;
   }
 
+  /** The mapping's fields as a plain object (for `JSON.stringify` and logs). */
   toJSON(): Record<string, unknown> {
     return { id: this.id, protocol: this.protocol, hostAddress: this.hostAddress, hostPort: this.hostPort, hostPortEnd: this.hostPortEnd, address: this.address, port: this.port, localhost: this.localhost };
   }

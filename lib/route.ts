@@ -5,6 +5,9 @@ import { sendRoute, type RawRoute, type RouteSpec } from './native';
 import { Namespace, resolveNamespace } from './namespace';
 import * as v from './validate';
 
+/**
+ * Options of `Route.add` / `Route.replace` / `Route.delete`: `ip route add PREFIX [via GW] [dev DEV] [table T] [metric N] [scope S] [src A] [proto P] [onlink] [mtu N]`.
+ */
 export interface RouteOptions {
   /** Namespace of the route. Default: `dev`'s namespace if dev is a Link, else the process's own. */
   namespace?: Namespace;
@@ -36,6 +39,7 @@ export interface RouteOptions {
 
 const ROUTE_KEYS: v.Keys<RouteOptions> = { namespace: true, to: true, via: true, dev: true, table: true, metric: true, scope: true, src: true, type: true, protocol: true, onlink: true, mtu: true, family: true };
 
+/** One route as the kernel reports it (an entry of `ip -j route show`). */
 export interface RouteInfo {
   family: 4 | 6;
   /** 'default' or 'network/prefixlen' (a host route shows as its address, like ip). */
@@ -56,6 +60,7 @@ export interface RouteInfo {
   multipath?: { via?: string; oif: number; dev?: string; weight: number }[];
 }
 
+/** Filter of `Route.list`: `ip -4|-6 route show [table T] [dev DEV]`. */
 export interface RouteListOptions {
   /** Default: both. */
   family?: 4 | 6;

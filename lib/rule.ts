@@ -6,6 +6,9 @@ import * as v from './validate';
 
 const ACTIONS: Record<string, number> = { table: 1, goto: 2, nop: 3, blackhole: 6, unreachable: 7, prohibit: 8 };
 
+/**
+ * Options of `Rule.add` / `Rule.delete`: `ip rule add [not] [from A] [to A] [iif DEV] [oif DEV] [fwmark M/MASK] [tos T] [priority N] table T|blackhole|unreachable|prohibit`.
+ */
 export interface RuleOptions {
   /** Default: the process's own namespace. */
   namespace?: Namespace;
@@ -35,6 +38,7 @@ export interface RuleOptions {
 
 const RULE_KEYS: v.Keys<RuleOptions> = { namespace: true, family: true, from: true, to: true, iif: true, oif: true, fwmark: true, fwmask: true, tos: true, table: true, priority: true, action: true, not: true };
 
+/** One policy routing rule as the kernel reports it (an entry of `ip -j rule show`). */
 export interface RuleInfo {
   family: 4 | 6;
   priority: number;

@@ -1,9 +1,10 @@
 import { ErrorCodes as C, kernel, NetplumbError } from './errors';
 import { Link, resolveIndex, type LinkRef } from './link';
 import type { LinkSpec } from './native';
-import { Namespace, resolveNamespace } from './namespace';
+import { type Namespace, resolveNamespace } from './namespace';
 import * as v from './validate';
 
+/** Options of `VethPair.create`: `ip link add NAME [netns NS] type veth peer name PEER [netns NS]`, with MTU and MACs. */
 export interface VethPairOptions {
   /** Namespace of the first end. Default: the process's own. */
   namespace?: Namespace;
@@ -97,6 +98,7 @@ export class VethPair {
     await this.link.delete();
   }
 
+  /** `await using pair = await VethPair.create(...)`: deletes the pair at the end of the block; one already gone is not an error. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.delete().catch((e: unknown) => {
       // Already gone (its namespace was deleted, say): nothing to undo.

@@ -1,9 +1,10 @@
 import { ErrorCodes as C, NetplumbError } from './errors';
 import { createLink, Link, resolveIndex, type LinkRef } from './link';
 import type { LinkSpec } from './native';
-import { Namespace, resolveNamespace } from './namespace';
+import { type Namespace, resolveNamespace } from './namespace';
 import * as v from './validate';
 
+/** Options of `Vxlan.create`: `ip link add NAME type vxlan id VNI [dstport PORT] [remote|group ADDR] [local ADDR] [dev DEV]`. */
 export interface VxlanOptions {
   /** The VXLAN network identifier (VNI), 0-16777215. */
   id: number;
@@ -35,6 +36,11 @@ const VXLAN_KEYS: v.Keys<VxlanOptions> = { id: true, port: true, remote: true, g
 export class Vxlan {
   private constructor() {}
 
+  /**
+   * Creates a VXLAN device: `ip link add NAME type vxlan id VNI dstport 4789 remote|group ADDR local ADDR dev DEV`.
+   * @throws NetplumbError ERR_INVALID_IFNAME, ERR_INVALID_ARGUMENT (no `id`, both `remote` and `group`, a group without `dev`), ERR_UNKNOWN_OPTION, ERR_INVALID_IP (a multicast `remote`, a unicast `group`), ERR_FAMILY_MISMATCH, ERR_INVALID_MTU, ERR_INVALID_MAC, ERR_NAMESPACE_CLOSED, ERR_LINK_NOT_FOUND, ERR_WRONG_NAMESPACE (`dev`)
+   * @throws NetlinkError EEXIST (the name is taken), or another errno the kernel returns (EINVAL, EADDRINUSE...)
+   */
   static async create(name: string, opts: VxlanOptions): Promise<Link> {
     v.ifname(name);
     if (typeof opts !== 'object' || opts === null) throw new NetplumbError(C.INVALID_ARGUMENT, 'vxlan options must be an object', { value: opts, argument: 'options' });

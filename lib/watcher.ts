@@ -17,6 +17,7 @@ export type WatchEvent =
   /** The kernel dropped notifications (the socket's buffer overflowed): re-read the state with a dump. */
   | { type: 'overrun' };
 
+/** What `Watcher` reports (`ip monitor link address route neigh`): each kind of event on or off. */
 export interface WatchOptions {
   /** Link added, changed (up/down, renamed, moved...) or deleted. Default true. */
   links?: boolean;
@@ -159,6 +160,7 @@ export class Watcher extends EventEmitter {
     this.emit('close');
   }
 
+  /** True once `close()` ran, or the watcher's namespace closed: no more events come. */
   get closed(): boolean {
     return this.#native === undefined;
   }
@@ -169,11 +171,13 @@ export class Watcher extends EventEmitter {
     return this;
   }
 
+  /** Keeps the process alive while this watcher is open (the default; undoes `unref()`). */
   ref(): this {
     this.#native?.ref();
     return this;
   }
 
+  /** `using w = ns.watch()`: closes the watcher at the end of the block. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -1,6 +1,11 @@
-// netplumb/testing: helpers for your own root tests of code that uses
-// netplumb. Run the test command under `netplumb sandbox -- <cmd>`, so that
-// everything happens in a private network and mount namespace.
+/**
+ * netplumb/testing: helpers for your own root tests of code that uses
+ * netplumb. Run the test command under `netplumb sandbox -- <cmd>`, so that
+ * everything happens in a private network and mount namespace.
+ *
+ * @packageDocumentation
+ * @module netplumb/testing
+ */
 import { spawnSync } from 'node:child_process';
 
 import { Namespace } from '../namespace';

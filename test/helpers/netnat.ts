@@ -1,7 +1,7 @@
 // Helpers for the NAT / Network integration tests: the nftables oracle
 // (`nft -j list ruleset`, run in a named namespace) and real traffic
 // (HTTP over TCP, a UDP echo) between namespaces.
-import * as dgram from 'node:dgram';
+import type * as dgram from 'node:dgram';
 import * as http from 'node:http';
 import type { Namespace } from '../../lib';
 import { run } from './oracle';

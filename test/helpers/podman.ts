@@ -272,7 +272,12 @@ export class PodmanHost {
     const ours = new Set(inNs);
     for (let grew = true; grew; ) {
       grew = false;
-      for (const [pid, ppid] of parent) if (!ours.has(pid) && ours.has(ppid)) (ours.add(pid), (grew = true));
+      for (const [pid, ppid] of parent) {
+        if (!ours.has(pid) && ours.has(ppid)) {
+          ours.add(pid);
+          grew = true;
+        }
+      }
     }
     return [...ours].sort((a, b) => a - b);
   }

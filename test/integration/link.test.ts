@@ -1,7 +1,7 @@
 // Link against the real kernel, checked with `ip -j -d link` in the test's namespaces.
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
-import { Link, Namespace, NetlinkError, NetplumbError, VethPair } from '../../lib';
+import { Link, type Namespace, NetlinkError, NetplumbError, VethPair } from '../../lib';
 import { ip, oracle } from '../helpers/oracle';
 import { killChild, NsTracker, oracleNames, rejectionOf, sleeperIn } from '../helpers/ns-link';
 

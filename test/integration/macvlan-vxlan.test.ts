@@ -1,7 +1,7 @@
 // Macvlan and Vxlan against the real kernel: `ip -j -d link` as the oracle,
 // and ping between namespaces the test made, through the new devices.
 // A kernel without the kind skips its tests with the kernel's own words.
-import { Address, Link, Macvlan, Namespace, NetlinkError, NetplumbError, VethPair, Vxlan } from '../../lib';
+import { Address, Link, Macvlan, type Namespace, NetlinkError, NetplumbError, VethPair, Vxlan } from '../../lib';
 import { NsTracker, rejectionOf } from '../helpers/ns-link';
 import { ip, kernelLacks, oracle, ping, type IpLink } from '../helpers/oracle';
 

@@ -66,7 +66,6 @@ function cannotRun(): string | undefined {
 }
 
 const reason = cannotRun();
-// eslint-disable-next-line no-console
 if (reason) console.warn(`podman.test.ts skipped: ${reason}`);
 
 const made: string[] = [];

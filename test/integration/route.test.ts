@@ -1,6 +1,6 @@
 // Route against the real kernel, checked with iproute2 (`ip -j route show`).
 import { spawnSync } from 'node:child_process';
-import { Link, Namespace, NetlinkError, Route, type RouteInfo, VethPair } from '../../lib';
+import { type Link, Namespace, NetlinkError, Route, type RouteInfo, VethPair } from '../../lib';
 import { expectNetlink, expectNetplumb, sorted } from '../helpers/addr-route';
 import { inSandbox, oracle, uniq } from '../helpers/oracle';
 

@@ -29,9 +29,9 @@ const nft = (ns: string, ...args: string[]): string => ip(undefined, 'netns', 'e
 const ruleset = (ns: string): unknown => JSON.parse(nft(ns, '-j', 'list', 'ruleset'));
 /** Tables as 'family name comment' (nft -j leaves table comments out: read them from the text listing). */
 const tables = (ns: string): string[] =>
-  (ruleset(ns) as { nftables: Record<string, any>[] }).nftables
-    .filter((o) => 'table' in o)
-    .map((o) => `${o.table.family} ${o.table.name} ${/^\s*comment "(.*)"$/m.exec(nft(ns, 'list', 'table', o.table.family, o.table.name))?.[1]}`)
+  (ruleset(ns) as { nftables: { table?: { family: string; name: string } }[] }).nftables
+    .flatMap((o) => (o.table ? [o.table] : []))
+    .map((t) => `${t.family} ${t.name} ${/^\s*comment "(.*)"$/m.exec(nft(ns, 'list', 'table', t.family, t.name))?.[1]}`)
     .sort();
 
 describe('a table of our name that netplumb did not create', () => {

@@ -1,5 +1,5 @@
 // VethPair and Bridge against the real kernel, checked with `ip -j -d` and real traffic (ping).
-import { Bridge, Link, Namespace, NetlinkError, NetplumbError, VethPair } from '../../lib';
+import { Bridge, type Namespace, NetlinkError, NetplumbError, VethPair } from '../../lib';
 import { ip, oracle, ping, type IpLink } from '../helpers/oracle';
 import { linkNamesSeenDuring, NsTracker, oracleNames, rejectionOf } from '../helpers/ns-link';
 

@@ -607,7 +607,6 @@ describe('minimal reproductions of what the property run finds', () => {
     (require('node:fs') as typeof import('node:fs')).rmSync(tmp, { recursive: true, force: true });
   });
   const NULL_PROTO = (): unknown => Object.create(null);
-  /* eslint-disable @typescript-eslint/no-explicit-any */
   const CASES: [string, (f: Fx) => unknown][] = [
     ['Bridge.listBridges("x") (no Namespace check)', () => Bridge.listBridges(A('x'))],
     ['sysctl.get(1n) (JSON.stringify of a bigint in the message)', (f) => f.ns.sysctl.get(A(1n))],
@@ -628,7 +627,6 @@ describe('minimal reproductions of what the property run finds', () => {
     ['Namespace.fromPath with a 300-byte component (raw ENAMETOOLONG from fs.stat)', () => Namespace.fromPath('x'.repeat(300))],
     ['Namespace.fromPath of a symlink loop (raw ELOOP from fs.stat)', () => Namespace.fromPath(`${tmp}/loop-a`)],
   ];
-  /* eslint-enable @typescript-eslint/no-explicit-any */
   test.each(CASES)('%s: a NetplumbError', async (_what, call) => {
     let caught: unknown;
     try {
