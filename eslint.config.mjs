@@ -39,7 +39,7 @@ export default tseslint.config(
   },
   {
     // Plain files: bin/ (with the extension-less CLIs), scripts/, test/setup/, configs.
-    files: ['**/*.js', '**/*.cjs', '**/*.mjs', 'bin/netplumb', 'bin/netplumb-cni'],
+    files: ['**/*.js', '**/*.cjs', '**/*.mjs', 'bin/netplumb', 'bin/netplumb-cni-node'],
     extends: [js.configs.recommended],
     languageOptions: {
       ecmaVersion: 2022,
@@ -71,13 +71,13 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-unused-vars': ['error', unusedVars] },
   },
   {
-    files: ['**/*.js', '**/*.cjs', '**/*.mjs', 'bin/netplumb', 'bin/netplumb-cni'],
+    files: ['**/*.js', '**/*.cjs', '**/*.mjs', 'bin/netplumb', 'bin/netplumb-cni-node'],
     rules: { 'no-unused-vars': ['error', unusedVars] },
   },
   {
     // Both languages. `== null` / `!= null` (null or undefined) is the one loose
     // comparison the code uses, on purpose (lib/native.ts's optional fields).
-    files: ['**/*.ts', '**/*.js', '**/*.cjs', '**/*.mjs', 'bin/netplumb', 'bin/netplumb-cni'],
+    files: ['**/*.ts', '**/*.js', '**/*.cjs', '**/*.mjs', 'bin/netplumb', 'bin/netplumb-cni-node'],
     rules: { eqeqeq: ['error', 'always', { null: 'ignore' }] },
   },
 );

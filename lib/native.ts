@@ -407,10 +407,22 @@ export function sendAddr(h: NativeHandle, spec: AddrSpec): Promise<RawAddr[]> {
   W32[w.index] = spec.index ?? 0;
   W32[w.ifaFlags] = spec.flags ?? 0;
   if (spec.local) WIRE.set(spec.local, A.slots.local);
-  if (spec.peer) (present |= p.peer), WIRE.set(spec.peer, A.slots.peer);
-  if (spec.broadcast) (present |= p.broadcast), WIRE.set(spec.broadcast, A.slots.broadcast);
-  if (spec.validLft != null) (present |= p.validLft), (W32[w.validLft] = spec.validLft);
-  if (spec.preferredLft != null) (present |= p.preferredLft), (W32[w.preferredLft] = spec.preferredLft);
+  if (spec.peer) {
+    present |= p.peer;
+    WIRE.set(spec.peer, A.slots.peer);
+  }
+  if (spec.broadcast) {
+    present |= p.broadcast;
+    WIRE.set(spec.broadcast, A.slots.broadcast);
+  }
+  if (spec.validLft != null) {
+    present |= p.validLft;
+    W32[w.validLft] = spec.validLft;
+  }
+  if (spec.preferredLft != null) {
+    present |= p.preferredLft;
+    W32[w.preferredLft] = spec.preferredLft;
+  }
   if (spec.label != null) present |= p.label;
   W32[w.present] = present;
   return spec.label != null ? h.addr(WIRE, spec.label) : h.addr(WIRE);
@@ -429,15 +441,42 @@ export function sendRoute(h: NativeHandle, spec: RouteSpec): Promise<RawRoute[]>
   W32[w.oif] = spec.oif ?? 0;
   W32[w.iif] = spec.iif ?? 0;
   W32[w.table] = spec.table ?? 0;
-  if (spec.dst) (present |= p.dst), WIRE.set(spec.dst, R.slots.dst);
-  if (spec.src) (present |= p.src), WIRE.set(spec.src, R.slots.src);
-  if (spec.gateway) (present |= p.gateway), WIRE.set(spec.gateway, R.slots.gateway);
-  if (spec.prefsrc) (present |= p.prefsrc), WIRE.set(spec.prefsrc, R.slots.prefsrc);
-  if (spec.priority != null) (present |= p.priority), (W32[w.priority] = spec.priority);
-  if (spec.scope != null) (present |= p.scope), (W32[w.scope] = spec.scope);
-  if (spec.protocol != null) (present |= p.protocol), (W32[w.protocol] = spec.protocol);
-  if (spec.type != null) (present |= p.type), (W32[w.type] = spec.type);
-  if (spec.mtu != null) (present |= p.mtu), (W32[w.mtu] = spec.mtu);
+  if (spec.dst) {
+    present |= p.dst;
+    WIRE.set(spec.dst, R.slots.dst);
+  }
+  if (spec.src) {
+    present |= p.src;
+    WIRE.set(spec.src, R.slots.src);
+  }
+  if (spec.gateway) {
+    present |= p.gateway;
+    WIRE.set(spec.gateway, R.slots.gateway);
+  }
+  if (spec.prefsrc) {
+    present |= p.prefsrc;
+    WIRE.set(spec.prefsrc, R.slots.prefsrc);
+  }
+  if (spec.priority != null) {
+    present |= p.priority;
+    W32[w.priority] = spec.priority;
+  }
+  if (spec.scope != null) {
+    present |= p.scope;
+    W32[w.scope] = spec.scope;
+  }
+  if (spec.protocol != null) {
+    present |= p.protocol;
+    W32[w.protocol] = spec.protocol;
+  }
+  if (spec.type != null) {
+    present |= p.type;
+    W32[w.type] = spec.type;
+  }
+  if (spec.mtu != null) {
+    present |= p.mtu;
+    W32[w.mtu] = spec.mtu;
+  }
   W32[w.present] = present;
   return h.route(WIRE);
 }

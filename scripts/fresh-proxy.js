@@ -26,9 +26,7 @@ const say = (s) => process.stdout.write(`${stamp()} ${s}\n`);
 
 /** The host's own proxy for `scheme` (http or https), if its environment names one. */
 function upstreamFor(scheme) {
-  const v = scheme === 'https'
-    ? process.env.https_proxy || process.env.HTTPS_PROXY
-    : process.env.http_proxy || process.env.HTTP_PROXY;
+  const v = scheme === 'https' ? process.env.https_proxy || process.env.HTTPS_PROXY : process.env.http_proxy || process.env.HTTP_PROXY;
   if (!v) return null;
   const u = new URL(v.includes('://') ? v : `http://${v}`);
   return { host: u.hostname, port: Number(u.port) || 80 };

@@ -70,7 +70,9 @@ async function prepare(socket: string): Promise<void> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const d = fs.statSync(dir);
   if (d.uid !== 0 || (d.mode & 0o022) !== 0)
-    throw new Error(`the directory ${dir} is ${d.uid !== 0 ? `owned by uid ${d.uid}` : 'writable by group or others'}: anyone able to write there could stand in for the daemon`);
+    throw new Error(
+      `the directory ${dir} is ${d.uid !== 0 ? `owned by uid ${d.uid}` : 'writable by group or others'}: anyone able to write there could stand in for the daemon`,
+    );
   let st: fs.Stats;
   try {
     st = fs.lstatSync(socket);
@@ -120,7 +122,11 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
         kind = HAND_BACK;
         body = 'the client runs in another network namespace';
       } else {
-        const o = await run(env, (ev.input ?? Buffer.alloc(0)).toString('utf8'), fds.length > 1 ? { netnsFd: fds[1] as number, handBackDelegated: true } : { handBackDelegated: true });
+        const o = await run(
+          env,
+          (ev.input ?? Buffer.alloc(0)).toString('utf8'),
+          fds.length > 1 ? { netnsFd: fds[1] as number, handBackDelegated: true } : { handBackDelegated: true },
+        );
         if (o.handBack !== undefined) {
           kind = HAND_BACK;
           body = o.handBack;
@@ -142,7 +148,9 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
       }
     }
     if (opts.verbose)
-      log(`${env.CNI_COMMAND ?? '?'} ${env.CNI_CONTAINERID ?? '-'} ${env.CNI_IFNAME ?? '-'} pid ${ev.pid}: ${kind === HAND_BACK ? `handed back (${body})` : `exit ${status}`}, ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(1)} ms`);
+      log(
+        `${env.CNI_COMMAND ?? '?'} ${env.CNI_CONTAINERID ?? '-'} ${env.CNI_IFNAME ?? '-'} pid ${ev.pid}: ${kind === HAND_BACK ? `handed back (${body})` : `exit ${status}`}, ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(1)} ms`,
+      );
   };
 
   const server = new binding.Server(socket, (ev) => {

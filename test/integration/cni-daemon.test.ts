@@ -51,16 +51,21 @@ const daemons: Daemon[] = [];
 
 /** `netplumb cni-daemon` in host namespace H, serving once it says so. */
 async function startDaemon(H: string, socket = sockPath()): Promise<Daemon> {
-  const proc = spawn('ip', ['netns', 'exec', H, process.execPath, path.join(ROOT, 'bin', 'netplumb'), 'cni-daemon', '--socket', socket, '--verbose'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn('ip', ['netns', 'exec', H, process.execPath, path.join(ROOT, 'bin', 'netplumb'), 'cni-daemon', '--socket', socket, '--verbose'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   proc.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const d: Daemon = {
-    proc, pid: proc.pid as number, socket, exited,
+    proc,
+    pid: proc.pid as number,
+    socket,
+    exited,
     log: () => err,
     served: () => [...err.matchAll(/^netplumb cni-daemon: (\S+ \S+ \S+) pid \d+: (exit \d+|handed back)/gm)].map((m) => `${m[1]}: ${m[2]}`),
     servedAt: async (n) => {
-      for (const t0 = Date.now(); d.served().length < n && Date.now() - t0 < 5000; ) await new Promise((r) => setTimeout(r, 10));
+      for (const t0 = Date.now(); d.served().length < n && Date.now() - t0 < 5000;) await new Promise((r) => setTimeout(r, 10));
       return d.served();
     },
   };
@@ -86,49 +91,96 @@ afterAll(async () => {
 
 function netConf(over: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    cniVersion: '1.0.0', name: 'npnet', type: 'netplumb-cni', bridge: 'np0', isGateway: true, ipMasq: true, hairpinMode: true,
-    ipam: { type: 'netplumb', subnet: '10.88.0.0/16', routes: [{ dst: '0.0.0.0/0' }] }, ...over,
+    cniVersion: '1.0.0',
+    name: 'npnet',
+    type: 'netplumb-cni',
+    bridge: 'np0',
+    isGateway: true,
+    ipMasq: true,
+    hairpinMode: true,
+    ipam: { type: 'netplumb', subnet: '10.88.0.0/16', routes: [{ dst: '0.0.0.0/0' }] },
+    ...over,
   };
 }
 
 /** One plugin process (the client) in host namespace H, with the runtime's extra environment. */
 function plugin(H: string, env: Record<string, string>, conf: unknown, wrap: string[] = []) {
-  return execPlugin(PLUGIN, { CNI_PATH: CNI_PATH.join(':'), ...env }, typeof conf === 'string' ? conf : JSON.stringify(conf), ['ip', 'netns', 'exec', H, ...wrap]);
+  return execPlugin(PLUGIN, { CNI_PATH: CNI_PATH.join(':'), ...env }, typeof conf === 'string' ? conf : JSON.stringify(conf), [
+    'ip',
+    'netns',
+    'exec',
+    H,
+    ...wrap,
+  ]);
 }
 
 /** Host veths on the bridge carrying a lease, per the oracle (none when there is no bridge). */
 function leases(H: string, bridge = 'np0'): string[] {
   return (ipj(H, 'link', 'show') as any[])
-    .filter((l) => l.master === bridge).map((l) => l.ifalias as string | undefined).filter((a): a is string => !!a && a.startsWith('netplumb '));
+    .filter((l) => l.master === bridge)
+    .map((l) => l.ifalias as string | undefined)
+    .filter((a): a is string => !!a && a.startsWith('netplumb '));
 }
 
 function inet(C: string): string[] {
-  return ((ipj(C, 'addr', 'show') as any[]).flatMap((l) => l.addr_info) as any[]).filter((a) => a.family === 'inet' && a.local !== '127.0.0.1').map((a) => `${a.local}/${a.prefixlen}`);
+  return ((ipj(C, 'addr', 'show') as any[]).flatMap((l) => l.addr_info) as any[])
+    .filter((a) => a.family === 'inet' && a.local !== '127.0.0.1')
+    .map((a) => `${a.local}/${a.prefixlen}`);
 }
 
 /** What a refusal must leave as it was: H's links, addresses and ruleset, and the container's links and addresses. */
 function snapshot(H: string, C: string): string {
   const strip = (x: any[]) => x.map((l) => ({ ifname: l.ifname, flags: l.flags, master: l.master, address: l.address, ifalias: l.ifalias }));
-  return JSON.stringify([strip(ipj(H, 'link', 'show')), ipj(H, 'addr', 'show'), run('ip', ['netns', 'exec', H, 'nft', '-j', 'list', 'ruleset']), strip(ipj(C, 'link', 'show')), ipj(C, 'addr', 'show')]);
+  return JSON.stringify([
+    strip(ipj(H, 'link', 'show')),
+    ipj(H, 'addr', 'show'),
+    run('ip', ['netns', 'exec', H, 'nft', '-j', 'list', 'ruleset']),
+    strip(ipj(C, 'link', 'show')),
+    ipj(C, 'addr', 'show'),
+  ]);
 }
 
 /** A result with what differs between two hosts (MACs, veth names, the container's netns path) masked. */
 function shape(r: any, C: string): any {
-  return JSON.parse(JSON.stringify(r).replace(/"([0-9a-f]{2}:){5}[0-9a-f]{2}"/g, '"MAC"').replace(/veth[0-9a-f]+/g, 'VETH').replaceAll(`/run/netns/${C}`, 'NETNS'));
+  return JSON.parse(
+    JSON.stringify(r)
+      .replace(/"([0-9a-f]{2}:){5}[0-9a-f]{2}"/g, '"MAC"')
+      .replace(/veth[0-9a-f]+/g, 'VETH')
+      .replaceAll(`/run/netns/${C}`, 'NETNS'),
+  );
 }
 
 describe('through the daemon: what the plugin alone gives', () => {
   it('ADD, CHECK (passing and failing), DEL: the same results, the same host state, served by the daemon', async () => {
-    const list = (): ConfList => ({ cniVersion: '1.1.0', name: 'npnet', plugins: [netConf({ cniVersion: undefined, name: undefined, capabilities: { portMappings: true } }) as any] });
+    const list = (): ConfList => ({
+      cniVersion: '1.1.0',
+      name: 'npnet',
+      plugins: [netConf({ cniVersion: undefined, name: undefined, capabilities: { portMappings: true } }) as any],
+    });
     const H1 = netns('cdh');
     const C1 = netns('cdc');
     const H2 = netns('cdh');
     const C2 = netns('cdc');
     const d = await startDaemon(H1);
-    const via = new CniDriver(list(), { path: CNI_PATH, cacheDir: path.join(tmp, 'via'), wrap: ['ip', 'netns', 'exec', H1], env: { NETPLUMB_CNI_SOCKET: d.socket } });
+    const via = new CniDriver(list(), {
+      path: CNI_PATH,
+      cacheDir: path.join(tmp, 'via'),
+      wrap: ['ip', 'netns', 'exec', H1],
+      env: { NETPLUMB_CNI_SOCKET: d.socket },
+    });
     // No daemon on that socket: the client runs the plugin itself.
-    const alone = new CniDriver(list(), { path: CNI_PATH, cacheDir: path.join(tmp, 'alone'), wrap: ['ip', 'netns', 'exec', H2], env: { NETPLUMB_CNI_SOCKET: path.join(tmp, 'none.sock') } });
-    const att = (C: string) => ({ containerId: 'same', netns: `/run/netns/${C}`, ifname: 'eth0', capabilityArgs: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] } });
+    const alone = new CniDriver(list(), {
+      path: CNI_PATH,
+      cacheDir: path.join(tmp, 'alone'),
+      wrap: ['ip', 'netns', 'exec', H2],
+      env: { NETPLUMB_CNI_SOCKET: path.join(tmp, 'none.sock') },
+    });
+    const att = (C: string) => ({
+      containerId: 'same',
+      netns: `/run/netns/${C}`,
+      ifname: 'eth0',
+      capabilityArgs: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] },
+    });
     const r1 = await via.add(att(C1));
     const r2 = await alone.add(att(C2));
     expect(shape(r1, C1)).toEqual(shape(r2, C2));
@@ -136,20 +188,33 @@ describe('through the daemon: what the plugin alone gives', () => {
     expect(inet(C1)).toEqual(['10.88.0.2/16']);
     expect(leases(H1)).toEqual(leases(H2));
     // A publish rule's comment carries an id of its own per host.
-    const publish = (H: string) => netplumbRules(H).map((x) => (x.comment ?? '').replace(/^netplumb publish [0-9a-f]+ /, 'netplumb publish ID ')).filter((c) => c.startsWith('netplumb ')).sort();
+    const publish = (H: string) =>
+      netplumbRules(H)
+        .map((x) => (x.comment ?? '').replace(/^netplumb publish [0-9a-f]+ /, 'netplumb publish ID '))
+        .filter((c) => c.startsWith('netplumb '))
+        .sort();
     expect(publish(H1)).toEqual(publish(H2));
     expect(publish(H1)).not.toHaveLength(0);
     await via.check(att(C1));
     await alone.check(att(C2));
     ip(C1, 'addr', 'del', '10.88.0.2/16', 'dev', 'eth0');
     ip(C2, 'addr', 'del', '10.88.0.2/16', 'dev', 'eth0');
-    const e1 = await via.check(att(C1)).then(() => undefined, (e: any) => e.exec.json);
-    const e2 = await alone.check(att(C2)).then(() => undefined, (e: any) => e.exec.json);
+    const e1 = await via.check(att(C1)).then(
+      () => undefined,
+      (e: any) => e.exec.json,
+    );
+    const e2 = await alone.check(att(C2)).then(
+      () => undefined,
+      (e: any) => e.exec.json,
+    );
     expect(e1).toMatchObject({ code: 101, msg: expect.stringMatching(/^CHECK: eth0 lacks address 10.88.0.2\/16/) });
     expect(shape(e1, C1)).toEqual(shape(e2, C2));
     await via.del(att(C1));
     await alone.del(att(C2));
-    for (const [H, C] of [[H1, C1], [H2, C2]] as const) {
+    for (const [H, C] of [
+      [H1, C1],
+      [H2, C2],
+    ] as const) {
       expect(leases(H)).toEqual([]);
       expect(ipj(C, 'link', 'show').map((l: any) => l.ifname)).toEqual(['lo']);
       expect(publish(H).filter((c) => c.startsWith('netplumb publish '))).toEqual([]);
@@ -189,7 +254,7 @@ describe('through the daemon: what the plugin alone gives', () => {
     expect(nsErr.msg).toMatch(new RegExp(`^CNI_NETNS ${notNs} is not a network namespace: .*a regular file`));
   });
 
-  it('CNI_NETNS is the runtime\'s: a path bind-mounted only in the client\'s mount namespace still names the container', async () => {
+  it("CNI_NETNS is the runtime's: a path bind-mounted only in the client's mount namespace still names the container", async () => {
     const H = netns('cdm');
     const C = netns('cdc');
     const d = await startDaemon(H);
@@ -197,12 +262,21 @@ describe('through the daemon: what the plugin alone gives', () => {
     const priv = path.join(tmp, 'private-netns');
     fs.writeFileSync(priv, '');
     const wrap = ['sh', '-c', `mount --bind /run/netns/${C} ${priv} && exec "$0"`];
-    const x = await plugin(H, { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'private', CNI_NETNS: priv, CNI_IFNAME: 'eth0', NETPLUMB_CNI_SOCKET: d.socket }, netConf(), wrap);
+    const x = await plugin(
+      H,
+      { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'private', CNI_NETNS: priv, CNI_IFNAME: 'eth0', NETPLUMB_CNI_SOCKET: d.socket },
+      netConf(),
+      wrap,
+    );
     expect([x.status, x.json?.msg]).toEqual([0, undefined]);
     expect(await d.servedAt(1)).toEqual(['ADD private eth0: exit 0']);
     expect(inet(C)).toEqual([x.json.ips[0].address]);
     expect(fs.statSync(priv).size).toBe(0); // outside the client's mount namespace it is the empty file
-    const del = await plugin(H, { CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'private', CNI_NETNS: '', CNI_IFNAME: 'eth0', NETPLUMB_CNI_SOCKET: d.socket }, netConf());
+    const del = await plugin(
+      H,
+      { CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'private', CNI_NETNS: '', CNI_IFNAME: 'eth0', NETPLUMB_CNI_SOCKET: d.socket },
+      netConf(),
+    );
     expect(del.status).toBe(0);
     expect(ipj(C, 'link', 'show').map((l: any) => l.ifname)).toEqual(['lo']);
   });
@@ -213,13 +287,21 @@ describe('through the daemon: what the plugin alone gives', () => {
     const C = netns('cdc');
     const C2 = netns('cdc');
     const d = await startDaemon(H);
-    const x = await plugin(H2, { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'other', CNI_NETNS: `/run/netns/${C}`, CNI_IFNAME: 'eth0', NETPLUMB_CNI_SOCKET: d.socket }, netConf());
+    const x = await plugin(
+      H2,
+      { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'other', CNI_NETNS: `/run/netns/${C}`, CNI_IFNAME: 'eth0', NETPLUMB_CNI_SOCKET: d.socket },
+      netConf(),
+    );
     expect(x.status).toBe(0);
     expect(await d.servedAt(1)).toEqual(['ADD other eth0: handed back']);
     expect(leases(H2)).toEqual(['netplumb np0 10.88.0.2 other eth0']);
     expect(ipj(H, 'link', 'show').map((l: any) => l.ifname)).toEqual(['lo']); // nothing in the daemon's namespace
     const dir = path.join(tmp, 'host-local');
-    const y = await plugin(H, { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'deleg', CNI_NETNS: `/run/netns/${C2}`, CNI_IFNAME: 'eth0', NETPLUMB_CNI_SOCKET: d.socket }, netConf({ ipam: { type: 'host-local', subnet: '10.90.0.0/24', dataDir: dir } }));
+    const y = await plugin(
+      H,
+      { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'deleg', CNI_NETNS: `/run/netns/${C2}`, CNI_IFNAME: 'eth0', NETPLUMB_CNI_SOCKET: d.socket },
+      netConf({ ipam: { type: 'host-local', subnet: '10.90.0.0/24', dataDir: dir } }),
+    );
     expect([y.status, y.json?.ips?.[0]?.address]).toEqual([0, '10.90.0.2/24']);
     expect(await d.servedAt(2)).toEqual(['ADD other eth0: handed back', 'ADD deleg eth0: handed back']);
     expect(inet(C2)).toEqual(['10.90.0.2/24']);
@@ -233,7 +315,13 @@ describe('the daemon under load and when it goes', () => {
     const cs = Array.from({ length: N }, () => netns('cdx'));
     const d = await startDaemon(H);
     const fds = () => fs.readdirSync(`/proc/${d.pid}/fd`).length;
-    const env = (i: number, cmd: string) => ({ CNI_COMMAND: cmd, CNI_CONTAINERID: `many-${i}`, CNI_NETNS: `/run/netns/${cs[i]}`, CNI_IFNAME: 'eth0', NETPLUMB_CNI_SOCKET: d.socket });
+    const env = (i: number, cmd: string) => ({
+      CNI_COMMAND: cmd,
+      CNI_CONTAINERID: `many-${i}`,
+      CNI_NETNS: `/run/netns/${cs[i]}`,
+      CNI_IFNAME: 'eth0',
+      NETPLUMB_CNI_SOCKET: d.socket,
+    });
     const conf = (i: number) => netConf({ runtimeConfig: { portMappings: [{ hostPort: 9000 + i, containerPort: 80, protocol: 'tcp' }] } });
     // One ADD and DEL first: what the first ones open for good (a netlink socket of the host namespace) is not a leak.
     expect((await plugin(H, env(0, 'ADD'), conf(0))).status).toBe(0);
@@ -253,7 +341,7 @@ describe('the daemon under load and when it goes', () => {
     for (const c of cs) expect(ipj(c, 'link', 'show').map((l: any) => l.ifname)).toEqual(['lo']);
     expect((await d.servedAt(2 * N + 2)).filter((s) => /^DEL many-\d+ eth0: exit 0$/.test(s))).toHaveLength(N + 1);
     // Each connection is closed right after its reply: give the last ones a moment.
-    for (const t0 = Date.now(); fds() !== before && Date.now() - t0 < 5000; ) await new Promise((r) => setTimeout(r, 20));
+    for (const t0 = Date.now(); fds() !== before && Date.now() - t0 < 5000;) await new Promise((r) => setTimeout(r, 20));
     expect(fds()).toBe(before);
   }, 180_000);
 
@@ -265,16 +353,28 @@ describe('the daemon under load and when it goes', () => {
     expect((await plugin(H, { CNI_COMMAND: 'VERSION', NETPLUMB_CNI_SOCKET: d.socket }, { cniVersion: '1.0.0' })).status).toBe(0);
     await kill(d);
     expect(fs.existsSync(d.socket)).toBe(true); // left behind: connect() says ECONNREFUSED
-    const x = await plugin(H, { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'after-kill', CNI_NETNS: `/run/netns/${C}`, CNI_IFNAME: 'eth0', NETPLUMB_CNI_SOCKET: d.socket }, netConf());
+    const x = await plugin(
+      H,
+      { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'after-kill', CNI_NETNS: `/run/netns/${C}`, CNI_IFNAME: 'eth0', NETPLUMB_CNI_SOCKET: d.socket },
+      netConf(),
+    );
     expect([x.status, x.json?.msg, x.stderr]).toEqual([0, undefined, '']);
     expect(inet(C)).toEqual([x.json.ips[0].address]);
     const d2 = await startDaemon(H, d.socket);
-    const y = await plugin(H, { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'new-daemon', CNI_NETNS: `/run/netns/${C2}`, CNI_IFNAME: 'eth0', NETPLUMB_CNI_SOCKET: d.socket }, netConf());
+    const y = await plugin(
+      H,
+      { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'new-daemon', CNI_NETNS: `/run/netns/${C2}`, CNI_IFNAME: 'eth0', NETPLUMB_CNI_SOCKET: d.socket },
+      netConf(),
+    );
     expect(y.status).toBe(0);
     expect(await d2.servedAt(1)).toEqual(['ADD new-daemon eth0: exit 0']);
-    expect(leases(H).sort()).toEqual([`netplumb np0 ${x.json.ips[0].address.split('/')[0]} after-kill eth0`, `netplumb np0 ${y.json.ips[0].address.split('/')[0]} new-daemon eth0`].sort());
+    expect(leases(H).sort()).toEqual(
+      [`netplumb np0 ${x.json.ips[0].address.split('/')[0]} after-kill eth0`, `netplumb np0 ${y.json.ips[0].address.split('/')[0]} new-daemon eth0`].sort(),
+    );
     // A second daemon on a live socket refuses to start.
-    const third = spawn('ip', ['netns', 'exec', H, process.execPath, path.join(ROOT, 'bin', 'netplumb'), 'cni-daemon', '--socket', d.socket], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const third = spawn('ip', ['netns', 'exec', H, process.execPath, path.join(ROOT, 'bin', 'netplumb'), 'cni-daemon', '--socket', d.socket], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
     third.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
     const code = await new Promise((r) => third.once('exit', r));
@@ -287,7 +387,15 @@ describe('the daemon under load and when it goes', () => {
     const d = await startDaemon(H);
     process.kill(d.pid, 'SIGSTOP');
     const client = spawn('ip', ['netns', 'exec', H, PLUGIN], {
-      env: { PATH: process.env.PATH, CNI_PATH: CNI_PATH.join(':'), CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'stopped', CNI_NETNS: `/run/netns/${C}`, CNI_IFNAME: 'eth0', NETPLUMB_CNI_SOCKET: d.socket },
+      env: {
+        PATH: process.env.PATH,
+        CNI_PATH: CNI_PATH.join(':'),
+        CNI_COMMAND: 'ADD',
+        CNI_CONTAINERID: 'stopped',
+        CNI_NETNS: `/run/netns/${C}`,
+        CNI_IFNAME: 'eth0',
+        NETPLUMB_CNI_SOCKET: d.socket,
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
@@ -298,7 +406,10 @@ describe('the daemon under load and when it goes', () => {
     const t0 = Date.now();
     const connected = () => {
       try {
-        return fs.readlinkSync(`/proc/${client.pid}/exe`).endsWith('netplumb-cni-client') && fs.readdirSync(`/proc/${client.pid}/fd`).some((f) => fs.readlinkSync(`/proc/${client.pid}/fd/${f}`).startsWith('socket:'));
+        return (
+          fs.readlinkSync(`/proc/${client.pid}/exe`).endsWith('netplumb-cni-client') &&
+          fs.readdirSync(`/proc/${client.pid}/fd`).some((f) => fs.readlinkSync(`/proc/${client.pid}/fd/${f}`).startsWith('socket:'))
+        );
       } catch {
         return false;
       }
@@ -331,7 +442,11 @@ describe('the daemon under load and when it goes', () => {
         const ino = fs.existsSync(lockFile) ? fs.statSync(lockFile).ino : -1;
         if (ino >= 0 && new RegExp(`FLOCK.*:${ino} `).test(fs.readFileSync('/proc/locks', 'utf8'))) break;
       }
-      const x = plugin(H, { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'midway', CNI_NETNS: `/run/netns/${C}`, CNI_IFNAME: 'eth0', NETPLUMB_CNI_SOCKET: d.socket }, netConf());
+      const x = plugin(
+        H,
+        { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'midway', CNI_NETNS: `/run/netns/${C}`, CNI_IFNAME: 'eth0', NETPLUMB_CNI_SOCKET: d.socket },
+        netConf(),
+      );
       // The daemon has the request once it holds the container's namespace.
       // (Its lock polling opens and closes files meanwhile: an fd may be gone by its readlink.)
       const holds = () =>
@@ -344,7 +459,7 @@ describe('the daemon under load and when it goes', () => {
             return false;
           }
         });
-      for (const t0 = Date.now(); !holds(); ) {
+      for (const t0 = Date.now(); !holds();) {
         if (Date.now() - t0 > 30_000) throw new Error('the daemon never took the request');
         await new Promise((r) => setTimeout(r, 5));
       }
@@ -356,7 +471,11 @@ describe('the daemon under load and when it goes', () => {
       process.kill(lock.pid as number, 'SIGKILL');
     }
     expect(leases(H)).toEqual([]);
-    const del = await plugin(H, { CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'midway', CNI_NETNS: `/run/netns/${C}`, CNI_IFNAME: 'eth0', NETPLUMB_CNI_SOCKET: d.socket }, netConf());
+    const del = await plugin(
+      H,
+      { CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'midway', CNI_NETNS: `/run/netns/${C}`, CNI_IFNAME: 'eth0', NETPLUMB_CNI_SOCKET: d.socket },
+      netConf(),
+    );
     expect(del.status).toBe(0);
     expect(ipj(C, 'link', 'show').map((l: any) => l.ifname)).toEqual(['lo']);
   });
@@ -372,7 +491,12 @@ describe('who is served', () => {
     fs.chmodSync(path.dirname(d.socket), 0o755);
     fs.chmodSync(d.socket, 0o666);
     const before = snapshot(H, C);
-    const x = await plugin(H, { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'nobody', CNI_NETNS: `/run/netns/${C}`, CNI_IFNAME: 'eth0', NETPLUMB_CNI_SOCKET: d.socket }, netConf(), ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']);
+    const x = await plugin(
+      H,
+      { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'nobody', CNI_NETNS: `/run/netns/${C}`, CNI_IFNAME: 'eth0', NETPLUMB_CNI_SOCKET: d.socket },
+      netConf(),
+      ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'],
+    );
     expect(x.stderr).toMatch(/the daemon at .* refused this process: uid 65534 is not root/);
     expect(d.log()).toMatch(/refused pid \d+ \(uid 65534\): only root is served/);
     expect(await d.servedAt(1)).toEqual([]);

@@ -19,16 +19,24 @@ function make(target: string): { status: number | null; out: string } {
 }
 
 describe('native layer (C++ unit tests)', () => {
-  test('golden bytes and parser checks pass', () => {
-    const r = make('check');
-    expect(r.out).toMatch(/\d+ checks, 0 failed/);
-    expect(r.status).toBe(0);
-  }, LIMIT);
+  test(
+    'golden bytes and parser checks pass',
+    () => {
+      const r = make('check');
+      expect(r.out).toMatch(/\d+ checks, 0 failed/);
+      expect(r.status).toBe(0);
+    },
+    LIMIT,
+  );
 
-  test('the same under AddressSanitizer and UndefinedBehaviorSanitizer', () => {
-    const r = make('asan');
-    expect(r.out).not.toMatch(/ERROR: AddressSanitizer|runtime error:/);
-    expect(r.out).toMatch(/\d+ checks, 0 failed/);
-    expect(r.status).toBe(0);
-  }, LIMIT);
+  test(
+    'the same under AddressSanitizer and UndefinedBehaviorSanitizer',
+    () => {
+      const r = make('asan');
+      expect(r.out).not.toMatch(/ERROR: AddressSanitizer|runtime error:/);
+      expect(r.out).toMatch(/\d+ checks, 0 failed/);
+      expect(r.status).toBe(0);
+    },
+    LIMIT,
+  );
 });

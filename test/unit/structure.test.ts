@@ -37,7 +37,15 @@ export function runtimeImports(source: string): string[] {
     const clause = m[2].trim();
     if (clause.startsWith('type ')) continue;
     const braces = /^\{([\s\S]*)\}$/.exec(clause);
-    if (braces && braces[1].split(',').map((s) => s.trim()).filter(Boolean).every((s) => s.startsWith('type '))) continue;
+    if (
+      braces &&
+      braces[1]
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .every((s) => s.startsWith('type '))
+    )
+      continue;
     out.add(m[3]);
   }
   for (const m of code.matchAll(/^\s*import\s+'(\.\/[^']+)'/gm)) out.add(m[1]);
@@ -92,10 +100,15 @@ describe('structure', () => {
   });
 
   test('native/nl names none of its callers (their namespaces, request kinds, the I/O thread)', () => {
-    const callers = /\b(?:rtnl|nft|ct|glue|Napi)::|\b(?:Handle|LocalRequest|LocalContext|OpenRequest|Link|Addr|Route|Nsid|Neigh|Rule|Sysctl|NftBatch|NftDump|NftRuleset|CtFlush)\b/;
+    const callers =
+      /\b(?:rtnl|nft|ct|glue|Napi)::|\b(?:Handle|LocalRequest|LocalContext|OpenRequest|Link|Addr|Route|Nsid|Neigh|Rule|Sysctl|NftBatch|NftDump|NftRuleset|CtFlush)\b/;
     const bad: string[] = [];
     for (const f of filesUnder(path.join(ROOT, 'native', 'nl'), /\.(hpp|cpp|h)$/)) {
-      const code = fs.readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '').replace(/"(?:[^"\\\n]|\\.)*"/g, '""');
+      const code = fs
+        .readFileSync(f, 'utf8')
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .replace(/\/\/.*$/gm, '')
+        .replace(/"(?:[^"\\\n]|\\.)*"/g, '""');
       code.split('\n').forEach((line, i) => {
         const m = callers.exec(line);
         if (m) bad.push(`${path.relative(ROOT, f)}:${i + 1} names ${m[0]}`);
@@ -133,7 +146,16 @@ describe('structure', () => {
         ].join('\n'),
       ).sort(),
     ).toEqual(['a', 'e', 'g', 'h', 'i', 'j', 'k']);
-    expect(cycles(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']], ['d', ['a']]]))).toEqual([['a', 'b', 'c']]);
+    expect(
+      cycles(
+        new Map([
+          ['a', ['b']],
+          ['b', ['c']],
+          ['c', ['a']],
+          ['d', ['a']],
+        ]),
+      ),
+    ).toEqual([['a', 'b', 'c']]);
     expect(cycles(new Map([['a', ['a']]]))).toEqual([['a']]);
     expect(quotedIncludes(path.join(ROOT, 'native', 'rtnl', 'rtnl.hpp'))).toContain(path.join('native', 'nl', 'transact.hpp'));
   });
