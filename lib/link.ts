@@ -27,6 +27,7 @@ function addressClass(): AddressAccess {
 
 const IFF_UP = 0x1;
 const IFF_LOWER_UP = 0x10000;
+const IFF_PROMISC = 0x100;
 
 const OPERSTATES = ['unknown', 'notpresent', 'down', 'lowerlayerdown', 'testing', 'dormant', 'up'] as const;
 /** A link's operational state (RFC 2863), as `ip link show` prints it after `state`. */
@@ -192,6 +193,23 @@ export class Link {
   async up(): Promise<this> {
     await this.change({ up: true }, 'set up');
     this.flags |= IFF_UP;
+    return this;
+  }
+
+  /** Promiscuous mode set by `setPromisc` / `ip link set DEV promisc on` (IFF_PROMISC)? */
+  get isPromisc(): boolean {
+    return (this.flags & IFF_PROMISC) !== 0;
+  }
+
+  /**
+   * `ip link set DEV promisc on|off`: receive every frame, not only those
+   * addressed to the link (the CNI bridge plugin's promiscMode, for a bridge).
+   * @throws NetplumbError ERR_INVALID_ARGUMENT (not a boolean), ERR_NAMESPACE_CLOSED; NetlinkError ENODEV
+   */
+  async setPromisc(on: boolean): Promise<this> {
+    v.bool(on, 'on');
+    await this.change({ promisc: on }, `set promisc ${on ? 'on' : 'off'}`);
+    this.flags = on ? this.flags | IFF_PROMISC : this.flags & ~IFF_PROMISC;
     return this;
   }
 

@@ -76,6 +76,8 @@ export interface LinkSpec {
   mac?: Uint8Array;
   master?: number;
   up?: boolean;
+  /** IFF_PROMISC */
+  promisc?: boolean;
   netnsFd?: number;
   netnsPid?: number;
   group?: number;

@@ -33,6 +33,7 @@ nl::rtnl::LinkSpec to_link(const Napi::Object& o) {
   s.mac = opt_bytes(o, "mac");
   s.master = opt_num<uint32_t>(o, "master");
   s.up = opt_bool(o, "up");
+  s.promisc = opt_bool(o, "promisc");
   s.netns_fd = opt_num<int>(o, "netnsFd");
   s.netns_pid = opt_num<uint32_t>(o, "netnsPid");
   s.group = opt_num<uint32_t>(o, "group");

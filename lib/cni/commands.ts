@@ -136,6 +136,8 @@ export async function add(env: CniEnv, conf: NetConf): Promise<Result> {
     try {
       const net = await network(conf, subnet as string, gateway);
       gateway = net.gateway;
+      // promiscMode, as the reference bridge plugin: the bridge receives every frame.
+      if (conf.promiscMode && !net.bridge.isPromisc) await net.bridge.setPromisc(true);
       if (conf.portMappings.length) {
         // A host port taken already is refused before the container is connected (the publish batch checks again, atomically).
         const taken = await PortMapping.list(net.namespace);

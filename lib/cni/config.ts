@@ -323,7 +323,6 @@ export function parseConfig(raw: Record<string, unknown>, command: Command): Net
     if (x !== undefined && JSON.stringify(x) !== JSON.stringify(dflt) && !(key === 'vlanTrunk' && Array.isArray(x) && x.length === 0))
       throw unsupported(key, x, 'netplumb-cni does not implement it');
   }
-  if (promiscMode) throw unsupported('promiscMode', true, 'netplumb cannot set IFF_PROMISC on the bridge yet');
   const ipam = parseIpam(raw.ipam);
   if (!ipam.delegated && !isGateway && ipMasq)
     throw bad('ipMasq needs isGateway: true with netplumb IPAM (the masquerade is for traffic routed through the bridge\'s address)');

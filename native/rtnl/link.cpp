@@ -46,10 +46,16 @@ const Level& link_level() {
   return top;
 }
 
-void put_flags(ifinfomsg* ifi, const std::optional<bool>& up) {
-  if (!up) return;
-  ifi->ifi_change = IFF_UP;
-  ifi->ifi_flags = *up ? IFF_UP : 0;
+// ifi_change names the flags the request sets; ifi_flags their values (rtnetlink(7)).
+void put_flags(ifinfomsg* ifi, const std::optional<bool>& up, const std::optional<bool>& promisc) {
+  if (up) {
+    ifi->ifi_change |= IFF_UP;
+    if (*up) ifi->ifi_flags |= IFF_UP;
+  }
+  if (promisc) {
+    ifi->ifi_change |= IFF_PROMISC;
+    if (*promisc) ifi->ifi_flags |= IFF_PROMISC;
+  }
 }
 
 void put_kind_data(Builder& b, const LinkSpec& s) {
@@ -153,7 +159,7 @@ std::unique_ptr<Request> link_request(const LinkSpec& in, Error* err) {
     b.put_u8(IFLA_BRPORT_MODE, *s.hairpin ? 1 : 0);
     b.nest_end(pi);
   } else {
-    put_flags(ifi, s.up);
+    put_flags(ifi, s.up, s.promisc);
     if (!s.name.empty()) b.put_strz(IFLA_IFNAME, s.name);
     if (s.mtu) b.put_u32(IFLA_MTU, *s.mtu);
     if (s.mac) b.put(IFLA_ADDRESS, s.mac->data(), s.mac->size());

@@ -37,6 +37,7 @@ struct LinkSpec {
   std::optional<Bytes> mac;      // IFLA_ADDRESS
   std::optional<uint32_t> master;  // IFLA_MASTER; 0 detaches
   std::optional<bool> up;        // IFF_UP in ifi_flags/ifi_change
+  std::optional<bool> promisc;   // IFF_PROMISC in ifi_flags/ifi_change
   std::optional<int> netns_fd;   // IFLA_NET_NS_FD: move (or create) into that namespace
   std::optional<uint32_t> netns_pid;  // IFLA_NET_NS_PID
   std::optional<uint32_t> group; // IFLA_GROUP; with Del and index 0: delete the whole group

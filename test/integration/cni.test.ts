@@ -99,7 +99,6 @@ describe('refusals: the spec error on stdout, exit non-zero, nothing changed', (
     ['a bridge name too long', base, () => netConf({ bridge: 'bridge-name-too-long' }), 7, /^bridge "bridge-name-too-long" is not a valid interface name/],
     ['a port mapping out of range', base, () => netConf({ runtimeConfig: { portMappings: [{ hostPort: 70000, containerPort: 80, protocol: 'tcp' }] } }), 7, /^runtimeConfig.portMappings\[0\].hostPort must be a port number \(1-65535\), not number 70000$/],
     ['a vlan', base, () => netConf({ vlan: 5 }), 2, /^unsupported field vlan=5: /],
-    ['promiscMode', base, () => netConf({ promiscMode: true }), 2, /^unsupported field promiscMode=true: /],
     ['an IPv6 subnet', base, () => netConf(ipam({ subnet: 'fd00::/64' })), 2, /^unsupported field ipam.subnet="fd00::\/64": netplumb-cni does IPv4 only$/],
     ['two range sets', base, () => netConf({ ipam: { type: 'netplumb', ranges: [[{ subnet: '10.88.0.0/16' }], [{ subnet: '10.89.0.0/16' }]] } }), 2, /^unsupported field ipam.ranges=/],
     ['a delegated IPAM not in CNI_PATH', () => ({ ...base(), CNI_PATH: tmp }), () => netConf({ ipam: { type: 'no-such-ipam' } }), 4, /^the IPAM plugin "no-such-ipam" was not found in CNI_PATH/],
@@ -177,6 +176,17 @@ describe('the protocol', () => {
     expect(await statusOf(conf)).toBe('50 not available: no free address left in 10.90.0.1-10.90.0.2 on bridge np9 (1 leased)');
     expect((await plugin(H, { CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'full', CNI_NETNS: `/run/netns/${C}`, CNI_IFNAME: 'eth0' }, conf)).status).toBe(0);
     expect(await statusOf(conf)).toBe('ready');
+  });
+
+  it('promiscMode: true sets the bridge promiscuous (ip -j link: PROMISC); without it the bridge is not', async () => {
+    const H = netns('cnm');
+    const [C1, C2] = [netns('cnc'), netns('cnc')];
+    const add = (C: string, id: string, conf: unknown) => plugin(H, { CNI_COMMAND: 'ADD', CNI_CONTAINERID: id, CNI_NETNS: `/run/netns/${C}`, CNI_IFNAME: 'eth0' }, conf);
+    const flags = (dev: string): string[] => (ipj(H, 'link', 'show', 'dev', dev) as any[])[0].flags;
+    expect((await add(C1, 'plain', netConf({ bridge: 'npq0', ipam: { type: 'netplumb', subnet: '10.93.0.0/24' } }))).status).toBe(0);
+    expect(flags('npq0')).not.toContain('PROMISC');
+    expect((await add(C2, 'promisc', netConf({ bridge: 'npp0', promiscMode: true, ipam: { type: 'netplumb', subnet: '10.94.0.0/24' } }))).status).toBe(0);
+    expect(flags('npp0')).toContain('PROMISC');
   });
 
   it('DEL succeeds without the namespace, without prevResult, and for a container never added', async () => {

@@ -23,6 +23,24 @@ function must<T>(x: T | undefined, what: string): T {
   return x;
 }
 
+describe('promiscuous mode', () => {
+  it('setPromisc(true/false) = ip link set DEV promisc on/off (checked with ip -j: PROMISC, promiscuity); other flags untouched', async () => {
+    const br = await Link.get(ns, 'br0');
+    await br.up();
+    await br.setPromisc(true);
+    let seen = must(oracle.link(N, 'br0'), 'br0') as unknown as { flags: string[]; promiscuity?: number };
+    expect(seen.flags).toEqual(expect.arrayContaining(['PROMISC', 'UP']));
+    expect(br.isPromisc).toBe(true);
+    expect((await br.refresh()).isPromisc).toBe(true);
+    await br.setPromisc(false);
+    seen = must(oracle.link(N, 'br0'), 'br0') as unknown as { flags: string[] };
+    expect(seen.flags).not.toContain('PROMISC');
+    expect(seen.flags).toContain('UP');
+    expect(br.isPromisc).toBe(false);
+    await expect(br.setPromisc('yes' as unknown as boolean)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+  });
+});
+
 describe('reading links', () => {
   it('Link.list matches `ip -j -d link` (names, indexes, mtu, mac, kind, flags, peer)', async () => {
     ip(N, 'link', 'set', 'va', 'mtu', '1420');
