@@ -1,5 +1,7 @@
 // The addon's surface, typed. Only lib/ talks to it, and only with arguments
 // that lib/validate.ts has already checked.
+import * as fs from 'node:fs';
+
 import type { NativeErrorShape } from './errors';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -492,6 +494,12 @@ export function native(): Addon {
     const d = layoutDifference(a.wireLayout, WIRE_LAYOUT);
     if (d !== null) throw new Error(`netplumb: the addon's packed layout (src/wire.hpp) differs from lib/native.ts WIRE_LAYOUT at ${d}: rebuild the addon, or change both`);
     addon = a;
+    // Namespace create/delete run on libuv's threadpool (a Napi::AsyncWorker), which libuv
+    // starts on first use and, if it cannot make a thread then, ends the process with a bare
+    // abort() (deps/uv/src/threadpool.c). Start it now, while threads can still be made: at
+    // the thread limit later (ulimit -v), the worker's own failure is then a NetlinkError.
+    // Seen: 3 of 15 runs of test/children/limits.ts aborted without this, 0 of 15 with it.
+    fs.stat('/', () => undefined);
   }
   return addon;
 }

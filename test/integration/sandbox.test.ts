@@ -156,7 +156,10 @@ describe('NETPLUMB_SANDBOX=1 on the host side', () => {
     if (l === undefined) throw new Error(`no launcher process outside this network namespace: ${where.reason}`);
     // --root/--wd: the launcher's own root and directory (after entering a mount namespace the root
     // would be that namespace's, which is not the launcher's when it runs in a chroot, as in test:fresh).
-    return spawnSync('nsenter', [`--net=/proc/${l}/ns/net`, `--mount=/proc/${l}/ns/mnt`, `--root=/proc/${l}/root`, `--wd=/proc/${l}/cwd`, '--', ...cmd], { env, encoding: 'utf8' });
+    return spawnSync('nsenter', [`--net=/proc/${l}/ns/net`, `--mount=/proc/${l}/ns/mnt`, `--root=/proc/${l}/root`, `--wd=/proc/${l}/cwd`, '--', ...cmd], {
+      env,
+      encoding: 'utf8',
+    });
   }
 
   it('is run from the host side (the check of the checks)', () => {
