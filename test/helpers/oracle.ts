@@ -75,6 +75,27 @@ export function uniq(prefix: string): string {
   return `${prefix}${process.pid % 1000}${counter}`.slice(0, 15);
 }
 
+/** Named namespaces made with `ip netns add` (not with the library under test), deleted in one call. */
+export class IpNetns {
+  readonly #made: string[] = [];
+  /** `ip netns add` of a unique name starting with `prefix`; returns the name. */
+  add(prefix: string): string {
+    const n = uniq(prefix);
+    ip(undefined, 'netns', 'add', n);
+    this.#made.push(n);
+    return n;
+  }
+  /** `ip netns delete` of one of them, now. */
+  remove(n: string): void {
+    ip(undefined, 'netns', 'delete', n);
+    this.#made.splice(this.#made.indexOf(n), 1);
+  }
+  /** `ip netns delete` of every one still there. */
+  deleteAll(): void {
+    for (const n of this.#made.splice(0)) ip(undefined, 'netns', 'delete', n);
+  }
+}
+
 /** True if running inside `netplumb sandbox` as root (as the kernel shows it, not the environment). */
 export { inSandbox } from './sandbox';
 

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 
 import { CniDriver, type ConfList, execPlugin } from '../helpers/cni-driver';
 import { netplumbRules } from '../helpers/netnat';
-import { ip, ipj, run, uniq } from '../helpers/oracle';
+import { ip, ipj, IpNetns, run } from '../helpers/oracle';
 import { ROOT } from '../helpers/child';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -19,13 +19,8 @@ import { ROOT } from '../helpers/child';
 const PLUGIN = path.join(ROOT, 'bin', 'netplumb-cni');
 const CNI_PATH = [path.join(ROOT, 'bin'), '/usr/lib/cni'];
 
-const made: string[] = [];
-function netns(prefix: string): string {
-  const n = uniq(prefix);
-  ip(undefined, 'netns', 'add', n);
-  made.push(n);
-  return n;
-}
+const nets = new IpNetns();
+const netns = (prefix: string): string => nets.add(prefix);
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-daemon-test-'));
 let sockN = 0;
@@ -85,7 +80,7 @@ async function kill(d: Daemon, signal: NodeJS.Signals = 'SIGKILL'): Promise<void
 
 afterAll(async () => {
   for (const d of daemons) await kill(d);
-  for (const n of made.splice(0)) ip(undefined, 'netns', 'delete', n);
+  nets.deleteAll();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { Namespace } from '../../lib';
 import { CniDriver, type ConfList } from '../helpers/cni-driver';
 import { closeServer, httpGet, netplumbRules, tagServer } from '../helpers/netnat';
-import { ip, ipj, ping, run, uniq } from '../helpers/oracle';
+import { ip, ipj, IpNetns, ping, run } from '../helpers/oracle';
 import { ROOT } from '../helpers/child';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -21,16 +21,9 @@ const CNI_PATH = [path.join(ROOT, 'bin'), REF_DIR];
 const missing = ['bridge', 'host-local', 'portmap', 'loopback'].filter((p) => !fs.existsSync(path.join(REF_DIR, p)));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-ref-'));
 
-const made: string[] = [];
-function netns(prefix: string): string {
-  const n = uniq(prefix);
-  ip(undefined, 'netns', 'add', n);
-  made.push(n);
-  return n;
-}
-afterAll(() => {
-  for (const n of made.splice(0)) ip(undefined, 'netns', 'delete', n);
-});
+const nets = new IpNetns();
+const netns = (prefix: string): string => nets.add(prefix);
+afterAll(() => nets.deleteAll());
 
 const HOST = '192.168.77.1';
 const OUT = '192.168.77.2';

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { Namespace } from '../../lib';
 import { CniDriver, type ConfList, execPlugin } from '../helpers/cni-driver';
 import { closeServer, httpGet, netplumbRules, tagServer } from '../helpers/netnat';
-import { ip, ipj, run, uniq } from '../helpers/oracle';
+import { ip, ipj, IpNetns, run } from '../helpers/oracle';
 import { ROOT } from '../helpers/child';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -19,16 +19,9 @@ const REF_DIR = '/usr/lib/cni';
 const CNI_PATH = [path.join(ROOT, 'bin'), REF_DIR];
 const hasRef = fs.existsSync(path.join(REF_DIR, 'bridge'));
 
-const made: string[] = [];
-function netns(prefix: string): string {
-  const n = uniq(prefix);
-  ip(undefined, 'netns', 'add', n);
-  made.push(n);
-  return n;
-}
-afterAll(() => {
-  for (const n of made.splice(0)) ip(undefined, 'netns', 'delete', n);
-});
+const nets = new IpNetns();
+const netns = (prefix: string): string => nets.add(prefix);
+afterAll(() => nets.deleteAll());
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-test-'));
 
@@ -195,8 +188,7 @@ describe('the protocol', () => {
     const conf = netConf();
     const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'gone', CNI_NETNS: `/run/netns/${C}`, CNI_IFNAME: 'eth0' };
     expect((await plugin(H, env, conf)).status).toBe(0);
-    ip(undefined, 'netns', 'delete', C);
-    made.splice(made.indexOf(C), 1);
+    nets.remove(C);
     const x = await plugin(H, { ...env, CNI_COMMAND: 'DEL', CNI_NETNS: '' }, conf);
     expect([x.status, x.stdout]).toEqual([0, '']);
     expect(leases(H)).toEqual([]);

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 
 import { Namespace } from '../../lib';
 import { closeServer, dnatOf, httpGet, netplumbRules, tagServer } from '../helpers/netnat';
-import { inSandbox, ip, ipj, run, uniq } from '../helpers/oracle';
+import { inSandbox, ip, ipj, IpNetns, run, uniq } from '../helpers/oracle';
 import { PodmanHost, podmanToolsMissing } from '../helpers/podman';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -68,13 +68,8 @@ function cannotRun(): string | undefined {
 const reason = cannotRun();
 if (reason) console.warn(`podman.test.ts skipped: ${reason}`);
 
-const made: string[] = [];
-function netns(prefix: string): string {
-  const n = uniq(prefix);
-  ip(undefined, 'netns', 'add', n);
-  made.push(n);
-  return n;
-}
+const nets = new IpNetns();
+const netns = (prefix: string): string => nets.add(prefix);
 
 /** The netplumb leases on np0 in H: host veths whose alias is `netplumb np0 ADDRESS ID IFNAME`. */
 function leases(H: string): string[] {
@@ -87,7 +82,7 @@ function leases(H: string): string[] {
 
   afterAll(() => {
     host?.destroy();
-    for (const n of made.splice(0)) ip(undefined, 'netns', 'delete', n);
+    nets.deleteAll();
   });
 
   it('podman run -p: addresses, the published port, traffic; podman rm leaves nothing', async () => {
