@@ -15,6 +15,17 @@ export { VethPair, type VethPairOptions } from './veth-pair';
 export { Bridge, type BridgeOptions } from './bridge';
 export { Macvlan, type MacvlanMode, type MacvlanOptions } from './macvlan';
 export { Vxlan, type VxlanOptions } from './vxlan';
+// Link kinds (lib/kinds/, one file each): what Link.create takes and link.info reads back.
+export type { LinkCreateOptions, LinkCommonOptions, LinkKindInfo } from './link';
+export type { KindName } from './kinds';
+export type { BondOptions, BondInfo, BondMode } from './kinds/bond';
+export type { BridgeKindOptions, BridgeInfo } from './kinds/bridge';
+export type { IpvlanOptions, IpvlanInfo, IpvlanMode, IpvlanFlag } from './kinds/ipvlan';
+export type { MacvlanKindOptions, MacvlanInfo } from './kinds/macvlan';
+export type { TunOptions, TunInfo, TunMode } from './kinds/tun';
+export type { VlanOptions, VlanInfo, VlanProtocol } from './kinds/vlan';
+export type { VxlanKindOptions, VxlanInfo } from './kinds/vxlan';
+export type { NoOptions } from './kinds/kind';
 export { Address, type AddressInfo, type AddressOptions, type AddressListOptions } from './address';
 export { Route, type RouteInfo, type RouteOptions, type RouteListOptions } from './route';
 export { Neighbor, Fdb, type NeighborInfo, type NeighborOptions, type NeighborState, type FdbInfo, type FdbOptions } from './neighbor';

@@ -324,7 +324,7 @@ export class Namespace {
     return linkClass().fromRaw(this, {
       index: 1, name: 'lo', kind: '', slaveKind: '', flags: 0, type: 772, mtu: 65536, minMtu: 0, maxMtu: 0,
       mac: '00:00:00:00:00:00', broadcast: '00:00:00:00:00:00', operstate: 0, master: 0, link: 0, linkNetnsid: -1,
-      group: 0, txqlen: 1000, alias: '', stp: -1, vlanFiltering: -1,
+      group: 0, txqlen: 1000, alias: '',
     });
   }
 

@@ -26,12 +26,24 @@ export interface RawLink {
   group: number;
   txqlen: number;
   alias: string;
-  stp: number;
-  vlanFiltering: number;
-  /** macvlan / macvtap only: MACVLAN_MODE_*. */
-  macvlanMode?: number;
-  /** vxlan only. `group` is the remote or the multicast group (IFLA_VXLAN_GROUP/GROUP6). */
-  vxlan?: { id: number; port: number; group?: string; local?: string; link?: number };
+  /** IFLA_INFO_DATA of a kind with a table in native/rtnl/kinds/, by field name (lib/kinds/ types it). */
+  data?: RawKindData;
+}
+
+/** A kind's data as read back: numbers, addresses as text, strings. */
+export type RawKindData = Record<string, number | string>;
+/** A kind's data as sent: numbers, booleans, addresses as bytes, strings. */
+export type KindData = Record<string, number | boolean | string | Uint8Array>;
+
+/** A tun/tap device made through /dev/net/tun (persistent). */
+export interface TunSpec {
+  name: string;
+  tap?: boolean;
+  multiQueue?: boolean;
+  vnetHdr?: boolean;
+  pi?: boolean;
+  owner?: number;
+  group?: number;
 }
 
 export interface RawAddr {
@@ -87,14 +99,9 @@ export interface LinkSpec {
   alias?: string;
   parent?: number;
   peer?: { name?: string; netnsFd?: number; mtu?: number; mac?: Uint8Array };
-  stp?: number;
-  vlanFiltering?: number;
+  /** IFLA_INFO_DATA, encoded by the kind's table (native/rtnl/kinds/). */
+  data?: KindData;
   hairpin?: boolean;
-  macvlanMode?: number;
-  vxlanId?: number;
-  vxlanPort?: number;
-  vxlanRemote?: Uint8Array;
-  vxlanLocal?: Uint8Array;
   filterMaster?: number;
   filterKind?: string;
 }
@@ -282,6 +289,8 @@ export interface NftRuleset {
 export interface NativeHandle {
   ready(): Promise<{ fd: number; dev: number; ino: number }>;
   link(spec: LinkSpec): Promise<RawLink[]>;
+  /** A persistent tun/tap device, made through /dev/net/tun on the namespace's thread. */
+  tun(spec: TunSpec): Promise<undefined>;
   /** An AddrSpec packed by sendAddr; the label, when present, as the second argument. */
   addr(wire: Uint8Array, label?: string): Promise<RawAddr[]>;
   /** A RouteSpec packed by sendRoute. */

@@ -78,6 +78,20 @@ Made SysctlReq::make(const Napi::CallbackInfo& info, nl::Error*) {
 }
 Napi::Value SysctlReq::result(Napi::Env env, const Req& r) { return Napi::String::New(env, r.value); }
 
+Made TunReq::make(const Napi::CallbackInfo& info, nl::Error*) {
+  if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "native spec must be an object");
+  auto o = info[0].As<Napi::Object>();
+  nl::rtnl::TunSpec s;
+  s.name = str(o, "name");
+  s.tap = opt_bool(o, "tap").value_or(false);
+  s.multi_queue = opt_bool(o, "multiQueue").value_or(false);
+  s.vnet_hdr = opt_bool(o, "vnetHdr").value_or(false);
+  s.pi = opt_bool(o, "pi").value_or(false);
+  s.owner = opt_num<uint32_t>(o, "owner");
+  s.group = opt_num<uint32_t>(o, "group");
+  return std::make_unique<nl::rtnl::TunRequest>(std::move(s));
+}
+
 Made CtFlushReq::make(const Napi::CallbackInfo& info, nl::Error*) {
   auto o = info[0].As<Napi::Object>();
   auto req = std::make_unique<nl::ct::FlushRequest>();

@@ -19,6 +19,7 @@
 #include "../native/local.hpp"
 #include "../native/nft/nft.hpp"
 #include "../native/nft/ruleset.hpp"
+#include "../native/rtnl/kinds/tun.hpp"
 #include "../native/rtnl/rtnl.hpp"
 #include "errors.hpp"
 
@@ -89,6 +90,12 @@ struct SysctlReq {
   static Made make(const Napi::CallbackInfo& info, nl::Error* err);
   static Napi::Value result(Napi::Env env, const Req& r);
 };
+// tun({ name, tap?, multiQueue?, vnetHdr?, pi?, owner?, group? }): a persistent tun/tap made through /dev/net/tun.
+struct TunReq : NoResult {
+  using Req = nl::rtnl::TunRequest;
+  static constexpr const char* name = "tun";
+  static Made make(const Napi::CallbackInfo& info, nl::Error* err);
+};
 // nftBatch([msg...], genid?): one atomic nf_tables transaction; a failure says which message (index).
 struct NftBatchReq : NoResult {
   using Req = nl::nft::BatchRequest;
@@ -122,7 +129,7 @@ template <class... K>
 struct KindList {};
 // The Handle's request methods, in this order.
 using Requests = KindList<LinkReq, AddrReq, RouteReq, NeighReq, RuleReq, SocketReq, SysctlReq, NsidReq, SetNsidReq,
-                          NftBatchReq, NftDumpReq, NftRulesetReq, CtFlushReq>;
+                          TunReq, NftBatchReq, NftDumpReq, NftRulesetReq, CtFlushReq>;
 
 // Settles one finished request of kind K: rejects with its error, else
 // resolves with K::result. HandleWrap keeps this function with each pending

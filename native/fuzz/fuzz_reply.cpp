@@ -36,8 +36,12 @@ void decode_all(nlmsghdr h, bytes payload) {
     fuzz::sink(rtnl::parse_link(h, payload, &l));
     for (auto* v : {&l.mac, &l.broadcast, &l.perm_mac}) bounded(*v, payload);
     for (auto* s : {&l.name, &l.kind, &l.slave_kind, &l.alias}) bounded(*s, payload);
-    fuzz::sink(l.mtu + l.master + l.group + uint32_t(l.link) + uint32_t(l.link_netnsid) + uint32_t(l.br_stp) +
-               uint32_t(l.br_vlan_filtering));
+    fuzz::sink(l.mtu + l.master + l.group + uint32_t(l.link) + uint32_t(l.link_netnsid));
+    for (const auto& [k, v] : l.data.values) {
+      bounded(v.str, payload);
+      FUZZ_CHECK(v.type != rtnl::KindValue::Type::Ip || v.ip.size() == 4 || v.ip.size() == 16);
+      fuzz::sink(v.num + k.size());
+    }
   }
   {
     rtnl::AddrInfo a;

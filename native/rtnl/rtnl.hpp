@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../nl/transact.hpp"
+#include "kinds/kind.hpp"
 
 namespace nl::rtnl {
 
@@ -43,17 +44,15 @@ struct LinkSpec {
   std::optional<uint32_t> group; // IFLA_GROUP; with Del and index 0: delete the whole group
   std::optional<uint32_t> txqlen;
   std::optional<std::string> alias;  // IFLA_IFALIAS ("" clears)
-  std::optional<uint32_t> parent;  // IFLA_LINK: lower device (macvlan, vxlan)
+  std::optional<uint32_t> parent;  // IFLA_LINK: lower device (macvlan, vlan, ipvlan)
   std::optional<PeerSpec> peer;    // veth
+  // IFLA_INFO_DATA, encoded by the kind's table (kinds/<kind>.cpp). With New,
+  // or with Set and a kind: then sent as RTM_NEWLINK without NLM_F_CREATE,
+  // the way kind data is changed (`ip link set NAME type bridge stp_state 1`).
+  KindData data;
   // Set only: hairpin mode of a bridge port (`bridge link set dev X hairpin on`):
   // an RTM_SETLINK of family AF_BRIDGE with IFLA_PROTINFO { IFLA_BRPORT_MODE }.
   std::optional<bool> hairpin;
-  std::optional<uint32_t> br_stp;  // IFLA_BR_STP_STATE
-  std::optional<uint8_t> br_vlan_filtering;
-  std::optional<uint32_t> macvlan_mode;
-  std::optional<uint32_t> vxlan_id;
-  std::optional<uint16_t> vxlan_port;  // host order
-  std::optional<Bytes> vxlan_remote, vxlan_local;
   // Dump filters (strict checking): by master, by kind.
   std::optional<uint32_t> filter_master;
   std::string filter_kind;
@@ -75,15 +74,7 @@ struct LinkInfo {
   uint32_t group = 0;
   uint32_t txqlen = 0;
   std::string alias;
-  int32_t br_stp = -1;
-  int32_t br_vlan_filtering = -1;
-  uint32_t macvlan_mode = 0;  // IFLA_MACVLAN_MODE (macvlan, macvtap)
-  struct Vxlan {
-    uint32_t id = 0, link = 0;
-    uint16_t port = 0;        // host order
-    Bytes group, local;       // IFLA_VXLAN_GROUP(6) (a unicast remote or a group), IFLA_VXLAN_LOCAL(6)
-  };
-  std::optional<Vxlan> vxlan;
+  KindData data;  // IFLA_INFO_DATA of a registered kind, by its table (kinds/)
 };
 
 // ---------------------------------------------------------------- addresses
