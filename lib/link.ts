@@ -65,7 +65,7 @@ export interface LinkCommonOptions {
   mac?: string;
   /** Transmit queue length (IFLA_TXQLEN). */
   txqlen?: number;
-  /** Free text (IFLA_IFALIAS), up to 255 bytes. */
+  /** Free text (IFLA_IFALIAS), up to 255 bytes (set by a second request: the kernel ignores it in a create). */
   alias?: string;
   /** Link group (IFLA_GROUP; `group` is a kind's own option: a vxlan's multicast group, a tun's gid). */
   linkGroup?: number;
@@ -529,7 +529,19 @@ export async function createOfKind(name: string, codec: LinkKind<object, unknown
     }
   } else {
     if (up !== undefined) spec.up = up;
+    // The kernel ignores IFLA_IFALIAS in a create (rtnl_create_link does not
+    // read it): the alias goes in a second request.
+    const text = spec.alias;
+    delete spec.alias;
     link = await createLink(ns, spec, what, into);
+    if (text !== undefined) {
+      try {
+        await link.setAlias(text);
+      } catch (e) {
+        await link.delete().catch(() => undefined);
+        throw e;
+      }
+    }
   }
   if (slaves.length) {
     try {
