@@ -19,7 +19,11 @@ function must(ns: Namespace, dev: string): IpLink {
   return l;
 }
 const dataOf = (ns: Namespace, dev: string): Record<string, unknown> => must(ns, dev).linkinfo?.info_data ?? {};
-const names = (ns: Namespace): string[] => oracle.links(ns.name!).map((l) => l.ifname).sort();
+const names = (ns: Namespace): string[] =>
+  oracle
+    .links(ns.name!)
+    .map((l) => l.ifname)
+    .sort();
 
 /** A namespace with a veth pair p0/p1, both up: the lower device of the tests' stacked kinds. */
 async function withLower(prefix: string): Promise<{ ns: Namespace; lower: Link }> {
@@ -57,7 +61,12 @@ describe('dummy, ifb, wireguard (no options)', () => {
       const l = await Link.create(`${kind.slice(0, 3)}0`, { kind, namespace: ns, mtu: 1400, alias: `a ${kind}`, txqlen: 77, linkGroup: 9, up: true });
       const o = must(ns, l.name);
       expect(o.linkinfo?.info_kind).toBe(kind);
-      expect([o.mtu, o.ifalias, (o as unknown as { txqlen: number }).txqlen, String((o as unknown as { group: string }).group)]).toEqual([1400, `a ${kind}`, 77, '9']);
+      expect([o.mtu, o.ifalias, (o as unknown as { txqlen: number }).txqlen, String((o as unknown as { group: string }).group)]).toEqual([
+        1400,
+        `a ${kind}`,
+        77,
+        '9',
+      ]);
       expect(o.flags).toContain('UP');
       expect([l.kind, l.mtu, l.alias, l.txqlen, l.group, l.info]).toEqual([kind, 1400, `a ${kind}`, 77, 9, undefined]);
     });
@@ -77,11 +86,7 @@ describe('macvtap', () => {
     const b = await Link.create('mt1', { kind: 'macvtap', parent: 'p0', namespace: ns, mode: 'private' });
     expect([must(ns, 'mt0').linkinfo?.info_kind, dataOf(ns, 'mt0').mode, must(ns, 'mt0').link]).toEqual(['macvtap', 'bridge', 'p0']);
     expect(dataOf(ns, 'mt1').mode).toBe('private');
-    expect([a.info, b.info, a.macvlanMode]).toEqual([
-      { kind: 'macvtap', mode: 'bridge' },
-      { kind: 'macvtap', mode: 'private' },
-      'bridge',
-    ]);
+    expect([a.info, b.info, a.macvlanMode]).toEqual([{ kind: 'macvtap', mode: 'bridge' }, { kind: 'macvtap', mode: 'private' }, 'bridge']);
     // its character device exists in the namespace's view: /sys/class/net/mt0/macvtap/tapN (by ifindex)
     expect(a.index).toBe(must(ns, 'mt0').ifindex);
   });
@@ -104,7 +109,15 @@ describe('tun / tap (through /dev/net/tun)', () => {
     const tun = await Link.create('tun0', { kind: 'tun', namespace: ns, vnetHdr: true, alias: 'a tun' });
     const d = dataOf(ns, 'tap0');
     expect(must(ns, 'tap0').linkinfo?.info_kind).toBe('tun');
-    expect([d.type, d.persist, d.multi_queue, d.vnet_hdr, d.pi, d.user, d.group]).toEqual(['tap', true, true, false, false, idName('passwd', 4242), idName('group', 4343)]);
+    expect([d.type, d.persist, d.multi_queue, d.vnet_hdr, d.pi, d.user, d.group]).toEqual([
+      'tap',
+      true,
+      true,
+      false,
+      false,
+      idName('passwd', 4242),
+      idName('group', 4343),
+    ]);
     expect([must(ns, 'tap0').mtu, must(ns, 'tap0').flags.includes('UP')]).toEqual([1400, true]);
     const e = dataOf(ns, 'tun0');
     expect([e.type, e.persist, e.multi_queue, e.vnet_hdr, e.user, e.group]).toEqual(['tun', true, false, true, undefined, undefined]);
