@@ -17,13 +17,13 @@ export { Macvlan, type MacvlanMode, type MacvlanOptions } from './macvlan';
 export { Vxlan, type VxlanOptions } from './vxlan';
 // Link kinds (lib/kinds/, one file each): what Link.create takes and link.info reads back.
 export type { LinkCreateOptions, LinkCommonOptions, LinkKindInfo } from './link';
-export type { KindName } from './kinds';
-export type { BondOptions, BondInfo, BondMode } from './kinds/bond';
+export type { KindName, KindOptions, KindInfo } from './kinds';
+export { BOND_MODES, type BondOptions, type BondInfo, type BondMode } from './kinds/bond';
 export type { BridgeKindOptions, BridgeInfo } from './kinds/bridge';
-export type { IpvlanOptions, IpvlanInfo, IpvlanMode, IpvlanFlag } from './kinds/ipvlan';
+export { IPVLAN_MODES, IPVLAN_FLAGS, type IpvlanOptions, type IpvlanInfo, type IpvlanMode, type IpvlanFlag } from './kinds/ipvlan';
 export type { MacvlanKindOptions, MacvlanInfo } from './kinds/macvlan';
-export type { TunOptions, TunInfo, TunMode } from './kinds/tun';
-export type { VlanOptions, VlanInfo, VlanProtocol } from './kinds/vlan';
+export { TUN_MODES, type TunOptions, type TunInfo, type TunMode } from './kinds/tun';
+export { VLAN_PROTOCOLS, type VlanOptions, type VlanInfo, type VlanProtocol } from './kinds/vlan';
 export type { VxlanKindOptions, VxlanInfo } from './kinds/vxlan';
 export type { NoOptions } from './kinds/kind';
 export { Address, type AddressInfo, type AddressOptions, type AddressListOptions } from './address';
