@@ -431,9 +431,8 @@ describe('the daemon under load and when it goes', () => {
     const lock = spawn('flock', ['-x', lockFile, 'sleep', '120'], { stdio: 'ignore' });
     const cNs = fs.statSync(`/run/netns/${C}`);
     try {
-      // Held once a non-blocking flock of the same file is refused. (Matching /proc/locks by
-      // inode alone also matched another tmpfs's file with the same inode number, in the
-      // chroot of test:fresh: the daemon then ran the ADD at once and was never seen waiting.)
+      // Held once a non-blocking flock of the same file is refused (/proc/locks names a file
+      // by device and inode only, which another tmpfs's file can share).
       for (const t0 = Date.now(); ; await new Promise((r) => setTimeout(r, 20))) {
         if (Date.now() - t0 > 30_000) throw new Error(`flock never took ${lockFile}`);
         if (fs.existsSync(lockFile) && spawnSync('flock', ['-n', '-x', lockFile, 'true']).status === 1) break;
