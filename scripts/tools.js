@@ -70,6 +70,19 @@ function manager() {
 
 /** Returns true when everything is there (after installing what was missing), false after saying what to run. */
 function ensureTools({ integration, root, log = (s) => process.stderr.write(s) }) {
+  const ok = ensurePackages({ integration, root, log });
+  // Wanted too: musl's arm64 headers, which no package of this host's
+  // architecture provides (scripts/cross-build.js fetches Debian's musl-dev
+  // for arm64 once); here, because the sandbox has no network.
+  if (ok && root && process.arch === 'x64' && has('apt-get')) {
+    const cross = require('./cross-build.js');
+    const why = cross.fetchMuslArm64({ log: (l) => log(l.replace(/^cross-build: /, 'npm test: ')) });
+    if (why) log(`npm test: no musl arm64 headers, the aarch64-linux-musl build check is skipped: ${why}\n`);
+  }
+  return ok;
+}
+
+function ensurePackages({ integration, root, log }) {
   const pm = manager();
   const missing = needs(integration).filter(([ok]) => !ok());
   const wanted = pm && root ? wants().filter((w) => w[pm.idx] && !w[0]()) : [];
