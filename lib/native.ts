@@ -66,7 +66,7 @@ export interface RawRoute {
   type: number;
   flags: number;
   mtu?: number;
-  multipath?: { gateway: string; oif: number; weight: number }[];
+  multipath?: { gateway?: string; oif: number; weight: number; flags?: number }[];
 }
 
 export interface LinkSpec {
@@ -135,6 +135,8 @@ export interface RouteSpec {
   type?: number;
   onlink?: boolean;
   mtu?: number;
+  /** ECMP hops (RTA_MULTIPATH): sent with `routeMultipath`, beside the packed spec. */
+  nexthops?: { gateway?: Uint8Array; oif: number; weight: number }[];
 }
 
 export interface RawNeigh {
@@ -286,6 +288,8 @@ export interface NativeHandle {
   addr(wire: Uint8Array, label?: string): Promise<RawAddr[]>;
   /** A RouteSpec packed by sendRoute. */
   route(wire: Uint8Array): Promise<RawRoute[]>;
+  /** A RouteSpec packed by sendRoute, with its ECMP hops beside it. */
+  routeMultipath(wire: Uint8Array, nexthops: { gateway?: Uint8Array; oif: number; weight: number }[]): Promise<RawRoute[]>;
   nsid(fd: number): Promise<number>;
   /** One atomic nf_tables transaction; a failure carries `index`, the failing message. */
   nftBatch(msgs: NftMsg[], genid?: number): Promise<undefined>;
@@ -482,7 +486,7 @@ export function sendRoute(h: NativeHandle, spec: RouteSpec): Promise<RawRoute[]>
     W32[w.mtu] = spec.mtu;
   }
   W32[w.present] = present;
-  return h.route(WIRE);
+  return spec.nexthops ? h.routeMultipath(WIRE, spec.nexthops) : h.route(WIRE);
 }
 
 let addon: Addon | undefined;

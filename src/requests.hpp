@@ -49,6 +49,14 @@ struct RouteReq {  // packed (wire.hpp)
   static Made make(const Napi::CallbackInfo& info, nl::Error* err);
   static Napi::Value result(Napi::Env env, const Req& r);
 };
+// routeMultipath(wire, nexthops): a RouteSpec packed as route() takes it, and
+// its hops [{ gateway?: Uint8Array, oif, weight }] (RTA_MULTIPATH) beside it.
+struct RouteMultipathReq {
+  using Req = nl::rtnl::RouteRequest;
+  static constexpr const char* name = "routeMultipath";
+  static Made make(const Napi::CallbackInfo& info, nl::Error* err);
+  static Napi::Value result(Napi::Env env, const Req& r) { return RouteReq::result(env, r); }
+};
 struct NeighReq {
   using Req = nl::rtnl::NeighRequest;
   static constexpr const char* name = "neigh";
@@ -121,7 +129,7 @@ struct CtFlushReq {
 template <class... K>
 struct KindList {};
 // The Handle's request methods, in this order.
-using Requests = KindList<LinkReq, AddrReq, RouteReq, NeighReq, RuleReq, SocketReq, SysctlReq, NsidReq, SetNsidReq,
+using Requests = KindList<LinkReq, AddrReq, RouteReq, RouteMultipathReq, NeighReq, RuleReq, SocketReq, SysctlReq, NsidReq, SetNsidReq,
                           NftBatchReq, NftDumpReq, NftRulesetReq, CtFlushReq>;
 
 // Settles one finished request of kind K: rejects with its error, else

@@ -302,6 +302,26 @@ const cases: Case[] = [
   { what: 'Bridge.create vlan_filtering', code: 'ERR_UNKNOWN_OPTION', run: () => Bridge.create('br9', bad({ namespace: ns, vlan_filtering: true })) },
   { what: 'Link.list type', code: 'ERR_UNKNOWN_OPTION', run: () => Link.list(ns, bad({ type: 'veth' })) },
   { what: 'moveTo ifname', code: 'ERR_UNKNOWN_OPTION', run: () => link.moveTo(ns, bad({ ifname: 'eth0' })) },
+
+  // ECMP nexthops: checked whole before the route goes out.
+  { what: 'nexthops empty', code: 'ERR_INVALID_NEXTHOP', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', nexthops: [] }) },
+  { what: 'nexthops not an array', code: 'ERR_INVALID_NEXTHOP', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', nexthops: bad({ via: '10.0.0.1' }) }) },
+  { what: 'nexthops 65 hops', code: 'ERR_INVALID_NEXTHOP', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', nexthops: Array.from({ length: 65 }, () => ({ via: '10.1.0.1' })) }) },
+  { what: 'nexthops beside via', code: 'ERR_INVALID_NEXTHOP', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', via: '10.1.0.1', nexthops: [{ via: '10.1.0.2' }] }) },
+  { what: 'nexthops beside dev', code: 'ERR_INVALID_NEXTHOP', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', dev: link, nexthops: [{ via: '10.1.0.2' }] }) },
+  { what: 'nexthop with neither via nor dev', code: 'ERR_INVALID_NEXTHOP', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', nexthops: [{ via: '10.1.0.1' }, { weight: 2 }] }) },
+  { what: 'nexthop not an object', code: 'ERR_INVALID_NEXTHOP', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', nexthops: [bad('10.1.0.1')] }) },
+  { what: 'nexthop weight 0', code: 'ERR_INVALID_ARGUMENT', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', nexthops: [{ via: '10.1.0.1', weight: 0 }] }) },
+  { what: 'nexthop weight 257', code: 'ERR_INVALID_ARGUMENT', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', nexthops: [{ via: '10.1.0.1', weight: 257 }] }) },
+  { what: 'nexthop weight 1.5', code: 'ERR_INVALID_ARGUMENT', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', nexthops: [{ via: '10.1.0.1', weight: 1.5 }] }) },
+  { what: 'nexthop IPv4 via on an IPv6 route', code: 'ERR_FAMILY_MISMATCH', run: () => Route.add({ namespace: ns, to: 'fd00::/64', nexthops: [{ via: '10.1.0.1' }] }) },
+  { what: 'nexthops of two families on default', code: 'ERR_FAMILY_MISMATCH', run: () => Route.add({ namespace: ns, to: 'default', nexthops: [{ via: 'fd00::1' }, { via: '10.1.0.1' }] }) },
+  { what: 'nexthops family 6 but IPv4 via', code: 'ERR_FAMILY_MISMATCH', run: () => Route.add({ namespace: ns, to: 'default', family: 6, nexthops: [{ via: '10.1.0.1' }] }) },
+  { what: 'nexthop IPv6 via of an IPv4 route without dev', code: 'ERR_INVALID_NEXTHOP', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', nexthops: [{ via: 'fd00::1' }] }) },
+  { what: 'nexthop via not an address', code: 'ERR_INVALID_IP', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', nexthops: [{ via: '10.1.0.300' }] }) },
+  { what: 'nexthop dev object', code: 'ERR_INVALID_ARGUMENT', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', nexthops: [{ dev: bad({}) }] }) },
+  { what: 'nexthop gw typo', code: 'ERR_UNKNOWN_OPTION', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', nexthops: [{ via: '10.1.0.1', ...bad({ gw: '10.1.0.2' }) }] }) },
+  { what: 'nexthop weigth typo', code: 'ERR_UNKNOWN_OPTION', run: () => Route.delete({ namespace: ns, to: '10.0.0.0/24', nexthops: [{ via: '10.1.0.1', ...bad({ weigth: 2 }) }] }) },
 ];
 
 describe('unknown options', () => {
