@@ -78,6 +78,7 @@ export const ErrorCodes = {
   SUBNET_OVERLAP: 'ERR_SUBNET_OVERLAP',
   UNKNOWN_OPTION: 'ERR_UNKNOWN_OPTION',
   INVALID_NEXTHOP: 'ERR_INVALID_NEXTHOP',
+  INVALID_VLAN: 'ERR_INVALID_VLAN',
 } as const;
 
 export interface NativeErrorShape {

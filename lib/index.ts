@@ -17,6 +17,7 @@ export { Macvlan, type MacvlanMode, type MacvlanOptions } from './macvlan';
 export { Vxlan, type VxlanOptions } from './vxlan';
 export { Address, type AddressInfo, type AddressOptions, type AddressListOptions } from './address';
 export { Route, type RouteInfo, type RouteOptions, type RouteListOptions, type NexthopOptions, type NexthopInfo } from './route';
+export { BridgePort, type BridgePortFlags, type BridgePortInfo, type BridgeVlan, type BridgeVlanOptions, type VlanId } from './bridge-port';
 export { Neighbor, Fdb, type NeighborInfo, type NeighborOptions, type NeighborState, type FdbInfo, type FdbOptions } from './neighbor';
 export { Rule, type RuleInfo, type RuleOptions } from './rule';
 export { Sysctl, type ExecResult, type ExecOptions, type ListenOptions, type ConnectOptions, type UdpOptions } from './inside';

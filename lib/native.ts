@@ -139,6 +139,36 @@ export interface RouteSpec {
   nexthops?: { gateway?: Uint8Array; oif: number; weight: number }[];
 }
 
+/** A request of the brport kind (src/brport.cc). */
+export interface BridgePortSpec {
+  op: 'flags' | 'vlanAdd' | 'vlanDel' | 'dump' | 'vlanFiltering';
+  index: number;
+  learning?: boolean;
+  flood?: boolean;
+  isolated?: boolean;
+  guard?: boolean;
+  fastLeave?: boolean;
+  neighSuppress?: boolean;
+  self?: boolean;
+  vlanFiltering?: boolean;
+  vlans?: { vid: number; vidEnd?: number; pvid?: boolean; untagged?: boolean }[];
+}
+
+/** One port of an AF_BRIDGE dump; flags the kernel did not report are left out. */
+export interface RawBridgePort {
+  index: number;
+  name: string;
+  master?: number;
+  state: number;
+  learning?: boolean;
+  flood?: boolean;
+  isolated?: boolean;
+  guard?: boolean;
+  fastLeave?: boolean;
+  neighSuppress?: boolean;
+  vlans: { vid: number; flags: number }[];
+}
+
 export interface RawNeigh {
   family: number;
   index: number;
@@ -288,6 +318,8 @@ export interface NativeHandle {
   addr(wire: Uint8Array, label?: string): Promise<RawAddr[]>;
   /** A RouteSpec packed by sendRoute. */
   route(wire: Uint8Array): Promise<RawRoute[]>;
+  /** Bridge port flags, VLANs, vlan_filtering; `dump` lists the ports (AF_BRIDGE). */
+  brport(spec: BridgePortSpec): Promise<RawBridgePort[]>;
   /** A RouteSpec packed by sendRoute, with its ECMP hops beside it. */
   routeMultipath(wire: Uint8Array, nexthops: { gateway?: Uint8Array; oif: number; weight: number }[]): Promise<RawRoute[]>;
   nsid(fd: number): Promise<number>;

@@ -16,6 +16,7 @@
 #include "../fuzz/fake_kernel.hpp"
 #include "../nl/attr.hpp"
 #include "../nl/transact.hpp"
+#include "../rtnl/brport.hpp"
 #include "../rtnl/rtnl.hpp"
 
 static int failures = 0, checks = 0;
@@ -193,7 +194,132 @@ static void test_dump_with_wrong_width_fails() {
   }
 }
 
+static void ifinfo_header(Golden& g, uint16_t type, uint16_t flags, uint8_t family, int32_t index) {
+  g.u32(0); g.u16(type); g.u16(flags); g.u32(0); g.u32(0);
+  g.u8(family); g.u8(0); g.u16(0); g.u32(static_cast<uint32_t>(index)); g.u32(0); g.u32(0);
+}
+
+static void test_golden_brport() {
+  using nl::rtnl::BrPortOp;
+  nl::Error err;
+  {
+    // bridge link set dev 7 learning off isolated on neigh_suppress on
+    nl::rtnl::BrPortSpec s;
+    s.op = BrPortOp::SetFlags;
+    s.index = 7;
+    s.learning = false;
+    s.isolated = true;
+    s.neigh_suppress = true;
+    auto req = nl::rtnl::brport_request(s, &err);
+    Golden g;
+    ifinfo_header(g, RTM_SETLINK, 0, AF_BRIDGE, 7);
+    g.attr(4 + 3 * 8, IFLA_PROTINFO | NLA_F_NESTED);
+    g.attr(5, IFLA_BRPORT_LEARNING); g.u8(0); g.u8(0); g.u16(0);
+    g.attr(5, IFLA_BRPORT_ISOLATED); g.u8(1); g.u8(0); g.u16(0);
+    g.attr(5, IFLA_BRPORT_NEIGH_SUPPRESS); g.u8(1); g.u8(0); g.u16(0);
+    g.set_len();
+    CHECK(req && req->msg == g.b && req->op == "RTM_SETLINK");
+  }
+  {
+    // bridge vlan add dev 7 vid 10 pvid untagged; then vid 100-103 (a range: BEGIN and END entries)
+    nl::rtnl::BrPortSpec s;
+    s.op = BrPortOp::VlanAdd;
+    s.index = 7;
+    s.vlans = {{10, 0, BRIDGE_VLAN_INFO_PVID | BRIDGE_VLAN_INFO_UNTAGGED}, {100, 103, 0}};
+    auto req = nl::rtnl::brport_request(s, &err);
+    Golden g;
+    ifinfo_header(g, RTM_SETLINK, 0, AF_BRIDGE, 7);
+    g.attr(4 + 3 * 8, IFLA_AF_SPEC | NLA_F_NESTED);
+    g.attr(8, IFLA_BRIDGE_VLAN_INFO); g.u16(BRIDGE_VLAN_INFO_PVID | BRIDGE_VLAN_INFO_UNTAGGED); g.u16(10);
+    g.attr(8, IFLA_BRIDGE_VLAN_INFO); g.u16(BRIDGE_VLAN_INFO_RANGE_BEGIN); g.u16(100);
+    g.attr(8, IFLA_BRIDGE_VLAN_INFO); g.u16(BRIDGE_VLAN_INFO_RANGE_END); g.u16(103);
+    g.set_len();
+    CHECK(req && req->msg == g.b);
+  }
+  {
+    // bridge vlan del dev 3 vid 30 self (the bridge's own VLAN)
+    nl::rtnl::BrPortSpec s;
+    s.op = BrPortOp::VlanDel;
+    s.index = 3;
+    s.self = true;
+    s.vlans = {{30, 0, 0}};
+    auto req = nl::rtnl::brport_request(s, &err);
+    Golden g;
+    ifinfo_header(g, RTM_DELLINK, 0, AF_BRIDGE, 3);
+    g.attr(4 + 8 + 8, IFLA_AF_SPEC | NLA_F_NESTED);
+    g.attr(6, IFLA_BRIDGE_FLAGS); g.u16(BRIDGE_FLAGS_SELF); g.u16(0);
+    g.attr(8, IFLA_BRIDGE_VLAN_INFO); g.u16(0); g.u16(30);
+    g.set_len();
+    CHECK(req && req->msg == g.b && req->op == "RTM_DELLINK");
+    s.vlans = {{4095, 0, 0}};
+    CHECK(nl::rtnl::brport_request(s, &err) == nullptr && err.err == EINVAL);
+    s.vlans = {{10, 5, 0}};
+    CHECK(nl::rtnl::brport_request(s, &err) == nullptr && err.err == EINVAL);
+  }
+  {
+    // bridge vlan show: an AF_BRIDGE dump with RTEXT_FILTER_BRVLAN, no index in the header.
+    nl::rtnl::BrPortSpec s;
+    s.op = BrPortOp::Dump;
+    s.index = 7;
+    auto req = nl::rtnl::brport_request(s, &err);
+    Golden g;
+    ifinfo_header(g, RTM_GETLINK, 0, AF_BRIDGE, 0);
+    g.attr(8, IFLA_EXT_MASK); g.u32(RTEXT_FILTER_BRVLAN);
+    g.set_len();
+    CHECK(req && req->msg == g.b && req->dump);
+  }
+  {
+    // ip link set dev 3 type bridge vlan_filtering 1
+    nl::rtnl::BrPortSpec s;
+    s.op = BrPortOp::VlanFiltering;
+    s.index = 3;
+    s.vlan_filtering = true;
+    auto req = nl::rtnl::brport_request(s, &err);
+    Golden g;
+    ifinfo_header(g, RTM_NEWLINK, 0, AF_UNSPEC, 3);
+    g.attr(4 + 12 + 12, IFLA_LINKINFO | NLA_F_NESTED);
+    g.attr(11, IFLA_INFO_KIND); g.b.insert(g.b.end(), {'b', 'r', 'i', 'd', 'g', 'e', 0, 0});
+    g.attr(12, IFLA_INFO_DATA | NLA_F_NESTED);
+    g.attr(5, IFLA_BR_VLAN_FILTERING); g.u8(1); g.u8(0); g.u16(0);
+    g.set_len();
+    CHECK(req && req->msg == g.b);
+  }
+}
+
+// A port of an AF_BRIDGE dump: flags and VLANs decoded; a 2-byte VLAN info refused.
+static void test_parse_brport() {
+  auto port = [](uint16_t vlan_len) {
+    Golden g;
+    ifinfo_header(g, RTM_NEWLINK, NLM_F_MULTI, AF_BRIDGE, 7);
+    g.attr(7, IFLA_IFNAME); g.b.insert(g.b.end(), {'p', '1', 0, 0});
+    g.attr(8, IFLA_MASTER); g.u32(3);
+    g.attr(4 + 8 + 8, IFLA_PROTINFO | NLA_F_NESTED);
+    g.attr(5, IFLA_BRPORT_LEARNING); g.u8(0); g.u8(0); g.u16(0);
+    g.attr(5, IFLA_BRPORT_ISOLATED); g.u8(1); g.u8(0); g.u16(0);
+    g.attr(static_cast<uint16_t>(4 + 8 + 4 + vlan_len + (vlan_len % 4 ? 4 - vlan_len % 4 : 0)), IFLA_AF_SPEC | NLA_F_NESTED);
+    g.attr(8, IFLA_BRIDGE_VLAN_INFO); g.u16(BRIDGE_VLAN_INFO_PVID | BRIDGE_VLAN_INFO_UNTAGGED); g.u16(1);
+    g.attr(static_cast<uint16_t>(4 + vlan_len), IFLA_BRIDGE_VLAN_INFO); g.u16(0);
+    if (vlan_len == 4) g.u16(10);
+    else g.u16(0);
+    g.set_len();
+    return g.b;
+  };
+  nlmsghdr h{};
+  h.nlmsg_type = RTM_NEWLINK;
+  Bytes ok = port(4);
+  nl::rtnl::BrPortInfo p;
+  CHECK(nl::rtnl::parse_brport(h, nl::bytes(ok).subspan(16), &p));
+  CHECK(p.index == 7 && p.name == "p1" && p.master == 3);
+  CHECK(p.learning == false && p.isolated == true && !p.flood.has_value());
+  CHECK(p.vlans.size() == 2 && p.vlans[0].vid == 1 && p.vlans[1].vid == 10 && p.vlans[1].flags == 0);
+  Bytes short_vlan = port(2);
+  nl::rtnl::BrPortInfo q;
+  CHECK(!nl::rtnl::parse_brport(h, nl::bytes(short_vlan).subspan(16), &q));
+}
+
 int main() {
+  test_golden_brport();
+  test_parse_brport();
   test_golden_multipath_v4();
   test_golden_multipath_via_v6();
   test_multipath_refused();
