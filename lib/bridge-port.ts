@@ -136,7 +136,8 @@ export class BridgePort {
 
   /** Every bridge port of a namespace, with its flags and VLANs (one AF_BRIDGE dump); bridges themselves are listed too, with `master` undefined. */
   static async list(ns: Namespace): Promise<BridgePortInfo[]> {
-    if (!ns || typeof (ns as Namespace).assertOpen !== 'function') throw new NetplumbError(C.INVALID_ARGUMENT, 'namespace must be a Namespace', { value: ns, argument: 'namespace' });
+    if (!ns || typeof (ns as Namespace).assertOpen !== 'function')
+      throw new NetplumbError(C.INVALID_ARGUMENT, 'namespace must be a Namespace', { value: ns, argument: 'namespace' });
     ns.assertOpen();
     const raws = await kernel(ns.handle.brport({ op: 'dump', index: 0 }), () => `bridge ports in namespace ${ns}`);
     return raws.map(info);
@@ -159,14 +160,20 @@ export class BridgePort {
     if (o.pvid !== undefined) vlan.pvid = v.bool(o.pvid, 'pvid');
     if (o.untagged !== undefined) vlan.untagged = v.bool(o.untagged, 'untagged');
     if (vlan.pvid && range.vidEnd !== undefined) throw new NetplumbError(C.INVALID_VLAN, 'a port has one PVID: not a range', { value: vid, argument: 'pvid' });
-    await kernel(l.namespace.handle.brport({ op: 'vlanAdd', index: l.index, self: l.kind === 'bridge', vlans: [vlan] }), () => `VLAN ${describeVlan(vid)} on ${l.describe()}`);
+    await kernel(
+      l.namespace.handle.brport({ op: 'vlanAdd', index: l.index, self: l.kind === 'bridge', vlans: [vlan] }),
+      () => `VLAN ${describeVlan(vid)} on ${l.describe()}`,
+    );
   }
 
   /** `bridge vlan del dev PORT vid V` (a bridge itself: `... self`). */
   static async deleteVlan(link: Link, vid: VlanId): Promise<void> {
     const l = port(link);
     const range = vlanOf(vid);
-    await kernel(l.namespace.handle.brport({ op: 'vlanDel', index: l.index, self: l.kind === 'bridge', vlans: [range] }), () => `VLAN ${describeVlan(vid)} on ${l.describe()}`);
+    await kernel(
+      l.namespace.handle.brport({ op: 'vlanDel', index: l.index, self: l.kind === 'bridge', vlans: [range] }),
+      () => `VLAN ${describeVlan(vid)} on ${l.describe()}`,
+    );
   }
 
   /**

@@ -61,7 +61,14 @@ afterAll(async () => {
 });
 
 describe('BridgePort flags', () => {
-  const names = { learning: 'learning', flood: 'flood', isolated: 'isolated', guard: 'guard', fastLeave: 'fastleave', neighSuppress: 'neigh_suppress' } as const;
+  const names = {
+    learning: 'learning',
+    flood: 'flood',
+    isolated: 'isolated',
+    guard: 'guard',
+    fastLeave: 'fastleave',
+    neighSuppress: 'neigh_suppress',
+  } as const;
 
   it('kernel defaults read back as bridge -d link show reports them', async () => {
     const o = linkShow('p1');
@@ -86,7 +93,12 @@ describe('BridgePort flags', () => {
     await BridgePort.set(p[1]!, { learning: false, flood: false, neighSuppress: true });
     expect(linkShow('p2')).toMatchObject({ learning: false, flood: false, neigh_suppress: true, isolated: false });
     const all = await BridgePort.list(b);
-    expect(all.filter((x) => x.master === br.index).map((x) => x.name).sort()).toEqual(['p1', 'p2', 'p3']);
+    expect(
+      all
+        .filter((x) => x.master === br.index)
+        .map((x) => x.name)
+        .sort(),
+    ).toEqual(['p1', 'p2', 'p3']);
     expect(all.find((x) => x.name === 'p2')).toMatchObject({ learning: false, flood: false, neighSuppress: true });
     await BridgePort.set(p[1]!, { learning: true, flood: true, neighSuppress: false });
   });
@@ -117,69 +129,72 @@ describe('BridgePort isolation', () => {
   });
 });
 
-(NO_VLANS ? describe.skip : describe)(`BridgePort VLANs and traffic${NO_VLANS ? ` (skipped: this kernel has no bridge VLAN filtering: ${NO_VLANS})` : ''}`, () => {
-  it('untagged: pvid 10 on p1 and p2 connects them; p2 moved to VLAN 20 cuts it', async () => {
-    for (const port of [p[0]!, p[1]!]) {
-      await BridgePort.addVlan(port, 10, { pvid: true, untagged: true });
-      await BridgePort.deleteVlan(port, 1);
-    }
-    expect(vlanShow('p1')).toEqual(['10 PVID untagged']);
-    expect(vlanShow('p2')).toEqual(['10 PVID untagged']);
-    expect(await BridgePort.vlans(p[0]!)).toEqual([{ vid: 10, pvid: true, untagged: true }]);
-    expect(reach(0, '10.80.0.2')).toBe(true);
-    await BridgePort.addVlan(p[1]!, 20, { pvid: true, untagged: true });
-    await BridgePort.deleteVlan(p[1]!, 10);
-    expect(vlanShow('p2')).toEqual(['20 PVID untagged']);
-    expect(reach(0, '10.80.0.2')).toBe(false);
-    await BridgePort.addVlan(p[1]!, 10, { pvid: true, untagged: true });
-    await BridgePort.deleteVlan(p[1]!, 20);
-    expect(reach(0, '10.80.0.2')).toBe(true);
-  });
+(NO_VLANS ? describe.skip : describe)(
+  `BridgePort VLANs and traffic${NO_VLANS ? ` (skipped: this kernel has no bridge VLAN filtering: ${NO_VLANS})` : ''}`,
+  () => {
+    it('untagged: pvid 10 on p1 and p2 connects them; p2 moved to VLAN 20 cuts it', async () => {
+      for (const port of [p[0]!, p[1]!]) {
+        await BridgePort.addVlan(port, 10, { pvid: true, untagged: true });
+        await BridgePort.deleteVlan(port, 1);
+      }
+      expect(vlanShow('p1')).toEqual(['10 PVID untagged']);
+      expect(vlanShow('p2')).toEqual(['10 PVID untagged']);
+      expect(await BridgePort.vlans(p[0]!)).toEqual([{ vid: 10, pvid: true, untagged: true }]);
+      expect(reach(0, '10.80.0.2')).toBe(true);
+      await BridgePort.addVlan(p[1]!, 20, { pvid: true, untagged: true });
+      await BridgePort.deleteVlan(p[1]!, 10);
+      expect(vlanShow('p2')).toEqual(['20 PVID untagged']);
+      expect(reach(0, '10.80.0.2')).toBe(false);
+      await BridgePort.addVlan(p[1]!, 10, { pvid: true, untagged: true });
+      await BridgePort.deleteVlan(p[1]!, 20);
+      expect(reach(0, '10.80.0.2')).toBe(true);
+    });
 
-  it('tagged: H3 (802.1Q VLAN 10) reaches H1 only while p3 carries VLAN 10 tagged', async () => {
-    await BridgePort.deleteVlan(p[2]!, 1);
-    await BridgePort.addVlan(p[2]!, 20, { pvid: true, untagged: true });
-    expect(reach(0, '10.80.0.3')).toBe(false);
-    await BridgePort.addVlan(p[2]!, 10);
-    expect(vlanShow('p3')).toEqual(['10', '20 PVID untagged']);
-    expect(await BridgePort.vlans(p[2]!)).toEqual([
-      { vid: 10, pvid: false, untagged: false },
-      { vid: 20, pvid: true, untagged: true },
-    ]);
-    expect(reach(0, '10.80.0.3')).toBe(true);
-    expect(reach(2, '10.80.0.2')).toBe(true);
-    // Untagged on p3, the frames leave without their tag: H3's eth0.10 no longer hears them.
-    await BridgePort.addVlan(p[2]!, 10, { untagged: true });
-    expect(vlanShow('p3')).toEqual(['10 untagged', '20 PVID untagged']);
-    expect(reach(0, '10.80.0.3')).toBe(false);
-    await BridgePort.deleteVlan(p[2]!, 10);
-    expect(vlanShow('p3')).toEqual(['20 PVID untagged']);
-    expect(reach(0, '10.80.0.3')).toBe(false);
-  });
+    it('tagged: H3 (802.1Q VLAN 10) reaches H1 only while p3 carries VLAN 10 tagged', async () => {
+      await BridgePort.deleteVlan(p[2]!, 1);
+      await BridgePort.addVlan(p[2]!, 20, { pvid: true, untagged: true });
+      expect(reach(0, '10.80.0.3')).toBe(false);
+      await BridgePort.addVlan(p[2]!, 10);
+      expect(vlanShow('p3')).toEqual(['10', '20 PVID untagged']);
+      expect(await BridgePort.vlans(p[2]!)).toEqual([
+        { vid: 10, pvid: false, untagged: false },
+        { vid: 20, pvid: true, untagged: true },
+      ]);
+      expect(reach(0, '10.80.0.3')).toBe(true);
+      expect(reach(2, '10.80.0.2')).toBe(true);
+      // Untagged on p3, the frames leave without their tag: H3's eth0.10 no longer hears them.
+      await BridgePort.addVlan(p[2]!, 10, { untagged: true });
+      expect(vlanShow('p3')).toEqual(['10 untagged', '20 PVID untagged']);
+      expect(reach(0, '10.80.0.3')).toBe(false);
+      await BridgePort.deleteVlan(p[2]!, 10);
+      expect(vlanShow('p3')).toEqual(['20 PVID untagged']);
+      expect(reach(0, '10.80.0.3')).toBe(false);
+    });
 
-  it('a range of VLANs, and the bridge its own VLANs (self)', async () => {
-    await BridgePort.addVlan(p[2]!, [100, 103]);
-    expect((await BridgePort.vlans(p[2]!)).map((x) => x.vid)).toEqual([20, 100, 101, 102, 103]);
-    const raw = bridgeJ('-c', 'vlan', 'show', 'dev', 'p3')[0]!.vlans as Json[];
-    expect(raw.some((x) => x.vlan === 100 && x.vlanEnd === 103)).toBe(true);
-    await BridgePort.deleteVlan(p[2]!, [100, 103]);
-    expect(vlanShow('p3')).toEqual(['20 PVID untagged']);
-    await BridgePort.addVlan(br, 30);
-    expect(vlanShow('br0')).toContain('30');
-    expect((await BridgePort.vlans(br)).some((x) => x.vid === 30)).toBe(true);
-    await BridgePort.deleteVlan(br, 30);
-    expect(vlanShow('br0')).not.toContain('30');
-  });
+    it('a range of VLANs, and the bridge its own VLANs (self)', async () => {
+      await BridgePort.addVlan(p[2]!, [100, 103]);
+      expect((await BridgePort.vlans(p[2]!)).map((x) => x.vid)).toEqual([20, 100, 101, 102, 103]);
+      const raw = bridgeJ('-c', 'vlan', 'show', 'dev', 'p3')[0]!.vlans as Json[];
+      expect(raw.some((x) => x.vlan === 100 && x.vlanEnd === 103)).toBe(true);
+      await BridgePort.deleteVlan(p[2]!, [100, 103]);
+      expect(vlanShow('p3')).toEqual(['20 PVID untagged']);
+      await BridgePort.addVlan(br, 30);
+      expect(vlanShow('br0')).toContain('30');
+      expect((await BridgePort.vlans(br)).some((x) => x.vid === 30)).toBe(true);
+      await BridgePort.deleteVlan(br, 30);
+      expect(vlanShow('br0')).not.toContain('30');
+    });
 
-  it('vlan_filtering off: VLAN membership no longer separates the ports', async () => {
-    await BridgePort.addVlan(p[1]!, 20, { pvid: true, untagged: true });
-    await BridgePort.deleteVlan(p[1]!, 10);
-    expect(reach(0, '10.80.0.2')).toBe(false);
-    await BridgePort.setVlanFiltering(br, false);
-    expect(JSON.parse(run('ip', ['-n', B, '-j', '-d', 'link', 'show', 'br0']))[0].linkinfo.info_data.vlan_filtering).toBe(0);
-    expect(reach(0, '10.80.0.2')).toBe(true);
-    await BridgePort.setVlanFiltering(br, true);
-    expect(JSON.parse(run('ip', ['-n', B, '-j', '-d', 'link', 'show', 'br0']))[0].linkinfo.info_data.vlan_filtering).toBe(1);
-    expect(reach(0, '10.80.0.2')).toBe(false);
-  });
-});
+    it('vlan_filtering off: VLAN membership no longer separates the ports', async () => {
+      await BridgePort.addVlan(p[1]!, 20, { pvid: true, untagged: true });
+      await BridgePort.deleteVlan(p[1]!, 10);
+      expect(reach(0, '10.80.0.2')).toBe(false);
+      await BridgePort.setVlanFiltering(br, false);
+      expect(JSON.parse(run('ip', ['-n', B, '-j', '-d', 'link', 'show', 'br0']))[0].linkinfo.info_data.vlan_filtering).toBe(0);
+      expect(reach(0, '10.80.0.2')).toBe(true);
+      await BridgePort.setVlanFiltering(br, true);
+      expect(JSON.parse(run('ip', ['-n', B, '-j', '-d', 'link', 'show', 'br0']))[0].linkinfo.info_data.vlan_filtering).toBe(1);
+      expect(reach(0, '10.80.0.2')).toBe(false);
+    });
+  },
+);

@@ -61,7 +61,14 @@ const v6dsts = Array.from({ length: 24 }, (_, i) => `fd99::${(i + 1).toString(16
 
 describe('ECMP routes', () => {
   it('IPv4: two hops with weights, read back by ip and Route.list, both used by real traffic', async () => {
-    await Route.add({ namespace: c, to: '10.99.0.0/24', nexthops: [{ via: '10.71.1.1', dev: a1 }, { via: '10.71.2.1', dev: 'a2', weight: 3 }] });
+    await Route.add({
+      namespace: c,
+      to: '10.99.0.0/24',
+      nexthops: [
+        { via: '10.71.1.1', dev: a1 },
+        { via: '10.71.2.1', dev: 'a2', weight: 3 },
+      ],
+    });
     const r = show('10.99.0.0/24')[0];
     expect(r.gateway).toBeUndefined();
     expect(r.nexthops.map((h: Json) => ({ gateway: h.gateway, dev: h.dev, weight: h.weight }))).toEqual([
@@ -85,7 +92,14 @@ describe('ECMP routes', () => {
   });
 
   it('IPv6: two hops, weight 256, read back and used by real traffic', async () => {
-    await Route.add({ namespace: c, to: 'fd99::/64', nexthops: [{ via: 'fd71:1::1', dev: a1, weight: 256 }, { via: 'fd71:2::1', dev: a2, weight: 256 }] });
+    await Route.add({
+      namespace: c,
+      to: 'fd99::/64',
+      nexthops: [
+        { via: 'fd71:1::1', dev: a1, weight: 256 },
+        { via: 'fd71:2::1', dev: a2, weight: 256 },
+      ],
+    });
     const r = ipj(C, '-6', 'route', 'show', 'fd99::/64')[0];
     expect(r.nexthops.map((h: Json) => ({ gateway: h.gateway, dev: h.dev, weight: h.weight }))).toEqual([
       { gateway: 'fd71:1::1', dev: 'a1', weight: 256 },
@@ -105,7 +119,14 @@ describe('ECMP routes', () => {
   });
 
   it('IPv4 over IPv6 gateways (RTA_VIA), read back by ip and Route.list', async () => {
-    await Route.add({ namespace: c, to: '10.98.0.0/24', nexthops: [{ via: 'fd71:1::1', dev: a1 }, { via: 'fd71:2::1', dev: a2, weight: 2 }] });
+    await Route.add({
+      namespace: c,
+      to: '10.98.0.0/24',
+      nexthops: [
+        { via: 'fd71:1::1', dev: a1 },
+        { via: 'fd71:2::1', dev: a2, weight: 2 },
+      ],
+    });
     const r = show('10.98.0.0/24')[0];
     expect(r.nexthops.map((h: Json) => [h.via?.family, h.via?.host, h.dev, h.weight])).toEqual([
       ['inet6', 'fd71:1::1', 'a1', 1],
@@ -153,6 +174,8 @@ describe('ECMP routes', () => {
   });
 
   it('a hop device from another namespace is refused before any syscall', async () => {
-    await expect(Route.add({ namespace: c, to: '10.95.0.0/24', nexthops: [{ via: '10.71.1.1' }, { dev: (await r1.links()).find((l) => l.name === 'b1')! }] })).rejects.toMatchObject({ code: 'ERR_WRONG_NAMESPACE' });
+    await expect(
+      Route.add({ namespace: c, to: '10.95.0.0/24', nexthops: [{ via: '10.71.1.1' }, { dev: (await r1.links()).find((l) => l.name === 'b1')! }] }),
+    ).rejects.toMatchObject({ code: 'ERR_WRONG_NAMESPACE' });
   });
 });
