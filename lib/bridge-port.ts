@@ -4,7 +4,7 @@
 import { ErrorCodes as C, kernel, NetplumbError } from './errors';
 import { Link } from './link';
 import type { BridgePortSpec, RawBridgePort } from './native';
-import type { Namespace } from './namespace';
+import { Namespace } from './namespace';
 import * as v from './validate';
 
 /**
@@ -136,8 +136,7 @@ export class BridgePort {
 
   /** Every bridge port of a namespace, with its flags and VLANs (one AF_BRIDGE dump); bridges themselves are listed too, with `master` undefined. */
   static async list(ns: Namespace): Promise<BridgePortInfo[]> {
-    if (!ns || typeof (ns as Namespace).assertOpen !== 'function')
-      throw new NetplumbError(C.INVALID_ARGUMENT, 'namespace must be a Namespace', { value: ns, argument: 'namespace' });
+    if (!(ns instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'namespace must be a Namespace', { value: ns, argument: 'namespace' });
     ns.assertOpen();
     const raws = await kernel(ns.handle.brport({ op: 'dump', index: 0 }), () => `bridge ports in namespace ${ns}`);
     return raws.map(info);
