@@ -66,7 +66,7 @@ export interface RawRoute {
   type: number;
   flags: number;
   mtu?: number;
-  multipath?: { gateway: string; oif: number; weight: number }[];
+  multipath?: { gateway?: string; oif: number; weight: number; flags?: number }[];
 }
 
 export interface LinkSpec {
@@ -135,6 +135,38 @@ export interface RouteSpec {
   type?: number;
   onlink?: boolean;
   mtu?: number;
+  /** ECMP hops (RTA_MULTIPATH): sent with `routeMultipath`, beside the packed spec. */
+  nexthops?: { gateway?: Uint8Array; oif: number; weight: number }[];
+}
+
+/** A request of the brport kind (src/brport.cc). */
+export interface BridgePortSpec {
+  op: 'flags' | 'vlanAdd' | 'vlanDel' | 'dump' | 'vlanFiltering';
+  index: number;
+  learning?: boolean;
+  flood?: boolean;
+  isolated?: boolean;
+  guard?: boolean;
+  fastLeave?: boolean;
+  neighSuppress?: boolean;
+  self?: boolean;
+  vlanFiltering?: boolean;
+  vlans?: { vid: number; vidEnd?: number; pvid?: boolean; untagged?: boolean }[];
+}
+
+/** One port of an AF_BRIDGE dump; flags the kernel did not report are left out. */
+export interface RawBridgePort {
+  index: number;
+  name: string;
+  master?: number;
+  state: number;
+  learning?: boolean;
+  flood?: boolean;
+  isolated?: boolean;
+  guard?: boolean;
+  fastLeave?: boolean;
+  neighSuppress?: boolean;
+  vlans: { vid: number; flags: number }[];
 }
 
 export interface RawNeigh {
@@ -286,6 +318,10 @@ export interface NativeHandle {
   addr(wire: Uint8Array, label?: string): Promise<RawAddr[]>;
   /** A RouteSpec packed by sendRoute. */
   route(wire: Uint8Array): Promise<RawRoute[]>;
+  /** Bridge port flags, VLANs, vlan_filtering; `dump` lists the ports (AF_BRIDGE). */
+  brport(spec: BridgePortSpec): Promise<RawBridgePort[]>;
+  /** A RouteSpec packed by sendRoute, with its ECMP hops beside it. */
+  routeMultipath(wire: Uint8Array, nexthops: { gateway?: Uint8Array; oif: number; weight: number }[]): Promise<RawRoute[]>;
   nsid(fd: number): Promise<number>;
   /** One atomic nf_tables transaction; a failure carries `index`, the failing message. */
   nftBatch(msgs: NftMsg[], genid?: number): Promise<undefined>;
@@ -482,7 +518,7 @@ export function sendRoute(h: NativeHandle, spec: RouteSpec): Promise<RawRoute[]>
     W32[w.mtu] = spec.mtu;
   }
   W32[w.present] = present;
-  return h.route(WIRE);
+  return spec.nexthops ? h.routeMultipath(WIRE, spec.nexthops) : h.route(WIRE);
 }
 
 let addon: Addon | undefined;
