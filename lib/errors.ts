@@ -77,6 +77,7 @@ export const ErrorCodes = {
   ENDPOINT_EXISTS: 'ERR_ENDPOINT_EXISTS',
   SUBNET_OVERLAP: 'ERR_SUBNET_OVERLAP',
   UNKNOWN_OPTION: 'ERR_UNKNOWN_OPTION',
+  RENDERER_MISSING: 'ERR_RENDERER_MISSING',
 } as const;
 
 export interface NativeErrorShape {
