@@ -97,7 +97,6 @@ async function main(): Promise<number> {
   const pictured = t.vethPairs.length === 2 && t.bridges[0]?.ports.length === 2;
   step(pictured ? 'topology: docker0 with 2 ports, 2 veth pairs into c1 and c2' : 'topology does NOT show docker0 with its 2 containers');
 
-
   // Leaving the block deletes c2, c1, docker0 and host (await using), in reverse order.
   return ok && pictured ? 0 : 1;
 }
