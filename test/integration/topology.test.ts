@@ -173,6 +173,35 @@ describe('topology() against ip -j and bridge -j', () => {
   });
 });
 
+describe('netplumb show', () => {
+  const show = (...args: string[]) =>
+    spawnSync(process.execPath, [path.join(ROOT, 'bin', 'netplumb'), 'show', ...args], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+
+  test('--ns NAME --format json prints the model of those namespaces', async () => {
+    const r = show('--ns', host, '--ns', peer, '--format', 'json');
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(JSON.parse(JSON.stringify(await topology([host, peer]))));
+  });
+
+  test('text by default; svg and html (--output) drawn', () => {
+    const text = show('--ns', host);
+    expect(text.status).toBe(0);
+    expect(text.stdout).toContain(`namespace ${host}`);
+    expect(text.stdout).toContain('tbr0');
+    const svg = show('--ns', host, '--format', 'svg');
+    expect(svg.status).toBe(0);
+    expect(svg.stdout).toMatch(/<svg[\s\S]*tbr0[\s\S]*<\/svg>/);
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    const file = path.join(ARTIFACTS, 'show.html');
+    const html = show('--ns', host, '--format', 'html', '--output', file);
+    expect([html.status, html.stdout]).toEqual([0, '']);
+    expect(fs.readFileSync(file, 'utf8')).toMatch(/^<!DOCTYPE html>[\s\S]*<svg/);
+    const missing = show('--ns', 'no-such-ns-here');
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('no-such-ns-here');
+  });
+});
+
 describe('the picture', () => {
   let svg: string;
   beforeAll(async () => {

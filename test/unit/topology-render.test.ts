@@ -12,6 +12,8 @@ import * as path from 'node:path';
 
 import { topologyDot, topologyEdges, topologyHtml, topologyMermaid, topologySvg, topologyText, type Topology } from '../../lib';
 import { _setRendererModule } from '../../lib/topology-svg';
+import { main } from '../../bin/cli';
+import { runShow } from '../../bin/show';
 
 const GOLDEN = path.join(__dirname, 'golden');
 const model = JSON.parse(fs.readFileSync(path.join(GOLDEN, 'topology-model.json'), 'utf8')) as Topology;
@@ -85,5 +87,21 @@ describe('topology renderings of a fixed model', () => {
       _setRendererModule('@viz-js/viz');
     }
     await expect(topologySvg(model)).resolves.toContain('<svg');
+  });
+
+  test('netplumb show: usage errors exit 2 before anything is read; --help prints the usage', async () => {
+    const io = () => {
+      const o = { out: '', err: '' };
+      return { o, io: { stdout: { write: (s: string) => (o.out += s) }, stderr: { write: (s: string) => (o.err += s) } } };
+    };
+    const bad = io();
+    expect(await runShow(['--format', 'png'], bad.io.stdout, bad.io.stderr)).toBe(2);
+    expect(bad.o.err).toContain("unknown format 'png' (one of text, json, mermaid, dot, svg, html)");
+    const extra = io();
+    expect(await runShow(['c1'], extra.io.stdout, extra.io.stderr)).toBe(2);
+    expect(extra.o.err).toContain("unexpected argument 'c1'");
+    const help = io();
+    expect(await main(['help', 'show'], help.io)).toBe(0);
+    expect(help.o.out).toContain('Usage: netplumb show [--ns NAME]... [--format text|json|mermaid|dot|svg|html] [--output FILE]');
   });
 });
