@@ -7,7 +7,7 @@
 // or an edge of the SVG. The HTML page is rendered by Debian's headless
 // chromium: its DOM holds the same picture, and its screenshot is kept in
 // test/artifacts/ (git-ignored).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -170,6 +170,36 @@ describe('topology() against ip -j and bridge -j', () => {
     expect(t.links.find((l) => l.name === 'uplink')?.peer).toBeUndefined();
     await expect(topology(['no-such-ns-here'])).rejects.toMatchObject({ code: 'ERR_NAMESPACE_NOT_FOUND' });
     await expect(topology('some' as 'all')).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+  });
+});
+
+describe("'all' follows a network into a namespace with no name", () => {
+  test("a container known only by its process appears as 'pid:N', its veth joined", async () => {
+    const child = spawn('unshare', ['-n', 'sleep', '60'], { stdio: 'ignore' });
+    const H = await Namespace.create(uniq('tpq'));
+    let C: Namespace | undefined;
+    try {
+      const pid = child.pid as number;
+      // unshare has entered its namespace once /proc/PID/ns/net differs from ours.
+      const self = fs.statSync('/proc/self/ns/net').ino;
+      for (let i = 0; i < 100 && fs.statSync(`/proc/${pid}/ns/net`).ino === self; i++) await new Promise((r) => setTimeout(r, 20));
+      C = await Namespace.fromPid(pid);
+      const net = await Network.bridge({ name: 'tbrq', subnet: '172.31.9.0/24', namespace: H });
+      await net.connect(C, { id: 'byPid' });
+      const t = await topology('all');
+      expect(t.namespaces.map((n) => n.name)).toContain(`pid:${pid}`);
+      const ep = t.networks.find((n) => n.namespace === H.name)?.endpoints[0];
+      expect(ep).toMatchObject({ id: 'byPid', ip: '172.31.9.2', container: { namespace: `pid:${pid}`, name: 'eth0' } });
+      expect(t.warnings).toEqual([]);
+      // Without the process's namespace in the list, the end stays unjoined (peerNetnsId only).
+      const only = await topology([H]);
+      expect(only.links.find((l) => l.name === ep?.hostIfname)).toMatchObject({ peerNetnsId: expect.any(Number) });
+      expect(only.links.find((l) => l.name === ep?.hostIfname)?.peer).toBeUndefined();
+    } finally {
+      await C?.close();
+      await H.delete();
+      child.kill();
+    }
   });
 });
 
