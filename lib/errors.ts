@@ -79,6 +79,7 @@ export const ErrorCodes = {
   UNKNOWN_OPTION: 'ERR_UNKNOWN_OPTION',
   INVALID_NEXTHOP: 'ERR_INVALID_NEXTHOP',
   INVALID_VLAN: 'ERR_INVALID_VLAN',
+  RENDERER_MISSING: 'ERR_RENDERER_MISSING',
 } as const;
 
 export interface NativeErrorShape {

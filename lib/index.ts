@@ -26,3 +26,6 @@ export { type Finding, type FindingKind, type NftFamily, type DoctorWarning, WAR
 export { Watcher, type WatchEvent, type WatchOptions } from './watcher';
 export { Network, parsePublish, type BridgeNetworkOptions, type NetworkConnectOptions, type Endpoint, type EndpointInfo, type PublishSpec, type PublishedPort } from './network';
 export type { Scope, RouteType, Protocol, Table } from './constants';
+export { topology, CURRENT_NAMESPACE, type Topology, type TopologyNamespace, type TopologyLink, type TopologyEnd, type TopologyVethPair, type TopologyBridge, type TopologyAddress, type TopologyRoute, type TopologyNetwork, type TopologyEndpoint, type TopologyPublishedPort } from './topology';
+export { topologyText, topologyMermaid, topologyDot, topologyEdges, TOPOLOGY_FORMATS, type TopologyFormat } from './topology-render';
+export { topologySvg, topologyHtml } from './topology-svg';

@@ -30,14 +30,17 @@ function needs(integration) {
 }
 
 /**
- * Wanted, not required: the cross toolchains of the arm64 and musl build check
- * (test/unit/cross-build.test.ts, which skips a target whose toolchain is
- * missing). Installed along with the rest when we are root with apt; elsewhere
- * only named. Same columns as needs(); null: that system has no such package.
+ * Wanted, not required: headless chromium (the topology test), the cross
+ * toolchains of the arm64 and musl build check (test/unit/cross-build.test.ts,
+ * which skips a target whose toolchain is missing). Installed along with the
+ * rest when we are root with a package manager; elsewhere only named. Same columns as needs(); null: that system has no such package.
  */
 function wants() {
-  if (process.arch !== 'x64') return [];
+  // Any architecture: the browser that renders the topology page (test/integration/topology.test.ts skips, saying so, without it).
+  const browser = [[() => has('chromium') || has('chromium-browser'), 'chromium: renders the topology picture in a headless browser', 'chromium', 'chromium', 'chromium']];
+  if (process.arch !== 'x64') return browser;
   return [
+    ...browser,
     [() => has('aarch64-linux-gnu-g++'), 'aarch64-linux-gnu-g++: the arm64 build check', 'g++-aarch64-linux-gnu', null, null],
     [() => fs.existsSync('/usr/include/x86_64-linux-musl/features.h'), "musl's headers: the musl build check", 'musl-tools', null, null],
     [() => libcxx(), 'libc++ headers: the musl build check', 'libc++-dev', null, null],
