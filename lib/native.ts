@@ -300,7 +300,7 @@ export interface NativeHandle {
   /** A socket created inside the namespace (non-blocking, close-on-exec), optionally bound. */
   socket(spec: { domain: 4 | 6; type: 'stream' | 'dgram'; bind?: Uint8Array; port?: number }): Promise<number>;
   /** A non-blocking NETLINK_ROUTE socket in the namespace, subscribed to these RTMGRP_* groups (read with Watcher). */
-  socket(spec: { netlinkGroups: number }): Promise<number>;
+  socket(spec: { netlinkGroups: number; rcvbuf?: number }): Promise<number>;
   /** Reads (or writes) /proc/sys/net/<path> as seen from inside the namespace. */
   sysctl(spec: { path: string; write?: string }): Promise<string>;
   close(): Promise<void>;
@@ -308,15 +308,33 @@ export interface NativeHandle {
 }
 
 export interface RawEvent {
-  type: 'link' | 'address' | 'route' | 'overrun';
+  type: 'link' | 'address' | 'route' | 'neighbor' | 'rule' | 'overrun';
   action?: 'new' | 'del';
-  raw?: RawLink | RawAddr | RawRoute;
+  raw?: RawLink | RawAddr | RawRoute | RawNeigh | RawRule;
 }
 
 export interface NativeWatcher {
   close(): void;
   ref(): NativeWatcher;
   unref(): NativeWatcher;
+  /** Stops reading the socket (back-pressure: the kernel queues, then drops and reports an overrun). */
+  pause(): void;
+  /** Reads again after pause(). */
+  resume(): void;
+  /** Reads and drops whatever the socket holds now; returns how many datagrams. */
+  drain(): number;
+}
+
+/** One datagram a netlink socket sent or received, handed over by the trace tap (setTrace). */
+export interface RawTraceRecord {
+  sent: boolean;
+  protocol: number;
+  portid: number;
+  /** Inode of the socket's network namespace (0: unknown). */
+  netns: number;
+  /** CLOCK_MONOTONIC, ms. */
+  time: number;
+  data: Buffer;
 }
 
 export interface Addon {
