@@ -10,6 +10,7 @@
         "src/handle_wrap.cc",
         "src/namespace.cc",
         "src/requests.cc",
+        "src/trace.cc",
         "src/watcher.cc",
         "src/wire.cc",
         "native/handle.cpp",

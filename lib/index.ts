@@ -23,5 +23,6 @@ export { Sysctl, type ExecResult, type ExecOptions, type ListenOptions, type Con
 export { PortMapping, type PublishOptions } from './port-mapping';
 export { type Finding, type FindingKind, type NftFamily, type DoctorWarning, WARNING_CODES, OUR_DNAT_PRIORITY } from './doctor';
 export { Watcher, type WatchEvent, type WatchOptions } from './watcher';
+export { trace, formatTrace, decodeDatagram, type TraceAttr, type TraceMessage, type TraceSink } from './trace';
 export { Network, parsePublish, type BridgeNetworkOptions, type NetworkConnectOptions, type Endpoint, type EndpointInfo, type PublishSpec, type PublishedPort } from './network';
 export type { Scope, RouteType, Protocol, Table } from './constants';

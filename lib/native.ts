@@ -351,6 +351,8 @@ export interface Addon {
   };
   /** Reads a monitor socket on the JS thread when it is readable; owns (and closes) the fd. */
   Watcher: new (fd: number, onEvents: (events: RawEvent[]) => void) => NativeWatcher;
+  /** Installs the netlink message trace tap (every datagram of every handle's sockets goes to fn), or removes it (null). */
+  setTrace(fn: ((r: RawTraceRecord) => void) | null): void;
   /** `ip netns delete`; with dev and ino, only if path still is that namespace (else ENOENT). Never follows a symbolic link. */
   removeNamespace(path: string, dev?: number, ino?: number): Promise<void>;
   attachNamespace(path: string, source: string): Promise<void>;
