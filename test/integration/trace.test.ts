@@ -147,6 +147,8 @@ describe('message trace', () => {
   it('off: nothing is handed over', async () => {
     const msgs: unknown[] = [];
     const sub = (m: unknown) => msgs.push(m);
+    trace.enable();
+    trace.disable();
     dc.subscribe('netplumb:trace', sub);
     try {
       await host.loopback.up();
