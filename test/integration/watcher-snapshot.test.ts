@@ -146,6 +146,9 @@ describe('Watcher snapshot', () => {
     expect(counts.overrun).toBeGreaterThanOrEqual(1);
     expect(counts.resync).toBeGreaterThanOrEqual(1);
     const want = oracleView(N);
+    console.log(
+      `watcher-snapshot: ${counts.events} events, ${counts.overrun} overrun(s), ${counts.resync} resync(s); ${want.length} objects compared with ip -j`,
+    );
     expect(want.length).toBeGreaterThan(3000);
     expect([...view.values()].sort()).toEqual(want);
     w.close();
