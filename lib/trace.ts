@@ -593,6 +593,7 @@ let sinkFd: number | undefined;
 let on = false;
 
 function record(r: RawTraceRecord): void {
+  if (!on) return; // queued by the tap before disable(): dropped
   const direction = r.sent ? 'send' : 'recv';
   const msgs = decodeDatagram(r.data, r.protocol, direction, namespaceOf(r.netns), r.portid);
   for (const m of msgs) {
