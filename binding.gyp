@@ -11,6 +11,7 @@
         "src/namespace.cc",
         "src/requests.cc",
         "src/brport.cc",
+        "src/trace.cc",
         "src/watcher.cc",
         "src/wire.cc",
         "native/handle.cpp",

@@ -24,6 +24,7 @@ export { Sysctl, type ExecResult, type ExecOptions, type ListenOptions, type Con
 export { PortMapping, type PublishOptions } from './port-mapping';
 export { type Finding, type FindingKind, type NftFamily, type DoctorWarning, WARNING_CODES, OUR_DNAT_PRIORITY } from './doctor';
 export { Watcher, type WatchEvent, type WatchOptions } from './watcher';
+export { trace, formatTrace, decodeDatagram, type TraceAttr, type TraceMessage, type TraceSink } from './trace';
 export { Network, parsePublish, type BridgeNetworkOptions, type NetworkConnectOptions, type Endpoint, type EndpointInfo, type PublishSpec, type PublishedPort } from './network';
 export type { Scope, RouteType, Protocol, Table } from './constants';
 export { topology, CURRENT_NAMESPACE, type Topology, type TopologyNamespace, type TopologyLink, type TopologyEnd, type TopologyVethPair, type TopologyBridge, type TopologyAddress, type TopologyRoute, type TopologyNetwork, type TopologyEndpoint, type TopologyPublishedPort } from './topology';

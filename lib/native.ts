@@ -336,7 +336,7 @@ export interface NativeHandle {
   /** A socket created inside the namespace (non-blocking, close-on-exec), optionally bound. */
   socket(spec: { domain: 4 | 6; type: 'stream' | 'dgram'; bind?: Uint8Array; port?: number }): Promise<number>;
   /** A non-blocking NETLINK_ROUTE socket in the namespace, subscribed to these RTMGRP_* groups (read with Watcher). */
-  socket(spec: { netlinkGroups: number }): Promise<number>;
+  socket(spec: { netlinkGroups: number; rcvbuf?: number }): Promise<number>;
   /** Reads (or writes) /proc/sys/net/<path> as seen from inside the namespace. */
   sysctl(spec: { path: string; write?: string }): Promise<string>;
   close(): Promise<void>;
@@ -344,15 +344,33 @@ export interface NativeHandle {
 }
 
 export interface RawEvent {
-  type: 'link' | 'address' | 'route' | 'overrun';
+  type: 'link' | 'address' | 'route' | 'neighbor' | 'rule' | 'overrun';
   action?: 'new' | 'del';
-  raw?: RawLink | RawAddr | RawRoute;
+  raw?: RawLink | RawAddr | RawRoute | RawNeigh | RawRule;
 }
 
 export interface NativeWatcher {
   close(): void;
   ref(): NativeWatcher;
   unref(): NativeWatcher;
+  /** Stops reading the socket (back-pressure: the kernel queues, then drops and reports an overrun). */
+  pause(): void;
+  /** Reads again after pause(). */
+  resume(): void;
+  /** Reads and drops whatever the socket holds now; returns how many datagrams. */
+  drain(): number;
+}
+
+/** One datagram a netlink socket sent or received, handed over by the trace tap (setTrace). */
+export interface RawTraceRecord {
+  sent: boolean;
+  protocol: number;
+  portid: number;
+  /** Inode of the socket's network namespace (0: unknown). */
+  netns: number;
+  /** CLOCK_MONOTONIC, ms. */
+  time: number;
+  data: Buffer;
 }
 
 export interface Addon {
@@ -369,6 +387,8 @@ export interface Addon {
   };
   /** Reads a monitor socket on the JS thread when it is readable; owns (and closes) the fd. */
   Watcher: new (fd: number, onEvents: (events: RawEvent[]) => void) => NativeWatcher;
+  /** Installs the netlink message trace tap (every datagram of every handle's sockets goes to fn), or removes it (null). */
+  setTrace(fn: ((r: RawTraceRecord) => void) | null): void;
   /** `ip netns delete`; with dev and ino, only if path still is that namespace (else ENOENT). Never follows a symbolic link. */
   removeNamespace(path: string, dev?: number, ino?: number): Promise<void>;
   attachNamespace(path: string, source: string): Promise<void>;

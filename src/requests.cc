@@ -67,6 +67,7 @@ Made SocketReq::make(const Napi::CallbackInfo& info, nl::Error*) {
   // socket({ netlinkGroups }): a monitor socket (read with Watcher).
   if (auto groups = opt_num<uint32_t>(o, "netlinkGroups")) {
     req->netlink_groups = *groups;
+    req->rcvbuf = opt_num<uint32_t>(o, "rcvbuf").value_or(0);
     return req;
   }
   req->domain = num<int>(o, "domain") == 6 ? AF_INET6 : AF_INET;

@@ -294,13 +294,16 @@ struct RuleRequest : Request {
 // Decoders (exposed for tests and fuzzing). Return false on a malformed message.
 // ---------------------------------------------------------------- notifications
 
-// One change announced on a monitor socket (RTMGRP_LINK, *_IFADDR, *_ROUTE).
+// One change announced on a monitor socket (RTMGRP_LINK, *_IFADDR, *_ROUTE,
+// RTMGRP_NEIGH, RTNLGRP_IPV4_RULE / IPV6_RULE).
 struct Event {
-  enum class Type { Link, Addr, Route } type = Type::Link;
+  enum class Type { Link, Addr, Route, Neigh, Rule } type = Type::Link;
   bool added = true;  // RTM_NEW* (or a change); false for RTM_DEL*
   LinkInfo link;
   AddrInfo addr;
   RouteInfo route;
+  NeighInfo neigh;
+  RuleInfo rule;
 };
 // Decodes a datagram read from a monitor socket; other message types are skipped.
 // False if the datagram is malformed (the events decoded before that are kept).
