@@ -14,6 +14,12 @@ namespace nl {
 namespace {
 constexpr int kBufBytes = 4 << 20;        // socket buffers: room for many ACKs in flight
 constexpr size_t kRecvBytes = 128 * 1024; // > the 32 KiB the kernel uses per dump datagram
+
+// The calling thread's receive buffer, allocated on its first recv.
+std::vector<uint8_t>& recv_buffer() {
+  thread_local std::vector<uint8_t> buf(kRecvBytes);
+  return buf;
+}
 }  // namespace
 
 Socket& Socket::operator=(Socket&& o) noexcept {
@@ -22,7 +28,6 @@ Socket& Socket::operator=(Socket&& o) noexcept {
     fd_ = o.fd_;
     portid_ = o.portid_;
     seq_ = o.seq_;
-    rbuf_ = std::move(o.rbuf_);
     o.fd_ = -1;
   }
   return *this;
@@ -67,7 +72,6 @@ std::optional<Socket> Socket::open(int protocol, Error* err) {
     return std::nullopt;
   }
   s.portid_ = sa.nl_pid;
-  s.rbuf_.resize(kRecvBytes);
   return s;
 }
 
@@ -75,7 +79,6 @@ Socket Socket::adopt(int fd, uint32_t portid) {
   Socket s;
   s.fd_ = fd;
   s.portid_ = portid;
-  s.rbuf_.resize(kRecvBytes);
   return s;
 }
 
@@ -95,8 +98,9 @@ int Socket::send(std::span<const iovec> iov) {
 }
 
 std::optional<bytes> Socket::recv(int* err, bool nonblock) {
+  auto& rbuf = recv_buffer();
   sockaddr_nl sa{};
-  iovec iov{rbuf_.data(), rbuf_.size()};
+  iovec iov{rbuf.data(), rbuf.size()};
   msghdr m{};
   m.msg_name = &sa;
   m.msg_namelen = sizeof sa;
@@ -114,7 +118,7 @@ std::optional<bytes> Socket::recv(int* err, bool nonblock) {
       return std::nullopt;
     }
     if (sa.nl_pid != 0) continue;  // only the kernel speaks to us
-    return bytes(rbuf_.data(), static_cast<size_t>(n));
+    return bytes(rbuf.data(), static_cast<size_t>(n));
   }
 }
 
