@@ -26,6 +26,11 @@ async function main(): Promise<number> {
   }
   const child = path.join(ROOT, 'dist', 'test', 'children', 'manyns.js');
   const t0 = Date.now();
+  // Two fds per namespace (its fd, held, and its netlink socket): the child's
+  // fd limit (Node raises its soft limit to the hard one) must hold them.
+  const hard = Number(spawnSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim());
+  if (Number.isFinite(hard) && 2 * N + 64 > hard)
+    process.stdout.write(`note: ${N} namespaces need ${2 * N} fds; the hard limit here is ${hard} (ulimit -Hn): expect EMFILE\n`);
   const r = spawnSync(process.execPath, ['--expose-gc', child, PREFIX, String(N)], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
   if (r.status !== 0) {
     process.stderr.write(`manyns failed (status ${r.status}, signal ${r.signal}):\n${r.stderr}\n`);
