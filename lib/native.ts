@@ -1,11 +1,9 @@
 // The addon's surface, typed. Only lib/ talks to it, and only with arguments
 // that lib/validate.ts has already checked.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import type { NativeErrorShape } from './errors';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const bindings = require('bindings') as (name: string) => unknown;
 
 export interface RawLink {
   index: number;
@@ -542,9 +540,23 @@ export function sendRoute(h: NativeHandle, spec: RouteSpec): Promise<RawRoute[]>
 }
 
 let addon: Addon | undefined;
+// The addon where node-gyp builds it (from dist/lib or from lib/ under ts-jest),
+// else wherever the `bindings` package finds it: its search (a stack trace to
+// find the package root, then a dozen candidate paths) cost more than the rest
+// of loading the addon.
+function loadAddon(): Addon {
+  for (const up of ['../..', '..']) {
+    const file = path.join(__dirname, up, 'build', 'Release', 'netplumb.node');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    if (fs.existsSync(file)) return require(file) as Addon;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('bindings') as (name: string) => unknown)('netplumb') as Addon;
+}
+
 export function native(): Addon {
   if (addon === undefined) {
-    const a = bindings('netplumb') as Addon;
+    const a = loadAddon();
     // An addon built from other sources than this file would misread every
     // address and route request: refuse it here, where it is plain why.
     const d = layoutDifference(a.wireLayout, WIRE_LAYOUT);

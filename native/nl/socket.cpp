@@ -25,6 +25,12 @@ void Socket::trace(bool sent, bytes data) const {
 namespace {
 constexpr int kBufBytes = 4 << 20;        // socket buffers: room for many ACKs in flight
 constexpr size_t kRecvBytes = 128 * 1024; // > the 32 KiB the kernel uses per dump datagram
+
+// The calling thread's receive buffer, allocated on its first recv.
+std::vector<uint8_t>& recv_buffer() {
+  thread_local std::vector<uint8_t> buf(kRecvBytes);
+  return buf;
+}
 }  // namespace
 
 Socket& Socket::operator=(Socket&& o) noexcept {
@@ -35,7 +41,6 @@ Socket& Socket::operator=(Socket&& o) noexcept {
     seq_ = o.seq_;
     protocol_ = o.protocol_;
     netns_ = o.netns_;
-    rbuf_ = std::move(o.rbuf_);
     o.fd_ = -1;
   }
   return *this;
@@ -89,7 +94,6 @@ std::optional<Socket> Socket::open(int protocol, Error* err) {
     if (fstat(nsfd, &st) == 0) s.netns_ = st.st_ino;
     ::close(nsfd);
   }
-  s.rbuf_.resize(kRecvBytes);
   return s;
 }
 
@@ -97,7 +101,6 @@ Socket Socket::adopt(int fd, uint32_t portid) {
   Socket s;
   s.fd_ = fd;
   s.portid_ = portid;
-  s.rbuf_.resize(kRecvBytes);
   return s;
 }
 
@@ -124,8 +127,9 @@ int Socket::send(std::span<const iovec> iov) {
 }
 
 std::optional<bytes> Socket::recv(int* err, bool nonblock) {
+  auto& rbuf = recv_buffer();
   sockaddr_nl sa{};
-  iovec iov{rbuf_.data(), rbuf_.size()};
+  iovec iov{rbuf.data(), rbuf.size()};
   msghdr m{};
   m.msg_name = &sa;
   m.msg_namelen = sizeof sa;
@@ -144,8 +148,8 @@ std::optional<bytes> Socket::recv(int* err, bool nonblock) {
     }
     if (sa.nl_pid != 0) continue;  // only the kernel speaks to us
     if (trace_tap()) [[unlikely]]
-      trace(false, bytes(rbuf_.data(), static_cast<size_t>(n)));
-    return bytes(rbuf_.data(), static_cast<size_t>(n));
+      trace(false, bytes(rbuf.data(), static_cast<size_t>(n)));
+    return bytes(rbuf.data(), static_cast<size_t>(n));
   }
 }
 

@@ -59,7 +59,9 @@ class Socket {
 
   // Sends the iovecs as one datagram. Returns 0 or a positive errno.
   int send(std::span<const iovec> iov);
-  // Receives one datagram into the socket's buffer. Returns its bytes, or a
+  // Receives one datagram into the calling thread's receive buffer (one per
+  // thread, not per socket: a process may hold thousands of sockets). Returns
+  // its bytes, valid until the thread's next recv, or a
   // positive errno in *err (ENOBUFS when the kernel dropped replies).
   // With nonblock, EAGAIN means nothing is queued.
   std::optional<bytes> recv(int* err, bool nonblock = false);
@@ -70,7 +72,6 @@ class Socket {
   uint32_t seq_ = 0;
   int protocol_ = 0;
   uint64_t netns_ = 0;  // the namespace's inode, for the trace
-  std::vector<uint8_t> rbuf_;
 
   void trace(bool sent, bytes data) const;
 };

@@ -1,0 +1,234 @@
+// The package's runtime entry (package.json "main"): the exports of
+// lib/index.ts (which stays the source of the types and the docs), each
+// module loaded the first time one of its exports is used, so that
+// `require('netplumb')` costs next to nothing and a program pays only for what
+// it calls (Node's net, http, child_process and crypto come with the few
+// parts that use them). test/unit/entry.test.ts checks that this file exports
+// exactly what lib/index.ts does, the same objects.
+//
+// An export added to lib/index.ts needs its line here too (twice: the getter
+// and the defineProperty). The defineProperty lines keep the shape
+// `get: function () { return a.b; }`, which Node's CommonJS export scanner
+// (cjs-module-lexer) recognizes: `import { Namespace } from 'netplumb'` in ESM
+// depends on it.
+/* eslint-disable @typescript-eslint/no-require-imports */
+
+// Loads a module of lib/. Link and Address register themselves with the
+// modules below them when they load (namespace.ts, link.ts), so they come
+// first, whatever was asked for.
+function load(id: string): Record<string, unknown> {
+  require('./address');
+  return require(id) as Record<string, unknown>;
+}
+
+const lazy_netplumb = {
+  get NetplumbError(): unknown {
+    return load('./errors').NetplumbError;
+  },
+  get NetlinkError(): unknown {
+    return load('./errors').NetlinkError;
+  },
+  get BrokenNamespaceError(): unknown {
+    return load('./errors').BrokenNamespaceError;
+  },
+  get ErrorCodes(): unknown {
+    return load('./errors').ErrorCodes;
+  },
+  get Namespace(): unknown {
+    return load('./namespace').Namespace;
+  },
+  get NETNS_RUN_DIR(): unknown {
+    return load('./namespace').NETNS_RUN_DIR;
+  },
+  get Link(): unknown {
+    return load('./link').Link;
+  },
+  get VethPair(): unknown {
+    return load('./veth-pair').VethPair;
+  },
+  get Bridge(): unknown {
+    return load('./bridge').Bridge;
+  },
+  get Macvlan(): unknown {
+    return load('./macvlan').Macvlan;
+  },
+  get Vxlan(): unknown {
+    return load('./vxlan').Vxlan;
+  },
+  get Address(): unknown {
+    return load('./address').Address;
+  },
+  get Route(): unknown {
+    return load('./route').Route;
+  },
+  get Neighbor(): unknown {
+    return load('./neighbor').Neighbor;
+  },
+  get Fdb(): unknown {
+    return load('./neighbor').Fdb;
+  },
+  get Rule(): unknown {
+    return load('./rule').Rule;
+  },
+  get Sysctl(): unknown {
+    return load('./inside').Sysctl;
+  },
+  get PortMapping(): unknown {
+    return load('./port-mapping').PortMapping;
+  },
+  get WARNING_CODES(): unknown {
+    return load('./doctor').WARNING_CODES;
+  },
+  get OUR_DNAT_PRIORITY(): unknown {
+    return load('./doctor').OUR_DNAT_PRIORITY;
+  },
+  get Watcher(): unknown {
+    return load('./watcher').Watcher;
+  },
+  get Network(): unknown {
+    return load('./network').Network;
+  },
+  get parsePublish(): unknown {
+    return load('./network').parsePublish;
+  },
+};
+
+Object.defineProperty(exports, '__esModule', { value: true });
+Object.defineProperty(exports, 'NetplumbError', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.NetplumbError;
+  },
+});
+Object.defineProperty(exports, 'NetlinkError', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.NetlinkError;
+  },
+});
+Object.defineProperty(exports, 'BrokenNamespaceError', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.BrokenNamespaceError;
+  },
+});
+Object.defineProperty(exports, 'ErrorCodes', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.ErrorCodes;
+  },
+});
+Object.defineProperty(exports, 'Namespace', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.Namespace;
+  },
+});
+Object.defineProperty(exports, 'NETNS_RUN_DIR', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.NETNS_RUN_DIR;
+  },
+});
+Object.defineProperty(exports, 'Link', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.Link;
+  },
+});
+Object.defineProperty(exports, 'VethPair', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.VethPair;
+  },
+});
+Object.defineProperty(exports, 'Bridge', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.Bridge;
+  },
+});
+Object.defineProperty(exports, 'Macvlan', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.Macvlan;
+  },
+});
+Object.defineProperty(exports, 'Vxlan', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.Vxlan;
+  },
+});
+Object.defineProperty(exports, 'Address', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.Address;
+  },
+});
+Object.defineProperty(exports, 'Route', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.Route;
+  },
+});
+Object.defineProperty(exports, 'Neighbor', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.Neighbor;
+  },
+});
+Object.defineProperty(exports, 'Fdb', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.Fdb;
+  },
+});
+Object.defineProperty(exports, 'Rule', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.Rule;
+  },
+});
+Object.defineProperty(exports, 'Sysctl', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.Sysctl;
+  },
+});
+Object.defineProperty(exports, 'PortMapping', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.PortMapping;
+  },
+});
+Object.defineProperty(exports, 'WARNING_CODES', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.WARNING_CODES;
+  },
+});
+Object.defineProperty(exports, 'OUR_DNAT_PRIORITY', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.OUR_DNAT_PRIORITY;
+  },
+});
+Object.defineProperty(exports, 'Watcher', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.Watcher;
+  },
+});
+Object.defineProperty(exports, 'Network', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.Network;
+  },
+});
+Object.defineProperty(exports, 'parsePublish', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.parsePublish;
+  },
+});
