@@ -356,36 +356,6 @@ void Handle::submit(std::vector<std::unique_ptr<Request>>&& rs) {
   deliver(std::move(b));
 }
 
-bool Handle::try_inline(Request& r) {
-  if (r.dump || r.local) return false;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    // Not scheduled: the open has run (ok_ and sock_ were set before the
-    // thread that ran it cleared scheduled_ under this lock), and no thread
-    // uses the socket. Claimed like a scheduling, so none will meanwhile.
-    if (scheduled_ || closing_ || finished_ || !queue_.empty() || !ok_) return false;
-    scheduled_ = true;
-  }
-  Request* one[] = {&r};
-  try {
-    transact(*sock_, one);
-  } catch (...) {
-    // Out of memory in the reply loop: as on an I/O thread.
-    if (!r.done) {
-      r.done = true;
-      r.error = error_of_current_exception(r.op);
-    }
-  }
-  bool more = false;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    more = !queue_.empty() || closing_;
-    if (!more) scheduled_ = false;
-  }
-  if (more) schedule();  // what came meanwhile (a close from a finalizer), served as usual
-  return true;
-}
-
 void Handle::close() {
   bool wake = false;
   {

@@ -74,12 +74,6 @@ class Handle : public std::enable_shared_from_this<Handle> {
 
   // Queues requests (what one turn of JS asked): one lock, at most one wake-up of an I/O thread.
   void submit(std::vector<std::unique_ptr<Request>>&& rs);
-  // Runs one plain request (not a dump, not local) on the calling thread, now,
-  // if the handle is idle: opened, nothing queued, no I/O thread serving it.
-  // Returns false (nothing done) otherwise: then submit() it. The kernel
-  // answers rtnetlink inside sendmsg, so this costs the caller the kernel's
-  // own work and no thread hand-over; for requests the kernel does quickly.
-  bool try_inline(Request& r);
   // Lets queued requests finish, then closes the socket and the namespace
   // fd. Requests submitted afterwards fail with EBADF.
   void close();

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 
 #include <memory>
-#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -191,37 +190,8 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     return guard_promise(info.Env(), "request", [&] {
       nl::Error err;
       auto req = K::make(info, &err);
-      if constexpr (std::is_same_v<K, AddrReq> || std::is_same_v<K, RouteReq>) {
-        if (req && !closed_ && staged_.empty() && !flush_scheduled_) return Inline(info.Env(), std::move(req), &settle<K>);
-      }
       return Submit(info.Env(), std::move(req), err, &settle<K>);
     });
-  }
-
-  // The first address or route request of a turn of JS, with the handle idle
-  // (an awaited loop's every request): sent and answered here, on the JS
-  // thread, its promise settled before it is returned. The kernel does an
-  // address or route change inside sendmsg, in microseconds; handing it to an
-  // I/O thread and back cost two thread wake-ups, several times that. The
-  // rest of the turn is staged as usual (one batch for a Promise.all): the
-  // flush microtask is queued as if this one had been staged. Dumps (their
-  // replies can be large) and every other kind always go to the I/O threads.
-  Napi::Value Inline(Napi::Env env, std::unique_ptr<nl::Request> req, SettleFn settle) {
-    if (req->dump || !handle_->try_inline(*req)) return Submit(env, std::move(req), {}, settle);
-    auto d = Napi::Promise::Deferred::New(env);
-    try {
-      settle(env, *req, d);
-    } catch (const Napi::Error&) {
-      throw;
-    } catch (...) {
-      d.Reject(from_error(env, nl::error_of_current_exception(req->op)));
-    }
-    try {
-      ScheduleFlush(env);
-    } catch (...) {
-      flush_scheduled_ = false;  // nothing is staged: the next request of the turn runs here too
-    }
-    return d.Promise();
   }
 
   static void settle_open(Napi::Env env, nl::Request& r, Napi::Promise::Deferred& d) {
@@ -266,9 +236,6 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     // and the kernel start on the first requests while JS is still making
     // the rest (two cores working instead of one after the other).
     if (staged_.size() >= kFlushEarly) Flush();
-    ScheduleFlush(env);
-  }
-  void ScheduleFlush(Napi::Env env) {
     if (flush_scheduled_) return;
     flush_scheduled_ = true;
     if (flush_fn_.IsEmpty()) {
