@@ -91,6 +91,45 @@ const lazy_netplumb = {
   get parsePublish(): unknown {
     return load('./network').parsePublish;
   },
+  get BridgePort(): unknown {
+    return load('./bridge-port').BridgePort;
+  },
+  get trace(): unknown {
+    return load('./trace').trace;
+  },
+  get formatTrace(): unknown {
+    return load('./trace').formatTrace;
+  },
+  get decodeDatagram(): unknown {
+    return load('./trace').decodeDatagram;
+  },
+  get topology(): unknown {
+    return load('./topology').topology;
+  },
+  get CURRENT_NAMESPACE(): unknown {
+    return load('./topology').CURRENT_NAMESPACE;
+  },
+  get topologyText(): unknown {
+    return load('./topology-render').topologyText;
+  },
+  get topologyMermaid(): unknown {
+    return load('./topology-render').topologyMermaid;
+  },
+  get topologyDot(): unknown {
+    return load('./topology-render').topologyDot;
+  },
+  get topologyEdges(): unknown {
+    return load('./topology-render').topologyEdges;
+  },
+  get TOPOLOGY_FORMATS(): unknown {
+    return load('./topology-render').TOPOLOGY_FORMATS;
+  },
+  get topologySvg(): unknown {
+    return load('./topology-svg').topologySvg;
+  },
+  get topologyHtml(): unknown {
+    return load('./topology-svg').topologyHtml;
+  },
 };
 
 Object.defineProperty(exports, '__esModule', { value: true });
@@ -230,5 +269,83 @@ Object.defineProperty(exports, 'parsePublish', {
   enumerable: true,
   get: function () {
     return lazy_netplumb.parsePublish;
+  },
+});
+Object.defineProperty(exports, 'BridgePort', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.BridgePort;
+  },
+});
+Object.defineProperty(exports, 'trace', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.trace;
+  },
+});
+Object.defineProperty(exports, 'formatTrace', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.formatTrace;
+  },
+});
+Object.defineProperty(exports, 'decodeDatagram', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.decodeDatagram;
+  },
+});
+Object.defineProperty(exports, 'topology', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.topology;
+  },
+});
+Object.defineProperty(exports, 'CURRENT_NAMESPACE', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.CURRENT_NAMESPACE;
+  },
+});
+Object.defineProperty(exports, 'topologyText', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.topologyText;
+  },
+});
+Object.defineProperty(exports, 'topologyMermaid', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.topologyMermaid;
+  },
+});
+Object.defineProperty(exports, 'topologyDot', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.topologyDot;
+  },
+});
+Object.defineProperty(exports, 'topologyEdges', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.topologyEdges;
+  },
+});
+Object.defineProperty(exports, 'TOPOLOGY_FORMATS', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.TOPOLOGY_FORMATS;
+  },
+});
+Object.defineProperty(exports, 'topologySvg', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.topologySvg;
+  },
+});
+Object.defineProperty(exports, 'topologyHtml', {
+  enumerable: true,
+  get: function () {
+    return lazy_netplumb.topologyHtml;
   },
 });
