@@ -137,33 +137,31 @@ export interface RouteSpec {
   nexthops?: { gateway?: Uint8Array; oif: number; weight: number }[];
 }
 
-/** A request of the brport kind (src/brport.cc). */
-export interface BridgePortSpec {
-  op: 'flags' | 'vlanAdd' | 'vlanDel' | 'dump' | 'vlanFiltering';
-  index: number;
+/** The IFLA_BRPORT_* flags as the brport kind sends and reads them; unset = not sent / not reported. */
+export interface BridgePortFlagFields {
   learning?: boolean;
   flood?: boolean;
   isolated?: boolean;
   guard?: boolean;
   fastLeave?: boolean;
   neighSuppress?: boolean;
+}
+
+/** A request of the brport kind (src/brport.cc). */
+export interface BridgePortSpec extends BridgePortFlagFields {
+  op: 'flags' | 'vlanAdd' | 'vlanDel' | 'dump' | 'vlanFiltering';
+  index: number;
   self?: boolean;
   vlanFiltering?: boolean;
   vlans?: { vid: number; vidEnd?: number; pvid?: boolean; untagged?: boolean }[];
 }
 
 /** One port of an AF_BRIDGE dump; flags the kernel did not report are left out. */
-export interface RawBridgePort {
+export interface RawBridgePort extends BridgePortFlagFields {
   index: number;
   name: string;
   master?: number;
   state: number;
-  learning?: boolean;
-  flood?: boolean;
-  isolated?: boolean;
-  guard?: boolean;
-  fastLeave?: boolean;
-  neighSuppress?: boolean;
   vlans: { vid: number; flags: number }[];
 }
 

@@ -336,26 +336,22 @@ function ifaddrmsg(b: Buffer): [Record<string, number>, number] {
   if (b.length < 8) return [{}, b.length];
   return [{ family: b.readUInt8(0), prefixlen: b.readUInt8(1), flags: b.readUInt8(2), scope: b.readUInt8(3), index: b.readUInt32LE(4) }, 8];
 }
-function rtmsg(b: Buffer): [Record<string, number>, number] {
-  if (b.length < 12) return [{}, b.length];
-  const f = ['family', 'dst_len', 'src_len', 'tos', 'table', 'protocol', 'scope', 'type'];
-  const h: Record<string, number> = {};
-  f.forEach((k, i) => (h[k] = b.readUInt8(i)));
-  h.flags = b.readUInt32LE(8);
-  return [h, 12];
+// rtmsg and fib_rule_hdr share one shape: eight u8 fields, then a u32 of flags.
+function eightBytesThenFlags(f: readonly string[]): (b: Buffer) => [Record<string, number>, number] {
+  return (b) => {
+    if (b.length < 12) return [{}, b.length];
+    const h: Record<string, number> = {};
+    f.forEach((k, i) => (h[k] = b.readUInt8(i)));
+    h.flags = b.readUInt32LE(8);
+    return [h, 12];
+  };
 }
+const rtmsg = eightBytesThenFlags(['family', 'dst_len', 'src_len', 'tos', 'table', 'protocol', 'scope', 'type']);
 function ndmsg(b: Buffer): [Record<string, number>, number] {
   if (b.length < 12) return [{}, b.length];
   return [{ family: b.readUInt8(0), index: b.readInt32LE(4), state: b.readUInt16LE(8), flags: b.readUInt8(10), type: b.readUInt8(11) }, 12];
 }
-function fibRuleHdr(b: Buffer): [Record<string, number>, number] {
-  if (b.length < 12) return [{}, b.length];
-  const f = ['family', 'dst_len', 'src_len', 'tos', 'table', 'res1', 'res2', 'action'];
-  const h: Record<string, number> = {};
-  f.forEach((k, i) => (h[k] = b.readUInt8(i)));
-  h.flags = b.readUInt32LE(8);
-  return [h, 12];
-}
+const fibRuleHdr = eightBytesThenFlags(['family', 'dst_len', 'src_len', 'tos', 'table', 'res1', 'res2', 'action']);
 function genmsg(b: Buffer): [Record<string, number>, number] {
   return b.length < 1 ? [{}, b.length] : [{ family: b.readUInt8(0) }, 4];
 }

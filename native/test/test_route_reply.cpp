@@ -18,18 +18,8 @@
 #include "../nl/transact.hpp"
 #include "../rtnl/brport.hpp"
 #include "../rtnl/rtnl.hpp"
+#include "check.hpp"
 
-static int failures = 0, checks = 0;
-#define CHECK(cond)                                                                   \
-  do {                                                                                \
-    ++checks;                                                                         \
-    if (!(cond)) {                                                                    \
-      ++failures;                                                                     \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                                                 \
-  } while (0)
-
-using Bytes = std::vector<uint8_t>;
 
 struct Golden {
   Bytes b;
@@ -324,6 +314,5 @@ int main() {
   test_golden_multipath_via_v6();
   test_multipath_refused();
   test_dump_with_wrong_width_fails();
-  std::printf("%d checks, %d failed\n", checks, failures);
-  return failures ? 1 : 0;
+  return check_summary();
 }

@@ -25,6 +25,14 @@ const show = (...args: string[]): Json[] => ipj(C, 'route', 'show', ...args);
 const rxPackets = (ns: string, dev: string): number => ipj(ns, '-s', 'link', 'show', dev)[0].stats64.rx.packets;
 /** The gateways `ip route get` picks for each destination. */
 const gatewaysFor = (dsts: string[]): Set<string> => new Set(dsts.map((d) => ipj(C, 'route', 'get', d)[0].gateway as string));
+/** Pings every destination from C and sees packets arrive at both routers (R1's b1, R2's b2). */
+function expectTrafficThroughBothRouters(dsts: string[]): void {
+  const before = [rxPackets(R1, 'b1'), rxPackets(R2, 'b2')];
+  for (const d of dsts) expect(ping(C, d)).toBe(true);
+  const after = [rxPackets(R1, 'b1'), rxPackets(R2, 'b2')];
+  expect(after[0]! - before[0]!).toBeGreaterThan(0);
+  expect(after[1]! - before[1]!).toBeGreaterThan(0);
+}
 
 beforeAll(async () => {
   [c, r1, r2] = await Promise.all([Namespace.create(C), Namespace.create(R1), Namespace.create(R2)]);
@@ -84,11 +92,7 @@ describe('ECMP routes', () => {
     ]);
     // The kernel spreads destinations over both hops.
     expect(gatewaysFor(v4dsts)).toEqual(new Set(['10.71.1.1', '10.71.2.1']));
-    const before = [rxPackets(R1, 'b1'), rxPackets(R2, 'b2')];
-    for (const d of v4dsts) expect(ping(C, d)).toBe(true);
-    const after = [rxPackets(R1, 'b1'), rxPackets(R2, 'b2')];
-    expect(after[0]! - before[0]!).toBeGreaterThan(0);
-    expect(after[1]! - before[1]!).toBeGreaterThan(0);
+    expectTrafficThroughBothRouters(v4dsts);
   });
 
   it('IPv6: two hops, weight 256, read back and used by real traffic', async () => {
@@ -111,11 +115,7 @@ describe('ECMP routes', () => {
       ['fd71:2::1', 'a2', 256],
     ]);
     expect(gatewaysFor(v6dsts)).toEqual(new Set(['fd71:1::1', 'fd71:2::1']));
-    const before = [rxPackets(R1, 'b1'), rxPackets(R2, 'b2')];
-    for (const d of v6dsts) expect(ping(C, d)).toBe(true);
-    const after = [rxPackets(R1, 'b1'), rxPackets(R2, 'b2')];
-    expect(after[0]! - before[0]!).toBeGreaterThan(0);
-    expect(after[1]! - before[1]!).toBeGreaterThan(0);
+    expectTrafficThroughBothRouters(v6dsts);
   });
 
   it('IPv4 over IPv6 gateways (RTA_VIA), read back by ip and Route.list', async () => {

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 
 import { CURRENT_NAMESPACE, Namespace, Network, topology, topologyEdges, topologyHtml, topologySvg, VethPair, type Topology } from '../../lib';
 import { ROOT } from '../helpers/child';
-import { ipj, oracle, run, uniq } from '../helpers/oracle';
+import { ipj, oracle, run, uniq, type IpLink } from '../helpers/oracle';
 
 const ARTIFACTS = path.join(ROOT, 'test', 'artifacts');
 const CHROMIUM = ['chromium', 'chromium-browser'].find((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
@@ -50,19 +50,7 @@ afterAll(async () => {
   await Promise.allSettled(made.map((n) => n.delete()));
 });
 
-interface IpLink {
-  ifindex: number;
-  ifname: string;
-  mtu: number;
-  operstate: string;
-  address?: string;
-  master?: string;
-  link?: string;
-  link_index?: number;
-  link_netnsid?: number;
-  linkinfo?: { info_kind?: string };
-}
-const links = (ns: string): IpLink[] => oracle.links(ns) as IpLink[];
+const links = (ns: string): IpLink[] => oracle.links(ns);
 /** `ip -n NS netns list-id`: nsid -> the name iproute2 finds for it under /run/netns. */
 const nsids = (ns: string): Map<number, string> =>
   new Map((ipj(ns, 'netns', 'list-id') as { nsid: number; name?: string }[]).map((e) => [e.nsid, e.name ?? '']));
