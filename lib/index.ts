@@ -27,12 +27,17 @@ export { VLAN_PROTOCOLS, type VlanOptions, type VlanInfo, type VlanProtocol } fr
 export type { VxlanKindOptions, VxlanInfo } from './kinds/vxlan';
 export type { NoOptions } from './kinds/kind';
 export { Address, type AddressInfo, type AddressOptions, type AddressListOptions } from './address';
-export { Route, type RouteInfo, type RouteOptions, type RouteListOptions } from './route';
+export { Route, type RouteInfo, type RouteOptions, type RouteListOptions, type NexthopOptions, type NexthopInfo } from './route';
+export { BridgePort, type BridgePortFlags, type BridgePortInfo, type BridgeVlan, type BridgeVlanOptions, type VlanId } from './bridge-port';
 export { Neighbor, Fdb, type NeighborInfo, type NeighborOptions, type NeighborState, type FdbInfo, type FdbOptions } from './neighbor';
 export { Rule, type RuleInfo, type RuleOptions } from './rule';
 export { Sysctl, type ExecResult, type ExecOptions, type ListenOptions, type ConnectOptions, type UdpOptions } from './inside';
 export { PortMapping, type PublishOptions } from './port-mapping';
 export { type Finding, type FindingKind, type NftFamily, type DoctorWarning, WARNING_CODES, OUR_DNAT_PRIORITY } from './doctor';
 export { Watcher, type WatchEvent, type WatchOptions } from './watcher';
+export { trace, formatTrace, decodeDatagram, type TraceAttr, type TraceMessage, type TraceSink } from './trace';
 export { Network, parsePublish, type BridgeNetworkOptions, type NetworkConnectOptions, type Endpoint, type EndpointInfo, type PublishSpec, type PublishedPort } from './network';
 export type { Scope, RouteType, Protocol, Table } from './constants';
+export { topology, CURRENT_NAMESPACE, type Topology, type TopologyNamespace, type TopologyLink, type TopologyEnd, type TopologyVethPair, type TopologyBridge, type TopologyAddress, type TopologyRoute, type TopologyNetwork, type TopologyEndpoint, type TopologyPublishedPort } from './topology';
+export { topologyText, topologyMermaid, topologyDot, topologyEdges, TOPOLOGY_FORMATS, type TopologyFormat } from './topology-render';
+export { topologySvg, topologyHtml } from './topology-svg';

@@ -1,11 +1,9 @@
 // The addon's surface, typed. Only lib/ talks to it, and only with arguments
 // that lib/validate.ts has already checked.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import type { NativeErrorShape } from './errors';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const bindings = require('bindings') as (name: string) => unknown;
 
 export interface RawLink {
   index: number;
@@ -78,7 +76,7 @@ export interface RawRoute {
   type: number;
   flags: number;
   mtu?: number;
-  multipath?: { gateway: string; oif: number; weight: number }[];
+  multipath?: { gateway?: string; oif: number; weight: number; flags?: number }[];
 }
 
 export interface LinkSpec {
@@ -142,6 +140,36 @@ export interface RouteSpec {
   type?: number;
   onlink?: boolean;
   mtu?: number;
+  /** ECMP hops (RTA_MULTIPATH): sent with `routeMultipath`, beside the packed spec. */
+  nexthops?: { gateway?: Uint8Array; oif: number; weight: number }[];
+}
+
+/** The IFLA_BRPORT_* flags as the brport kind sends and reads them; unset = not sent / not reported. */
+export interface BridgePortFlagFields {
+  learning?: boolean;
+  flood?: boolean;
+  isolated?: boolean;
+  guard?: boolean;
+  fastLeave?: boolean;
+  neighSuppress?: boolean;
+}
+
+/** A request of the brport kind (src/brport.cc). */
+export interface BridgePortSpec extends BridgePortFlagFields {
+  op: 'flags' | 'vlanAdd' | 'vlanDel' | 'dump' | 'vlanFiltering';
+  index: number;
+  self?: boolean;
+  vlanFiltering?: boolean;
+  vlans?: { vid: number; vidEnd?: number; pvid?: boolean; untagged?: boolean }[];
+}
+
+/** One port of an AF_BRIDGE dump; flags the kernel did not report are left out. */
+export interface RawBridgePort extends BridgePortFlagFields {
+  index: number;
+  name: string;
+  master?: number;
+  state: number;
+  vlans: { vid: number; flags: number }[];
 }
 
 export interface RawNeigh {
@@ -295,6 +323,10 @@ export interface NativeHandle {
   addr(wire: Uint8Array, label?: string): Promise<RawAddr[]>;
   /** A RouteSpec packed by sendRoute. */
   route(wire: Uint8Array): Promise<RawRoute[]>;
+  /** Bridge port flags, VLANs, vlan_filtering; `dump` lists the ports (AF_BRIDGE). */
+  brport(spec: BridgePortSpec): Promise<RawBridgePort[]>;
+  /** A RouteSpec packed by sendRoute, with its ECMP hops beside it. */
+  routeMultipath(wire: Uint8Array, nexthops: { gateway?: Uint8Array; oif: number; weight: number }[]): Promise<RawRoute[]>;
   nsid(fd: number): Promise<number>;
   /** One atomic nf_tables transaction; a failure carries `index`, the failing message. */
   nftBatch(msgs: NftMsg[], genid?: number): Promise<undefined>;
@@ -309,7 +341,7 @@ export interface NativeHandle {
   /** A socket created inside the namespace (non-blocking, close-on-exec), optionally bound. */
   socket(spec: { domain: 4 | 6; type: 'stream' | 'dgram'; bind?: Uint8Array; port?: number }): Promise<number>;
   /** A non-blocking NETLINK_ROUTE socket in the namespace, subscribed to these RTMGRP_* groups (read with Watcher). */
-  socket(spec: { netlinkGroups: number }): Promise<number>;
+  socket(spec: { netlinkGroups: number; rcvbuf?: number }): Promise<number>;
   /** Reads (or writes) /proc/sys/net/<path> as seen from inside the namespace. */
   sysctl(spec: { path: string; write?: string }): Promise<string>;
   close(): Promise<void>;
@@ -317,15 +349,33 @@ export interface NativeHandle {
 }
 
 export interface RawEvent {
-  type: 'link' | 'address' | 'route' | 'overrun';
+  type: 'link' | 'address' | 'route' | 'neighbor' | 'rule' | 'overrun';
   action?: 'new' | 'del';
-  raw?: RawLink | RawAddr | RawRoute;
+  raw?: RawLink | RawAddr | RawRoute | RawNeigh | RawRule;
 }
 
 export interface NativeWatcher {
   close(): void;
   ref(): NativeWatcher;
   unref(): NativeWatcher;
+  /** Stops reading the socket (back-pressure: the kernel queues, then drops and reports an overrun). */
+  pause(): void;
+  /** Reads again after pause(). */
+  resume(): void;
+  /** Reads and drops whatever the socket holds now; returns how many datagrams. */
+  drain(): number;
+}
+
+/** One datagram a netlink socket sent or received, handed over by the trace tap (setTrace). */
+export interface RawTraceRecord {
+  sent: boolean;
+  protocol: number;
+  portid: number;
+  /** Inode of the socket's network namespace (0: unknown). */
+  netns: number;
+  /** CLOCK_MONOTONIC, ms. */
+  time: number;
+  data: Buffer;
 }
 
 export interface Addon {
@@ -342,6 +392,8 @@ export interface Addon {
   };
   /** Reads a monitor socket on the JS thread when it is readable; owns (and closes) the fd. */
   Watcher: new (fd: number, onEvents: (events: RawEvent[]) => void) => NativeWatcher;
+  /** Installs the netlink message trace tap (every datagram of every handle's sockets goes to fn), or removes it (null). */
+  setTrace(fn: ((r: RawTraceRecord) => void) | null): void;
   /** `ip netns delete`; with dev and ino, only if path still is that namespace (else ENOENT). Never follows a symbolic link. */
   removeNamespace(path: string, dev?: number, ino?: number): Promise<void>;
   attachNamespace(path: string, source: string): Promise<void>;
@@ -491,13 +543,27 @@ export function sendRoute(h: NativeHandle, spec: RouteSpec): Promise<RawRoute[]>
     W32[w.mtu] = spec.mtu;
   }
   W32[w.present] = present;
-  return h.route(WIRE);
+  return spec.nexthops ? h.routeMultipath(WIRE, spec.nexthops) : h.route(WIRE);
 }
 
 let addon: Addon | undefined;
+// The addon where node-gyp builds it (from dist/lib or from lib/ under ts-jest),
+// else wherever the `bindings` package finds it: its search (a stack trace to
+// find the package root, then a dozen candidate paths) cost more than the rest
+// of loading the addon.
+function loadAddon(): Addon {
+  for (const up of ['../..', '..']) {
+    const file = path.join(__dirname, up, 'build', 'Release', 'netplumb.node');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    if (fs.existsSync(file)) return require(file) as Addon;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('bindings') as (name: string) => unknown)('netplumb') as Addon;
+}
+
 export function native(): Addon {
   if (addon === undefined) {
-    const a = bindings('netplumb') as Addon;
+    const a = loadAddon();
     // An addon built from other sources than this file would misread every
     // address and route request: refuse it here, where it is plain why.
     const d = layoutDifference(a.wireLayout, WIRE_LAYOUT);

@@ -117,9 +117,10 @@ Napi::Object from_route(Napi::Env env, const nl::rtnl::RouteInfo& r) {
     auto mp = Napi::Array::New(env, r.multipath.size());
     for (size_t i = 0; i < r.multipath.size(); ++i) {
       auto nh = Napi::Object::New(env);
-      nh.Set("gateway", nl::format_ip(r.multipath[i].gateway));
+      if (!r.multipath[i].gateway.empty()) nh.Set("gateway", nl::format_ip(r.multipath[i].gateway));
       nh.Set("oif", r.multipath[i].oif);
       nh.Set("weight", r.multipath[i].weight);
+      if (r.multipath[i].flags) nh.Set("flags", r.multipath[i].flags);
       mp.Set(i, nh);
     }
     o.Set("multipath", mp);

@@ -14,6 +14,7 @@
 
 #include "../ct/conntrack.hpp"
 #include "../nft/nft.hpp"
+#include "../rtnl/brport.hpp"
 #include "common.hpp"
 
 namespace {
@@ -58,6 +59,13 @@ void decode_all(nlmsghdr h, bytes payload) {
     FUZZ_CHECK(r.multipath.size() <= payload.size() / sizeof(rtnexthop));
     for (auto& nh : r.multipath) bounded(nh.gateway, payload);
     fuzz::sink(r.table + r.oif + r.iif + r.mtu + r.priority.value_or(0));
+  }
+  {
+    rtnl::BrPortInfo p;
+    fuzz::sink(rtnl::parse_brport(h, payload, &p));
+    bounded(p.name, payload);
+    FUZZ_CHECK(p.vlans.size() <= payload.size() / 8);
+    fuzz::sink(uint32_t(p.index) + uint32_t(p.master) + p.state + p.learning.value_or(false));
   }
   {
     rtnl::NeighInfo n;
@@ -107,8 +115,10 @@ void collect(const nlmsghdr& h, bytes payload) {
   rtnl::NeighRequest n;
   rtnl::RuleRequest u;
   rtnl::NsidRequest s;
+  rtnl::BrPortRequest b;
   for (nl::Request* q : {static_cast<nl::Request*>(&l), static_cast<nl::Request*>(&a), static_cast<nl::Request*>(&r),
-                         static_cast<nl::Request*>(&n), static_cast<nl::Request*>(&u), static_cast<nl::Request*>(&s)}) {
+                         static_cast<nl::Request*>(&n), static_cast<nl::Request*>(&u), static_cast<nl::Request*>(&s),
+                         static_cast<nl::Request*>(&b)}) {
     q->on_data(h, payload);
     q->on_data(h, payload);
     q->reset();

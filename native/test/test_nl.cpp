@@ -20,18 +20,8 @@
 #include "../nl/builder.hpp"
 #include "../nl/transact.hpp"
 #include "../rtnl/rtnl.hpp"
+#include "check.hpp"
 
-static int failures = 0, checks = 0;
-#define CHECK(cond)                                                     \
-  do {                                                                  \
-    ++checks;                                                           \
-    if (!(cond)) {                                                      \
-      ++failures;                                                       \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                                   \
-  } while (0)
-
-using Bytes = std::vector<uint8_t>;
 using nl::bytes;
 
 // Little-endian helpers for hand-written golden messages.
@@ -664,6 +654,5 @@ int main() {
   test_attr_widths_validated();
   test_extack_offset();
   test_random_inputs();
-  std::printf("%d checks, %d failed\n", checks, failures);
-  return failures ? 1 : 0;
+  return check_summary();
 }
