@@ -37,3 +37,8 @@ it('required in a fresh node, loads no lib/ module nor net, http, child_process,
   if (r.status !== 0 && /Cannot find module/.test(r.stderr)) return; // dist/ not compiled: nothing to check
   expect(JSON.parse(r.stdout)).toEqual({ loaded: [], builtins: [], after: true });
 });
+
+it('is what scripts/gen-entry.js writes from lib/index.ts', () => {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'gen-entry.js'), '--check'], { encoding: 'utf8' });
+  expect([r.status, r.stderr]).toEqual([0, '']);
+});
