@@ -23,6 +23,7 @@
         "native/rtnl/kinds/kinds.cpp",
         "native/rtnl/kinds/bond.cpp",
         "native/rtnl/kinds/bridge.cpp",
+        "native/rtnl/kinds/geneve.cpp",
         "native/rtnl/kinds/ipvlan.cpp",
         "native/rtnl/kinds/macvlan.cpp",
         "native/rtnl/kinds/tun.cpp",

@@ -20,6 +20,7 @@ export type { LinkCreateOptions, LinkCommonOptions, LinkKindInfo } from './link'
 export type { KindName, KindOptions, KindInfo } from './kinds';
 export { BOND_MODES, type BondOptions, type BondInfo, type BondMode } from './kinds/bond';
 export type { BridgeKindOptions, BridgeInfo } from './kinds/bridge';
+export type { GeneveOptions, GeneveInfo } from './kinds/geneve';
 export { IPVLAN_MODES, IPVLAN_FLAGS, type IpvlanOptions, type IpvlanInfo, type IpvlanMode, type IpvlanFlag } from './kinds/ipvlan';
 export type { MacvlanKindOptions, MacvlanInfo } from './kinds/macvlan';
 export { TUN_MODES, type TunOptions, type TunInfo, type TunMode } from './kinds/tun';

@@ -5,6 +5,7 @@ import type { LinkKind } from './kind';
 import { bond } from './bond';
 import { bridge } from './bridge';
 import { dummy } from './dummy';
+import { geneve } from './geneve';
 import { ifb } from './ifb';
 import { ipvlan } from './ipvlan';
 import { macvlan, macvtap } from './macvlan';
@@ -14,7 +15,7 @@ import { vxlan } from './vxlan';
 import { wireguard } from './wireguard';
 
 /** Every kind by IFLA_INFO_DATA name. */
-export const KINDS = { bond, bridge, dummy, ifb, ipvlan, macvlan, macvtap, tun, vlan, vxlan, wireguard } as const;
+export const KINDS = { bond, bridge, dummy, geneve, ifb, ipvlan, macvlan, macvtap, tun, vlan, vxlan, wireguard } as const;
 
 /** A kind `Link.create` makes. */
 export type KindName = keyof typeof KINDS;

@@ -191,7 +191,7 @@ static void test_golden_vxlan() {
   CHECK(req && req->msg == g.b);
 }
 
-// The kinds this kernel lacks (dummy, vlan, ipvlan, bond, wireguard) are
+// The kinds this kernel lacks (dummy, vlan, ipvlan, bond, wireguard, geneve) are
 // checked here, byte for byte from linux/if_link.h; the others also against
 // the kernel (test/integration/kinds.test.ts).
 static Bytes golden_new(const char* name, const char* kind, std::optional<uint32_t> link, const std::function<void(Golden&)>& data) {
@@ -269,6 +269,18 @@ static void test_golden_new_kinds() {
   mt.parent = 3;
   mt.data.num("mode", MACVLAN_MODE_BRIDGE);
   check_golden("macvtap", mt, golden_new("mt0", "macvtap", 3, [](Golden& d) { d.attr(8, IFLA_MACVLAN_MODE); d.u32(4); }));
+
+  // ip link add gn0 type geneve id 5000 remote 2001:db8::1 dstport 6081 ttl 64
+  auto gn = new_link("gn0", "geneve");
+  gn.data.num("port", 6081).num("ttl", 64).num("id", 5000);
+  gn.data.ip("remote", {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
+  check_golden("geneve", gn, golden_new("gn0", "geneve", std::nullopt, [](Golden& d) {
+    d.attr(8, IFLA_GENEVE_ID); d.u32(5000);
+    d.attr(20, IFLA_GENEVE_REMOTE6);
+    for (uint8_t x : {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}) d.u8(x);
+    d.attr(5, IFLA_GENEVE_TTL); d.u8(64); d.u8(0); d.u16(0);
+    d.attr(6, IFLA_GENEVE_PORT); d.u8(0x17); d.u8(0xc1); d.u16(0);
+  }));
 
   // Refused when built: a key the kind does not have, a value too wide for
   // its field, data for a kind without any.

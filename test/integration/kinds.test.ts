@@ -158,6 +158,26 @@ describe('vlan', () => {
   });
 });
 
+describe('geneve', () => {
+  const lacks = kernelLacks('geneve');
+  const k = byKernel('geneve', lacks);
+  k.has('IPv4 and IPv6 remotes, VNI, port, ttl as asked (ip -j -d)', async () => {
+    const ns = await t.create('gn');
+    const a = await Link.create('gn4', { kind: 'geneve', namespace: ns, id: 5000, remote: '10.9.0.2', ttl: 64 });
+    const b = await Link.create('gn6', { kind: 'geneve', namespace: ns, id: 5001, remote: '2001:db8::2', port: 6082 });
+    expect(dataOf(ns, 'gn4')).toMatchObject({ id: 5000, remote: '10.9.0.2', ttl: 64, port: 6081 });
+    expect(dataOf(ns, 'gn6')).toMatchObject({ id: 5001, remote6: '2001:db8::2', port: 6082 });
+    expect([a.info, b.info]).toEqual([
+      { kind: 'geneve', id: 5000, remote: '10.9.0.2', port: 6081, ttl: 64, tos: 0 },
+      { kind: 'geneve', id: 5001, remote: '2001:db8::2', port: 6082, ttl: 0, tos: 0 },
+    ]);
+  });
+  k.lacks(async () => {
+    const ns = await t.create('gn');
+    await expectRefused(ns, () => Link.create('gn4', { kind: 'geneve', namespace: ns, id: 5000, remote: '10.9.0.2' }));
+  });
+});
+
 describe('ipvlan', () => {
   const lacks = kernelLacks('ipvlan');
   const k = byKernel('ipvlan', lacks);

@@ -92,6 +92,11 @@ describe('options become the data of the kind (the fields of native/rtnl/kinds/<
     ],
     ['dummy: no data', { kind: 'dummy', mtu: 9000, linkGroup: 5, txqlen: 10 }, { kind: 'dummy', mtu: 9000, group: 5, txqlen: 10 }],
     ['wireguard: no data', { kind: 'wireguard' }, { kind: 'wireguard' }],
+    [
+      'geneve, IPv6 remote, default port',
+      { kind: 'geneve', id: 5000, remote: '2001:db8::1', ttl: 64 },
+      { kind: 'geneve', data: { id: 5000, remote: new Uint8Array([0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]), port: 6081, ttl: 64 } },
+    ],
   ])('%s', async (_what, opts, want) => {
     const o = { ...(opts as Record<string, unknown>) };
     if (o.parent === 'LOWER') o.parent = lower;
@@ -141,13 +146,14 @@ describe('read back: what the kernel reports, typed by the kind', () => {
     ],
     ['vxlan', { id: 42, port: 4789, group: '239.1.1.1', link: 3 }, { kind: 'vxlan', id: 42, port: 4789, group: '239.1.1.1', dev: 3 }],
     ['vxlan', { id: 42, port: 4789, group: '10.0.0.2' }, { kind: 'vxlan', id: 42, port: 4789, remote: '10.0.0.2' }],
+    ['geneve', { id: 7, remote: '10.0.0.2', port: 6081, ttl: 0, tos: 0 }, { kind: 'geneve', id: 7, remote: '10.0.0.2', port: 6081, ttl: 0, tos: 0 }],
   ])('%s %j', (kind, data, info) => {
     expect(Link.fromRaw(ns, raw({ kind, data })).info).toEqual(info);
   });
 
   it('a kind without data, or one lib/kinds does not know, has no info', () => {
     expect(Link.fromRaw(ns, raw({ kind: 'veth' })).info).toBeUndefined();
-    expect(Link.fromRaw(ns, raw({ kind: 'geneve', data: { id: 1 } })).info).toBeUndefined();
+    expect(Link.fromRaw(ns, raw({ kind: 'gtp', data: { role: 1 } })).info).toBeUndefined();
   });
 
   it('every kind lists the keys it takes (ERR_UNKNOWN_OPTION for the rest)', () => {
@@ -155,6 +161,7 @@ describe('read back: what the kernel reports, typed by the kind', () => {
       bond: ['miimon', 'mode', 'slaves'],
       bridge: ['stp', 'vlanFiltering'],
       dummy: [],
+      geneve: ['id', 'port', 'remote', 'tos', 'ttl'],
       ifb: [],
       ipvlan: ['flag', 'mode', 'parent'],
       macvlan: ['mode', 'parent'],
@@ -185,6 +192,10 @@ describe('bad input is refused before any native call', () => {
     ['bond mode', 'ERR_INVALID_ARGUMENT', () => Link.create('x0', { kind: 'bond', mode: bad('round-robin') })],
     ['bond miimon', 'ERR_INVALID_ARGUMENT', () => Link.create('x0', { kind: 'bond', miimon: -5 })],
     ['bond slaves not an array', 'ERR_INVALID_ARGUMENT', () => Link.create('x0', { kind: 'bond', slaves: bad('eth0') })],
+    ['geneve without remote', 'ERR_INVALID_ARGUMENT', () => Link.create('x0', bad({ kind: 'geneve', id: 1 }))],
+    ['geneve multicast remote', 'ERR_INVALID_IP', () => Link.create('x0', { kind: 'geneve', id: 1, remote: '239.0.0.1' })],
+    ['geneve id too wide', 'ERR_INVALID_ARGUMENT', () => Link.create('x0', { kind: 'geneve', id: 2 ** 24, remote: '10.0.0.1' })],
+    ['geneve ttl', 'ERR_INVALID_ARGUMENT', () => Link.create('x0', { kind: 'geneve', id: 1, remote: '10.0.0.1', ttl: 256 })],
     ['tun mode', 'ERR_INVALID_ARGUMENT', () => Link.create('x0', { kind: 'tun', mode: bad('tunnel') })],
     ['tun owner', 'ERR_INVALID_ARGUMENT', () => Link.create('x0', { kind: 'tun', owner: 2 ** 32 })],
     ['tun multiQueue', 'ERR_INVALID_ARGUMENT', () => Link.create('x0', { kind: 'tun', multiQueue: bad('yes') })],
