@@ -2,8 +2,8 @@
 // addresses or routes added (one process), checked with `ip -j`, deleted (a
 // second process), checked again. netplumb awaited one at a time (the loop a
 // newcomer writes) and all in flight, beside Go's vishvananda/netlink plain
-// sequential loop; and the start-up of each: require, the first call, the
-// whole process. The Go column is skipped, saying why, when `go` or the
+// sequential loop and the C floor (one at a time, and pipelined); and the
+// start-up of each: require, the first call, the whole process. The Go column is skipped, saying why, when `go` or the
 // library is missing (Debian: apt-get install golang-go
 // golang-github-vishvananda-netlink-dev).
 import { spawnSync } from 'node:child_process';
@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { VethPair } from '../lib';
-import { now, ROOT } from './util';
+import { floor, now, ROOT } from './util';
 import { type Ctx, type Kind, verifyCount } from './workloads';
 
 export const W6_N = 200;
@@ -76,6 +76,18 @@ export async function w6(c: Ctx): Promise<void> {
           R.add(W, 'whole add process', peer, 1, a.wholeMs, 'process');
           R.add(W, 'first call', peer, 1, a.firstMs, 'call');
           if (a.requireMs !== undefined) R.add(W, 'require', peer, 1, a.requireMs, 'call');
+        }
+        // The C floor, a fresh process too (bench/native_floor.cpp, no start-up to speak of):
+        // one request at a time, and pipelined (256 per sendmsg).
+        for (const [peer, mode] of [
+          ['native floor one-at-a-time', 'one'],
+          ['native floor pipelined', 'batch'],
+        ] as const) {
+          const t = await floor([`${kind}-${mode}`, dev, N], () => verifyCount(kind, dev, N));
+          verifyCount(kind, dev, 0);
+          R.add(W, 'add', peer, N, (t.add_us ?? NaN) / 1000);
+          R.add(W, 'del', peer, N, (t.del_us ?? NaN) / 1000);
+          R.add(W, 'add+del', peer, 2 * N, ((t.add_us ?? NaN) + (t.del_us ?? NaN)) / 1000);
         }
       }
     }

@@ -140,6 +140,8 @@ async function main(): Promise<void> {
     const goPeer = 'go sequential (vishvananda/netlink)';
     add(`W6-${kind}-awaited-vs-go`, `W6 ${kind}: fresh process, awaited one by one <= Go's sequential loop per op`, ratio(po(W6, 'add+del', 'netplumb awaited'), po(W6, 'add+del', goPeer)), (x) => x <= 1,
       (x) => `netplumb/go ${x.toFixed(2)}x (<= 1x)`, `${W6}|add+del|${goPeer}`);
+    add(`W6-${kind}-inflight-vs-floor`, `W6 ${kind}: fresh process, all in flight within 1.5x of the C pipelined floor`, ratio(po(W6, 'add+del', 'netplumb in flight'), po(W6, 'add+del', 'native floor pipelined')), (x) => x <= 1.5,
+      (x) => `netplumb/floor ${x.toFixed(2)}x (<= 1.5x)`, `${W6}|add+del|native floor pipelined`);
     add(`W6-${kind}-whole-vs-go`, `W6 ${kind}: whole add process (start-up included) within 3x of Go`, ratio(po(W6, 'whole add process', 'netplumb awaited'), po(W6, 'whole add process', goPeer)), (x) => x <= 3,
       (x) => `netplumb/go ${x.toFixed(2)}x (<= 3x)`, `${W6}|whole add process|${goPeer}`);
   }

@@ -118,14 +118,20 @@ export function floor(args: (string | number)[], mid: () => void | Promise<void>
 export function ensureFloor(): void {
   const sources = [
     path.join(ROOT, 'bench', 'native_floor.cpp'),
-    ...['nl', 'rtnl'].flatMap((d) => fs.readdirSync(path.join(ROOT, 'native', d)).filter((f) => /\.(cpp|hpp)$/.test(f)).map((f) => path.join(ROOT, 'native', d, f))),
+    ...['nl', 'rtnl', 'rtnl/kinds'].flatMap((d) => fs.readdirSync(path.join(ROOT, 'native', d)).filter((f) => /\.(cpp|hpp)$/.test(f)).map((f) => path.join(ROOT, 'native', d, f))),
   ];
   const newest = Math.max(...sources.map((f) => fs.statSync(f).mtimeMs));
   const built = fs.existsSync(FLOOR) ? fs.statSync(FLOOR).mtimeMs : 0;
   if (built > newest) return;
   process.stdout.write('building the native floor (g++ -O2)... ');
   fs.mkdirSync(path.dirname(FLOOR), { recursive: true });
-  const rtnl = fs.readdirSync(path.join(ROOT, 'native', 'rtnl')).filter((f) => f.endsWith('.cpp')).map((f) => `native/rtnl/${f}`);
+  // native/rtnl and its link kinds (rtnl/kinds/: link.cpp encodes every kind through them).
+  const rtnl = ['rtnl', 'rtnl/kinds'].flatMap((d) =>
+    fs
+      .readdirSync(path.join(ROOT, 'native', d))
+      .filter((f) => f.endsWith('.cpp'))
+      .map((f) => `native/${d}/${f}`),
+  );
   execFileSync('g++', ['-std=c++20', '-O2', '-o', FLOOR, 'bench/native_floor.cpp', 'native/nl/socket.cpp', 'native/nl/transact.cpp', ...rtnl], { cwd: ROOT, stdio: 'inherit' });
   process.stdout.write('done\n');
 }
