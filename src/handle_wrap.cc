@@ -4,6 +4,7 @@
 #include "handle_wrap.hpp"
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <memory>
 #include <unordered_map>
@@ -23,12 +24,15 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
   // new Handle(mode: 'path' | 'name' | 'create' | 'current', path: string)
   // new Handle('fd', what: string, fd: number): the namespace of fd, dup'd
   // now, synchronously: fd may be closed (and its number reused) right after.
+  // new Handle('ref', what: string, ref: number): the same, for another
+  // handle's ref (its socket: nl::namespace_fd), taken now, synchronously.
   HandleWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<HandleWrap>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString())
       throw Napi::TypeError::New(env, "Handle(mode, path)");
     std::string mode = info[0].As<Napi::String>();
-    if (mode == "fd" && !info[2].IsNumber()) throw Napi::TypeError::New(env, "Handle('fd', what, fd)");
+    bool by_fd = mode == "fd" || mode == "ref";
+    if (by_fd && !info[2].IsNumber()) throw Napi::TypeError::New(env, "Handle('fd' | 'ref', what, fd)");
     auto open = guard_throw(env, "open", [&] {
       auto o = std::make_unique<nl::OpenRequest>();
       o->op = "open";
@@ -38,6 +42,10 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     if (mode == "fd") {
       open->pinned_fd = fcntl(info[2].As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 0);
       if (open->pinned_fd < 0) throw native_exception(env, nl::dup_fd_error(errno, "the namespace's fd"));
+    } else if (mode == "ref") {
+      nl::Error err;
+      open->pinned_fd = nl::namespace_fd(info[2].As<Napi::Number>().Int32Value(), "the namespace's handle", &err);
+      if (open->pinned_fd < 0) throw native_exception(env, err);
     }
     if (mode == "create") open->mode = nl::OpenRequest::Mode::Create;
     else if (mode == "current") open->mode = nl::OpenRequest::Mode::Current;
@@ -88,6 +96,8 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     std::lock_guard<std::mutex> lk(bridge_->mu);
     bridge_->handle = handle_;
   }
+
+  ~HandleWrap() override { CloseUserFd(); }
 
   // A handle whose thread never started: closed, close() resolves at once,
   // and the TSFN (nobody will call it) is released, which drops self_.
@@ -158,6 +168,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
       bridge_->tsfn.Unref(env);
       refd_ = false;
     }
+    if (now_closed) CloseUserFd();
     if (now_closed && close_) {
       close_->Resolve(env.Undefined());
       close_.reset();
@@ -174,6 +185,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     return DefineClass(env, "Handle",
                        {InstanceMethod("ready", &HandleWrap::Ready), InstanceMethod<&HandleWrap::Call<K>>(K::name)...,
                         InstanceMethod("close", &HandleWrap::Guarded<&HandleWrap::Close>),
+                        InstanceMethod("nsFd", &HandleWrap::NsFd),
                         InstanceAccessor("pending", &HandleWrap::Pending, nullptr)});
   }
 
@@ -198,13 +210,33 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     if (r.error) return d.Reject(from_error(env, *r.error));
     auto& o = static_cast<nl::OpenRequest&>(r);
     auto res = Napi::Object::New(env);
-    res.Set("fd", o.ns_fd);
+    res.Set("ref", o.ref);
     res.Set("dev", static_cast<double>(o.id.dev));
     res.Set("ino", static_cast<double>(o.id.ino));
     d.Resolve(res);
   }
 
   Napi::Value Ready(const Napi::CallbackInfo&) { return ready_.Value(); }
+
+  // nsFd() -> an fd of the namespace for whoever asks for one (Namespace.fd):
+  // made from the handle's ref on the first call, kept, and closed with the
+  // handle. -1 once the handle is closed; an error object if it cannot be had.
+  Napi::Value NsFd(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (closed_) return Napi::Number::New(env, -1);
+    if (user_fd_ < 0) {
+      nl::Error err;
+      int ref = handle_ ? handle_->ref() : -1;
+      if (ref < 0) return from_error(env, nl::Error::sys(EBADF, "ioctl", "the namespace is not open"));
+      user_fd_ = nl::namespace_fd(ref, "the namespace's netlink socket", &err);
+      if (user_fd_ < 0) return from_error(env, err);
+    }
+    return Napi::Number::New(env, user_fd_);
+  }
+  void CloseUserFd() {
+    if (user_fd_ >= 0) ::close(user_fd_);
+    user_fd_ = -1;
+  }
   Napi::Value Pending(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(pending_.size()));
   }
@@ -310,6 +342,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
   Napi::FunctionReference flush_fn_, queue_microtask_;
   bool closed_ = false;
   bool refd_ = false;
+  int user_fd_ = -1;  // nsFd()'s, until the handle closes
 };
 
 void CallDrain(Napi::Env env, Napi::Function, HandleWrap* self, void*) {

@@ -420,8 +420,8 @@ describe('Namespace.duplicate', () => {
   it('pins the namespace when called: closing the original and reusing its fd number right after changes nothing', async () => {
     const a = await t.create('dupa');
     const b = await t.create('dupb');
-    const number = a.fd;
-    const dup = Namespace.duplicate(a); // the dup is taken here, synchronously
+    const number = a.ref; // its socket: the fd the duplicate takes the namespace from
+    const dup = Namespace.duplicate(a); // the namespace's fd is taken here, synchronously
     await a.close();
     // Reuse the number for another namespace's file.
     const held: number[] = [];
