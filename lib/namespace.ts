@@ -406,15 +406,17 @@ export class Namespace {
     if (this.#closed) return;
     this.#closed = true;
     finalizer.unregister(this);
-    for (const close of [...this.#dependents]) close();
+    if (this.#dependents) for (const close of [...this.#dependents]) close();
     await this.handle.close();
   }
 
-  #dependents = new Set<() => void>();
+  // Made on first use: most namespaces never have one (10,000 open namespaces, 10,000 empty Sets).
+  #dependents: Set<() => void> | undefined;
   /** @internal Something that must close with this namespace (a Watcher): `close` runs in close(); returns the unregistration. */
   closesWith(close: () => void): () => void {
-    this.#dependents.add(close);
-    return () => this.#dependents.delete(close);
+    const set = (this.#dependents ??= new Set());
+    set.add(close);
+    return () => set.delete(close);
   }
 
   /** `await using ns = await Namespace.create(...)`: deletes what we created, closes what we opened. */

@@ -14,12 +14,13 @@
 #include "errors.hpp"
 #include "requests.hpp"
 #include "spinner.hpp"
+#include "stager.hpp"
 
 namespace glue {
 
-class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
+class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
  public:
-  static Napi::Function Init(Napi::Env env) { return Define(env, Requests{}); }
+  static Napi::Function Init(Napi::Env env) { return Define(env, Requests{}, Stager::make(env)); }
 
   // new Handle(mode: 'path' | 'name' | 'create' | 'current', path: string)
   // new Handle('fd', what: string, fd: number): the namespace of fd, dup'd
@@ -28,6 +29,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
   // handle's ref (its socket: nl::namespace_fd), taken now, synchronously.
   HandleWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<HandleWrap>(info) {
     Napi::Env env = info.Env();
+    stager_ = static_cast<Stager*>(info.Data())->shared_from_this();
     if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString())
       throw Napi::TypeError::New(env, "Handle(mode, path)");
     std::string mode = info[0].As<Napi::String>();
@@ -97,7 +99,10 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     bridge_->handle = handle_;
   }
 
-  ~HandleWrap() override { CloseUserFd(); }
+  ~HandleWrap() override {
+    CloseUserFd();
+    stager_->forget(this);
+  }
 
   // A handle whose thread never started: closed, close() resolves at once,
   // and the TSFN (nobody will call it) is released, which drops self_.
@@ -181,12 +186,13 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
  private:
   // The Handle class: ready, close, pending, and one method per request kind.
   template <class... K>
-  static Napi::Function Define(Napi::Env env, KindList<K...>) {
+  static Napi::Function Define(Napi::Env env, KindList<K...>, Stager* stager) {
     return DefineClass(env, "Handle",
                        {InstanceMethod("ready", &HandleWrap::Ready), InstanceMethod<&HandleWrap::Call<K>>(K::name)...,
                         InstanceMethod("close", &HandleWrap::Guarded<&HandleWrap::Close>),
                         InstanceMethod("nsFd", &HandleWrap::NsFd),
-                        InstanceAccessor("pending", &HandleWrap::Pending, nullptr)});
+                        InstanceAccessor("pending", &HandleWrap::Pending, nullptr)},
+                       stager);
   }
 
   // Every promise-returning method: a C++ exception rejects its promise, typed.
@@ -216,7 +222,14 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     d.Resolve(res);
   }
 
-  Napi::Value Ready(const Napi::CallbackInfo&) { return ready_.Value(); }
+  // ready(): the open's promise. Called once (Namespace.start): the reference
+  // is dropped then, so an open handle does not keep its settled promise and result.
+  Napi::Value Ready(const Napi::CallbackInfo& info) {
+    if (ready_.IsEmpty()) throw Napi::Error::New(info.Env(), "Handle.ready() is called once");
+    Napi::Value p = ready_.Value();
+    ready_.Reset();
+    return p;
+  }
 
   // nsFd() -> an fd of the namespace for whoever asks for one (Namespace.fd):
   // made from the handle's ref on the first call, kept, and closed with the
@@ -268,16 +281,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     // and the kernel start on the first requests while JS is still making
     // the rest (two cores working instead of one after the other).
     if (staged_.size() >= kFlushEarly) Flush();
-    if (flush_scheduled_) return;
-    flush_scheduled_ = true;
-    if (flush_fn_.IsEmpty()) {
-      flush_fn_ = Napi::Persistent(Napi::Function::New(env, [this](const Napi::CallbackInfo&) {
-        flush_scheduled_ = false;
-        Flush();
-      }));
-      queue_microtask_ = Napi::Persistent(env.Global().Get("queueMicrotask").As<Napi::Function>());
-    }
-    queue_microtask_.Call({flush_fn_.Value()});
+    stager_->list(env, this);
   }
   void Stage(Napi::Env env, std::unique_ptr<nl::Request> req) {
     // Staged requests must reach the I/O thread even if the microtask cannot
@@ -285,8 +289,9 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     try {
       StageOrFlush(env, std::move(req));
     } catch (...) {
-      flush_scheduled_ = false;
+      // Everything staged goes now, this handle's and any other's listed.
       Flush();
+      stager_->run();
       throw;
     }
   }
@@ -338,8 +343,8 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
   Napi::ObjectReference close_promise_;
   std::unique_ptr<Napi::Promise::Deferred> close_;
   std::vector<std::unique_ptr<nl::Request>> staged_;
-  bool flush_scheduled_ = false;
-  Napi::FunctionReference flush_fn_, queue_microtask_;
+  std::shared_ptr<Stager> stager_;
+  void flush_staged() override { Flush(); }
   bool closed_ = false;
   bool refd_ = false;
   int user_fd_ = -1;  // nsFd()'s, until the handle closes
