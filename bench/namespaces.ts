@@ -59,7 +59,10 @@ async function main(): Promise<number> {
     ['threads: before, with all open (peak)', `${rep.threadsBefore}, ${rep.threadsOpen} (${rep.threadsPeak})`],
     [`threads added (limit cores + 2 = ${limit})`, `${added} ${added <= limit ? 'PASS' : 'MISS'}`],
     ['RSS before, with all open (limit 100 MB)', `${rep.rssBeforeMB} MB, ${rep.rssOpenMB} MB ${rep.rssOpenMB < 100 ? 'PASS' : 'MISS'}`],
-    ['  of it V8 heap total / used, with all open', `${rep.memOpen.heapTotal} MB / ${rep.memOpen.heapUsed} MB (before ${rep.memBefore.heapTotal} / ${rep.memBefore.heapUsed})`],
+    [
+      '  of it V8 heap total / used, with all open',
+      `${rep.memOpen.heapTotal} MB / ${rep.memOpen.heapUsed} MB (before ${rep.memBefore.heapTotal} / ${rep.memBefore.heapUsed})`,
+    ],
     ['fds: before, with all open (one per namespace)', `${rep.fdsBefore}, ${rep.fdsOpen} (+${rep.fdsOpen - rep.fdsBefore})`],
     ['create all / one address in each', `${rep.openMs} ms / ${rep.opMs} ms`],
     ['verified with ip (address in each)', `${verified} of ${N} ${verified === N && rep.failures.length === 0 ? 'PASS' : 'MISS'}`],
