@@ -473,6 +473,8 @@ describe('Namespace.fromFd', () => {
 
 describe('one fd per open namespace', () => {
   it('an open namespace holds one fd (its netlink socket); what needs an fd of it takes one and closes it; ns.fd makes one on first access', async () => {
+    // The first open of the process starts the I/O threads (each keeps an fd of its home namespace).
+    await (await Namespace.current()).close();
     const fdsAtStart = fdCount();
     const a = await t.create('ofa');
     const b = await t.create('ofb');
