@@ -26,11 +26,11 @@ async function main(): Promise<number> {
   }
   const child = path.join(ROOT, 'dist', 'test', 'children', 'manyns.js');
   const t0 = Date.now();
-  // Two fds per namespace (its fd, held, and its netlink socket): the child's
-  // fd limit (Node raises its soft limit to the hard one) must hold them.
+  // One fd per namespace (its netlink socket, which holds it): the child's fd
+  // limit (Node raises its soft limit to the hard one) must hold them.
   const hard = Number(spawnSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim());
-  if (Number.isFinite(hard) && 2 * N + 64 > hard)
-    process.stdout.write(`note: ${N} namespaces need ${2 * N} fds; the hard limit here is ${hard} (ulimit -Hn): expect EMFILE\n`);
+  if (Number.isFinite(hard) && N + 64 > hard)
+    process.stdout.write(`note: ${N} namespaces need ${N} fds; the hard limit here is ${hard} (ulimit -Hn): expect EMFILE\n`);
   const r = spawnSync(process.execPath, ['--expose-gc', child, PREFIX, String(N)], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
   if (r.status !== 0) {
     process.stderr.write(`manyns failed (status ${r.status}, signal ${r.signal}):\n${r.stderr}\n`);
@@ -59,6 +59,11 @@ async function main(): Promise<number> {
     ['threads: before, with all open (peak)', `${rep.threadsBefore}, ${rep.threadsOpen} (${rep.threadsPeak})`],
     [`threads added (limit cores + 2 = ${limit})`, `${added} ${added <= limit ? 'PASS' : 'MISS'}`],
     ['RSS before, with all open (limit 100 MB)', `${rep.rssBeforeMB} MB, ${rep.rssOpenMB} MB ${rep.rssOpenMB < 100 ? 'PASS' : 'MISS'}`],
+    [
+      '  of it V8 heap total / used, with all open',
+      `${rep.memOpen.heapTotal} MB / ${rep.memOpen.heapUsed} MB (before ${rep.memBefore.heapTotal} / ${rep.memBefore.heapUsed})`,
+    ],
+    ['fds: before, with all open (one per namespace)', `${rep.fdsBefore}, ${rep.fdsOpen} (+${rep.fdsOpen - rep.fdsBefore})`],
     ['create all / one address in each', `${rep.openMs} ms / ${rep.opMs} ms`],
     ['verified with ip (address in each)', `${verified} of ${N} ${verified === N && rep.failures.length === 0 ? 'PASS' : 'MISS'}`],
     ['run (before clean-up)', `${Math.round((Date.now() - t0) / 1000)} s`],

@@ -46,7 +46,7 @@ export function spawnIn(ns: Namespace, command: string, args?: readonly string[]
   ns.assertOpen();
   const argv = checkCommand(command, args);
   if (options !== undefined) v.options(options);
-  const saved = native().enterNamespace(ns.fd);
+  const saved = native().enterNamespace(ns.ref);
   if (typeof saved !== 'number') throw new NetlinkError(saved, `enter namespace ${ns} to spawn ${command}`);
   try {
     return child_process.spawn(command, argv, options ?? {});

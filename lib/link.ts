@@ -398,8 +398,8 @@ export class Link {
       throw new NetplumbError(C.INVALID_ARGUMENT, 'target must be a Namespace or a pid', { value: target, argument: 'target' });
     }
     try {
-      ns.assertOpen(); // the request dups ns.fd as it is built: it must be ours, now
-      await this.change({ netnsFd: ns.fd, ...(name ? { name } : {}) }, `move to namespace ${ns}${name ? ` as ${name}` : ''}`);
+      ns.assertOpen(); // the request takes an fd of ns from ns.ref as it is built: it must be ours, now
+      await this.change({ netnsFd: ns.ref, ...(name ? { name } : {}) }, `move to namespace ${ns}${name ? ` as ${name}` : ''}`);
       const moved = await Link.fetch(ns, name ?? this.name);
       this.namespace = ns;
       this.assign(moved);
@@ -568,7 +568,7 @@ export async function createLink(ns: Namespace, spec: LinkSpec, what: string, in
   const home = into ?? ns;
   ns.assertOpen();
   home.assertOpen();
-  if (into && !into.equals(ns)) spec.netnsFd = into.fd;
+  if (into && !into.equals(ns)) spec.netnsFd = into.ref;
   await kernel(ns.handle.link(spec), what);
   try {
     return await Link.get(home, spec.name as string);

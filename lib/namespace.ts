@@ -79,17 +79,25 @@ export class Namespace {
   /** Identity of the namespace (st_dev, st_ino of its nsfs inode), as `readlink /proc/PID/ns/net` shows it. */
   readonly dev: number;
   readonly inode: number;
-  /** @internal An fd of the namespace, owned by the native handle (IFLA_NET_NS_FD). */
-  readonly fd: number;
+  /**
+   * @internal The fd that stands for the namespace, owned by the native
+   * handle from open to close: its netlink socket, which holds the namespace
+   * (one fd per open namespace). A request that needs an fd of the namespace
+   * (IFLA_NET_NS_FD, NETNSA_FD, setns, a bind mount) takes its own from it
+   * synchronously as it is built (ioctl SIOCGSKNS), after assertOpen() and
+   * before any await, and closes it after. Where the kernel refuses that
+   * ioctl (no CAP_NET_ADMIN over the namespace) it is the namespace's own fd.
+   */
+  readonly ref: number;
   /** @internal */
   readonly handle: NativeHandle;
   readonly #origin: Origin;
   #closed = false;
   #deleted = false;
 
-  private constructor(h: NativeHandle, info: { fd: number; dev: number; ino: number }, path: string, name: string | undefined, origin: Origin) {
+  private constructor(h: NativeHandle, info: { ref: number; dev: number; ino: number }, path: string, name: string | undefined, origin: Origin) {
     this.handle = h;
-    this.fd = info.fd;
+    this.ref = info.ref;
     this.dev = info.dev;
     this.inode = info.ino;
     this.path = path;
@@ -98,10 +106,22 @@ export class Namespace {
     finalizer.register(this, h, this);
   }
 
-  private static async start(mode: 'path' | 'name' | 'create' | 'current' | 'fd', path: string, name: string | undefined, what: string, fd = -1): Promise<Namespace> {
+  /**
+   * @internal An fd of the namespace (nsfs), made from `ref` on first access
+   * and kept until close() (then -1). The library itself never uses it (its
+   * requests take their own, see `ref`): an open namespace holds a second fd
+   * only once this has been read.
+   */
+  get fd(): number {
+    const fd = this.handle.nsFd();
+    if (typeof fd !== 'number') throw new NetlinkError(fd, `an fd of namespace ${this}`);
+    return fd;
+  }
+
+  private static async start(mode: 'path' | 'name' | 'create' | 'current' | 'fd' | 'ref', path: string, name: string | undefined, what: string, fd = -1): Promise<Namespace> {
     let h: NativeHandle;
     try {
-      h = mode === 'fd' ? new (native().Handle)('fd', path, fd) : new (native().Handle)(mode, path);
+      h = mode === 'fd' || mode === 'ref' ? new (native().Handle)(mode, path, fd) : new (native().Handle)(mode, path);
     } catch (e) {
       throw fromNative(e, what); // out of memory before anything was opened
     }
@@ -172,17 +192,17 @@ export class Namespace {
   }
 
   /**
-   * A second, independent handle on the namespace of `ns` (its own I/O
-   * thread and fd). The namespace is pinned synchronously, by a dup of
-   * ns's fd taken before this returns: `ns` may be closed right after, and
-   * its fd number reused, without changing which namespace this opens.
+   * A second, independent handle on the namespace of `ns` (its own socket).
+   * The namespace is pinned synchronously, by an fd of it taken from `ns`'s
+   * socket before this returns: `ns` may be closed right after, and its fd
+   * numbers reused, without changing which namespace this opens.
    * Use it instead of `fromPath('/proc/self/fd/' + fd)`, which opens
    * whatever that number is by the time the path is resolved.
    */
   static async duplicate(ns: Namespace): Promise<Namespace> {
     if (!(ns instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'ns must be a Namespace', { value: ns, argument: 'ns' });
     ns.assertOpen();
-    return Namespace.start('fd', ns.path, undefined, `namespace ${ns}`, ns.fd);
+    return Namespace.start('ref', ns.path, undefined, `namespace ${ns}`, ns.ref);
   }
 
   /** The namespace this process runs in. */
@@ -197,15 +217,16 @@ export class Namespace {
   static async attach(name: string, pid: number): Promise<Namespace> {
     v.namespaceName(name);
     v.pid(pid);
-    // The process's namespace is opened first and held by our own fd for the
-    // whole operation: the name is mounted from that fd, not from
+    // The process's namespace is opened first and held by our own handle for
+    // the whole operation: the name is mounted from an fd of it taken from
+    // that handle (synchronously, as the call is made), not from
     // /proc/PID/ns/net (the pid could exit and be reused meanwhile), and the
     // result is that handle, not the name opened again.
     const src = await Namespace.fromPid(pid);
     const path = `${NETNS_RUN_DIR}/${name}`;
     try {
       src.assertOpen();
-      await kernel(native().attachNamespace(path, `/proc/self/fd/${src.fd}`), `namespace ${name} (attach pid ${pid})`);
+      await kernel(native().attachNamespace(path, src.ref), `namespace ${name} (attach pid ${pid})`);
     } catch (e) {
       await src.close();
       throw e;
@@ -213,7 +234,7 @@ export class Namespace {
     // The same I/O thread, now under its name.
     finalizer.unregister(src);
     src.#closed = true;
-    return new Namespace(src.handle, { fd: src.fd, dev: src.dev, ino: src.inode }, path, name, 'attached');
+    return new Namespace(src.handle, { ref: src.ref, dev: src.dev, ino: src.inode }, path, name, 'attached');
   }
 
   /**
@@ -275,7 +296,7 @@ export class Namespace {
     this.assertOpen();
     if (!(other instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'other must be a Namespace', { argument: 'other' });
     other.assertOpen();
-    const id = await kernel(this.handle.nsid(other.fd), () => `id of namespace ${other} in namespace ${this}`);
+    const id = await kernel(this.handle.nsid(other.ref), () => `id of namespace ${other} in namespace ${this}`);
     return id >= 0 ? id : undefined;
   }
 
@@ -285,7 +306,7 @@ export class Namespace {
     if (!(other instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'other must be a Namespace', { argument: 'other' });
     other.assertOpen();
     v.uint(id, 'id', 0x7fffffff);
-    await kernel(this.handle.setNsid(other.fd, id), () => `id ${id} for namespace ${other} in namespace ${this}`);
+    await kernel(this.handle.setNsid(other.ref, id), () => `id ${id} for namespace ${other} in namespace ${this}`);
   }
 
   /**
@@ -380,20 +401,22 @@ export class Namespace {
     await this.close();
   }
 
-  /** Closes the netlink socket and the namespace fd (and its watchers). The namespace itself stays. */
+  /** Closes the netlink socket (and the namespace's watchers). The namespace itself stays. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     finalizer.unregister(this);
-    for (const close of [...this.#dependents]) close();
+    if (this.#dependents) for (const close of [...this.#dependents]) close();
     await this.handle.close();
   }
 
-  #dependents = new Set<() => void>();
+  // Made on first use: most namespaces never have one (10,000 open namespaces, 10,000 empty Sets).
+  #dependents: Set<() => void> | undefined;
   /** @internal Something that must close with this namespace (a Watcher): `close` runs in close(); returns the unregistration. */
   closesWith(close: () => void): () => void {
-    this.#dependents.add(close);
-    return () => this.#dependents.delete(close);
+    const set = (this.#dependents ??= new Set());
+    set.add(close);
+    return () => set.delete(close);
   }
 
   /** `await using ns = await Namespace.create(...)`: deletes what we created, closes what we opened. */

@@ -90,6 +90,7 @@ export interface LinkSpec {
   up?: boolean;
   /** IFF_PROMISC */
   promisc?: boolean;
+  /** The target namespace's Namespace.ref (IFLA_NET_NS_FD: the request takes its own fd of it when built). */
   netnsFd?: number;
   netnsPid?: number;
   group?: number;
@@ -315,7 +316,10 @@ export interface NftRuleset {
 }
 
 export interface NativeHandle {
-  ready(): Promise<{ fd: number; dev: number; ino: number }>;
+  /** `ref`: the fd standing for the namespace, owned by the handle (see Namespace.ref). */
+  ready(): Promise<{ ref: number; dev: number; ino: number }>;
+  /** Synchronous: an fd of the namespace, made from `ref` on the first call and closed with the handle; -1 once closed, or the error. */
+  nsFd(): number | NativeErrorShape;
   link(spec: LinkSpec): Promise<RawLink[]>;
   /** A persistent tun/tap device, made through /dev/net/tun on the namespace's thread. */
   tun(spec: TunSpec): Promise<undefined>;
@@ -327,7 +331,8 @@ export interface NativeHandle {
   brport(spec: BridgePortSpec): Promise<RawBridgePort[]>;
   /** A RouteSpec packed by sendRoute, with its ECMP hops beside it. */
   routeMultipath(wire: Uint8Array, nexthops: { gateway?: Uint8Array; oif: number; weight: number }[]): Promise<RawRoute[]>;
-  nsid(fd: number): Promise<number>;
+  /** `ref`: the other namespace's Namespace.ref (its fd is taken synchronously). */
+  nsid(ref: number): Promise<number>;
   /** One atomic nf_tables transaction; a failure carries `index`, the failing message. */
   nftBatch(msgs: NftMsg[], genid?: number): Promise<undefined>;
   nftDump(spec: { family: number; table: string }): Promise<NftDump>;
@@ -335,7 +340,7 @@ export interface NativeHandle {
   ctFlush(spec: { proto: number; dportMin: number; dportMax: number; to?: Uint8Array }): Promise<number>;
   /** Every table, chain and rule of every family (read only); genOnly: only `gen`; skipRules: tables whose rules are not read. */
   nftRuleset(spec?: { genOnly?: boolean; skipRules?: { family: number; table: string }[] }): Promise<NftRuleset>;
-  setNsid(fd: number, id: number): Promise<number>;
+  setNsid(ref: number, id: number): Promise<number>;
   neigh(spec: NeighSpec): Promise<RawNeigh[]>;
   rule(spec: RuleSpec): Promise<RawRule[]>;
   /** A socket created inside the namespace (non-blocking, close-on-exec), optionally bound. */
@@ -387,8 +392,12 @@ export interface Addon {
    */
   Handle: {
     new (mode: 'path' | 'name' | 'create' | 'current', path: string): NativeHandle;
-    /** The namespace of `fd`, dup'd synchronously by the constructor (pinned: fd may be closed right after); `what` names it in errors. */
-    new (mode: 'fd', what: string, fd: number): NativeHandle;
+    /**
+     * 'fd': the namespace of `fd`, dup'd synchronously by the constructor (pinned: fd may be closed right after);
+     * 'ref': the namespace another handle's ref stands for (Namespace.ref), its fd taken the same way.
+     * `what` names it in errors.
+     */
+    new (mode: 'fd' | 'ref', what: string, fd: number): NativeHandle;
   };
   /** Reads a monitor socket on the JS thread when it is readable; owns (and closes) the fd. */
   Watcher: new (fd: number, onEvents: (events: RawEvent[]) => void) => NativeWatcher;
@@ -396,9 +405,10 @@ export interface Addon {
   setTrace(fn: ((r: RawTraceRecord) => void) | null): void;
   /** `ip netns delete`; with dev and ino, only if path still is that namespace (else ENOENT). Never follows a symbolic link. */
   removeNamespace(path: string, dev?: number, ino?: number): Promise<void>;
-  attachNamespace(path: string, source: string): Promise<void>;
-  /** Synchronous, on the JS thread: only around a fork. Returns the saved fd, or a native error object. */
-  enterNamespace(fd: number): number | NativeErrorShape;
+  /** `ip netns attach`: names the namespace a handle's `ref` stands for (its fd taken synchronously) under path. */
+  attachNamespace(path: string, ref: number): Promise<void>;
+  /** Synchronous, on the JS thread: only around a fork. Enters the namespace `ref` stands for; returns the saved fd, or a native error object. */
+  enterNamespace(ref: number): number | NativeErrorShape;
   restoreNamespace(saved: number): undefined | NativeErrorShape;
   /** An exclusive flock on path without waiting: the fd holding it, -1 if held elsewhere, or the error. */
   tryLock(path: string): number | NativeErrorShape;

@@ -65,7 +65,7 @@ export class VethPair {
     // of the peer namespace's fd when it is built, just below.
     ns.assertOpen();
     peerNs.assertOpen();
-    const spec: LinkSpec = { op: 'new', kind: 'veth', name, up, peer: { netnsFd: peerNs.fd } };
+    const spec: LinkSpec = { op: 'new', kind: 'veth', name, up, peer: { netnsFd: peerNs.ref } };
     if (o.mtu !== undefined) spec.mtu = spec.peer!.mtu = o.mtu;
     if (mac) spec.mac = mac;
     if (peerMac) spec.peer!.mac = peerMac;

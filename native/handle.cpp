@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <new>
 #include <system_error>
 #include <utility>
@@ -283,7 +284,12 @@ void Worker::run() {
 
 bool Worker::enter(Handle& h, Error* err) {
   if (same(ns, h.id_)) return true;
-  if (!netns::enter(h.ns_fd_, err)) {
+  bool owned = false;
+  int fd = h.enter_fd(&owned, err);
+  if (fd < 0) return false;
+  bool ok = netns::enter(fd, err);
+  if (owned) ::close(fd);
+  if (!ok) {
     ns = thread_ns();  // unchanged, but be sure
     return false;
   }
@@ -367,12 +373,13 @@ void Handle::close() {
 }
 
 void Handle::abandon() {
-  std::deque<std::unique_ptr<Request>> dropped;
+  std::vector<std::unique_ptr<Request>> dropped;
   bool wake = false;
   {
     std::lock_guard<std::mutex> lk(mu_);
     closing_ = abandoned_ = true;
     dropped.swap(queue_);
+    head_ = 0;
     if (!scheduled_ && !finished_) scheduled_ = wake = true;
   }
   if (wake) schedule();
@@ -426,16 +433,40 @@ void Handle::do_open(io::Worker& w) {
     ::close(ns_fd);
     ns_fd = ns_fd_ = -1;
   }
-  open->ns_fd = ns_fd;
+  if (ok_) {
+    // From here the socket holds the namespace. Socket::open asked the kernel
+    // for the socket's namespace (SIOCGSKNS, for the trace): if it gave it,
+    // and it is this one, the namespace fd is no longer needed (one fd per
+    // open namespace); if it refused (no CAP_NET_ADMIN over the namespace),
+    // the namespace fd stays, as the handle's way back into it.
+    if (sock_->netns() != 0 && sock_->netns() == static_cast<uint64_t>(id_.ino)) {
+      ::close(ns_fd_);
+      ns_fd_ = -1;
+    }
+    open->ref = ns_fd_ >= 0 ? ns_fd_ : sock_->fd();
+    ref_.store(open->ref, std::memory_order_release);
+  }
   open->done = true;
   if (!ok_) {
     if (err.syscall.empty()) err.syscall = "open";
-    err_ = err;
     open->error = err;
+    with_memory([&] { err_ = std::make_unique<Error>(err); });
   }
   Batch b;
   with_memory([&] { b.push_back(std::move(open)); });
   deliver(std::move(b));
+}
+
+int Handle::enter_fd(bool* owned, Error* err) {
+  *owned = false;
+  if (ns_fd_ >= 0) return ns_fd_;
+  if (!sock_) {
+    *err = Error::sys(EBADF, "setns", "the namespace handle has no socket");
+    return -1;
+  }
+  int fd = namespace_fd(sock_->fd(), "the namespace's netlink socket", err);
+  *owned = fd >= 0;
+  return fd;
 }
 
 void Handle::finish() {
@@ -452,8 +483,16 @@ bool Handle::serve(io::Worker& w) {
   work.clear();
   {
     std::lock_guard<std::mutex> lk(mu_);
-    if (abandoned_) queue_.clear();
-    if (queue_.empty()) {
+    if (abandoned_) {
+      queue_.clear();
+      head_ = 0;
+    }
+    if (head_ == queue_.size()) {
+      // All taken: start again at the front. A queue that grew long in a
+      // burst gives its memory back (most handles sit idle most of the time).
+      if (queue_.capacity() > 64) std::vector<std::unique_ptr<Request>>().swap(queue_);
+      else queue_.clear();
+      head_ = 0;
       if (closing_ && !finished_) {
         finished_ = true;
       } else {
@@ -463,15 +502,21 @@ bool Handle::serve(io::Worker& w) {
     } else {
       // Take what piled up: a run of plain requests, or one dump, or one local task.
       size_t bytes = 0;
-      while (!queue_.empty() && work.size() < kMaxBatch) {
-        Request* r = queue_.front().get();
+      while (head_ < queue_.size() && work.size() < kMaxBatch) {
+        Request* r = queue_[head_].get();
         bool alone = r->dump || r->local;
         if (alone && !work.empty()) break;
         if (!work.empty() && bytes + r->msg.size() > kMaxBatchBytes) break;
         bytes += r->msg.size();
-        work.push_back(std::move(queue_.front()));
-        queue_.pop_front();
+        work.push_back(std::move(queue_[head_]));
+        ++head_;
         if (alone) break;
+      }
+      // Requests keep coming while others are taken: drop the taken ones
+      // from the front now and then, so the vector does not grow without end.
+      if (head_ >= 64 && head_ * 2 >= queue_.size()) {
+        queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
+        head_ = 0;
       }
     }
   }
@@ -483,7 +528,7 @@ bool Handle::serve(io::Worker& w) {
     if (!ok_) {
       for (auto& r : work) {
         r->done = true;
-        r->error = err_;
+        r->error = *err_;
       }
     } else if (work.front()->local) {
       // Local tasks run inside the namespace (a sysctl shows the opener's,
@@ -492,7 +537,6 @@ bool Handle::serve(io::Worker& w) {
       Error e;
       if (w.enter(*this, &e)) {
         LocalContext ctx;
-        ctx.ns_fd = ns_fd_;
         ctx.netfilter = [this](Error* err) -> Socket* {
           if (!nf_) nf_ = Socket::open(NETLINK_NETFILTER, err);
           return nf_ ? &*nf_ : nullptr;

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <deque>
 #include <optional>
 #include <memory>
 #include <mutex>
@@ -36,7 +35,11 @@ class OpenRequest : public Request {
     if (pinned_fd >= 0) ::close(pinned_fd);
   }
   // Results.
-  int ns_fd = -1;  // owned by the handle; valid until it closes
+  // The fd that stands for the namespace, owned by the handle and valid until
+  // it closes: its netlink socket (namespace_fd gets the namespace back from
+  // it), or the namespace's own fd where the kernel will not give a socket's
+  // namespace back (SIOCGSKNS needs CAP_NET_ADMIN over it).
+  int ref = -1;
   netns::Identity id;
 };
 
@@ -44,9 +47,15 @@ namespace io {
 struct Worker;
 }
 
-// One namespace: its fd (held from open to close, never re-resolved), its
-// NETLINK_ROUTE socket (and NETLINK_NETFILTER, made on first use) and its
-// queue. No thread of its own: a small fixed set of I/O threads, shared by
+// One namespace: its NETLINK_ROUTE socket (and NETLINK_NETFILTER, made on
+// first use) and its queue. The socket holds the namespace from open to
+// close (a socket keeps a reference on the namespace it was made in), so no
+// fd of the namespace is kept: one fd per open namespace. Where an fd of the
+// namespace is needed (setns, below), one is had from the socket for that use
+// (ioctl SIOCGSKNS, nl::namespace_fd) and closed after: the namespace is never
+// re-resolved by path, name or fd number. Only where the kernel refuses that
+// ioctl (no CAP_NET_ADMIN over the namespace: an unprivileged current()) is
+// the namespace's fd kept beside the socket, as before. No thread of its own: a small fixed set of I/O threads, shared by
 // every handle of the process (handle.cpp), serves whichever handles have
 // work. A netlink socket stays bound to the namespace it was created in,
 // whichever thread uses it, so a thread enters a namespace (setns) only to
@@ -81,6 +90,11 @@ class Handle : public std::enable_shared_from_this<Handle> {
   // what is still queued, unsent, then closes as close() does.
   void abandon();
 
+  // The fd that stands for the namespace (OpenRequest::ref), once the open
+  // has been delivered; -1 before, or if it failed. Valid until the handle
+  // closes: give it to namespace_fd for an fd of the namespace.
+  int ref() const { return ref_.load(std::memory_order_acquire); }
+
   // The process's shared I/O threads, for tests and benchmarks: how many run now, and at most.
   static int io_threads();
   static int io_threads_max();
@@ -100,19 +114,27 @@ class Handle : public std::enable_shared_from_this<Handle> {
 
   std::shared_ptr<Sink> sink_;
   std::mutex mu_;
-  std::deque<std::unique_ptr<Request>> queue_;
+  // The requests not yet taken, from queue_[head_]. A vector, not a deque
+  // (whose first 512-byte block is allocated even when empty): a process may
+  // hold 10,000 handles, most of them idle.
+  std::vector<std::unique_ptr<Request>> queue_;
+  size_t head_ = 0;
   std::unique_ptr<OpenRequest> open_;  // until an I/O thread has run it
   bool scheduled_ = false;  // in the ready list, or being served
   bool closing_ = false;
   bool abandoned_ = false;
   bool finished_ = false;
+  std::atomic<int> ref_{-1};
 
   // Touched only by the I/O thread serving the handle (one at a time).
-  int ns_fd_ = -1;
+  int ns_fd_ = -1;  // kept only where SIOCGSKNS is refused (see above); else -1
+  // An fd of the namespace for setns: ns_fd_, or a new one from the socket
+  // that the caller closes (*owned). -1 with *err set.
+  int enter_fd(bool* owned, Error* err);
   netns::Identity id_;
   std::optional<Socket> sock_, nf_;
   bool ok_ = false;
-  Error err_;  // why the open failed, for every request after it
+  std::unique_ptr<Error> err_;  // why the open failed, for every request after it (allocated only then)
 };
 
 // The error for the C++ exception being handled (call only inside a catch):

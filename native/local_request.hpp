@@ -15,7 +15,6 @@ namespace nl {
 // namespace operation that must happen inside the namespace, or off the
 // caller's thread). Subclasses override run().
 struct LocalContext {
-  int ns_fd = -1;
   // The namespace's NETLINK_NETFILTER socket, opened (inside the namespace)
   // the first time it is asked for. Null with *err set if it cannot be.
   std::function<Socket*(Error* err)> netfilter;

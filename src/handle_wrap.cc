@@ -4,6 +4,7 @@
 #include "handle_wrap.hpp"
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <memory>
 #include <unordered_map>
@@ -13,22 +14,27 @@
 #include "errors.hpp"
 #include "requests.hpp"
 #include "spinner.hpp"
+#include "stager.hpp"
 
 namespace glue {
 
-class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
+class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
  public:
-  static Napi::Function Init(Napi::Env env) { return Define(env, Requests{}); }
+  static Napi::Function Init(Napi::Env env) { return Define(env, Requests{}, Stager::make(env)); }
 
   // new Handle(mode: 'path' | 'name' | 'create' | 'current', path: string)
   // new Handle('fd', what: string, fd: number): the namespace of fd, dup'd
   // now, synchronously: fd may be closed (and its number reused) right after.
+  // new Handle('ref', what: string, ref: number): the same, for another
+  // handle's ref (its socket: nl::namespace_fd), taken now, synchronously.
   HandleWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<HandleWrap>(info) {
     Napi::Env env = info.Env();
+    stager_ = static_cast<Stager*>(info.Data())->shared_from_this();
     if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString())
       throw Napi::TypeError::New(env, "Handle(mode, path)");
     std::string mode = info[0].As<Napi::String>();
-    if (mode == "fd" && !info[2].IsNumber()) throw Napi::TypeError::New(env, "Handle('fd', what, fd)");
+    bool by_fd = mode == "fd" || mode == "ref";
+    if (by_fd && !info[2].IsNumber()) throw Napi::TypeError::New(env, "Handle('fd' | 'ref', what, fd)");
     auto open = guard_throw(env, "open", [&] {
       auto o = std::make_unique<nl::OpenRequest>();
       o->op = "open";
@@ -38,6 +44,10 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     if (mode == "fd") {
       open->pinned_fd = fcntl(info[2].As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 0);
       if (open->pinned_fd < 0) throw native_exception(env, nl::dup_fd_error(errno, "the namespace's fd"));
+    } else if (mode == "ref") {
+      nl::Error err;
+      open->pinned_fd = nl::namespace_fd(info[2].As<Napi::Number>().Int32Value(), "the namespace's handle", &err);
+      if (open->pinned_fd < 0) throw native_exception(env, err);
     }
     if (mode == "create") open->mode = nl::OpenRequest::Mode::Create;
     else if (mode == "current") open->mode = nl::OpenRequest::Mode::Current;
@@ -87,6 +97,11 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     }
     std::lock_guard<std::mutex> lk(bridge_->mu);
     bridge_->handle = handle_;
+  }
+
+  ~HandleWrap() override {
+    CloseUserFd();
+    stager_->forget(this);
   }
 
   // A handle whose thread never started: closed, close() resolves at once,
@@ -158,6 +173,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
       bridge_->tsfn.Unref(env);
       refd_ = false;
     }
+    if (now_closed) CloseUserFd();
     if (now_closed && close_) {
       close_->Resolve(env.Undefined());
       close_.reset();
@@ -170,11 +186,13 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
  private:
   // The Handle class: ready, close, pending, and one method per request kind.
   template <class... K>
-  static Napi::Function Define(Napi::Env env, KindList<K...>) {
+  static Napi::Function Define(Napi::Env env, KindList<K...>, Stager* stager) {
     return DefineClass(env, "Handle",
                        {InstanceMethod("ready", &HandleWrap::Ready), InstanceMethod<&HandleWrap::Call<K>>(K::name)...,
                         InstanceMethod("close", &HandleWrap::Guarded<&HandleWrap::Close>),
-                        InstanceAccessor("pending", &HandleWrap::Pending, nullptr)});
+                        InstanceMethod("nsFd", &HandleWrap::NsFd),
+                        InstanceAccessor("pending", &HandleWrap::Pending, nullptr)},
+                       stager);
   }
 
   // Every promise-returning method: a C++ exception rejects its promise, typed.
@@ -198,13 +216,40 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     if (r.error) return d.Reject(from_error(env, *r.error));
     auto& o = static_cast<nl::OpenRequest&>(r);
     auto res = Napi::Object::New(env);
-    res.Set("fd", o.ns_fd);
+    res.Set("ref", o.ref);
     res.Set("dev", static_cast<double>(o.id.dev));
     res.Set("ino", static_cast<double>(o.id.ino));
     d.Resolve(res);
   }
 
-  Napi::Value Ready(const Napi::CallbackInfo&) { return ready_.Value(); }
+  // ready(): the open's promise. Called once (Namespace.start): the reference
+  // is dropped then, so an open handle does not keep its settled promise and result.
+  Napi::Value Ready(const Napi::CallbackInfo& info) {
+    if (ready_.IsEmpty()) throw Napi::Error::New(info.Env(), "Handle.ready() is called once");
+    Napi::Value p = ready_.Value();
+    ready_.Reset();
+    return p;
+  }
+
+  // nsFd() -> an fd of the namespace for whoever asks for one (Namespace.fd):
+  // made from the handle's ref on the first call, kept, and closed with the
+  // handle. -1 once the handle is closed; an error object if it cannot be had.
+  Napi::Value NsFd(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (closed_) return Napi::Number::New(env, -1);
+    if (user_fd_ < 0) {
+      nl::Error err;
+      int ref = handle_ ? handle_->ref() : -1;
+      if (ref < 0) return from_error(env, nl::Error::sys(EBADF, "ioctl", "the namespace is not open"));
+      user_fd_ = nl::namespace_fd(ref, "the namespace's netlink socket", &err);
+      if (user_fd_ < 0) return from_error(env, err);
+    }
+    return Napi::Number::New(env, user_fd_);
+  }
+  void CloseUserFd() {
+    if (user_fd_ >= 0) ::close(user_fd_);
+    user_fd_ = -1;
+  }
   Napi::Value Pending(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(pending_.size()));
   }
@@ -236,16 +281,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     // and the kernel start on the first requests while JS is still making
     // the rest (two cores working instead of one after the other).
     if (staged_.size() >= kFlushEarly) Flush();
-    if (flush_scheduled_) return;
-    flush_scheduled_ = true;
-    if (flush_fn_.IsEmpty()) {
-      flush_fn_ = Napi::Persistent(Napi::Function::New(env, [this](const Napi::CallbackInfo&) {
-        flush_scheduled_ = false;
-        Flush();
-      }));
-      queue_microtask_ = Napi::Persistent(env.Global().Get("queueMicrotask").As<Napi::Function>());
-    }
-    queue_microtask_.Call({flush_fn_.Value()});
+    stager_->list(env, this);
   }
   void Stage(Napi::Env env, std::unique_ptr<nl::Request> req) {
     // Staged requests must reach the I/O thread even if the microtask cannot
@@ -253,8 +289,9 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
     try {
       StageOrFlush(env, std::move(req));
     } catch (...) {
-      flush_scheduled_ = false;
+      // Everything staged goes now, this handle's and any other's listed.
       Flush();
+      stager_->run();
       throw;
     }
   }
@@ -306,10 +343,11 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap> {
   Napi::ObjectReference close_promise_;
   std::unique_ptr<Napi::Promise::Deferred> close_;
   std::vector<std::unique_ptr<nl::Request>> staged_;
-  bool flush_scheduled_ = false;
-  Napi::FunctionReference flush_fn_, queue_microtask_;
+  std::shared_ptr<Stager> stager_;
+  void flush_staged() override { Flush(); }
   bool closed_ = false;
   bool refd_ = false;
+  int user_fd_ = -1;  // nsFd()'s, until the handle closes
 };
 
 void CallDrain(Napi::Env env, Napi::Function, HandleWrap* self, void*) {

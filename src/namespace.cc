@@ -3,12 +3,15 @@
 // fork, and the flock of lib/lock.ts.
 #include "namespace.hpp"
 
+#include <unistd.h>
+
 #include <functional>
 #include <memory>
 #include <string>
 
 #include "../native/lock.hpp"
 #include "../native/netns.hpp"
+#include "../native/nl/transact.hpp"
 #include "errors.hpp"
 
 namespace glue {
@@ -81,23 +84,44 @@ Napi::Value RemoveNamespace(const Napi::CallbackInfo& info) {
   });
 }
 
-// attachNamespace(path, source): `ip netns attach`.
+// attachNamespace(path, ref): `ip netns attach`, of the namespace a handle's
+// ref stands for (nl::namespace_fd). Its fd is taken now, synchronously, and
+// the name is mounted from that fd (/proc/self/fd/N) on libuv's pool.
 Napi::Value AttachNamespace(const Napi::CallbackInfo& info) {
-  if (!info[0].IsString() || !info[1].IsString()) throw Napi::TypeError::New(info.Env(), "attachNamespace(path, source)");
+  if (!info[0].IsString() || !info[1].IsNumber()) throw Napi::TypeError::New(info.Env(), "attachNamespace(path, ref)");
   return guard_promise(info.Env(), "mount", [&] {
-    std::string path = info[0].As<Napi::String>(), source = info[1].As<Napi::String>();
-    return Queue(info.Env(), "mount", [path, source](nl::Error* e) { return nl::netns::attach(path, source, e); });
+    std::string path = info[0].As<Napi::String>();
+    nl::Error err;
+    int fd = nl::namespace_fd(info[1].As<Napi::Number>().Int32Value(), "the namespace's handle", &err);
+    if (fd < 0) {
+      auto d = Napi::Promise::Deferred::New(info.Env());
+      d.Reject(from_error(info.Env(), err));
+      return Napi::Value(d.Promise());
+    }
+    // Closed when the last copy of the task goes, run or not.
+    std::shared_ptr<int> held(new int(fd), [](int* p) {
+      ::close(*p);
+      delete p;
+    });
+    return Queue(info.Env(), "mount", [path, held](nl::Error* e) {
+      return nl::netns::attach(path, "/proc/self/fd/" + std::to_string(*held), e);
+    });
   });
 }
 
-// enterNamespace(fd) -> saved fd, on the calling (JS) thread: only for the
-// instant around a fork in ns.spawn(). Failure returns an error object.
+// enterNamespace(ref) -> saved fd, on the calling (JS) thread: only for the
+// instant around a fork in ns.spawn(). `ref` is a handle's (nl::namespace_fd
+// gives the namespace's fd, closed once entered). Failure returns an error object.
 Napi::Value EnterNamespace(const Napi::CallbackInfo& info) {
-  if (!info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "enterNamespace(fd)");
+  if (!info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "enterNamespace(ref)");
   nl::Error err;
   int saved = -1;
   try {
-    saved = nl::netns::enter_saving(info[0].As<Napi::Number>().Int32Value(), &err);
+    int fd = nl::namespace_fd(info[0].As<Napi::Number>().Int32Value(), "the namespace's handle", &err);
+    if (fd >= 0) {
+      saved = nl::netns::enter_saving(fd, &err);
+      ::close(fd);
+    }
   } catch (...) {
     err = nl::error_of_current_exception("setns");
   }

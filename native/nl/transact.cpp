@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -9,10 +11,26 @@
 
 namespace nl {
 
-int Request::own_fd(int fd) {
-  int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+int Request::own_fd(int fd, const std::string& what, Error* err) {
+  owned_fds.reserve(owned_fds.size() + 1);  // before the fd exists: a throw cannot leak it
+  int d = namespace_fd(fd, what, err);
   if (d >= 0) owned_fds.push_back(d);
   return d;
+}
+
+int namespace_fd(int fd, const std::string& what, Error* err) {
+  int d = ioctl(fd, SIOCGSKNS);
+  if (d >= 0) return d;
+  int e = errno;
+  if (e == ENOTTY) {  // not a socket: an fd of the namespace itself
+    d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (d < 0) *err = dup_fd_error(errno, what);
+    return d;
+  }
+  if (e == EBADF) *err = Error::sys(EBADF, "ioctl", "SIOCGSKNS: " + what + " is not open");
+  else if (e == EPERM) *err = Error::sys(EPERM, "ioctl", "SIOCGSKNS of " + what + ": the namespace of a socket is given only to a holder of CAP_NET_ADMIN over it");
+  else *err = Error::sys(e, "ioctl", "SIOCGSKNS of " + what + " failed");
+  return -1;
 }
 
 Error dup_fd_error(int err, const std::string& what) {

@@ -50,12 +50,14 @@ class Request {
   virtual std::string attr_at(size_t /*offset*/) const { return {}; }
   virtual std::string attr_type_name(uint32_t /*type*/) const { return {}; }
 
-  // File descriptors this request carries (IFLA_NET_NS_FD, NETNSA_FD): dups
-  // taken when the request was built, so the namespace it names cannot change
-  // under it (the caller's fd may be closed and reused before the send).
+  // File descriptors this request carries (IFLA_NET_NS_FD, NETNSA_FD): fds
+  // of the namespace taken when the request was built (namespace_fd), so the
+  // namespace it names cannot change under it (the caller's fd may be closed
+  // and reused before the send).
   std::vector<int> owned_fds;
-  // Duplicates fd for this request; -1 (errno set) on failure.
-  int own_fd(int fd);
+  // A new fd of the namespace `fd` stands for (namespace_fd), owned by this
+  // request; -1 with *err set on failure. `what` names fd in errors.
+  int own_fd(int fd, const std::string& what, Error* err);
 
   void release_fds();
 
@@ -80,6 +82,16 @@ void transact(Socket& s, std::span<Request* const> batch);
 // carries), with the dup's own errno: EBADF is a namespace fd that is not open,
 // EMFILE a full fd table — not the same advice.
 Error dup_fd_error(int err, const std::string& what);
+
+// A new fd (close-on-exec) of the network namespace `fd` stands for: for a
+// socket, the namespace it was created in (ioctl SIOCGSKNS: a socket holds a
+// reference on its namespace, so this is the namespace it was made in, never
+// one looked up again by name or number); for an fd of the namespace itself
+// (nsfs, which answers no socket ioctl: ENOTTY), a dup. Returns -1 with *err
+// set, naming the call that failed ("ioctl" or "fcntl") and its errno: EBADF
+// an fd that is not open, EMFILE a full fd table, EPERM no CAP_NET_ADMIN over
+// the socket's namespace. `what` names fd in errors.
+int namespace_fd(int fd, const std::string& what, Error* err);
 
 // Decodes an NLMSG_ERROR (or NLMSG_DONE with an error) into an Error for `req`.
 Error parse_error(int err, const nlmsghdr& h, bytes payload, size_t errhdr, const Request& req);

@@ -1,6 +1,5 @@
 // Links: RTM_NEWLINK / RTM_SETLINK / RTM_DELLINK / RTM_GETLINK.
 #include <errno.h>
-#include <fcntl.h>
 #include <unistd.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
@@ -68,22 +67,20 @@ std::unique_ptr<Request> link_request(const LinkSpec& in, Error* err) {
   std::array<uint8_t, kMsgBytes> buf;
   // The request keeps its own copies of namespace fds (see Request::owned_fds).
   LinkSpec s = in;
+  // The target namespace's own fds (namespace_fd: from its handle's socket),
+  // taken now: the caller's fd may be closed and reused before the send.
   std::vector<int> dups;
-  int dup_errno = 0;
+  dups.reserve(2);
   auto own = [&](std::optional<int>& fd) -> bool {
     if (!fd) return true;
-    int d = fcntl(*fd, F_DUPFD_CLOEXEC, 0);
-    if (d < 0) {
-      dup_errno = errno;
-      return false;
-    }
+    int d = namespace_fd(*fd, "the target namespace's fd", err);
+    if (d < 0) return false;
     dups.push_back(d);
     fd = d;
     return true;
   };
   if (!own(s.netns_fd) || (s.peer && !own(s.peer->netns_fd))) {
     for (int d : dups) ::close(d);
-    *err = dup_fd_error(dup_errno, "the target namespace's fd");
     return nullptr;
   }
   Builder b(buf);

@@ -19,8 +19,8 @@ std::unique_ptr<Request> nsid_request(int target_fd, Error* err) {
   b.put_header(RTM_GETNSID, 0);
   auto* g = b.put_extra_header<rtgenmsg>();
   if (g) g->rtgen_family = AF_UNSPEC;
-  int fd = req->own_fd(target_fd);
-  if (fd < 0) { *err = dup_fd_error(errno, "the namespace's fd"); return nullptr; }
+  int fd = req->own_fd(target_fd, "the namespace's fd", err);
+  if (fd < 0) return nullptr;
   b.put_u32(NETNSA_FD, static_cast<uint32_t>(fd));
   if (!b.ok()) { *err = Error::sys(EMSGSIZE, req->op); return nullptr; }
   req->msg.assign(b.bytes().begin(), b.bytes().end());

@@ -104,8 +104,8 @@ std::unique_ptr<Request> set_nsid_request(int target_fd, int32_t nsid, Error* er
   b.put_header(RTM_NEWNSID, 0);
   auto* g = b.put_extra_header<rtgenmsg>();
   if (g) g->rtgen_family = AF_UNSPEC;
-  int fd = req->own_fd(target_fd);
-  if (fd < 0) { *err = dup_fd_error(errno, "the namespace's fd"); return nullptr; }
+  int fd = req->own_fd(target_fd, "the namespace's fd", err);
+  if (fd < 0) return nullptr;
   b.put_u32(NETNSA_FD, static_cast<uint32_t>(fd));
   b.put_s32(NETNSA_NSID, nsid);
   if (!b.ok()) { *err = Error::sys(EMSGSIZE, req->op); return nullptr; }

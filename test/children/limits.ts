@@ -10,9 +10,9 @@
 //   process must never abort.
 // argv: fds PREFIX
 //   Two namespaces, then the fd table is filled with /dev/null until EMFILE.
-//   A veth pair with its peer in the other namespace (IFLA_NET_NS_FD is a dup
-//   of the peer's fd) and idOf (NETNSA_FD) must fail with EMFILE, naming the
-//   dup. After closing the fillers both succeed.
+//   A veth pair with its peer in the other namespace (IFLA_NET_NS_FD is an fd
+//   of the peer's namespace, taken from its socket) and idOf (NETNSA_FD) must
+//   fail with EMFILE, naming the ioctl. After closing the fillers both succeed.
 // Prints one JSON line (LimitsReport).
 import * as fs from 'node:fs';
 

@@ -23,6 +23,12 @@ export interface ManyNsReport {
   threadsPeak: number;
   rssBeforeMB: number;
   rssOpenMB: number;
+  /** process.memoryUsage() before any namespace and with all open (after a GC), in MB: where the RSS goes. */
+  memBefore: MemMB;
+  memOpen: MemMB;
+  /** Open file descriptors of this process (/proc/self/fd) before any namespace and with all N open. */
+  fdsBefore: number;
+  fdsOpen: number;
   openMs: number;
   opMs: number;
   /** The address added in namespace i. */
@@ -30,6 +36,21 @@ export interface ManyNsReport {
   failures: string[];
 }
 
+/** process.memoryUsage(), in MB (one decimal). */
+export interface MemMB {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+const mb = (b: number): number => Math.round((b / 2 ** 20) * 10) / 10;
+const mem = (): MemMB => {
+  const m = process.memoryUsage();
+  return { rss: mb(m.rss), heapTotal: mb(m.heapTotal), heapUsed: mb(m.heapUsed), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers) };
+};
+const fds = (): number => fs.readdirSync('/proc/self/fd').length;
 const threads = (): number => fs.readdirSync('/proc/self/task').length;
 const rssMB = (): number => Math.round((process.memoryUsage.rss() / 2 ** 20) * 10) / 10;
 export const addressOf = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${(i & 255) + 0}`;
@@ -47,6 +68,10 @@ async function main(): Promise<void> {
     threadsPeak: 0,
     rssBeforeMB: rssMB(),
     rssOpenMB: 0,
+    memBefore: mem(),
+    memOpen: mem(),
+    fdsBefore: fds(),
+    fdsOpen: 0,
     openMs: 0,
     opMs: 0,
     addresses: [],
@@ -85,6 +110,8 @@ async function main(): Promise<void> {
   clearInterval(sampler);
   global.gc?.();
   report.rssOpenMB = rssMB();
+  report.memOpen = mem();
+  report.fdsOpen = fds();
   report.addresses = Array.from({ length: n }, (_, i) => addressOf(i));
   await Promise.all(open.map((ns) => ns.close()));
   process.stdout.write(JSON.stringify(report) + '\n');

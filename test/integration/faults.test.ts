@@ -88,8 +88,9 @@ describe('(a) VethPair.create while the peer namespace is deleted and closed', (
 
   it('the peer closed while the master name is looked up, its fd number reused by the application: the peer never appears in a namespace the call did not name', async () => {
     // VethPair.create resolves peerIn, then (await) the master's name, then builds the request
-    // with peerIn.fd. If peerIn is closed in between and the application opens another
-    // namespace, that namespace gets the lowest free fd: the same number.
+    // with peerIn.ref (its socket, from which the request takes an fd of the namespace). If
+    // peerIn is closed in between and the application opens another namespace, that
+    // namespace gets the lowest free fd: the same number.
     const host = await mk('fah');
     const H = nm(host);
     const bystander = await mk('fab');
@@ -116,12 +117,12 @@ describe('(a) VethPair.create while the peer namespace is deleted and closed', (
         let fd = -1;
         for (const t0 = Date.now(); Date.now() - t0 < 100; ) {
           fd = fs.openSync(`/run/netns/${B}`, 'r');
-          if (fd === peer.fd) break;
+          if (fd === peer.ref) break;
           fs.closeSync(fd);
           fd = -1;
         }
         await closing;
-        outcomes.push(`${await creating} (peer fd ${peer.fd}, bystander fd ${fd})`);
+        outcomes.push(`${await creating} (peer ref ${peer.ref}, bystander fd ${fd})`);
         await busy;
         if (fd >= 0) fs.closeSync(fd);
       });

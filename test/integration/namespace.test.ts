@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Link, Namespace, NetlinkError, NetplumbError, VethPair } from '../../lib';
-import { ip, ipj, oracle, uniq } from '../helpers/oracle';
+import { fdCount, ip, ipj, oracle, uniq } from '../helpers/oracle';
 import { NsTracker, nsInode, oracleNames, rejectionOf, unusedPid } from '../helpers/ns-link';
 
 const t = new NsTracker();
@@ -420,8 +420,8 @@ describe('Namespace.duplicate', () => {
   it('pins the namespace when called: closing the original and reusing its fd number right after changes nothing', async () => {
     const a = await t.create('dupa');
     const b = await t.create('dupb');
-    const number = a.fd;
-    const dup = Namespace.duplicate(a); // the dup is taken here, synchronously
+    const number = a.ref; // its socket: the fd the duplicate takes the namespace from
+    const dup = Namespace.duplicate(a); // the namespace's fd is taken here, synchronously
     await a.close();
     // Reuse the number for another namespace's file.
     const held: number[] = [];
@@ -468,6 +468,41 @@ describe('Namespace.fromFd', () => {
       fs.rmSync(file, { force: true });
     }
     expect((await rejectionOf(Namespace.fromFd(-1))).code).toBe('ERR_INVALID_ARGUMENT');
+  });
+});
+
+describe('one fd per open namespace', () => {
+  it('an open namespace holds one fd (its netlink socket); what needs an fd of it takes one and closes it; ns.fd makes one on first access', async () => {
+    // The first open of the process starts the I/O threads (each keeps an fd of its home namespace).
+    await (await Namespace.current()).close();
+    const fdsAtStart = fdCount();
+    const a = await t.create('ofa');
+    const b = await t.create('ofb');
+    // Two namespaces open: two fds, the sockets (/proc/self/fd shows socket:[...]).
+    expect(fdCount()).toBe(fdsAtStart + 2);
+    expect(fs.readlinkSync(`/proc/self/fd/${a.ref}`)).toMatch(/^socket:\[\d+\]$/);
+    // Every use that needs an fd of a namespace takes its own from the socket and closes it.
+    const before = fdCount();
+    await VethPair.create(uniq('of'), { namespace: a, peerIn: b, peerName: 'p0' });
+    await (await Link.get(b, 'p0')).moveTo(a, { name: 'p1' });
+    expect(await a.idOf(b)).toEqual(expect.any(Number));
+    const d = await Namespace.duplicate(b);
+    expect(d.equals(b)).toBe(true);
+    await d.close();
+    // ns.exec enters the namespace (an fd taken from its socket) for the fork.
+    expect((await b.exec('ip', ['-j', 'link', 'show', 'lo'])).stdout).toMatch(/"ifname":"lo"/);
+    expect(oracle.link(a.name, 'p1')).toBeDefined();
+    expect(fdCount()).toBe(before);
+    // Namespace.fd (internal): an nsfs fd of this namespace, made on first access, the same
+    // number after, closed with the namespace (-1 then).
+    const fd = a.fd;
+    expect(fdCount()).toBe(before + 1);
+    expect(a.fd).toBe(fd);
+    expect(fs.statSync(`/proc/self/fd/${fd}`).ino).toBe(a.inode);
+    expect(fs.readlinkSync(`/proc/self/fd/${fd}`)).toBe(`net:[${a.inode}]`);
+    await a.close();
+    expect(a.fd).toBe(-1);
+    expect(fdCount()).toBe(before - 1);
   });
 });
 

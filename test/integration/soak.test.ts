@@ -56,7 +56,7 @@ it(`${CYCLES} create/configure/delete cycles across 8 namespaces: fds, threads, 
 
   // The measurement ran: namespaces held fds while open, and there were samples.
   expect(m.cycles).toBe(CYCLES);
-  expect(m.fds.open).toBeGreaterThanOrEqual(m.fds.base + 2 * m.namespaces);
+  expect(m.fds.open).toBeGreaterThanOrEqual(m.fds.base + m.namespaces); // one each: its netlink socket
   // The namespaces share the I/O threads (at most 4, started by the first open):
   // opening 8 more adds none beyond that pool.
   expect(m.threads.open).toBeLessThanOrEqual(m.threads.base + 4);

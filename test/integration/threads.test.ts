@@ -12,7 +12,7 @@ import { addressOf, type ManyNsReport } from '../children/manyns';
 const PREFIX = `thr${process.pid}x`;
 afterAll(() => removeNamespacesStartingWith(PREFIX));
 
-it('200 open namespaces add at most cores + 2 threads, and each answers (`ip -n NAME -j addr show lo`)', () => {
+it('200 open namespaces add at most cores + 2 threads and one fd each, and each answers (`ip -n NAME -j addr show lo`)', () => {
   const N = 200;
   const r = runChild<ManyNsReport>('manyns', [PREFIX, String(N)], { nodeArgs: ['--expose-gc'], timeoutMs: 120_000 });
   expect({ status: r.status, signal: r.signal, error: r.error, stderr: r.stderr.slice(-2000) }).toEqual({
@@ -27,6 +27,11 @@ it('200 open namespaces add at most cores + 2 threads, and each answers (`ip -n 
   // Threads the library added over the process's own (main, V8's, libuv's pool).
   expect(rep.threadsPeak - rep.threadsBefore).toBeLessThanOrEqual(limit);
   expect(rep.threadsOpen - rep.threadsBefore).toBeLessThanOrEqual(limit);
+  // One fd per open namespace (its netlink socket, which holds it): N more, not
+  // 2N (the namespace's own fd kept beside the socket, as before), which put
+  // 10,000 open namespaces beyond a hard `ulimit -n` of 20,000.
+  expect(rep.fdsOpen - rep.fdsBefore).toBeGreaterThanOrEqual(N);
+  expect(rep.fdsOpen - rep.fdsBefore).toBeLessThanOrEqual(N + 16);
   // Every namespace did its request: the kernel shows each address in its own namespace.
   for (let i = 0; i < N; i++) {
     const addrs = ipj(`${PREFIX}${i}`, 'addr', 'show', 'lo')[0].addr_info.map((a: { local: string }) => a.local);

@@ -38,7 +38,7 @@ jest.mock('../../lib/native', () => {
     }
     ready() {
       state.log.push('ready()');
-      return Promise.resolve({ fd: 99, dev: 1, ino: 2 });
+      return Promise.resolve({ ref: 99, dev: 1, ino: 2 });
     }
     link = rec('link', () => Promise.resolve([]));
     // Address and route specs arrive packed (lib/native.ts): logged as their op and family.
@@ -106,7 +106,7 @@ beforeAll(async () => {
   closedLink = Link.fromRaw(closedNs, rawLink());
   // The setup went through the fake: it is what the library uses.
   expect(state.log.filter((l) => l.startsWith('new Handle'))).toHaveLength(3);
-  expect(ns.fd).toBe(99);
+  expect(ns.ref).toBe(99);
 });
 
 beforeEach(() => {

@@ -39,7 +39,7 @@ jest.mock('../../lib/native', () => {
   const calls: Calls = { specs: [], tuns: [] };
   class FakeHandle {
     ready() {
-      return Promise.resolve({ fd: 99, dev: 1, ino: 2 });
+      return Promise.resolve({ ref: 99, dev: 1, ino: 2 });
     }
     link(spec: LinkSpec) {
       calls.specs.push(spec);

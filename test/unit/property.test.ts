@@ -72,7 +72,7 @@ jest.mock('../../lib/native', () => {
       for (const l of [raw(1, 'lo', ''), raw(2, 'eth0', 'veth'), raw(3, 'veth0', 'veth'), raw(4, 'br0', 'bridge')]) this.byIndex.set(l.index, l);
     }
     ready() {
-      return Promise.resolve({ fd: 99, dev: 1, ino: ino++ });
+      return Promise.resolve({ ref: 99, dev: 1, ino: ino++ });
     }
     link(spec: { op: string; name?: string; index?: number; kind?: string }) {
       return answer(spec.op === 'new' ? 'RTM_NEWLINK' : spec.op === 'del' ? 'RTM_DELLINK' : spec.op === 'set' ? 'RTM_SETLINK' : 'RTM_GETLINK', () => {

@@ -30,7 +30,7 @@ jest.mock('../../lib/native', () => {
       calls.log.push(`new Handle(${mode}, ${path})`);
     }
     ready() {
-      return Promise.resolve({ fd: 99, dev: 1, ino: 2 });
+      return Promise.resolve({ ref: 99, dev: 1, ino: 2 });
     }
     link(spec: unknown) {
       calls.link++;
@@ -99,7 +99,7 @@ beforeAll(async () => {
   // The setup itself went through the fake: prove the fake is what the library uses.
   expect(calls.ctor).toBe(2);
   expect(calls.close).toBe(1);
-  expect(ns.fd).toBe(99);
+  expect(ns.ref).toBe(99);
   expect(ns.dev).toBe(1);
   expect(ns.inode).toBe(2);
 });
