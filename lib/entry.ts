@@ -14,12 +14,14 @@
 // `import { Namespace } from 'netplumb'` in ESM depends on it.
 /* eslint-disable @typescript-eslint/no-require-imports */
 
-// Loads a module of lib/. Link and Address register themselves with the
+// Loads a module of lib/, through lib/hot.ts (from the hot-path bundle, in
+// the compiled package). Link and Address register themselves with the
 // modules below them when they load (namespace.ts, link.ts), so they come
 // first, whatever was asked for.
 function load(id: string): Record<string, unknown> {
-  require('./address');
-  return require(id) as Record<string, unknown>;
+  const hot = require('./hot') as typeof import('./hot');
+  hot.load('./address');
+  return hot.load(id);
 }
 
 const lazy_netplumb = {

@@ -3,7 +3,9 @@
 // Route.add, run by plain node on the compiled package (dist/, as a user gets
 // it), must load exactly the hot path's modules of lib/ and none of Node's
 // heavy built-ins: a module that starts being loaded there again (lib/kinds/,
-// network, nft, inside, child_process, crypto...) fails this test.
+// network, nft, inside, child_process, crypto...) fails this test. They come
+// from the hot-path bundle (lib/hot.ts, scripts/bundle-hot.js), code cache
+// taken.
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
@@ -44,14 +46,19 @@ it('the first address and route in a fresh process load only the hot path (no li
       const lib = Object.keys(require.cache).filter((f) => !before.has(f) && f.startsWith(${JSON.stringify(DIST + path.sep)}))
         .map((f) => f.slice(${DIST.length + 1}).replace(/\\.js$/, '')).sort();
       const builtins = process.moduleLoadList.filter((m) => !builtinsBefore.has(m) && /^NativeModule (net|http|https|child_process|dgram|crypto|zlib|worker_threads|readline)$/.test(m));
-      console.log(JSON.stringify({ lib, builtins }));
+      const scripts = [...require(${JSON.stringify(path.join(DIST, 'hot.js'))}).hotScripts().values()];
+      const bundle = { fromBundle: scripts.length, cacheRejected: scripts.filter((s) => s.cachedDataRejected).length };
+      console.log(JSON.stringify({ lib, builtins, bundle }));
     })().catch((e) => { console.error(e); process.exit(1); });`;
   const r = spawnSync(process.execPath, ['-e', child], { encoding: 'utf8' });
   expect([r.status, r.stderr]).toEqual([0, '']);
   // The calls did reach the kernel: the oracle sees both.
   expect(ip(NS, '-4', 'addr', 'show', 'dev', 'c0')).toContain('10.61.0.2/32');
   expect(ip(NS, 'route', 'show', 'dev', 'c0')).toContain('10.61.1.0/24');
-  const got = JSON.parse(r.stdout) as { lib: string[]; builtins: string[] };
+  const got = JSON.parse(r.stdout) as { lib: string[]; builtins: string[]; bundle: { fromBundle: number; cacheRejected: number } };
+  // They came from the bundle test/setup/compile.js made (scripts/bundle-hot.js),
+  // with V8's code cache taken: a stale or broken bundle would fall back to disk.
+  expect(got.bundle).toEqual({ fromBundle: got.lib.length - 2, cacheRejected: 0 }); // all but entry and hot
   expect(got.builtins).toEqual([]);
   // Every module loaded is a hot one (the bundle, when present, may leave out
   // none but need not register all of them).
