@@ -6,26 +6,31 @@
 // module under its own file name (require.cache, stack traces), so a later
 // require('./link') from anywhere gets the same object.
 //
-// The bundle is used only where it is sure to match: a module whose .js on disk
-// has another size, or is newer than the bundle (tsc ran again, the bundle did
-// not), is required from disk as usual; a code cache V8 refuses (another Node,
-// other flags) only costs the compile it would have saved. Without a bundle
-// (under ts-jest, or a tree compiled by tsc alone) this is plain require.
+// The bundle is used only where it is sure to match: it keeps each module's
+// bytes as tsc wrote them, and a module whose .js on disk differs (tsc ran
+// again, the bundle did not) is required from disk as usual. Not mtimes: npm
+// writes an installed package's files in any order. A code cache V8 refuses
+// (another Node, other flags) only costs the compile it would have saved.
+// Without a bundle (under ts-jest, or a tree compiled by tsc alone) this is
+// plain require.
 import * as fs from 'node:fs';
 import { Module } from 'node:module';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 
-/** dist/lib/hot.bundle: a line of JSON, `{ "id": [size, start, length] }` (offsets into what follows the line), then the sources. */
+/**
+ * dist/lib/hot.bundle: a line of JSON, `{ "id": [start, length, rawStart, rawLength] }`
+ * (byte offsets into what follows the line), then each module's source as
+ * compiled (ASCII: non-ASCII characters as \u escapes), then each module's
+ * bytes as tsc wrote them, to compare with the file.
+ */
 const BUNDLE = path.join(__dirname, 'hot.bundle');
 /** dist/lib/hot.cache: a 4-byte little-endian length, a JSON `{ "id": [start, length] }`, then the code caches. */
 const CACHE = path.join(__dirname, 'hot.cache');
 
 interface Bundle {
-  /** The bundle file's mtime: a module on disk newer than it was compiled again since. */
-  mtimeMs: number;
-  index: Record<string, [number, number, number]>;
-  text: string;
+  index: Record<string, [number, number, number, number]>;
+  data: Buffer;
   cacheIndex: Record<string, [number, number]>;
   cache: Buffer | undefined;
 }
@@ -37,13 +42,10 @@ let bundle: Bundle | null | undefined;
 const scripts = new Map<string, vm.Script>();
 
 function readBundle(): Bundle | null {
-  let fd: number | undefined;
   try {
-    fd = fs.openSync(BUNDLE, 'r');
-    const mtimeMs = fs.fstatSync(fd).mtimeMs;
-    const all = fs.readFileSync(fd, 'utf8');
-    const nl = all.indexOf('\n');
-    const index = JSON.parse(all.slice(0, nl)) as Bundle['index'];
+    const all = fs.readFileSync(BUNDLE);
+    const nl = all.indexOf(10);
+    const index = JSON.parse(all.toString('latin1', 0, nl)) as Bundle['index'];
     let cache: Buffer | undefined;
     let cacheIndex: Bundle['cacheIndex'] = {};
     try {
@@ -54,11 +56,9 @@ function readBundle(): Bundle | null {
     } catch {
       cache = undefined; // no cache: compile from source
     }
-    return { mtimeMs, index, text: all.slice(nl + 1), cacheIndex, cache };
+    return { index, data: all.subarray(nl + 1), cacheIndex, cache };
   } catch {
     return null; // no bundle (ts-jest, tsc alone) or an unreadable one: plain require
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
   }
 }
 
@@ -69,17 +69,21 @@ function loadId(id: string): unknown {
   if (done) return done.exports;
   if (bundle === undefined) bundle = readBundle();
   const at = bundle?.index[id];
-  if (bundle && at && current(filename, at[0], bundle.mtimeMs)) return run(bundle, id, at, filename);
+  if (bundle && at && current(filename, bundle.data.subarray(at[2], at[2] + at[3]))) return run(bundle, id, at, filename);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require(`./${id}`);
 }
 
-function current(filename: string, size: number, bundleMtimeMs: number): boolean {
-  const st = fs.statSync(filename, { throwIfNoEntry: false });
-  return st !== undefined && st.size === size && st.mtimeMs <= bundleMtimeMs;
+/** Is the module on disk byte for byte what was bundled? */
+function current(filename: string, raw: Buffer): boolean {
+  try {
+    return fs.readFileSync(filename).equals(raw);
+  } catch {
+    return false;
+  }
 }
 
-function run(b: Bundle, id: string, at: [number, number, number], filename: string): unknown {
+function run(b: Bundle, id: string, at: [number, number, number, number], filename: string): unknown {
   const dirname = path.dirname(filename);
   const m = new Module(filename, module);
   m.filename = filename;
@@ -87,7 +91,7 @@ function run(b: Bundle, id: string, at: [number, number, number], filename: stri
   const c = b.cacheIndex[id];
   const cachedData = b.cache && c ? b.cache.subarray(c[0], c[0] + c[1]) : undefined;
   // Node's own CommonJS wrapper, on the source's first line: line numbers stay true.
-  const src = `(function (exports, require, module, __filename, __dirname) { ${b.text.slice(at[1], at[1] + at[2])}\n})`;
+  const src = `(function (exports, require, module, __filename, __dirname) { ${b.data.toString('latin1', at[0], at[0] + at[1])}\n})`;
   const script = new vm.Script(src, { filename, cachedData });
   scripts.set(id, script);
   const req = (spec: string): unknown => {

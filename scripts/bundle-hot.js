@@ -5,7 +5,7 @@
 // dist/lib/hot.cache (V8's code cache for each, made by loading them once in a
 // child node), which lib/hot.ts loads instead of a dozen separate files. Run by
 // the package's build scripts and test/setup/compile.js; a tree compiled by tsc
-// alone loads from disk as before (lib/hot.ts checks sizes and mtimes).
+// alone loads from disk as before (lib/hot.ts compares each module's bytes).
 //   node scripts/bundle-hot.js [DIST_LIB]
 const fs = require('node:fs');
 const path = require('node:path');
@@ -25,19 +25,30 @@ function main() {
   const cache = path.join(DIST, 'hot.cache');
   fs.rmSync(cache, { force: true });
   const index = {};
-  const parts = [];
+  const texts = [];
+  const raws = [];
   let at = 0;
   for (const id of ids) {
     const file = path.join(DIST, `${id}.js`);
     if (!fs.existsSync(file)) throw new Error(`bundle-hot: no ${file}: run tsc -p tsconfig.build.json first`);
+    const raw = fs.readFileSync(file);
     // Non-ASCII characters (in comments and messages) as \uXXXX escapes: the
-    // same program, and an ASCII file decodes ten times faster than UTF-8.
-    const src = fs.readFileSync(file, 'utf8').replace(/[^ -~\t\n\r]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-    index[id] = [fs.statSync(file).size, at, src.length];
-    parts.push(src);
-    at += src.length;
+    // same program, and ASCII decodes ten times faster than UTF-8.
+    const text = Buffer.from(
+      raw.toString('utf8').replace(/[^ -~\t\n\r]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+      'latin1',
+    );
+    index[id] = [at, text.length];
+    texts.push(text);
+    at += text.length;
+    raws.push([id, raw]);
   }
-  fs.writeFileSync(bundle, `${JSON.stringify(index)}\n${parts.join('')}`);
+  // Then the bytes as tsc wrote them: lib/hot.ts compares them with the file.
+  for (const [id, raw] of raws) {
+    index[id].push(at, raw.length);
+    at += raw.length;
+  }
+  fs.writeFileSync(bundle, Buffer.concat([Buffer.from(`${JSON.stringify(index)}\n`), ...texts, ...raws.map((r) => r[1])]));
 
   // The code cache: load every bundled module (their bodies run, no kernel
   // call is made) in a child with default flags, as a user's process would,

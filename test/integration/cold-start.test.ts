@@ -7,6 +7,8 @@
 // from the hot-path bundle (lib/hot.ts, scripts/bundle-hot.js), code cache
 // taken.
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { Namespace, VethPair } from '../../lib';
@@ -64,4 +66,30 @@ it('the first address and route in a fresh process load only the hot path (no li
   // none but need not register all of them).
   expect(got.lib.filter((m) => !HOT.includes(m))).toEqual([]);
   expect(got.lib).toEqual(expect.arrayContaining(['address', 'link', 'namespace', 'route']));
+});
+
+it('a module that differs from its bundled copy (tsc ran again, the bundle did not) loads from disk; the others from the bundle', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'netplumb-hot-'));
+  try {
+    const lib = path.join(tmp, 'lib');
+    fs.cpSync(DIST, lib, { recursive: true });
+    fs.appendFileSync(path.join(lib, 'validate.js'), '\nexports.changedOnDisk = true;\n');
+    const r = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `const hot = require(${JSON.stringify(path.join(lib, 'hot.js'))});
+         const v = hot.load('./validate'); hot.load('./address');
+         console.log(JSON.stringify({ changed: v.changedOnDisk === true, bundled: [...hot.hotScripts().keys()].sort() }));`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    const got = JSON.parse(r.stdout) as { changed: boolean; bundled: string[] };
+    expect(got.changed).toBe(true);
+    expect(got.bundled).not.toContain('validate');
+    expect(got.bundled).toEqual(expect.arrayContaining(['address', 'link', 'namespace', 'native'])); // errors came with validate, from disk
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 });
