@@ -14,12 +14,21 @@
 // `import { Namespace } from 'netplumb'` in ESM depends on it.
 /* eslint-disable @typescript-eslint/no-require-imports */
 
-// Loads a module of lib/. Link and Address register themselves with the
+// Loads a module of lib/, through lib/hot.ts (from the hot-path bundle, in
+// the compiled package). Link and Address register themselves with the
 // modules below them when they load (namespace.ts, link.ts), so they come
-// first, whatever was asked for.
+// first, whatever was asked for. Every access to an export comes here (a loop
+// of `np.Address.add(...)` too): after the first, one Map lookup.
+const loaded = new Map<string, Record<string, unknown>>();
 function load(id: string): Record<string, unknown> {
-  require('./address');
-  return require(id) as Record<string, unknown>;
+  let m = loaded.get(id);
+  if (m === undefined) {
+    const hot = require('./hot') as typeof import('./hot');
+    hot.load('./address');
+    m = hot.load(id);
+    loaded.set(id, m);
+  }
+  return m;
 }
 
 const lazy_netplumb = {

@@ -1,10 +1,18 @@
 import type { MacvlanMode } from './constants';
 import { ErrorCodes as C, kernel, NetplumbError } from './errors';
-import { KINDS, kindOf, type KindInfo, type KindName, type KindOptions, type LinkKind } from './kinds';
+import type * as KindsModule from './kinds';
+import type { KindInfo, KindName, KindOptions, LinkKind } from './kinds';
 import type { LinkSpec, RawLink } from './native';
 import { Namespace, provideLinks, resolveNamespace } from './namespace';
 import * as v from './validate';
 import type { AddressInfo, AddressOptions } from './address';
+
+// lib/kinds/ (a file per kind) loads the first time a link with kind data is
+// read or a link is created: the hot path (a veth or a NIC found by name, then
+// an address or a route on it) never needs it.
+let kindsModule: typeof KindsModule | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const kinds = (): typeof KindsModule => (kindsModule ??= require('./kinds') as typeof KindsModule);
 
 /**
  * What a Link asks of Address (`addAddress`, `removeAddress`, `addresses`).
@@ -175,7 +183,7 @@ export class Link {
     this.group = raw.group;
     this.txqlen = raw.txqlen;
     this.alias = raw.alias;
-    const codec = raw.data ? kindOf(raw.kind) : undefined;
+    const codec = raw.data ? kinds().kindOf(raw.kind) : undefined;
     this.info = codec && raw.data ? (codec.decode(raw.data) as LinkKindInfo) : undefined;
     const info = this.info;
     this.macvlanMode = info && (info.kind === 'macvlan' || info.kind === 'macvtap') && info.mode ? (info.mode as MacvlanMode) : undefined;
@@ -212,8 +220,8 @@ export class Link {
     if (typeof opts !== 'object' || opts === null || Array.isArray(opts))
       throw new NetplumbError(C.INVALID_ARGUMENT, 'link options must be an object with a kind', { value: opts, argument: 'options' });
     const kind = (opts as { kind?: unknown }).kind;
-    const codec = typeof kind === 'string' ? kindOf(kind) : undefined;
-    if (!codec) throw new NetplumbError(C.INVALID_ARGUMENT, `invalid link kind ${v.describe(kind)}: one of ${Object.keys(KINDS).join(', ')}`, { value: kind, argument: 'kind' });
+    const codec = typeof kind === 'string' ? kinds().kindOf(kind) : undefined;
+    if (!codec) throw new NetplumbError(C.INVALID_ARGUMENT, `invalid link kind ${v.describe(kind)}: one of ${Object.keys(kinds().KINDS).join(', ')}`, { value: kind, argument: 'kind' });
     v.known(opts, { kind: true, ...COMMON_KEYS, ...codec.keys }, `Link.create (${codec.kind})`);
     return createOfKind(name, codec, opts as unknown as LinkCommonOptions & Record<string, unknown>);
   }

@@ -208,6 +208,20 @@ function checkNexthops(o: Partial<RouteOptions>, family: 4 | 6 | undefined, nsGi
   return r;
 }
 
+/** A device as a route's text names it. */
+const devName = (d: unknown): string => (d instanceof Link ? d.name : v.describe(d));
+
+/** `route TO [via GW] [dev DEV] [nexthop...] in namespace NS`, for errors. */
+function routeText(o: Partial<RouteOptions>, ns: Namespace): string {
+  const hops = (o.nexthops ?? [])
+    .map((h) => ` nexthop${h.via ? ` via ${h.via}` : ''}${h.dev !== undefined ? ` dev ${devName(h.dev)}` : ''}${h.weight !== undefined ? ` weight ${h.weight}` : ''}`)
+    .join('');
+  return `route ${o.to}${o.via ? ` via ${o.via}` : ''}${o.dev !== undefined ? ` dev ${devName(o.dev)}` : ''}${hops} in namespace ${ns}`;
+}
+
+/** A hop's device: its index when it is a Link of `ns`, else undefined (to be looked up). */
+const here = (ns: Namespace, d: unknown): number | undefined => (d instanceof Link && ns.equals(d.namespace) ? d.index : undefined);
+
 /** A checked route request, ready for the addon. */
 interface Prepared {
   ns: Namespace;
@@ -237,7 +251,7 @@ export class Route {
     let dst: Uint8Array | undefined;
     let dstLen = 0;
     if (o.to !== 'default') {
-      const c = v.cidr(o.to, 'to', { bareOk: true });
+      const c = v.cidr(o.to, 'to', v.BARE_OK);
       family = c.family;
       dstLen = c.prefixlen;
       dst = v.networkOf(c.bytes, c.prefixlen);
@@ -265,15 +279,9 @@ export class Route {
     if (o.src !== undefined) spec.prefsrc = v.ip(o.src, 'src', family).bytes;
     if (o.onlink !== undefined) spec.onlink = v.bool(o.onlink, 'onlink');
     if (o.mtu !== undefined) spec.mtu = v.mtu(o.mtu);
-    const devName = (d: unknown) => (d instanceof Link ? d.name : v.describe(d));
-    const hopsText = () => (o.nexthops ?? []).map((h) => ` nexthop${h.via ? ` via ${h.via}` : ''}${h.dev !== undefined ? ` dev ${devName(h.dev)}` : ''}${h.weight !== undefined ? ` weight ${h.weight}` : ''}`).join('');
-    const prepared = (ns: Namespace): Prepared => ({
-      ns,
-      spec,
-      what: () => `route ${o.to}${o.via ? ` via ${o.via}` : ''}${o.dev !== undefined ? ` dev ${devName(o.dev)}` : ''}${hopsText()} in namespace ${ns}`,
-    });
-    // A hop's device: its index when it is a Link of `ns`, else undefined (to be looked up).
-    const here = (ns: Namespace, d: unknown) => (d instanceof Link && ns.equals(d.namespace) ? d.index : undefined);
+    // One closure per call (the error's text, made only on failure); the
+    // helpers it uses are module functions.
+    const prepared = (ns: Namespace): Prepared => ({ ns, spec, what: () => routeText(o, ns) });
     // Fast path: an open Namespace and Links (or no dev) need no await at all.
     const given = nsGiven ?? devNs ?? hops?.ns;
     if (given instanceof Namespace && (o.dev === undefined || here(given, o.dev) !== undefined) && (hops?.list.every((h) => h.dev === undefined || here(given, h.dev) !== undefined) ?? true)) {

@@ -264,16 +264,23 @@ export interface ParsedCidr extends ParsedIp {
   prefixlen: number;
 }
 
+const NO_CIDR_OPTS: { bareOk?: boolean; family?: 4 | 6 } = Object.freeze({});
+/** `cidr()`'s options for a bare address taken with the full prefix, made once. */
+export const BARE_OK: { bareOk: boolean } = Object.freeze({ bareOk: true });
+
+function badCidr(v: unknown, argument: string, why: string): NetplumbError {
+  return new NetplumbError(C.INVALID_CIDR, `invalid CIDR ${describe(v)} (${argument}): ${why}`, { value: v, argument });
+}
+
 /** '172.17.0.2/16' or 'fd00::1/64'. A bare address is taken with the full prefix only when `bareOk`. */
-export function cidr(v: unknown, argument = 'cidr', opts: { bareOk?: boolean; family?: 4 | 6 } = {}): ParsedCidr {
-  const bad = (why: string) => new NetplumbError(C.INVALID_CIDR, `invalid CIDR ${describe(v)} (${argument}): ${why}`, { value: v, argument });
-  if (typeof v !== 'string') throw bad('must be a string like "172.17.0.2/16"');
+export function cidr(v: unknown, argument = 'cidr', opts: { bareOk?: boolean; family?: 4 | 6 } = NO_CIDR_OPTS): ParsedCidr {
+  if (typeof v !== 'string') throw badCidr(v, argument, 'must be a string like "172.17.0.2/16"');
   const slash = v.indexOf('/');
-  if (slash < 0 && !opts.bareOk) throw bad('missing "/prefix"');
+  if (slash < 0 && !opts.bareOk) throw badCidr(v, argument, 'missing "/prefix"');
   const addr = slash < 0 ? v : v.slice(0, slash);
   const v4 = parseIpv4(addr);
   const fam = v4 ? 4 : net().isIP(addr);
-  if ((fam !== 4 && fam !== 6) || addr.includes('%')) throw bad('not an IPv4 or IPv6 address');
+  if ((fam !== 4 && fam !== 6) || addr.includes('%')) throw badCidr(v, argument, 'not an IPv4 or IPv6 address');
   const max = fam === 4 ? 32 : 128;
   let prefixlen = max;
   if (slash >= 0) {
@@ -282,11 +289,11 @@ export function cidr(v: unknown, argument = 'cidr', opts: { bareOk?: boolean; fa
     prefixlen = 0;
     for (let i = slash + 1; i < v.length; i++) {
       const c = v.charCodeAt(i);
-      if (c < 48 || c > 57 || n > 3) throw bad('prefix length must be a decimal number');
+      if (c < 48 || c > 57 || n > 3) throw badCidr(v, argument, 'prefix length must be a decimal number');
       prefixlen = prefixlen * 10 + (c - 48);
     }
-    if (n === 0) throw bad('prefix length must be a decimal number');
-    if (prefixlen > max) throw bad(`prefix length must be at most ${max}`);
+    if (n === 0) throw badCidr(v, argument, 'prefix length must be a decimal number');
+    if (prefixlen > max) throw badCidr(v, argument, `prefix length must be at most ${max}`);
   }
   if (opts.family && fam !== opts.family)
     throw new NetplumbError(C.FAMILY_MISMATCH, `${argument} ${v} is IPv${fam}, expected IPv${opts.family}`, { value: v, argument });
@@ -309,7 +316,7 @@ export function networkOf(bytes: Uint8Array, prefixlen: number): Uint8Array {
 }
 
 export function formatIp(bytes: Uint8Array): string {
-  if (bytes.length === 4) return Array.from(bytes).join('.');
+  if (bytes.length === 4) return `${bytes[0] as number}.${bytes[1] as number}.${bytes[2] as number}.${bytes[3] as number}`;
   const words: string[] = [];
   for (let i = 0; i < 16; i += 2) words.push((((bytes[i] as number) << 8) | (bytes[i + 1] as number)).toString(16));
   // Compress the longest run of zeros, as inet_ntop does.

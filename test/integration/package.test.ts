@@ -211,6 +211,23 @@ main().catch((e: unknown) => { console.error(e); process.exit(1); });
     expect(sorted(runs(path.join('out', 'index.js')))).toEqual(EXPECTED);
   }, 120_000);
 
+  it('the installed package loads its hot path from the bundle, with V8 taking the code cache', () => {
+    // npm gives every installed file one mtime: lib/hot.ts must still find the
+    // bundle current (dist/lib/hot.bundle, hot.cache, made by `prepare`).
+    const hot = path.join(consumer, 'node_modules', 'netplumb', 'dist', 'lib', 'hot.js');
+    const out = sh(
+      process.execPath,
+      [
+        '-e',
+        `const np = require('netplumb'); void np.Address; void np.Route;
+         const s = [...require(${JSON.stringify(hot)}).hotScripts().values()];
+         console.log(JSON.stringify({ fromBundle: s.length >= 8, rejected: s.filter((x) => x.cachedDataRejected).length }));`,
+      ],
+      consumer,
+    );
+    expect(JSON.parse(out.trim())).toEqual({ fromBundle: true, rejected: 0 });
+  });
+
   it('the installed CLI answers: --version, --help', () => {
     const bin = path.join(consumer, 'node_modules', '.bin', 'netplumb');
     expect(execFileSync(bin, ['--version'], { encoding: 'utf8' })).toBe(`${pkg.version}\n`);
