@@ -1,0 +1,261 @@
+// IPv6 and dual stack on a Network, against the real kernel: addresses are
+// checked with `ip -j -6 addr`, the rules with `nft -j list ruleset` (in the
+// host namespace), and the NAT with real IPv6 traffic (ping -6, HTTP over
+// TCP, a UDP echo) between namespaces made here. Each NAT check has a
+// control: the same traffic with the rule deleted (by `nft`, the oracle's
+// own tool) fails or shows the untranslated address.
+//
+// Topology:
+//   out (2001:db8:99::2) ==uplink== host (2001:db8:99::1) -- br6 (172.30.0.1/24, fd00:30::1/64) -- c1, c2
+import * as http from 'node:http';
+import * as dgram from 'node:dgram';
+import { spawnSync } from 'node:child_process';
+import { Namespace, Network, NetplumbError, PortMapping, Route, VethPair } from '../../lib';
+import { ipj, ping, uniq } from '../helpers/oracle';
+import { closeServer, dnatOf, httpFailure, httpGet, nftRules, type NftRule } from '../helpers/netnat';
+
+const HOST6 = '2001:db8:99::1';
+const OUT6 = '2001:db8:99::2';
+const GW6 = 'fd00:30::1';
+
+let host: Namespace, out: Namespace, c1: Namespace, c2: Namespace;
+let H: string;
+let net: Network;
+const made: Namespace[] = [];
+const servers: http.Server[] = [];
+const udps: dgram.Socket[] = [];
+
+async function mk(prefix: string): Promise<Namespace> {
+  const ns = await Namespace.create(uniq(prefix));
+  made.push(ns);
+  await ns.loopback.up();
+  return ns;
+}
+
+const url = (addr: string, port: number) => `http://[${addr}]:${port}/`;
+const nft = (...args: string[]) => spawnSync('ip', ['netns', 'exec', H, 'nft', ...args], { encoding: 'utf8' });
+/** Our ip6 rules whose comment starts with `prefix`. */
+const ip6Rules = (prefix = 'netplumb'): NftRule[] => nftRules(H).filter((r) => r.family === 'ip6' && r.table === 'netplumb' && (r.comment ?? '').startsWith(prefix));
+const deleteRule = (r: NftRule) => expect(nft('delete', 'rule', 'ip6', 'netplumb', r.chain, 'handle', String(r.handle)).status).toBe(0);
+
+/** An HTTP server in `ns` on [::]:port answering "TAG PORT REMOTEADDR". */
+async function tagServer(ns: Namespace, port: number, tag: string): Promise<http.Server> {
+  const srv = http.createServer((req, res) => {
+    res.setHeader('connection', 'close');
+    res.end(`${tag} ${port} ${req.socket.remoteAddress ?? '?'}`);
+  });
+  await ns.listen(srv, { port, host: '::' });
+  return srv;
+}
+
+/** A UDP6 echo in `ns` on `port`: "TAG REMOTEADDR PAYLOAD". */
+async function udp6Echo(ns: Namespace, port: number, tag: string): Promise<dgram.Socket> {
+  const s = await ns.createSocket('udp6', { port, address: '::' });
+  s.on('message', (msg, r) => s.send(`${tag} ${r.address} ${msg.toString()}`, r.port, r.address));
+  udps.push(s);
+  return s;
+}
+
+/** One answer to `payload` sent from `ns` to [addr]:port over UDP6, or the error. */
+async function udp6Ask(ns: Namespace, addr: string, port: number, payload: string): Promise<string> {
+  const s = await ns.createSocket('udp6', {});
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      let n = 0;
+      let timer: NodeJS.Timeout | undefined;
+      const send = (): void => {
+        if (n++ >= 3) return reject(new Error(`no UDP answer from [${addr}]:${port}`));
+        s.send(payload, port, addr);
+        timer = setTimeout(send, 600);
+      };
+      s.on('message', (m) => {
+        clearTimeout(timer);
+        resolve(m.toString());
+      });
+      send();
+    });
+  } finally {
+    s.close();
+  }
+}
+
+beforeAll(async () => {
+  host = await mk('v6h');
+  out = await mk('v6o');
+  c1 = await mk('v6c1');
+  c2 = await mk('v6c2');
+  H = host.name as string;
+  const up = await VethPair.create('uplink', { namespace: host, up: true, peerIn: out, peerName: 'eth0', peerUp: true });
+  await up.link.addAddress(`${HOST6}/64`, { nodad: true });
+  await up.peer.addAddress(`${OUT6}/64`, { nodad: true });
+  // So that un-NATed traffic from the containers could come back: the masquerade control.
+  await Route.add({ namespace: out, to: 'fd00:30::/64', via: HOST6 });
+  net = await Network.bridge({ name: 'br6', subnet: ['172.30.0.0/24', 'fd00:30::/64'], namespace: host });
+  servers.push(await tagServer(out, 80, 'out'));
+});
+
+afterAll(async () => {
+  for (const s of udps) s.close();
+  await Promise.all(servers.map(closeServer));
+  await net?.delete().catch(() => undefined);
+  await Promise.allSettled(made.map((ns) => ns.delete()));
+});
+
+describe('a dual-stack network (IPv6 traffic, real kernel)', () => {
+  it('connect gives one address and one default route per family, none tentative; ping -6 to the gateway and between containers', async () => {
+    const e1 = await net.connect(c1, { id: 'c1' });
+    // Read at once: nothing may be tentative (DAD) when connect resolves, the link-local address included.
+    const v6 = ipj(c1.name, '-6', 'addr', 'show', 'dev', 'eth0')[0].addr_info as { local: string; scope: string; tentative?: boolean }[];
+    expect(v6.filter((a) => a.tentative)).toEqual([]);
+    expect(v6.map((a) => a.local)).toContain('fd00:30::2');
+    const e2 = await net.connect(c2, { id: 'c2' });
+    expect(e1.addresses).toEqual(['172.30.0.2/24', 'fd00:30::2/64']);
+    expect(e2.ip6).toBe('fd00:30::3');
+    expect(e1.gateway6).toBe(GW6);
+    const routes = ipj(c1.name, '-6', 'route', 'show', 'default');
+    expect(routes.map((r: { gateway: string }) => r.gateway)).toEqual([GW6]);
+    expect(ipj(c1.name, '-4', 'route', 'show', 'default').map((r: { gateway: string }) => r.gateway)).toEqual(['172.30.0.1']);
+    // What the kernel needs for IPv6 (oracle: the sysctl files).
+    const sys = (ns: string, key: string) => spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-n', key], { encoding: 'utf8' }).stdout.trim();
+    expect(sys(H, 'net.ipv6.conf.br6.accept_ra')).toBe('0');
+    expect(sys(H, `net.ipv6.conf.${e1.hostIfname}.accept_ra`)).toBe('0');
+    expect(sys(H, 'net.ipv6.conf.all.forwarding')).toBe('1');
+    expect(sys(c1.name as string, 'net.ipv6.conf.eth0.ndisc_notify')).toBe('1');
+    expect(sys(c1.name as string, 'net.ipv4.conf.eth0.arp_notify')).toBe('1');
+    expect(ping(c1.name as string, GW6)).toBe(true);
+    expect(ping(c1.name as string, 'fd00:30::3')).toBe(true);
+    expect(ping(c2.name as string, 'fd00:30::2')).toBe(true);
+    const info = await net.endpoint('c1');
+    expect(info?.addresses).toEqual(['172.30.0.2/24', 'fd00:30::2/64']);
+  });
+
+  it('container -> outside over IPv6 is masqueraded to the host address (control: without the ip6 rule, the outside sees the container)', async () => {
+    expect(await httpGet(url(OUT6, 80), c1.agent())).toBe(`out 80 ${HOST6}`);
+    const masq = ip6Rules('netplumb masquerade br6 fd00:30::/64');
+    expect(masq).toHaveLength(1);
+    deleteRule(masq[0] as NftRule);
+    try {
+      expect(await httpGet(url(OUT6, 80), c1.agent())).toBe('out 80 fd00:30::2');
+    } finally {
+      // Adopting the network again puts the missing rule back.
+      net = await Network.bridge({ name: 'br6', subnet: ['172.30.0.0/24', 'fd00:30::/64'], namespace: host });
+    }
+    expect(ip6Rules('netplumb masquerade')).toHaveLength(1);
+    expect(await httpGet(url(OUT6, 80), c1.agent())).toBe(`out 80 ${HOST6}`);
+  });
+
+  it('outside -> a published port over IPv6 (TCP and UDP), and hairpin over IPv6; controls fail without the rules', async () => {
+    servers.push(await tagServer(c1, 80, 'c1'));
+    await udp6Echo(c1, 53, 'c1');
+    // Before publishing: nothing there.
+    await httpFailure(url(HOST6, 8080), out.agent());
+    await expect(udp6Ask(out, HOST6, 5353, 'x')).rejects.toThrow(/no UDP answer/);
+    const ep = await net.connect(c1, { id: 'c1', ifExists: 'reuse' });
+    const m6 = await net.bridge.publish({ hostPort: 8080, to: `[${ep.ip6}]:80` });
+    const u6 = await net.bridge.publish({ hostPort: 5353, protocol: 'udp', to: `[${ep.ip6}]:53` });
+    expect(m6.family).toBe(6);
+    expect(String(m6)).toBe(`tcp *:8080 -> [fd00:30::2]:80`);
+    expect(await httpGet(url(HOST6, 8080), out.agent())).toBe(`c1 80 ${OUT6}`);
+    expect(await udp6Ask(out, HOST6, 5353, 'hi')).toBe(`c1 ${OUT6} hi`);
+    // The rules, by the oracle: ip6 netplumb, dnat to the container's IPv6 address.
+    const rules = ip6Rules(`netplumb publish ${m6.id} `);
+    expect(rules.map((r) => r.chain).sort()).toEqual(['output', 'postrouting', 'prerouting']);
+    expect(dnatOf(rules.find((r) => r.chain === 'prerouting') as NftRule)).toEqual({ addr: 'fd00:30::2', port: 80 });
+    // Hairpin: c2, and c1 itself, reach c1's port through the host's address, masqueraded to the gateway.
+    expect(await httpGet(url(HOST6, 8080), c2.agent())).toBe(`c1 80 ${GW6}`);
+    expect(await httpGet(url(HOST6, 8080), c1.agent())).toBe(`c1 80 ${GW6}`);
+    expect(await udp6Ask(c1, HOST6, 5353, 'self')).toBe(`c1 ${GW6} self`);
+    // Control: without the hairpin masquerade, c1's packet to itself comes back with its own
+    // source address, c1 answers itself over lo, and the connection never completes.
+    // (c2 is no control here: with br_netfilter, the bridged reply is un-NATed on the way.)
+    deleteRule(rules.find((r) => r.chain === 'postrouting') as NftRule);
+    await httpFailure(url(HOST6, 8080), c1.agent());
+    deleteRule(ip6Rules(`netplumb publish ${u6.id} `).find((r) => r.chain === 'postrouting') as NftRule);
+    // (UDP: the unconnected client takes the answer from any source: it shows the untranslated one.)
+    expect(await udp6Ask(c1, HOST6, 5353, 'self')).toBe('c1 fd00:30::2 self');
+    // Controls: the prerouting DNAT gone, the outside gets nothing (TCP and UDP).
+    deleteRule(rules.find((r) => r.chain === 'prerouting') as NftRule);
+    await httpFailure(url(HOST6, 8080), out.agent());
+    const uRules = ip6Rules(`netplumb publish ${u6.id} `);
+    deleteRule(uRules.find((r) => r.chain === 'prerouting') as NftRule);
+    await expect(udp6Ask(out, HOST6, 5353, 'x')).rejects.toThrow(/no UDP answer/);
+    await m6.unpublish();
+    await u6.unpublish();
+    expect(ip6Rules('netplumb publish')).toEqual([]);
+  });
+
+  it("connect's publish maps both families (same host port), list() reads both back, disconnect and delete leave no rule", async () => {
+    const e3ns = await mk('v6c3');
+    servers.push(await tagServer(e3ns, 80, 'c3'));
+    const e3 = await net.connect(e3ns, { id: 'c3', publish: ['8081:80', '[::]:8082:80', '0.0.0.0:8083:80', '8090-8099:80'] });
+    const got = e3.ports.map((p) => `${p.hostAddress} ${p.hostPort}`);
+    expect(e3.mappings.map((m) => `${m.family} ${m.hostPort}`)).toEqual(['4 8081', '6 8081', '6 8082', '4 8083', '4 8090', '6 8090']);
+    expect(got).toHaveLength(6);
+    expect(await httpGet(url(HOST6, 8081), out.agent())).toBe(`c3 80 ${OUT6}`);
+    expect(await httpGet(url(HOST6, 8082), out.agent())).toBe(`c3 80 ${OUT6}`);
+    await httpFailure(url(HOST6, 8083), out.agent()); // IPv4 only
+    const listed = (await PortMapping.list(host)).filter((m) => m.address === e3.ip6);
+    expect(listed.map((m) => m.hostPort).sort()).toEqual([8081, 8082, 8090]);
+    expect(nftRules(H).some((r) => r.family === 'ip6' && dnatOf(r)?.addr === 'fd00:30::4')).toBe(true);
+    await net.disconnect('c3');
+    expect(nftRules(H).filter((r) => (r.comment ?? '').startsWith('netplumb publish'))).toEqual([]);
+  });
+
+  it('bad input is refused with a code before anything is made', async () => {
+    const code = async (p: Promise<unknown>) => {
+      const e = await p.then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      expect(e).toBeInstanceOf(NetplumbError);
+      return (e as NetplumbError).code;
+    };
+    const before = nftRules(H).length;
+    // A v4 target on an IPv6 mapping (and the reverse).
+    expect(await code(PortMapping.publish({ namespace: host, hostPort: 9000, hostAddress: HOST6, to: '172.30.0.2:80' }))).toBe('ERR_FAMILY_MISMATCH');
+    expect(await code(PortMapping.publish({ namespace: host, hostPort: 9000, hostAddress: '10.0.0.1', to: '[fd00:30::2]:80' }))).toBe('ERR_FAMILY_MISMATCH');
+    expect(await code(PortMapping.publish({ namespace: host, hostPort: 9000, to: 'fd00:30::2:80' }))).toBe('ERR_INVALID_ARGUMENT');
+    // An IPv6 subnet longer than /64; two subnets of one family; a range of the other family.
+    expect(await code(Network.bridge({ name: 'bad0', subnet: 'fd00:40::/80', namespace: host }))).toBe('ERR_INVALID_CIDR');
+    expect(await code(Network.bridge({ name: 'bad0', subnet: ['172.40.0.0/24', '172.41.0.0/24'], namespace: host }))).toBe('ERR_FAMILY_MISMATCH');
+    expect(await code(Network.bridge({ name: 'bad0', subnet: ['172.40.0.0/24', 'fd00:40::/64'], rangeStart: ['fd00:40::10', '172.40.0.10'], namespace: host }))).toBe('ERR_FAMILY_MISMATCH');
+    // An IPv4 address as the container's ip6.
+    expect(await code(net.connect(c2, { id: 'x', publish: ['[::1]:9000:80'], ip6: '172.30.0.9' }))).toBe('ERR_FAMILY_MISMATCH');
+    expect(ipj(H, 'link', 'show').map((l: { ifname: string }) => l.ifname)).not.toContain('bad0');
+    expect(nftRules(H)).toHaveLength(before);
+  });
+
+  it('50 containers on a dual-stack network: 50 distinct addresses per family (ip -j -6 addr), none tentative when connect resolves', async () => {
+    const big = await Network.bridge({ name: 'br50', subnet: ['fd00:50::/64', '172.31.0.0/24'], namespace: host });
+    const nss: Namespace[] = [];
+    try {
+      const tentative: string[] = [];
+      for (let i = 0; i < 50; i++) {
+        const ns = await mk('v6n');
+        nss.push(ns);
+        await big.connect(ns);
+        for (const a of ipj(ns.name, '-6', 'addr', 'show', 'dev', 'eth0')[0].addr_info as { local: string; tentative?: boolean }[])
+          if (a.tentative) tentative.push(`${ns.name} ${a.local}`);
+      }
+      expect(tentative).toEqual([]);
+      const per = (fam: '-4' | '-6', scope: string) =>
+        nss.map((ns) => (ipj(ns.name, fam, 'addr', 'show', 'dev', 'eth0')[0].addr_info as { local: string; scope: string }[]).filter((a) => a.scope === scope).map((a) => a.local));
+      const v6 = per('-6', 'global').flat();
+      const v4 = per('-4', 'global').flat();
+      expect(new Set(v6).size).toBe(50);
+      expect(v6.every((a) => a.startsWith('fd00:50::'))).toBe(true);
+      expect(new Set(v4).size).toBe(50);
+      expect(big.subnets).toEqual(['172.31.0.0/24', 'fd00:50::/64']);
+      expect(ping(nss[49]?.name as string, 'fd00:50::2')).toBe(true);
+    } finally {
+      await big.delete();
+      await Promise.allSettled(nss.map((ns) => ns.delete()));
+    }
+  });
+
+  it('delete leaves no rule and no netplumb table in either family', async () => {
+    await net.delete();
+    const tables = JSON.parse(nft('-j', 'list', 'tables').stdout).nftables.filter((o: Record<string, unknown>) => 'table' in o);
+    expect(tables).toEqual([]);
+  });
+});
