@@ -7,7 +7,7 @@ import { Link } from './link';
 import { withLock } from './lock';
 import { Namespace, resolveNamespace } from './namespace';
 import { bridgeTableMsgs, delRule, expr, natFamily, natTableMsgs, NFPROTO_BRIDGE, type OurRule, rule, transact } from './nft';
-import { flushConntrack, PortMapping, targetOfComment } from './port-mapping';
+import { flushConntrack, loopback6, PortMapping, targetOfComment } from './port-mapping';
 import { Route } from './route';
 import { VethPair } from './veth-pair';
 import * as v from './validate';
@@ -40,7 +40,7 @@ export interface BridgeNetworkOptions {
   /**
    * The containers' subnet: '172.17.0.0/16', 'fd00:17::/64' (IPv6 only), or one
    * of each family for dual stack: ['172.18.0.0/16', 'fd00:18::/64']. An IPv6
-   * subnet is /64 or shorter (ERR_INVALID_CIDR otherwise; see docs/NETWORKS.md).
+   * subnet is /64 or shorter (ERR_INVALID_CIDR otherwise; see README, "IPv6 and dual stack").
    */
   subnet: string | string[];
   /** The bridge's address and the containers' default gateway: one per family, in `subnet`'s order. Default: each subnet's first address. */
@@ -525,6 +525,7 @@ export class Network {
         const fam = p.hostAddress !== undefined ? familyOfText(p.hostAddress) : undefined;
         if (fam !== undefined && !families.includes(fam))
           throw new NetplumbError(C.FAMILY_MISMATCH, `publish ${p.hostAddress}: network ${this.name} has no IPv${fam} subnet (${this.subnets.join(', ')})`, { value: p.hostAddress, argument: 'publish' });
+        if (p.hostAddress === '::1') throw loopback6('publish');
         return (fam !== undefined ? [fam] : families).map((family) => ({ ...p, family, group }));
       });
     const six = families.includes(6);
@@ -619,9 +620,9 @@ export class Network {
         const m = await this.bridge.publish({
           protocol: p.protocol, hostPort, to: p.family === 6 ? `[${ip}]:${p.containerPort}` : `${ip}:${p.containerPort}`,
           ...(p.hostAddress && !unspecified ? { hostAddress: p.hostAddress } : {}),
-          // 127.0.0.1:PORT:PORT (or [::1]) as Docker means it: reachable from the host's loopback
-          // (a masquerade, and route_localnet on the bridge for IPv4, as PortMapping's localhost does).
-          ...(p.hostAddress?.startsWith('127.') || p.hostAddress === '::1' ? { localhost: true } : {}),
+          // 127.0.0.1:PORT:PORT as Docker means it: reachable from the host's loopback
+          // (route_localnet on the bridge and a masquerade, as PortMapping's localhost does; [::1] is refused above).
+          ...(p.hostAddress?.startsWith('127.') ? { localhost: true } : {}),
         });
         if (p.hostPort === 0 || (typeof p.hostPort === 'object' && !Array.isArray(p.hostPort))) chosen.set(p.group, m.hostPort);
         mappings.push(m);

@@ -45,10 +45,12 @@ export interface PublishOptions {
   /** The bridge the container sits on: enables hairpin NAT (a container reaching a published port through the host's address). */
   bridge?: Link;
   /**
-   * Also publish on the host's loopback address and masquerade it. Needs
-   * `bridge`. IPv4: 127.0.0.1, and route_localnet is set on the bridge (else
-   * the kernel drops a routed packet from 127/8). IPv6: ::1, which needs no
-   * sysctl (see docs/NAT.md). Default false.
+   * Also publish on the host's 127.0.0.1 (sets route_localnet on the bridge,
+   * without which the kernel drops a routed packet from 127/8, and
+   * masquerades). Needs `bridge`. IPv4 only: for an IPv6 target it is
+   * ERR_INVALID_ARGUMENT, as is hostAddress '::1' (see README, "IPv6 and dual stack": the kernel
+   * routes no packet to ::1 that came in on another interface, and has no
+   * sysctl to allow it). Default false.
    */
   localhost?: boolean;
 }
@@ -123,6 +125,9 @@ export function decodeMapping(text: string): MappingIdentity | undefined {
   const hp = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(host.port);
   if (!hp || !/^\d{1,5}$/.test(target.port)) return undefined;
   if (host.addr !== '*' && net.isIP(host.addr) !== net.isIP(target.addr)) return undefined;
+  // One spelling per address (what publish writes): 'FD00::2' or '::ffff:0:1' written by hand is not ours.
+  const canonical = (a: string) => a === '*' || v.formatIp(v.ipBytes(a, net.isIP(a) as 4 | 6)) === a;
+  if (!canonical(host.addr) || !canonical(target.addr)) return undefined;
   const m: MappingIdentity = {
     id, protocol, hostAddress: host.addr, hostPort: Number(hp[1]), hostPortEnd: Number(hp[2] ?? hp[1]), address: target.addr, port: Number(target.port), localhost: t.length === 8,
   };
@@ -133,6 +138,21 @@ export function decodeMapping(text: string): MappingIdentity | undefined {
 /** The container address a publish comment sends to, or undefined. */
 export function targetOfComment(comment: string): string | undefined {
   return comment.startsWith('netplumb publish ') ? decodeMapping(comment)?.address : undefined;
+}
+
+/**
+ * Why ::1 is refused: NAT from the host's IPv6 loopback to a container cannot
+ * work. The container's answer, un-NATed back to ::1, arrives on the bridge,
+ * and the kernel routes no packet to ::1 that came in on an interface other
+ * than lo (RFC 4291 2.5.3; it counts Ip6InNoRoutes); IPv6 has no
+ * route_localnet to allow it. Docker answers [::1] with its userland proxy.
+ */
+export function loopback6(argument: string): NetplumbError {
+  return new NetplumbError(
+    C.INVALID_ARGUMENT,
+    "IPv6 loopback (::1) cannot be published by NAT: the kernel never routes an answer to ::1 that arrives on another interface than lo, and IPv6 has no route_localnet; publish on [::] or a host address, or proxy ::1 in userspace",
+    { value: '::1', argument },
+  );
 }
 
 /** Address family of a mapping's target. */
@@ -222,6 +242,7 @@ export class PortMapping {
       bridge = o.bridge;
     }
     const localhost = o.localhost !== undefined ? v.bool(o.localhost, 'localhost') : false;
+    if (family === 6 && (localhost || hostAddress?.text === '::1')) throw loopback6(localhost ? 'localhost' : 'hostAddress');
     if (localhost && !bridge) throw new NetplumbError(C.INVALID_ARGUMENT, 'localhost publishing needs the bridge', { argument: 'localhost' });
     const ns = await resolveNamespace(o.namespace ?? bridge?.namespace);
     if (bridge && !bridge.namespace.equals(ns))
@@ -233,7 +254,7 @@ export class PortMapping {
     if (encodeMapping(identity(65535, 65535)).length > MAX_COMMENT)
       throw new NetplumbError(C.INVALID_ARGUMENT, `the mapping ${host} -> ${target.text} does not fit the 127 bytes of an nf_tables comment: use a shorter host address`, { argument: 'hostAddress' });
     // IPv4 only: the kernel drops a routed packet from or to 127/8 unless route_localnet is on.
-    // IPv6 has no such sysctl (::1 is handled in the rules below; see docs/NAT.md).
+    // IPv6 has no such sysctl, and ::1 cannot be published at all (loopback6 above).
     if (localhost && bridge && family === 4) await ns.sysctl.set(`net/ipv4/conf/${bridge.name}/route_localnet`, 1);
     // The bridge's subnets of the target's family (not link-local): the sources that hairpin NAT applies to.
     const bridgeName = bridge?.name ?? '';
