@@ -103,6 +103,15 @@ export class Ipam {
     return [...this.#leases].sort((a, b) => a - b);
   }
 
+  /** How many addresses of first..last are free (the gateway and leases taken out). */
+  get free(): number {
+    const inRange = (n: number) => n >= this.first && n <= this.last;
+    let used = 0;
+    for (const n of this.#leases) if (inRange(n)) used++;
+    if (inRange(this.gateway) && !this.#leases.has(this.gateway)) used++;
+    return this.last - this.first + 1 - used;
+  }
+
   /**
    * Leases `ip` (ERR_ADDRESS_IN_USE if taken, ERR_INVALID_ARGUMENT outside the
    * range), or the next free address after the last one handed out

@@ -258,6 +258,15 @@ class Pool {
   allocate(ip: string | undefined, network: string): string {
     return this.#v6 ? fromBig(this.#v6.allocate(ip, network)) : fromInt(this.#v4!.allocate(ip, network));
   }
+  /** Free addresses of the range, leases in it, and the range as text. */
+  get free(): { free: bigint; leased: number; range: string } {
+    if (this.#v6) {
+      const i = this.#v6;
+      return { free: i.free, leased: i.leases.filter((n) => n >= i.first && n <= i.last).length, range: `${fromBig(i.first)}-${fromBig(i.last)}` };
+    }
+    const i = this.#v4!;
+    return { free: BigInt(i.free), leased: i.leases.filter((n) => n >= i.first && n <= i.last).length, range: `${fromInt(i.first)}-${fromInt(i.last)}` };
+  }
   /** The MAC a container whose address is `ip` gets by default (02:42 and the low 32 bits). */
   macOf(ip: string): string {
     return this.#v6 ? macOf6(toBig(v.ipBytes(ip, 6))) : macOf(toInt(v.ipBytes(ip, 4)));
@@ -493,6 +502,16 @@ export class Network {
   /** Is `ip` (an address of the network) leased? */
   #leased(ip: string): boolean {
     return this.#pools.some((pool) => pool.has(ip));
+  }
+
+  /**
+   * Per family (IPv4 first), as of the last read of the leases (`rediscover`,
+   * which connect, prune and opening the network do): how many addresses of
+   * the range are free, how many are leased, and the range. A count, never a
+   * scan: an IPv6 /64 is answered at once.
+   */
+  free(): { subnet: string; range: string; free: bigint; leased: number }[] {
+    return this.#pools.map((p) => ({ subnet: p.subnet, ...p.free }));
   }
 
   /** Addresses currently leased (including the gateways'), IPv4 first. */
