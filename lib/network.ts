@@ -258,14 +258,14 @@ class Pool {
   allocate(ip: string | undefined, network: string): string {
     return this.#v6 ? fromBig(this.#v6.allocate(ip, network)) : fromInt(this.#v4!.allocate(ip, network));
   }
-  /** Free addresses of the range, leases in it, and the range as text. */
+  /** Free addresses of the range, leases in it (the gateway not counted), and the range as text. */
   get free(): { free: bigint; leased: number; range: string } {
     if (this.#v6) {
       const i = this.#v6;
-      return { free: i.free, leased: i.leases.filter((n) => n >= i.first && n <= i.last).length, range: `${fromBig(i.first)}-${fromBig(i.last)}` };
+      return { free: i.free, leased: i.leases.filter((n) => n >= i.first && n <= i.last && n !== i.gateway).length, range: `${fromBig(i.first)}-${fromBig(i.last)}` };
     }
     const i = this.#v4!;
-    return { free: BigInt(i.free), leased: i.leases.filter((n) => n >= i.first && n <= i.last).length, range: `${fromInt(i.first)}-${fromInt(i.last)}` };
+    return { free: BigInt(i.free), leased: i.leases.filter((n) => n >= i.first && n <= i.last && n !== i.gateway).length, range: `${fromInt(i.first)}-${fromInt(i.last)}` };
   }
   /** The MAC a container whose address is `ip` gets by default (02:42 and the low 32 bits). */
   macOf(ip: string): string {
