@@ -16,6 +16,7 @@ import {
   type Ctx, eventLoop, type GapResult, memory, type MemResult, w1, W1_N, W1_N_FORK, w2, W2_N, W2_N_FORK, w3, W3_N, w4, W4_PAIRS, W4_ROUTES,
 } from './workloads';
 import { w5, W5_N } from './cni';
+import { w6, W6_N } from './fresh';
 
 if (process.getuid?.() !== 0 || !isolation().isolated) {
   process.stderr.write(
@@ -29,7 +30,7 @@ if (process.getuid?.() !== 0 || !isolation().isolated) {
 }
 
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 5) || 5);
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'W1,W2,W3,W4,W5').split(',').map((s) => s.trim().toUpperCase()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'W1,W2,W3,W4,W5,W6').split(',').map((s) => s.trim().toUpperCase()));
 
 interface Target {
   id: string;
@@ -47,6 +48,7 @@ const REF: [RegExp, string][] = [
   [/^W3/, 'netplumb'],
   [/^W4/, 'netplumb'],
   [/^W5/, 'netplumb-cni via daemon'],
+  [/^W6/, 'netplumb awaited'],
 ];
 const refOf = (w: string): string | undefined => REF.find(([re]) => re.test(w))?.[1];
 
@@ -96,6 +98,7 @@ async function main(): Promise<void> {
     await phase('W3', () => w3(ctx));
     await phase('W4', () => w4(ctx));
     await phase('W5', () => w5(ctx));
+    await phase('W6', () => w6(ctx));
   } finally {
     await host.close();
   }
@@ -132,6 +135,17 @@ async function main(): Promise<void> {
     (x) => `${x.toFixed(2)}x faster (> 1x)`, `${W5}|ADD|reference chain`);
   add('W5-add-fallback', 'W5 CNI ADD with no daemon (the client runs the Node plugin) faster than the reference chain', ratio(po(W5, 'ADD', 'reference chain'), po(W5, 'ADD', 'netplumb-cni fallback (no daemon)')), (x) => x > 1,
     (x) => `${x.toFixed(2)}x ${x > 1 ? 'faster' : 'as fast'} (> 1x)`, `${W5}|ADD|netplumb-cni fallback (no daemon)`);
+  for (const kind of ['addr', 'route']) {
+    const W6 = `W6 fresh process ${kind} x${W6_N}`;
+    const goPeer = 'go sequential (vishvananda/netlink)';
+    add(`W6-${kind}-awaited-vs-go`, `W6 ${kind}: fresh process, awaited one by one <= Go's sequential loop per op`, ratio(po(W6, 'add+del', 'netplumb awaited'), po(W6, 'add+del', goPeer)), (x) => x <= 1,
+      (x) => `netplumb/go ${x.toFixed(2)}x (<= 1x)`, `${W6}|add+del|${goPeer}`);
+    add(`W6-${kind}-whole-vs-go`, `W6 ${kind}: whole add process (start-up included) within 3x of Go`, ratio(po(W6, 'whole add process', 'netplumb awaited'), po(W6, 'whole add process', goPeer)), (x) => x <= 3,
+      (x) => `netplumb/go ${x.toFixed(2)}x (<= 3x)`, `${W6}|whole add process|${goPeer}`);
+  }
+  const reqUs = po(`W6 fresh process addr x${W6_N}`, 'require', 'netplumb awaited');
+  add('W6-require', "require('netplumb') <= 5 ms (fresh process, median)", reqUs === undefined ? undefined : reqUs / 1000, (x) => x <= 5,
+    (x) => `${x.toFixed(2)} ms (<= 5 ms)`);
   const g = gap as GapResult | undefined;
   const m = mem as MemResult | undefined;
   add('eventloop-gap', `largest 1 ms timer gap with ${W2_N} in flight < 5 ms (median of per-run maxima)`, g?.medianMaxMs, (x) => x < 5,

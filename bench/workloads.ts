@@ -146,7 +146,7 @@ export async function w1(c: Ctx): Promise<void> {
 
 export const W2_N = 1000;
 export const W2_N_FORK = 100;
-type Kind = 'addr' | 'route';
+export type Kind = 'addr' | 'route';
 
 function countOn(kind: Kind, dev: string, expect: Set<string>): number {
   if (kind === 'addr') {
@@ -163,7 +163,7 @@ function countOn(kind: Kind, dev: string, expect: Set<string>): number {
   return ours.length;
 }
 
-function verifyCount(kind: Kind, dev: string, n: number): void {
+export function verifyCount(kind: Kind, dev: string, n: number): void {
   const expect = new Set(range(n).map(ipOf));
   const got = countOn(kind, dev, expect);
   check(got === n, `${n} ${kind === 'addr' ? 'addresses' : 'routes'} on ${dev} expected, ip shows ${got}`);

@@ -13,6 +13,7 @@
 
 const { runInSandbox, SANDBOX_USAGE, EXIT_USAGE } = require('./sandbox.js');
 const { runDoctor, DOCTOR_USAGE } = require('./doctor.js');
+const { runShow, SHOW_USAGE } = require('./show.js');
 
 /** @typedef {{ name: string, summary: string, synopsis: string, usage: string, run: (argv: string[]) => Promise<number> | number, ownHelp?: boolean }} Command */
 
@@ -40,6 +41,15 @@ registerCommand({
   synopsis: 'netplumb doctor [--ns NAME] [--json]',
   usage: DOCTOR_USAGE,
   run: (argv) => runDoctor(argv),
+  ownHelp: true,
+});
+
+registerCommand({
+  name: 'show',
+  summary: 'Print or draw the topology: namespaces, links, veth pairs, bridges, networks, published ports.',
+  synopsis: 'netplumb show [--ns NAME]... [--format text|json|mermaid|dot|svg|html] [--output FILE]',
+  usage: SHOW_USAGE,
+  run: (argv) => runShow(argv),
   ownHelp: true,
 });
 

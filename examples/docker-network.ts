@@ -49,6 +49,7 @@
 import * as http from 'node:http';
 import { spawnSync } from 'node:child_process';
 import { Address, Link, Namespace, Network, PortMapping, Route, VethPair } from '../lib';
+import { picture } from './support/picture';
 
 const t0 = process.hrtime.bigint();
 let last = t0;
@@ -232,6 +233,12 @@ async function main(): Promise<number> {
   check(nft.ok && nft.out.includes(`dnat to ${e1.ip}:80`) && nft.out.includes('tcp dport 8080') && /ip saddr 172\.17\.0\.0\/16 oifname != "docker0".*masquerade/.test(nft.out), 'nft shows the DNAT 8080 -> c1:80 and the docker0 masquerade');
 
   step('inventory: Namespace.list, Link.list, Address.list, Route.list, PortMapping.list (+ nft, for the record)', 'inventory (tables above)');
+
+  // ---- the picture (netplumb show) ----------------------------------------------------------
+  const t = await picture('docker-network', [host, outside, c1, c2, c3]);
+  const docker0 = t.networks.find((n) => n.name === 'docker0');
+  check(docker0?.endpoints.length === 2 && t.ports.length === 1 && t.vethPairs.length === 3, `the topology shows docker0's 2 endpoints, 1 published port, 3 veth pairs (${t.vethPairs.length})`);
+  step('topology([host, outside, c1, c2, c3]): text above, picture saved', 'topology picture');
 
   // ---- teardown ----------------------------------------------------------------------------
   await c4.close();

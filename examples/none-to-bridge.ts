@@ -22,6 +22,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { Bridge, Link, Namespace, Route, VethPair } from '../lib';
+import { picture } from './support/picture';
 import { run, step } from './support/run';
 
 function ping(ns: string, target: string): boolean {
@@ -91,8 +92,13 @@ async function main(): Promise<number> {
   const ok = ping('c1', '172.17.0.1') && ping('c1', '172.17.0.101');
   step(ok ? 'c1 reaches the bridge and c2' : 'c1 could NOT reach the bridge or c2');
 
+  // The picture of what was built: docker0 with its two ports, each joined to its container's eth0.
+  const t = await picture('none-to-bridge', [host, c1, c2]);
+  const pictured = t.vethPairs.length === 2 && t.bridges[0]?.ports.length === 2;
+  step(pictured ? 'topology: docker0 with 2 ports, 2 veth pairs into c1 and c2' : 'topology does NOT show docker0 with its 2 containers');
+
   // Leaving the block deletes c2, c1, docker0 and host (await using), in reverse order.
-  return ok ? 0 : 1;
+  return ok && pictured ? 0 : 1;
 }
 
 run(main);

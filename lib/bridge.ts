@@ -1,6 +1,7 @@
 import { Address } from './address';
 import { ErrorCodes as C, kernel, NetplumbError } from './errors';
 import { Link, resolveIndex, type LinkRef } from './link';
+import { bridge as bridgeKind } from './kinds/bridge';
 import type { LinkSpec, RawLink } from './native';
 import { Namespace, resolveNamespace } from './namespace';
 import { PortMapping, type PublishOptions } from './port-mapping';
@@ -32,7 +33,7 @@ export class Bridge extends Link {
   /** @internal */
   protected constructor(ns: Namespace, raw: RawLink) {
     super(ns, raw);
-    this.stp = raw.stp > 0;
+    this.stp = this.info?.kind === 'bridge' && this.info.stp;
   }
 
   /** @internal */
@@ -49,8 +50,8 @@ export class Bridge extends Link {
     if (o.mtu !== undefined) spec.mtu = v.mtu(o.mtu);
     if (o.mac !== undefined) spec.mac = v.mac(o.mac);
     if (o.up !== undefined) spec.up = v.bool(o.up, 'up');
-    if (o.stp !== undefined) spec.stp = v.bool(o.stp, 'stp') ? 1 : 0;
-    if (o.vlanFiltering !== undefined) spec.vlanFiltering = v.bool(o.vlanFiltering, 'vlanFiltering') ? 1 : 0;
+    const { data } = bridgeKind.encode({ stp: o.stp, vlanFiltering: o.vlanFiltering });
+    if (data && Object.keys(data).length) spec.data = data;
     const addresses = o.address === undefined ? [] : Array.isArray(o.address) ? o.address : [o.address];
     for (const a of addresses) v.cidr(a, 'address');
     const ns = await resolveNamespace(o.namespace);
@@ -110,7 +111,7 @@ export class Bridge extends Link {
   /** Turns STP on or off. */
   async setStp(on: boolean): Promise<this> {
     v.bool(on, 'stp');
-    await kernel(this.namespace.assertOpen().handle.link({ op: 'set', index: this.index, kind: 'bridge', stp: on ? 1 : 0 }), () => `set stp for ${this.describe()}`);
+    await kernel(this.namespace.assertOpen().handle.link({ op: 'set', index: this.index, kind: 'bridge', data: bridgeKind.encode({ stp: on }).data }), () => `set stp for ${this.describe()}`);
     this.stp = on;
     return this;
   }

@@ -77,6 +77,9 @@ export const ErrorCodes = {
   ENDPOINT_EXISTS: 'ERR_ENDPOINT_EXISTS',
   SUBNET_OVERLAP: 'ERR_SUBNET_OVERLAP',
   UNKNOWN_OPTION: 'ERR_UNKNOWN_OPTION',
+  INVALID_NEXTHOP: 'ERR_INVALID_NEXTHOP',
+  INVALID_VLAN: 'ERR_INVALID_VLAN',
+  RENDERER_MISSING: 'ERR_RENDERER_MISSING',
 } as const;
 
 export interface NativeErrorShape {
@@ -89,6 +92,7 @@ export interface NativeErrorShape {
   missingAttribute?: string;
   detail?: string;
   dumpInterrupted?: boolean;
+  malformedReply?: boolean;
 }
 
 /**
@@ -110,9 +114,15 @@ export class NetlinkError extends Error {
   readonly detail?: string;
   /** A dump kept being interrupted by concurrent changes (NLM_F_DUMP_INTR). */
   readonly dumpInterrupted?: boolean;
+  /**
+   * A reply message could not be decoded (an attribute of the wrong width, a
+   * length out of bounds): the request fails (ERR_MALFORMED_REPLY, errno
+   * EBADMSG) rather than return a list without it; `attribute` names it.
+   */
+  readonly malformedReply?: boolean;
 
   constructor(e: NativeErrorShape, object: string) {
-    const code = e.dumpInterrupted ? 'ERR_DUMP_INTERRUPTED' : errnoName(e.errno);
+    const code = e.dumpInterrupted ? 'ERR_DUMP_INTERRUPTED' : e.malformedReply ? 'ERR_MALFORMED_REPLY' : errnoName(e.errno);
     const parts = [`${e.syscall} ${object}: ${errnoText(e.errno)} (${code})`];
     if (e.extack) parts.push(`kernel: ${e.extack}`);
     if (e.attribute) parts.push(`attribute: ${e.attribute}`);
@@ -130,6 +140,7 @@ export class NetlinkError extends Error {
     if (e.missingAttribute) this.missingAttribute = e.missingAttribute;
     if (e.detail) this.detail = e.detail;
     if (e.dumpInterrupted) this.dumpInterrupted = true;
+    if (e.malformedReply) this.malformedReply = true;
   }
 }
 

@@ -1,7 +1,8 @@
-import { MACVLAN_MODES, nameOf, type MacvlanMode } from './constants';
+import type { MacvlanMode } from './constants';
 import { ErrorCodes as C, kernel, NetplumbError } from './errors';
+import { KINDS, kindOf, type KindInfo, type KindName, type KindOptions, type LinkKind } from './kinds';
 import type { LinkSpec, RawLink } from './native';
-import { Namespace, provideLinks } from './namespace';
+import { Namespace, provideLinks, resolveNamespace } from './namespace';
 import * as v from './validate';
 import type { AddressInfo, AddressOptions } from './address';
 
@@ -54,6 +55,44 @@ export interface MoveOptions {
 
 const MOVE_KEYS: v.Keys<MoveOptions> = { name: true };
 
+/** Options every kind takes in `Link.create`: `ip link add NAME [netns NS] [mtu N] [address MAC] [txqueuelen N] [alias TEXT] [group N] [up]` (`group` is `linkGroup` here). */
+export interface LinkCommonOptions {
+  /** Namespace the link is made from (and its `parent` looked up in). Default: the parent Link's, else the process's own. */
+  namespace?: Namespace;
+  /** Create it directly in this namespace (`ip link add ... netns NS`). Default: `namespace`. */
+  in?: Namespace;
+  mtu?: number;
+  mac?: string;
+  /** Transmit queue length (IFLA_TXQLEN). */
+  txqlen?: number;
+  /** Free text (IFLA_IFALIAS), up to 255 bytes (set by a second request: the kernel ignores it in a create). */
+  alias?: string;
+  /** Link group (IFLA_GROUP; `group` is a kind's own option: a vxlan's multicast group, a tun's gid). */
+  linkGroup?: number;
+  /** Bring it up. Default false. */
+  up?: boolean;
+}
+
+const COMMON_KEYS: v.Keys<LinkCommonOptions> = { namespace: true, in: true, mtu: true, mac: true, txqlen: true, alias: true, linkGroup: true, up: true };
+
+/**
+ * Options of `Link.create`: `kind` picks the kind (lib/kinds/), whose own
+ * options come with the common ones. E.g. `{ kind: 'vlan', parent: 'eth0', id: 100 }`.
+ */
+export type LinkCreateOptions = { [K in KindName]: { kind: K } & LinkCommonOptions & KindOptions<K> }[KindName];
+
+/** What `link.info` holds: the read-back of the link's kind (`info.kind` tells which). */
+export type LinkKindInfo = { [K in KindName]: KindInfo<K> }[KindName];
+
+/** The longest alias the kernel keeps (IFALIASZ - 1). */
+const MAX_ALIAS = 255;
+function alias(a: unknown, argument = 'alias'): string {
+  if (typeof a !== 'string') throw new NetplumbError(C.INVALID_ARGUMENT, `${argument} must be a string`, { value: a, argument });
+  if (Buffer.byteLength(a) > MAX_ALIAS || a.includes('\0'))
+    throw new NetplumbError(C.INVALID_ARGUMENT, `${argument} must be at most ${MAX_ALIAS} bytes, without NUL`, { value: a, argument });
+  return a;
+}
+
 /**
  * A network interface in a namespace, as the kernel last described it.
  * Properties are a snapshot: methods keep them current for what they change,
@@ -81,9 +120,15 @@ export class Link {
   group: number;
   txqlen: number;
   alias: string;
-  /** For a macvlan (or macvtap): its mode. */
+  /**
+   * What the kernel reports of the link's kind (IFLA_INFO_DATA), typed by
+   * the kind's file in lib/kinds/: `if (link.info?.kind === 'vlan') link.info.id`.
+   * Undefined for kinds without one (veth, lo, physical NICs).
+   */
+  info: LinkKindInfo | undefined;
+  /** For a macvlan (or macvtap): its mode (also `info.mode`). */
   macvlanMode: MacvlanMode | undefined;
-  /** For a vxlan: its VNI, UDP port, remote (unicast) or group (multicast), local address and underlay device (ifindex). */
+  /** For a vxlan: its VNI, UDP port, remote (unicast) or group (multicast), local address and underlay device (ifindex) (also `info`). */
   vxlan: { id: number; port: number; remote?: string; group?: string; local?: string; dev?: number } | undefined;
 
   /** @internal */
@@ -103,6 +148,7 @@ export class Link {
     this.group = 0;
     this.txqlen = 0;
     this.alias = '';
+    this.info = undefined;
     this.macvlanMode = undefined;
     this.vxlan = undefined;
     this.assign(raw);
@@ -129,8 +175,16 @@ export class Link {
     this.group = raw.group;
     this.txqlen = raw.txqlen;
     this.alias = raw.alias;
-    this.macvlanMode = raw.macvlanMode ? (nameOf(MACVLAN_MODES, raw.macvlanMode) as MacvlanMode) : undefined;
-    this.vxlan = raw.vxlan ? vxlanOf(raw.vxlan) : undefined;
+    const codec = raw.data ? kindOf(raw.kind) : undefined;
+    this.info = codec && raw.data ? (codec.decode(raw.data) as LinkKindInfo) : undefined;
+    const info = this.info;
+    this.macvlanMode = info && (info.kind === 'macvlan' || info.kind === 'macvtap') && info.mode ? (info.mode as MacvlanMode) : undefined;
+    if (info?.kind === 'vxlan') {
+      const { kind: _, ...x } = info;
+      this.vxlan = x;
+    } else {
+      this.vxlan = undefined;
+    }
     return this;
   }
 
@@ -141,6 +195,27 @@ export class Link {
   /** Carrier present (IFF_LOWER_UP)? */
   get hasCarrier(): boolean {
     return (this.flags & IFF_LOWER_UP) !== 0;
+  }
+
+  /**
+   * `ip link add NAME type KIND ...` (`ip tuntap add` for tun/tap): a link of
+   * any kind in lib/kinds/, e.g. `Link.create('vl0', { kind: 'vlan', parent: 'eth0', id: 100 })`.
+   * Every option is checked before anything is asked of the kernel. One
+   * RTM_NEWLINK (a tun/tap: /dev/net/tun ioctls on the namespace's thread, then
+   * one RTM_SETLINK for the common options); a bond's `slaves` are enslaved
+   * after. On any failure the new link is deleted.
+   * @throws NetplumbError ERR_INVALID_IFNAME, ERR_INVALID_ARGUMENT (no or unknown `kind`, a bad mode, an id out of range...), ERR_UNKNOWN_OPTION, ERR_INVALID_MTU, ERR_INVALID_MAC, ERR_INVALID_IP, ERR_NAMESPACE_CLOSED, ERR_LINK_NOT_FOUND, ERR_WRONG_NAMESPACE
+   * @throws NetlinkError EEXIST (the name is taken), EOPNOTSUPP (this kernel lacks the kind), or another errno the kernel returns
+   */
+  static async create(name: string, opts: LinkCreateOptions): Promise<Link> {
+    v.ifname(name);
+    if (typeof opts !== 'object' || opts === null || Array.isArray(opts))
+      throw new NetplumbError(C.INVALID_ARGUMENT, 'link options must be an object with a kind', { value: opts, argument: 'options' });
+    const kind = (opts as { kind?: unknown }).kind;
+    const codec = typeof kind === 'string' ? kindOf(kind) : undefined;
+    if (!codec) throw new NetplumbError(C.INVALID_ARGUMENT, `invalid link kind ${v.describe(kind)}: one of ${Object.keys(KINDS).join(', ')}`, { value: kind, argument: 'kind' });
+    v.known(opts, { kind: true, ...COMMON_KEYS, ...codec.keys }, `Link.create (${codec.kind})`);
+    return createOfKind(name, codec, opts as unknown as LinkCommonOptions & Record<string, unknown>);
   }
 
   /** `ip link show`: every link of a namespace. */
@@ -241,6 +316,39 @@ export class Link {
     const bytes = v.mac(mac);
     await this.change({ mac: bytes }, `set address ${mac}`);
     this.mac = mac.toLowerCase().replace(/-/g, ':');
+    return this;
+  }
+
+  /**
+   * `ip link set DEV alias TEXT`: free text kept by the kernel (IFLA_IFALIAS), up to 255 bytes; '' clears it.
+   * @throws NetplumbError ERR_INVALID_ARGUMENT (not a string, too long, a NUL), ERR_NAMESPACE_CLOSED; NetlinkError ENODEV
+   */
+  async setAlias(text: string): Promise<this> {
+    alias(text, 'alias');
+    await this.change({ alias: text }, `set alias ${JSON.stringify(text)}`);
+    this.alias = text;
+    return this;
+  }
+
+  /**
+   * `ip link set DEV txqueuelen N` (IFLA_TXQLEN).
+   * @throws NetplumbError ERR_INVALID_ARGUMENT (not an integer 0-4294967295), ERR_NAMESPACE_CLOSED; NetlinkError ENODEV
+   */
+  async setTxqlen(txqlen: number): Promise<this> {
+    v.uint(txqlen, 'txqlen');
+    await this.change({ txqlen }, `set txqueuelen ${txqlen}`);
+    this.txqlen = txqlen;
+    return this;
+  }
+
+  /**
+   * `ip link set DEV group N` (IFLA_GROUP): links of a group can be deleted together (`Link.deleteGroup`).
+   * @throws NetplumbError ERR_INVALID_ARGUMENT (not an integer 0-4294967295), ERR_NAMESPACE_CLOSED; NetlinkError ENODEV
+   */
+  async setGroup(group: number): Promise<this> {
+    v.uint(group, 'group');
+    await this.change({ group }, `set group ${group}`);
+    this.group = group;
     return this;
   }
 
@@ -374,16 +482,81 @@ export class Link {
 }
 provideLinks(Link);
 
-/** @internal The ifindex of a link reference, in `ns`. Names cost one RTM_GETLINK. */
-function vxlanOf(x: NonNullable<RawLink['vxlan']>): NonNullable<Link['vxlan']> {
-  const out: NonNullable<Link['vxlan']> = { id: x.id, port: x.port };
-  if (x.group) {
-    if (v.isMulticast(v.ip(x.group, 'group').bytes)) out.group = x.group;
-    else out.remote = x.group;
+/**
+ * @internal `Link.create` after the kind and the keys are known: the common
+ * options and the kind's checked, then the kernel asked. Macvlan.create and
+ * Vxlan.create come here too.
+ */
+export async function createOfKind(name: string, codec: LinkKind<object, unknown>, o: LinkCommonOptions & Record<string, unknown>): Promise<Link> {
+  const common: Omit<LinkSpec, 'op'> = {};
+  if (o.mtu !== undefined) common.mtu = v.mtu(o.mtu);
+  if (o.mac !== undefined) common.mac = v.mac(o.mac);
+  if (o.txqlen !== undefined) common.txqlen = v.uint(o.txqlen, 'txqlen');
+  if (o.alias !== undefined) common.alias = alias(o.alias);
+  if (o.linkGroup !== undefined) common.group = v.uint(o.linkGroup, 'linkGroup');
+  const up = o.up !== undefined ? v.bool(o.up, 'up') : undefined;
+  const ks = codec.encode(o);
+  const parentRef = ks.parent?.ref;
+  const ns = await resolveNamespace(o.namespace ?? (parentRef instanceof Link ? parentRef.namespace : undefined));
+  const into = o.in !== undefined ? await resolveNamespace(o.in, 'in') : undefined;
+  const home = into ?? ns;
+  const spec: LinkSpec = { op: 'new', kind: codec.kind, name, ...common };
+  if (ks.data && Object.keys(ks.data).length) spec.data = { ...ks.data };
+  if (ks.parent) {
+    const index = await resolveIndex(ns, ks.parent.ref, ks.parent.argument);
+    if (ks.parent.dataKey) spec.data = { ...spec.data, [ks.parent.dataKey]: index };
+    else spec.parent = index;
   }
-  if (x.local) out.local = x.local;
-  if (x.link) out.dev = x.link;
-  return out;
+  const slaves = ks.slaves ? await Promise.all(ks.slaves.map((s, i) => resolveIndex(home, s, `slaves[${i}]`))) : [];
+  const what = `${codec.kind} ${name} in namespace ${home}`;
+  let link: Link;
+  if (ks.tun) {
+    // /dev/net/tun on the target namespace's own thread: the device is born there.
+    home.assertOpen();
+    await kernel(home.handle.tun({ name, ...ks.tun }), what);
+    link = await Link.get(home, name).catch(async (e: unknown) => {
+      await home.handle.link({ op: 'del', name }).catch(() => undefined);
+      throw e;
+    });
+    if (Object.keys(common).length || up !== undefined) {
+      try {
+        await kernel(home.handle.link({ op: 'set', index: link.index, ...common, ...(up !== undefined ? { up } : {}) }), () => `set up ${what}`);
+        await link.refresh();
+      } catch (e) {
+        await link.delete().catch(() => undefined);
+        throw e;
+      }
+    }
+  } else {
+    if (up !== undefined) spec.up = up;
+    // The kernel ignores IFLA_IFALIAS in a create (rtnl_create_link does not
+    // read it): the alias goes in a second request.
+    const text = spec.alias;
+    delete spec.alias;
+    link = await createLink(ns, spec, what, into);
+    if (text !== undefined) {
+      try {
+        await link.setAlias(text);
+      } catch (e) {
+        await link.delete().catch(() => undefined);
+        throw e;
+      }
+    }
+  }
+  if (slaves.length) {
+    try {
+      // A bond takes a slave only while it is down ("Device can not be enslaved
+      // while up"); in one request the master would be set before the flags.
+      for (const index of slaves) {
+        await kernel(home.handle.link({ op: 'set', index, up: false }), () => `set down #${index} to enslave it to ${what}`);
+        await kernel(home.handle.link({ op: 'set', index, master: link.index }), () => `enslave #${index} to ${what}`);
+      }
+    } catch (e) {
+      await link.delete().catch(() => undefined);
+      throw e;
+    }
+  }
+  return link;
 }
 
 /**
@@ -405,6 +578,7 @@ export async function createLink(ns: Namespace, spec: LinkSpec, what: string, in
   }
 }
 
+/** @internal The ifindex of a link reference, in `ns`. Names cost one RTM_GETLINK. */
 export async function resolveIndex(ns: Namespace, ref: unknown, argument: string): Promise<number> {
   if (ref instanceof Link) {
     if (!ref.namespace.equals(ns))

@@ -1,10 +1,9 @@
-import { MACVLAN_MODES as MODES, type MacvlanMode } from './constants';
+import type { MacvlanMode } from './constants';
 import { ErrorCodes as C, NetplumbError } from './errors';
-import { createLink, Link, resolveIndex, type LinkRef } from './link';
-import type { LinkSpec } from './native';
-import { type Namespace, resolveNamespace } from './namespace';
+import { createOfKind, type Link, type LinkRef } from './link';
+import { macvlan } from './kinds/macvlan';
+import type { Namespace } from './namespace';
 import * as v from './validate';
-
 
 export type { MacvlanMode };
 
@@ -35,6 +34,7 @@ const MACVLAN_KEYS: v.Keys<MacvlanOptions> = { parent: true, namespace: true, in
  * macvlan: a device with its own MAC address on top of an existing one
  * (`ip link add NAME link PARENT type macvlan mode bridge`), Docker's macvlan
  * network driver. Containers get addresses on the parent's own network.
+ * The same as `Link.create(name, { kind: 'macvlan', ...opts })` (lib/kinds/macvlan.ts).
  */
 export class Macvlan {
   private constructor() {}
@@ -44,18 +44,6 @@ export class Macvlan {
     v.ifname(name);
     if (typeof opts !== 'object' || opts === null) throw new NetplumbError(C.INVALID_ARGUMENT, 'macvlan options must be an object', { value: opts, argument: 'options' });
     v.known(opts, MACVLAN_KEYS, 'Macvlan.create');
-    const o = opts as Partial<MacvlanOptions>;
-    if (o.parent === undefined) throw new NetplumbError(C.INVALID_ARGUMENT, "macvlan needs a 'parent' link", { argument: 'parent' });
-    const mode = o.mode ?? 'bridge';
-    if (typeof mode !== 'string' || !Object.prototype.hasOwnProperty.call(MODES, mode))
-      throw new NetplumbError(C.INVALID_ARGUMENT, `invalid macvlan mode ${v.describe(mode)}: one of ${Object.keys(MODES).join(', ')}`, { value: mode, argument: 'mode' });
-    const spec: LinkSpec = { op: 'new', kind: 'macvlan', name, macvlanMode: MODES[mode as MacvlanMode] };
-    if (o.mtu !== undefined) spec.mtu = v.mtu(o.mtu);
-    if (o.mac !== undefined) spec.mac = v.mac(o.mac);
-    if (o.up !== undefined) spec.up = v.bool(o.up, 'up');
-    const ns = await resolveNamespace(o.namespace ?? (o.parent instanceof Link ? o.parent.namespace : undefined));
-    const into = o.in !== undefined ? await resolveNamespace(o.in, 'in') : undefined;
-    spec.parent = await resolveIndex(ns, o.parent, 'parent');
-    return createLink(ns, spec, `macvlan ${name} (mode ${mode}) on link #${spec.parent} in namespace ${ns}${into && !into.equals(ns) ? `, created in ${into}` : ''}`, into);
+    return createOfKind(name, macvlan, { ...opts });
   }
 }

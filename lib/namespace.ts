@@ -1,13 +1,11 @@
-import * as fs from 'node:fs/promises';
+import type * as FsPromises from 'node:fs/promises';
 import { type BrokenEntry, BrokenNamespaceError, ErrorCodes as C, fromNative, kernel, NetlinkError, NetplumbError } from './errors';
 import type * as child_process from 'node:child_process';
 import type * as dgram from 'node:dgram';
 import type * as http from 'node:http';
 import type * as net from 'node:net';
-import {
-  agentIn, connectIn, type ConnectOptions, createSocketIn, execIn, type ExecOptions, type ExecResult, listenIn,
-  type ListenOptions, spawnIn, Sysctl, type UdpOptions,
-} from './inside';
+import type * as InsideModule from './inside';
+import type { ConnectOptions, ExecOptions, ExecResult, ListenOptions, Sysctl, UdpOptions } from './inside';
 import type { Link, LinkListOptions } from './link';
 import { native, type NativeHandle, type RawLink } from './native';
 import * as v from './validate';
@@ -33,10 +31,20 @@ function linkClass(): LinkAccess {
   return linkAccess;
 }
 
+// Loaded on first use, not with the package: what runs programs and sockets
+// inside a namespace (and Node's child_process, net, http and dgram with it),
+// and node:fs/promises (which brings Node's streams).
+let insideModule: typeof InsideModule | undefined;
+let fsPromises: typeof FsPromises | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const inside = (): typeof InsideModule => (insideModule ??= require('./inside') as typeof InsideModule);
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const fsp = (): typeof FsPromises => (fsPromises ??= require('node:fs/promises') as typeof FsPromises);
+
 /** Where iproute2 keeps named namespaces (`ip netns add NAME`). */
 export const NETNS_RUN_DIR = '/run/netns';
 
-// A Namespace dropped without close() still releases its I/O thread.
+// A Namespace dropped without close() still releases its socket and fd.
 const finalizer = new FinalizationRegistry<NativeHandle>((h) => {
   h.close().catch(() => undefined);
 });
@@ -55,9 +63,9 @@ export interface DeleteOptions {
 const DELETE_KEYS: v.Keys<DeleteOptions> = { force: true };
 
 /**
- * A network namespace and the netlink socket that talks to it. The socket
- * lives on a native I/O thread that entered the namespace once; neither the
- * main thread nor libuv's pool ever changes namespace.
+ * A network namespace and the netlink socket that talks to it, made inside
+ * it. A few native I/O threads, shared by every namespace, serve the sockets;
+ * neither the main thread nor libuv's pool ever changes namespace.
  *
  * Named namespaces are files under /run/netns, bind-mounted exactly as
  * `ip netns add` does, so `ip netns list` / `ip netns exec NAME` see ours and
@@ -95,7 +103,7 @@ export class Namespace {
     try {
       h = mode === 'fd' ? new (native().Handle)('fd', path, fd) : new (native().Handle)(mode, path);
     } catch (e) {
-      throw fromNative(e, what); // out of memory before the I/O thread started
+      throw fromNative(e, what); // out of memory before anything was opened
     }
     try {
       const info = await kernel(h.ready(), what);
@@ -286,37 +294,37 @@ export class Namespace {
    * Note: like a plain setns, /sys still shows the caller's view.
    */
   spawn(command: string, args?: readonly string[], options?: child_process.SpawnOptions): child_process.ChildProcess {
-    return spawnIn(this, command, args, options);
+    return inside().spawnIn(this, command, args, options);
   }
 
   /** Runs a command inside this namespace to completion. A missing program rejects with Node's ENOENT spawn error. */
   exec(command: string, args?: readonly string[], options?: ExecOptions): Promise<ExecResult> {
-    return execIn(this, command, args, options);
+    return inside().execIn(this, command, args, options);
   }
 
   /** Makes `server` listen on a socket created inside this namespace. */
   listen<S extends net.Server>(server: S, opts: ListenOptions): Promise<S> {
-    return listenIn(this, server, opts);
+    return inside().listenIn(this, server, opts);
   }
 
   /** A TCP connection from inside this namespace. */
   connect(opts: ConnectOptions): Promise<net.Socket> {
-    return connectIn(this, opts);
+    return inside().connectIn(this, opts);
   }
 
   /** An http.Agent connecting from inside this namespace: `http.get(url, { agent: ns.agent() })`. */
   agent(options?: http.AgentOptions): http.Agent {
-    return agentIn(this, options);
+    return inside().agentIn(this, options);
   }
 
   /** A UDP socket bound inside this namespace. */
   createSocket(type: 'udp4' | 'udp6', opts?: UdpOptions): Promise<dgram.Socket> {
-    return createSocketIn(this, type, opts);
+    return inside().createSocketIn(this, type, opts);
   }
 
   /** The namespace's net.* sysctls: `await ns.sysctl.set('net.ipv4.ip_forward', 1)`. */
   get sysctl(): Sysctl {
-    return new Sysctl(this);
+    return new (inside().Sysctl)(this);
   }
 
   /** The loopback device: ifindex 1 in every namespace. */
@@ -324,7 +332,7 @@ export class Namespace {
     return linkClass().fromRaw(this, {
       index: 1, name: 'lo', kind: '', slaveKind: '', flags: 0, type: 772, mtu: 65536, minMtu: 0, maxMtu: 0,
       mac: '00:00:00:00:00:00', broadcast: '00:00:00:00:00:00', operstate: 0, master: 0, link: 0, linkNetnsid: -1,
-      group: 0, txqlen: 1000, alias: '', stp: -1, vlanFiltering: -1,
+      group: 0, txqlen: 1000, alias: '',
     });
   }
 
@@ -421,7 +429,7 @@ export async function resolveNamespace(ns: unknown, argument = 'namespace'): Pro
 
 async function readRunDir(): Promise<string[]> {
   try {
-    return (await fs.readdir(NETNS_RUN_DIR)).sort();
+    return (await fsp().readdir(NETNS_RUN_DIR)).sort();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
@@ -436,9 +444,9 @@ async function readRunDir(): Promise<string[]> {
 async function classify(name: string): Promise<BrokenEntry | null | undefined> {
   const path = `${NETNS_RUN_DIR}/${name}`;
   try {
-    const st = await fs.lstat(path);
+    const st = await fsp().lstat(path);
     if (st.isSymbolicLink()) {
-      const target = await fs.readlink(path).catch(() => undefined);
+      const target = await fsp().readlink(path).catch(() => undefined);
       return target !== undefined ? { name, broken: 'symlink', target } : { name, broken: 'symlink' };
     }
     let ok = true;
@@ -448,7 +456,7 @@ async function classify(name: string): Promise<BrokenEntry | null | undefined> {
       ok = false;
     }
     if (!ok) return { name, broken: 'invalid-name' };
-    if ((await fs.statfs(path)).type === NSFS_MAGIC) return undefined;
+    if ((await fsp().statfs(path)).type === NSFS_MAGIC) return undefined;
     if (st.isFile() && st.size === 0) return { name, broken: 'empty-file' };
     return { name, broken: 'not-a-namespace' };
   } catch (e) {
@@ -473,7 +481,7 @@ function describeEntry(entry: BrokenEntry, e: NetlinkError): string {
 async function mustExist(path: string, what: string, entry = false): Promise<void> {
   try {
     // A /run/netns entry is looked at, not followed: a dangling symbolic link exists.
-    await (entry ? fs.lstat(path) : fs.stat(path));
+    await (entry ? fsp().lstat(path) : fsp().stat(path));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ESRCH')

@@ -1,11 +1,9 @@
 // The addon's surface, typed. Only lib/ talks to it, and only with arguments
 // that lib/validate.ts has already checked.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import type { NativeErrorShape } from './errors';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const bindings = require('bindings') as (name: string) => unknown;
 
 export interface RawLink {
   index: number;
@@ -26,12 +24,24 @@ export interface RawLink {
   group: number;
   txqlen: number;
   alias: string;
-  stp: number;
-  vlanFiltering: number;
-  /** macvlan / macvtap only: MACVLAN_MODE_*. */
-  macvlanMode?: number;
-  /** vxlan only. `group` is the remote or the multicast group (IFLA_VXLAN_GROUP/GROUP6). */
-  vxlan?: { id: number; port: number; group?: string; local?: string; link?: number };
+  /** IFLA_INFO_DATA of a kind with a table in native/rtnl/kinds/, by field name (lib/kinds/ types it). */
+  data?: RawKindData;
+}
+
+/** A kind's data as read back: numbers, addresses as text, strings. */
+export type RawKindData = Record<string, number | string>;
+/** A kind's data as sent: numbers, booleans, addresses as bytes, strings. */
+export type KindData = Record<string, number | boolean | string | Uint8Array>;
+
+/** A tun/tap device made through /dev/net/tun (persistent). */
+export interface TunSpec {
+  name: string;
+  tap?: boolean;
+  multiQueue?: boolean;
+  vnetHdr?: boolean;
+  pi?: boolean;
+  owner?: number;
+  group?: number;
 }
 
 export interface RawAddr {
@@ -66,7 +76,7 @@ export interface RawRoute {
   type: number;
   flags: number;
   mtu?: number;
-  multipath?: { gateway: string; oif: number; weight: number }[];
+  multipath?: { gateway?: string; oif: number; weight: number; flags?: number }[];
 }
 
 export interface LinkSpec {
@@ -87,14 +97,9 @@ export interface LinkSpec {
   alias?: string;
   parent?: number;
   peer?: { name?: string; netnsFd?: number; mtu?: number; mac?: Uint8Array };
-  stp?: number;
-  vlanFiltering?: number;
+  /** IFLA_INFO_DATA, encoded by the kind's table (native/rtnl/kinds/). */
+  data?: KindData;
   hairpin?: boolean;
-  macvlanMode?: number;
-  vxlanId?: number;
-  vxlanPort?: number;
-  vxlanRemote?: Uint8Array;
-  vxlanLocal?: Uint8Array;
   filterMaster?: number;
   filterKind?: string;
 }
@@ -135,6 +140,36 @@ export interface RouteSpec {
   type?: number;
   onlink?: boolean;
   mtu?: number;
+  /** ECMP hops (RTA_MULTIPATH): sent with `routeMultipath`, beside the packed spec. */
+  nexthops?: { gateway?: Uint8Array; oif: number; weight: number }[];
+}
+
+/** The IFLA_BRPORT_* flags as the brport kind sends and reads them; unset = not sent / not reported. */
+export interface BridgePortFlagFields {
+  learning?: boolean;
+  flood?: boolean;
+  isolated?: boolean;
+  guard?: boolean;
+  fastLeave?: boolean;
+  neighSuppress?: boolean;
+}
+
+/** A request of the brport kind (src/brport.cc). */
+export interface BridgePortSpec extends BridgePortFlagFields {
+  op: 'flags' | 'vlanAdd' | 'vlanDel' | 'dump' | 'vlanFiltering';
+  index: number;
+  self?: boolean;
+  vlanFiltering?: boolean;
+  vlans?: { vid: number; vidEnd?: number; pvid?: boolean; untagged?: boolean }[];
+}
+
+/** One port of an AF_BRIDGE dump; flags the kernel did not report are left out. */
+export interface RawBridgePort extends BridgePortFlagFields {
+  index: number;
+  name: string;
+  master?: number;
+  state: number;
+  vlans: { vid: number; flags: number }[];
 }
 
 export interface RawNeigh {
@@ -282,10 +317,16 @@ export interface NftRuleset {
 export interface NativeHandle {
   ready(): Promise<{ fd: number; dev: number; ino: number }>;
   link(spec: LinkSpec): Promise<RawLink[]>;
+  /** A persistent tun/tap device, made through /dev/net/tun on the namespace's thread. */
+  tun(spec: TunSpec): Promise<undefined>;
   /** An AddrSpec packed by sendAddr; the label, when present, as the second argument. */
   addr(wire: Uint8Array, label?: string): Promise<RawAddr[]>;
   /** A RouteSpec packed by sendRoute. */
   route(wire: Uint8Array): Promise<RawRoute[]>;
+  /** Bridge port flags, VLANs, vlan_filtering; `dump` lists the ports (AF_BRIDGE). */
+  brport(spec: BridgePortSpec): Promise<RawBridgePort[]>;
+  /** A RouteSpec packed by sendRoute, with its ECMP hops beside it. */
+  routeMultipath(wire: Uint8Array, nexthops: { gateway?: Uint8Array; oif: number; weight: number }[]): Promise<RawRoute[]>;
   nsid(fd: number): Promise<number>;
   /** One atomic nf_tables transaction; a failure carries `index`, the failing message. */
   nftBatch(msgs: NftMsg[], genid?: number): Promise<undefined>;
@@ -300,7 +341,7 @@ export interface NativeHandle {
   /** A socket created inside the namespace (non-blocking, close-on-exec), optionally bound. */
   socket(spec: { domain: 4 | 6; type: 'stream' | 'dgram'; bind?: Uint8Array; port?: number }): Promise<number>;
   /** A non-blocking NETLINK_ROUTE socket in the namespace, subscribed to these RTMGRP_* groups (read with Watcher). */
-  socket(spec: { netlinkGroups: number }): Promise<number>;
+  socket(spec: { netlinkGroups: number; rcvbuf?: number }): Promise<number>;
   /** Reads (or writes) /proc/sys/net/<path> as seen from inside the namespace. */
   sysctl(spec: { path: string; write?: string }): Promise<string>;
   close(): Promise<void>;
@@ -308,15 +349,33 @@ export interface NativeHandle {
 }
 
 export interface RawEvent {
-  type: 'link' | 'address' | 'route' | 'overrun';
+  type: 'link' | 'address' | 'route' | 'neighbor' | 'rule' | 'overrun';
   action?: 'new' | 'del';
-  raw?: RawLink | RawAddr | RawRoute;
+  raw?: RawLink | RawAddr | RawRoute | RawNeigh | RawRule;
 }
 
 export interface NativeWatcher {
   close(): void;
   ref(): NativeWatcher;
   unref(): NativeWatcher;
+  /** Stops reading the socket (back-pressure: the kernel queues, then drops and reports an overrun). */
+  pause(): void;
+  /** Reads again after pause(). */
+  resume(): void;
+  /** Reads and drops whatever the socket holds now; returns how many datagrams. */
+  drain(): number;
+}
+
+/** One datagram a netlink socket sent or received, handed over by the trace tap (setTrace). */
+export interface RawTraceRecord {
+  sent: boolean;
+  protocol: number;
+  portid: number;
+  /** Inode of the socket's network namespace (0: unknown). */
+  netns: number;
+  /** CLOCK_MONOTONIC, ms. */
+  time: number;
+  data: Buffer;
 }
 
 export interface Addon {
@@ -333,6 +392,8 @@ export interface Addon {
   };
   /** Reads a monitor socket on the JS thread when it is readable; owns (and closes) the fd. */
   Watcher: new (fd: number, onEvents: (events: RawEvent[]) => void) => NativeWatcher;
+  /** Installs the netlink message trace tap (every datagram of every handle's sockets goes to fn), or removes it (null). */
+  setTrace(fn: ((r: RawTraceRecord) => void) | null): void;
   /** `ip netns delete`; with dev and ino, only if path still is that namespace (else ENOENT). Never follows a symbolic link. */
   removeNamespace(path: string, dev?: number, ino?: number): Promise<void>;
   attachNamespace(path: string, source: string): Promise<void>;
@@ -482,13 +543,27 @@ export function sendRoute(h: NativeHandle, spec: RouteSpec): Promise<RawRoute[]>
     W32[w.mtu] = spec.mtu;
   }
   W32[w.present] = present;
-  return h.route(WIRE);
+  return spec.nexthops ? h.routeMultipath(WIRE, spec.nexthops) : h.route(WIRE);
 }
 
 let addon: Addon | undefined;
+// The addon where node-gyp builds it (from dist/lib or from lib/ under ts-jest),
+// else wherever the `bindings` package finds it: its search (a stack trace to
+// find the package root, then a dozen candidate paths) cost more than the rest
+// of loading the addon.
+function loadAddon(): Addon {
+  for (const up of ['../..', '..']) {
+    const file = path.join(__dirname, up, 'build', 'Release', 'netplumb.node');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    if (fs.existsSync(file)) return require(file) as Addon;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('bindings') as (name: string) => unknown)('netplumb') as Addon;
+}
+
 export function native(): Addon {
   if (addon === undefined) {
-    const a = bindings('netplumb') as Addon;
+    const a = loadAddon();
     // An addon built from other sources than this file would misread every
     // address and route request: refuse it here, where it is plain why.
     const d = layoutDifference(a.wireLayout, WIRE_LAYOUT);

@@ -91,7 +91,8 @@ function stateOf(s: unknown, table: Record<string, number>, dflt: number): numbe
   throw new NetplumbError(C.INVALID_ARGUMENT, `invalid state ${v.describe(s)}: one of ${Object.keys(table).join(', ')}`, { value: s, argument: 'state' });
 }
 
-function neighInfo(r: RawNeigh, names?: Map<number, string>): NeighborInfo {
+/** @internal A neighbour entry as the kernel sent it (a dump entry or a notification), as `Neighbor.list` reports it. */
+export function neighInfo(r: RawNeigh, names?: Map<number, string>): NeighborInfo {
   const n: NeighborInfo = {
     family: r.family as 4 | 6, address: r.dst, index: r.index, state: flagNames(NUD_STATES, r.state), flags: flagNames(NTF, r.flags),
   };

@@ -35,9 +35,44 @@ export interface RouteOptions {
   mtu?: number;
   /** Address family when `to` is 'default' without a gateway. Default 4. */
   family?: 4 | 6;
+  /**
+   * ECMP: the hops of a multipath route (`ip route add PREFIX nexthop via A dev D weight W nexthop ...`),
+   * sent as RTA_MULTIPATH. Replaces `via` and `dev`, which must then be left out. 1 to 64 hops.
+   */
+  nexthops?: NexthopOptions[];
 }
 
-const ROUTE_KEYS: v.Keys<RouteOptions> = { namespace: true, to: true, via: true, dev: true, table: true, metric: true, scope: true, src: true, type: true, protocol: true, onlink: true, mtu: true, family: true };
+/** One hop of a multipath route: `nexthop [via A] [dev D] [weight W]`. */
+export interface NexthopOptions {
+  /**
+   * Gateway of this hop. Of the route's family, or an IPv6 gateway for an IPv4
+   * route (sent as RTA_VIA, like `via inet6 ADDR`; the kernel needs `dev` then).
+   */
+  via?: string;
+  /** Output device of this hop: a Link, a name or an ifindex. A hop needs `via` or `dev`. */
+  dev?: Link | string | number;
+  /** Share of the flows this hop takes, 1-256 (`weight`). Default 1. */
+  weight?: number;
+}
+
+const ROUTE_KEYS: v.Keys<RouteOptions> = { namespace: true, to: true, via: true, dev: true, table: true, metric: true, scope: true, src: true, type: true, protocol: true, onlink: true, mtu: true, family: true, nexthops: true };
+const NEXTHOP_KEYS: v.Keys<NexthopOptions> = { via: true, dev: true, weight: true };
+/** Most hops one multipath route may have here. */
+const MAX_NEXTHOPS = 64;
+
+/** One hop of a multipath route as the kernel reports it. */
+export interface NexthopInfo {
+  /** Gateway (RTA_GATEWAY, or RTA_VIA's address). */
+  via?: string;
+  /** Output device ifindex. */
+  oif: number;
+  /** Output device name, when known. */
+  dev?: string;
+  /** 1-256. */
+  weight: number;
+  /** RTNH_F_* (dead, linkdown, onlink...), when any is set. */
+  flags?: number;
+}
 
 /** One route as the kernel reports it (an entry of `ip -j route show`). */
 export interface RouteInfo {
@@ -57,7 +92,8 @@ export interface RouteInfo {
   src?: string;
   flags: number;
   mtu?: number;
-  multipath?: { via?: string; oif: number; dev?: string; weight: number }[];
+  /** The hops of a multipath (ECMP) route; such a route has no `via`/`dev` of its own. */
+  nexthops?: NexthopInfo[];
 }
 
 /** Filter of `Route.list`: `ip -4|-6 route show [table T] [dev DEV]`. */
@@ -109,14 +145,67 @@ export function routeInfo(r: RawRoute, names: Map<number, string> | undefined): 
   if (r.prefsrc) out.src = r.prefsrc;
   if (r.mtu) out.mtu = r.mtu;
   if (r.multipath)
-    out.multipath = r.multipath.map((nh) => {
-      const x: { via?: string; oif: number; dev?: string; weight: number } = { oif: nh.oif, weight: nh.weight };
+    out.nexthops = r.multipath.map((nh) => {
+      const x: NexthopInfo = { oif: nh.oif, weight: nh.weight };
       if (nh.gateway) x.via = nh.gateway;
       const n = names?.get(nh.oif);
       if (n) x.dev = n;
+      if (nh.flags) x.flags = nh.flags;
       return x;
     });
   return out;
+}
+
+/** A checked hop: its spec without the device index, and the device to resolve. */
+interface CheckedHop {
+  spec: { gateway?: Uint8Array; weight: number };
+  dev?: Link | string | number;
+}
+
+/**
+ * Checks `nexthops` (before any system call): an array of 1 to MAX_NEXTHOPS
+ * hops, no `via`/`dev` beside it, each hop an object with known keys, a `via`
+ * or a `dev`, a weight of 1-256, gateways of one family (an IPv6 gateway of an
+ * IPv4 route allowed: RTA_VIA), devices in the route's namespace.
+ */
+function checkNexthops(o: Partial<RouteOptions>, family: 4 | 6 | undefined, nsGiven: unknown): { list: CheckedHop[]; family?: 4 | 6; ns?: Namespace } {
+  const bad = (msg: string, argument: string, value?: unknown) => new NetplumbError(C.INVALID_NEXTHOP, msg, { value, argument });
+  const list = o.nexthops as unknown;
+  if (o.via !== undefined || o.dev !== undefined)
+    throw bad(`a multipath route takes its gateways and devices from nexthops: leave out ${o.via !== undefined ? 'via' : 'dev'}`, o.via !== undefined ? 'via' : 'dev');
+  if (!Array.isArray(list)) throw bad(`invalid nexthops ${v.describe(list)}: must be an array of { via?, dev?, weight? }`, 'nexthops', list);
+  if (list.length === 0 || list.length > MAX_NEXTHOPS) throw bad(`a multipath route needs 1 to ${MAX_NEXTHOPS} nexthops, got ${list.length}`, 'nexthops', list.length);
+  let fam = o.family === 4 || o.family === 6 ? o.family : family;
+  let ns: Namespace | undefined;
+  const out = list.map((hop: unknown, i: number): CheckedHop => {
+    const at = `nexthops[${i}]`;
+    if (typeof hop !== 'object' || hop === null || Array.isArray(hop)) throw bad(`invalid ${at} ${v.describe(hop)}: must be an object { via?, dev?, weight? }`, at, hop);
+    const h = v.options<NexthopOptions>(hop, NEXTHOP_KEYS, `Route nexthop ${at}`);
+    if (h.via === undefined && h.dev === undefined) throw bad(`${at} needs a via or a dev`, at);
+    const spec: CheckedHop['spec'] = { weight: h.weight === undefined ? 1 : v.uint(h.weight, `${at}.weight`, 256, 1) };
+    if (h.via !== undefined) {
+      const gw = v.ip(h.via, `${at}.via`);
+      fam ??= gw.family;
+      if (gw.family !== fam && !(fam === 4 && gw.family === 6))
+        throw new NetplumbError(C.FAMILY_MISMATCH, `${at}.via ${h.via} is IPv${gw.family}, the route is IPv${fam}`, { value: h.via, argument: `${at}.via` });
+      if (gw.family !== fam && h.dev === undefined) throw bad(`${at}: an IPv6 gateway of an IPv4 route needs a dev`, `${at}.dev`);
+      spec.gateway = gw.bytes;
+    }
+    if (h.dev instanceof Link) {
+      const where = nsGiven instanceof Namespace ? nsGiven : ns;
+      if (where && !where.equals(h.dev.namespace)) throw new NetplumbError(C.WRONG_NAMESPACE, `${at}.dev ${h.dev.name} is not in namespace ${where}`, { argument: `${at}.dev` });
+      ns ??= h.dev.namespace;
+    } else if (h.dev !== undefined && typeof h.dev !== 'string' && typeof h.dev !== 'number') {
+      throw new NetplumbError(C.INVALID_ARGUMENT, `invalid ${at}.dev ${v.describe(h.dev)}: a Link, a name or an ifindex`, { value: h.dev, argument: `${at}.dev` });
+    }
+    const c: CheckedHop = { spec };
+    if (h.dev !== undefined) c.dev = h.dev;
+    return c;
+  });
+  const r: { list: CheckedHop[]; family?: 4 | 6; ns?: Namespace } = { list: out };
+  if (fam) r.family = fam;
+  if (ns) r.ns = ns;
+  return r;
 }
 
 /** A checked route request, ready for the addon. */
@@ -157,6 +246,8 @@ export class Route {
     }
     const gw = o.via !== undefined ? v.ip(o.via, 'via', family) : undefined;
     family ??= gw?.family;
+    const hops = o.nexthops !== undefined ? checkNexthops(o, family, nsGiven) : undefined;
+    family ??= hops?.family;
     if (o.family !== undefined) {
       if (o.family !== 4 && o.family !== 6) throw new NetplumbError(C.INVALID_ARGUMENT, 'family must be 4 or 6', { value: o.family, argument: 'family' });
       if (family && family !== o.family) throw new NetplumbError(C.FAMILY_MISMATCH, `route is IPv${family}, family says ${o.family}`, { argument: 'family' });
@@ -174,22 +265,31 @@ export class Route {
     if (o.src !== undefined) spec.prefsrc = v.ip(o.src, 'src', family).bytes;
     if (o.onlink !== undefined) spec.onlink = v.bool(o.onlink, 'onlink');
     if (o.mtu !== undefined) spec.mtu = v.mtu(o.mtu);
+    const devName = (d: unknown) => (d instanceof Link ? d.name : v.describe(d));
+    const hopsText = () => (o.nexthops ?? []).map((h) => ` nexthop${h.via ? ` via ${h.via}` : ''}${h.dev !== undefined ? ` dev ${devName(h.dev)}` : ''}${h.weight !== undefined ? ` weight ${h.weight}` : ''}`).join('');
     const prepared = (ns: Namespace): Prepared => ({
       ns,
       spec,
-      what: () => `route ${o.to}${o.via ? ` via ${o.via}` : ''}${o.dev !== undefined ? ` dev ${o.dev instanceof Link ? o.dev.name : v.describe(o.dev)}` : ''} in namespace ${ns}`,
+      what: () => `route ${o.to}${o.via ? ` via ${o.via}` : ''}${o.dev !== undefined ? ` dev ${devName(o.dev)}` : ''}${hopsText()} in namespace ${ns}`,
     });
-    // Fast path: an open Namespace and a Link (or no dev) need no await at all.
-    const given = nsGiven ?? devNs;
-    if (given instanceof Namespace && (o.dev === undefined || (o.dev instanceof Link && given.equals(o.dev.namespace)))) {
+    // A hop's device: its index when it is a Link of `ns`, else undefined (to be looked up).
+    const here = (ns: Namespace, d: unknown) => (d instanceof Link && ns.equals(d.namespace) ? d.index : undefined);
+    // Fast path: an open Namespace and Links (or no dev) need no await at all.
+    const given = nsGiven ?? devNs ?? hops?.ns;
+    if (given instanceof Namespace && (o.dev === undefined || here(given, o.dev) !== undefined) && (hops?.list.every((h) => h.dev === undefined || here(given, h.dev) !== undefined) ?? true)) {
       given.assertOpen();
-      if (o.dev) spec.oif = o.dev.index;
+      if (o.dev) spec.oif = (o.dev as Link).index;
+      if (hops) spec.nexthops = hops.list.map((h) => ({ ...h.spec, oif: h.dev === undefined ? 0 : (here(given, h.dev) as number) }));
       return prepared(given);
     }
     return (async () => {
       const ns = given instanceof Namespace ? given.assertOpen() : await resolveNamespace(given);
       if (o.dev instanceof Link && ns.equals(o.dev.namespace)) spec.oif = o.dev.index;
       else if (o.dev !== undefined) spec.oif = await resolveIndex(ns, o.dev, 'dev');
+      if (hops)
+        spec.nexthops = await Promise.all(
+          hops.list.map(async (h, i) => ({ ...h.spec, oif: h.dev === undefined ? 0 : (here(ns, h.dev) ?? (await resolveIndex(ns, h.dev, `nexthops[${i}].dev`))) })),
+        );
       return prepared(ns);
     })();
   }

@@ -62,7 +62,8 @@ function prefix(s: unknown, argument: string): v.ParsedCidr {
   return c;
 }
 
-function info(r: RawRule): RuleInfo {
+/** @internal A rule as the kernel sent it (a dump entry or a notification), as `Rule.list` reports it. */
+export function ruleInfo(r: RawRule): RuleInfo {
   const x: RuleInfo = {
     // The kernel leaves FRA_PRIORITY out when it is 0 (the local rule).
     family: r.family, priority: r.priority ?? 0, tos: r.tos, table: nameOf(TABLES, r.table), action: nameOf(ACTIONS, r.action), not: (r.flags & 2) !== 0,
@@ -138,6 +139,6 @@ export class Rule {
       throw new NetplumbError(C.INVALID_ARGUMENT, 'family must be 4 or 6', { value: o.family, argument: 'family' });
     const families: (4 | 6)[] = o.family ? [o.family] : [4, 6];
     const lists = await Promise.all(families.map((family) => kernel(ns.handle.rule({ op: 'dump', family }), `rules in namespace ${ns}`)));
-    return lists.flat().map(info);
+    return lists.flat().map(ruleInfo);
   }
 }

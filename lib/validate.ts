@@ -1,7 +1,13 @@
 // Every argument is checked here, before anything native runs. A refusal is
 // a NetplumbError with a stable code; nothing reaches a system call.
-import * as net from 'node:net';
+import type * as NetModule from 'node:net';
 import { ErrorCodes as C, NetplumbError } from './errors';
+
+// node:net (and the streams it brings) is loaded the first time an address is
+// not a plain dotted quad: an IPv4-only program never loads it.
+let netModule: typeof NetModule | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const net = (): typeof NetModule => (netModule ??= require('node:net') as typeof NetModule);
 
 const IFNAMSIZ = 16;
 
@@ -246,7 +252,7 @@ export function parseIpv4(s: string): Uint8Array | undefined {
 export function ip(v: unknown, argument = 'address', family?: 4 | 6): ParsedIp {
   const v4 = typeof v === 'string' && family !== 6 ? parseIpv4(v) : undefined;
   if (v4) return { family: 4, bytes: v4, text: v as string };
-  const fam = typeof v === 'string' ? net.isIP(v) : 0;
+  const fam = typeof v === 'string' ? net().isIP(v) : 0;
   if (typeof v !== 'string' || (fam !== 4 && fam !== 6) || v.includes('%'))
     throw new NetplumbError(C.INVALID_IP, `invalid IP address ${describe(v)} (${argument})`, { value: v, argument });
   if (family && fam !== family)
@@ -266,7 +272,7 @@ export function cidr(v: unknown, argument = 'cidr', opts: { bareOk?: boolean; fa
   if (slash < 0 && !opts.bareOk) throw bad('missing "/prefix"');
   const addr = slash < 0 ? v : v.slice(0, slash);
   const v4 = parseIpv4(addr);
-  const fam = v4 ? 4 : net.isIP(addr);
+  const fam = v4 ? 4 : net().isIP(addr);
   if ((fam !== 4 && fam !== 6) || addr.includes('%')) throw bad('not an IPv4 or IPv6 address');
   const max = fam === 4 ? 32 : 128;
   let prefixlen = max;

@@ -1,21 +1,29 @@
 #include "handle.hpp"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/netlink.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <new>
 #include <system_error>
 #include <utility>
 
 namespace nl {
 
-// How long the I/O thread keeps polling its queue after a batch (see run()).
+// How long an idle I/O thread keeps polling for work before it sleeps (see Pool::take).
 constexpr int kSpinMicros = 60;
+// The shared I/O threads: one per CPU the process may run on, at most this many.
+constexpr int kMaxIoThreads = 4;
+// Their stacks: they run the netlink codecs and small local tasks, nothing deep.
+constexpr size_t kStackBytes = 512 * 1024;
 
 // One round of that polling: tells the CPU this is a spin-wait (frees the
 // sibling hyper-thread, saves power). Only x86 has __builtin_ia32_pause;
@@ -48,54 +56,13 @@ Error error_of_current_exception(const std::string& op) {
 }
 
 namespace {
-// What the new thread is handed: it keeps the handle alive until it has said closed().
-struct Start {
-  std::shared_ptr<Handle> self;
-  std::unique_ptr<OpenRequest> open;
-};
-}  // namespace
-
-// pthread_create rather than std::thread: at the thread limit std::thread
-// throws std::system_error, which used to escape through node-addon-api
-// and abort the process. Here it is an errno, reported like any other.
-std::shared_ptr<Handle> Handle::start(std::unique_ptr<OpenRequest> open, std::shared_ptr<Sink> sink, Error* err) {
-  std::shared_ptr<Handle> h(new Handle());
-  h->sink_ = std::move(sink);
-  auto* st = new Start{h, std::move(open)};
-  pthread_attr_t attr;
-  int rc = pthread_attr_init(&attr);
-  if (rc == 0) {
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_t tid;
-    rc = pthread_create(&tid, &attr, &Handle::thread_main, st);
-    pthread_attr_destroy(&attr);
-  }
-  if (rc != 0) {
-    delete st;  // nothing ran: no namespace was opened or created
-    *err = Error::sys(rc, "pthread_create",
-                      rc == EAGAIN ? "cannot start the namespace's I/O thread: the process is at its thread or memory limit"
-                                   : "cannot start the namespace's I/O thread");
-    return nullptr;
-  }
-  return h;
-}
-
-void* Handle::thread_main(void* arg) {
-  std::unique_ptr<Start> st(static_cast<Start*>(arg));
-  auto self = std::move(st->self);
-  auto open = std::move(st->open);
-  st.reset();
-  self->run(std::move(open));
-  return nullptr;
-}
-
-// The sink's deliver() moves requests into a vector: it can only fail for
-// memory. Then wait for some and try again rather than lose the requests (their
-// promises would never settle) or let the exception end the process.
-void Handle::deliver(Batch&& b) noexcept {
+// Retries what can only fail for memory: waits for some rather than lose a
+// request (its promise would never settle) or let the exception end the process.
+template <class F>
+void with_memory(F&& f) noexcept {
   for (int wait_ms = 1;; wait_ms = std::min(wait_ms * 2, 100)) {
     try {
-      sink_->deliver(std::move(b));
+      f();
       return;
     } catch (...) {
       struct timespec ts{0, wait_ms * 1'000'000L};
@@ -104,12 +71,265 @@ void Handle::deliver(Batch&& b) noexcept {
   }
 }
 
+// The network namespace the calling thread is in now.
+netns::Identity thread_ns() {
+  struct stat st{};
+  if (stat("/proc/thread-self/ns/net", &st) < 0) return {};
+  return {st.st_dev, st.st_ino};
+}
+
+bool same(const netns::Identity& a, const netns::Identity& b) { return a.ino != 0 && a.dev == b.dev && a.ino == b.ino; }
+}  // namespace
+
+namespace io {
+
+// One shared I/O thread: sleeps on its own condition variable (so the waker
+// chooses which one wakes, and on which CPUs), and remembers which network
+// namespace it is in, so it enters one only when it must. It goes back to
+// the process's namespace as soon as its work inside is done: a thread left
+// in a namespace would keep it alive (and whatever it holds, e.g. the other
+// end of a veth) after its last handle has closed and its name is deleted.
+struct Worker {
+  std::condition_variable cv;
+  bool woken = false;
+  int tid = 0;
+  netns::Identity ns, home;
+  int home_fd = -1;
+  // Sized once: taking a pile off a queue never allocates.
+  std::vector<Request*> batch;
+  Handle::Batch work;
+
+  void run();
+  // Enters the namespace of h (setns) unless this thread is in it already.
+  bool enter(Handle& h, Error* err);
+  // Back to the namespace the thread started in.
+  void leave();
+};
+
+// The handles with work, and the threads that serve them. Made on the first
+// open and never destroyed: its threads live as long as the process (the
+// addon is never unloaded: RTLD_NODELETE).
+class Pool {
+ public:
+  static Pool& get() {
+    static Pool* p = new Pool();
+    return *p;
+  }
+
+  // Starts the threads, on the first open of the process: all of them, so
+  // their number is fixed from then on. Enough if one could be started.
+  bool ensure_started(Error* err) {
+    std::unique_lock<std::mutex> lk(mu_);
+    if (threads_ > 0) return true;
+    int rc = 0;
+    while (threads_ < max_ && (rc = start_locked()) == 0) {
+    }
+    if (threads_ > 0) return true;
+    *err = Error::sys(rc, "pthread_create",
+                      rc == EAGAIN ? "cannot start netplumb's I/O thread: the process is at its thread or memory limit"
+                                   : "cannot start netplumb's I/O thread");
+    return false;
+  }
+
+  void schedule(std::shared_ptr<Handle> h) {
+    std::lock_guard<std::mutex> lk(mu_);
+    // Cannot fail for memory without losing the handle's requests: retry.
+    with_memory([&] { ready_.push_back(std::move(h)); });
+    nready_.store(ready_.size(), std::memory_order_release);
+    // A thread polling for work takes it; otherwise wake a sleeping one (if
+    // every thread is busy, the first to finish takes it).
+    if (spinning_.load(std::memory_order_acquire) > 0 && ready_.size() == 1) return;
+    if (!sleeping_.empty()) {
+      Worker* w = sleeping_.back();
+      sleeping_.pop_back();
+      w->woken = true;
+      wake_elsewhere(*w);
+      w->cv.notify_one();
+    }
+  }
+
+  // The next handle with work, for w: polls briefly, then sleeps.
+  std::shared_ptr<Handle> take(Worker& w) {
+    for (;;) {
+      // An awaited request is followed by the next one a few microseconds
+      // after its completion: poll briefly before sleeping, so that request
+      // does not also pay for waking a thread. One thread polls at a time,
+      // and every 16th round yields: on a busy machine the JS thread about
+      // to submit may be waiting for this very CPU.
+      if (nready_.load(std::memory_order_acquire) == 0) {
+        if (spinning_.fetch_add(1, std::memory_order_acq_rel) == 0) {
+          unsigned round = 0;
+          for (auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicros);
+               nready_.load(std::memory_order_acquire) == 0 && std::chrono::steady_clock::now() < until; ++round) {
+            if (round % 16 == 15) sched_yield();
+            else cpu_relax();
+          }
+        }
+        spinning_.fetch_sub(1, std::memory_order_acq_rel);
+      }
+      std::unique_lock<std::mutex> lk(mu_);
+      if (!ready_.empty()) {
+        auto h = std::move(ready_.front());
+        ready_.pop_front();
+        nready_.store(ready_.size(), std::memory_order_release);
+        return h;
+      }
+      w.woken = false;
+      sleeping_.push_back(&w);  // reserved for every thread: cannot allocate
+      w.cv.wait(lk, [&] { return w.woken || !ready_.empty(); });
+      if (!w.woken) sleeping_.erase(std::find(sleeping_.begin(), sleeping_.end(), &w));
+      lk.unlock();
+      // Woken on CPUs chosen by wake_elsewhere(): may run anywhere again.
+      if (ncpus_ >= 2) sched_setaffinity(0, sizeof cpus_, &cpus_);
+    }
+  }
+
+  // True if there is work for another thread than the caller (it then puts
+  // its handle back in line instead of serving it again at once).
+  bool others_waiting() const { return nready_.load(std::memory_order_acquire) > 0; }
+
+  int threads() {
+    std::lock_guard<std::mutex> lk(mu_);
+    return threads_;
+  }
+  int max() const { return max_; }
+
+ private:
+  Pool() {
+    if (sched_getaffinity(0, sizeof cpus_, &cpus_) == 0) ncpus_ = CPU_COUNT(&cpus_);
+    max_ = std::clamp(ncpus_, 1, kMaxIoThreads);
+    sleeping_.reserve(kMaxIoThreads);
+  }
+
+  // pthread_create rather than std::thread: at the thread limit std::thread
+  // throws std::system_error, which used to escape through node-addon-api
+  // and abort the process. Here it is an errno, reported like any other.
+  int start_locked() {
+    Worker* w = nullptr;
+    try {
+      w = new Worker();
+      w->batch.reserve(kMaxBatch);
+      w->work.reserve(kMaxBatch);
+    } catch (...) {
+      delete w;
+      return ENOMEM;
+    }
+    pthread_attr_t attr;
+    int rc = pthread_attr_init(&attr);
+    if (rc == 0) {
+      pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+      pthread_attr_setstacksize(&attr, kStackBytes);
+      pthread_t tid;
+      rc = pthread_create(
+          &tid, &attr, [](void* arg) -> void* {
+            static_cast<Worker*>(arg)->run();
+            return nullptr;
+          },
+          w);
+      pthread_attr_destroy(&attr);
+    }
+    if (rc != 0) {
+      delete w;
+      return rc;
+    }
+    ++threads_;
+    return 0;
+  }
+
+  // Waking a sleeping thread from the JS thread, Linux tends to put it on
+  // the waker's own CPU ("wake affine"), even with another CPU idle; the two
+  // then share one core until load balancing separates them, a few
+  // milliseconds later: a burst after a pause ran at half speed (seen with
+  // sched_getcpu on a 2-vCPU VM). So narrow the sleeper's CPUs to the ones
+  // the caller is not on before waking it; it widens them again itself once
+  // running. Nothing is done on a single CPU.
+  void wake_elsewhere(Worker& w) {
+    if (ncpus_ < 2 || w.tid == 0) return;
+    int here = sched_getcpu();
+    if (here < 0 || !CPU_ISSET(here, &cpus_)) return;
+    cpu_set_t others = cpus_;
+    CPU_CLR(here, &others);
+    sched_setaffinity(w.tid, sizeof others, &others);  // best effort
+  }
+
+  std::mutex mu_;
+  std::deque<std::shared_ptr<Handle>> ready_;
+  std::atomic<size_t> nready_{0};  // ready_.size(), readable without the lock (for the poll)
+  std::atomic<int> spinning_{0};
+  std::vector<Worker*> sleeping_;
+  int threads_ = 0;
+  int max_ = 1;
+  cpu_set_t cpus_{};
+  int ncpus_ = 0;
+};
+
+void Worker::run() {
+  tid = static_cast<int>(gettid());
+  home = ns = thread_ns();
+  home_fd = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  Pool& pool = Pool::get();
+  for (;;) {
+    std::shared_ptr<Handle> h = pool.take(*this);
+    // Serve it while it has work, unless other handles are waiting: then it
+    // goes back in line after each batch, so no namespace starves another.
+    while (h->serve(*this)) {
+      if (pool.others_waiting()) {
+        pool.schedule(std::move(h));
+        break;
+      }
+    }
+  }
+}
+
+bool Worker::enter(Handle& h, Error* err) {
+  if (same(ns, h.id_)) return true;
+  if (!netns::enter(h.ns_fd_, err)) {
+    ns = thread_ns();  // unchanged, but be sure
+    return false;
+  }
+  ns = h.id_;
+  return true;
+}
+
+void Worker::leave() {
+  if (same(ns, home)) return;
+  Error ignored;
+  // Cannot fail for the namespace we started in, short of the fd being gone:
+  // then the thread stays where it is, and says so (ns).
+  if (home_fd >= 0 && netns::enter(home_fd, &ignored)) ns = home;
+  else ns = thread_ns();
+}
+
+}  // namespace io
+
+std::shared_ptr<Handle> Handle::start(std::unique_ptr<OpenRequest> open, std::shared_ptr<Sink> sink, Error* err) {
+  if (!io::Pool::get().ensure_started(err)) return nullptr;  // nothing was opened or created
+  std::shared_ptr<Handle> h(new Handle());
+  h->sink_ = std::move(sink);
+  h->open_ = std::move(open);
+  h->scheduled_ = true;
+  io::Pool::get().schedule(h);
+  return h;
+}
+
+int Handle::io_threads() { return io::Pool::get().threads(); }
+int Handle::io_threads_max() { return io::Pool::get().max(); }
+
+// The sink's deliver() moves requests into a vector: it can only fail for
+// memory. Then wait for some and try again rather than lose the requests (their
+// promises would never settle) or let the exception end the process.
+void Handle::deliver(Batch&& b) noexcept {
+  with_memory([&] { sink_->deliver(std::move(b)); });
+}
+
 Handle::~Handle() = default;
+
+void Handle::schedule() { io::Pool::get().schedule(shared_from_this()); }
 
 void Handle::submit(std::vector<std::unique_ptr<Request>>&& rs) {
   if (rs.empty()) return;
   size_t queued = 0;
-  bool closed = false;
+  bool closed = false, wake = false;
   {
     std::lock_guard<std::mutex> lk(mu_);
     closed = closing_;
@@ -120,12 +340,11 @@ void Handle::submit(std::vector<std::unique_ptr<Request>>&& rs) {
         for (; queued < rs.size(); ++queued) queue_.push_back(std::move(rs[queued]));
       } catch (...) {
       }
-      queued_.store(queue_.size(), std::memory_order_release);
-      wake_elsewhere();
-      cv_.notify_one();
-      if (queued == rs.size()) return;
+      if (queued > 0 && !scheduled_) scheduled_ = wake = true;
     }
   }
+  if (wake) schedule();
+  if (queued == rs.size()) return;
   Batch b;
   b.swap(rs);  // the same storage: no allocation
   b.erase(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(queued));
@@ -137,47 +356,40 @@ void Handle::submit(std::vector<std::unique_ptr<Request>>&& rs) {
   deliver(std::move(b));
 }
 
-// Waking a sleeping I/O thread from the JS thread, Linux tends to put it on
-// the waker's own CPU ("wake affine"), even with another CPU idle; the two then
-// share one core until load balancing separates them, a few milliseconds
-// later: a burst after a pause ran at half speed (seen with sched_getcpu on a
-// 2-vCPU VM). So, only when the thread is asleep, narrow its CPUs to the ones
-// the caller is not on before waking it; it widens them again itself once
-// running. Nothing is done on a single CPU, or when the thread is spinning.
-void Handle::wake_elsewhere() {
-  int tid = tid_.load(std::memory_order_acquire);
-  if (ncpus_ < 2 || tid == 0 || !sleeping_.load(std::memory_order_acquire)) return;
-  int here = sched_getcpu();
-  if (here < 0 || !CPU_ISSET(here, &cpus_)) return;
-  cpu_set_t others = cpus_;
-  CPU_CLR(here, &others);
-  sched_setaffinity(tid, sizeof others, &others);  // best effort
-}
-
 void Handle::close() {
-  std::lock_guard<std::mutex> lk(mu_);
-  closing_ = true;
-  cv_.notify_one();
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    closing_ = true;
+    if (!scheduled_ && !finished_) scheduled_ = wake = true;
+  }
+  if (wake) schedule();
 }
 
 void Handle::abandon() {
   std::deque<std::unique_ptr<Request>> dropped;
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lk(mu_);
     closing_ = abandoned_ = true;
     dropped.swap(queue_);
-    queued_.store(0, std::memory_order_release);
-    cv_.notify_one();
+    if (!scheduled_ && !finished_) scheduled_ = wake = true;
   }
+  if (wake) schedule();
 }
 
-void Handle::run(std::unique_ptr<OpenRequest> open) {
+void Handle::do_open(io::Worker& w) {
+  std::unique_ptr<OpenRequest> open = std::move(open_);
   Error err;
   int ns_fd = -1;
-  std::optional<Socket> sock;
+  bool created = false;
   try {
     switch (open->mode) {
-      case OpenRequest::Mode::Create: ns_fd = netns::create_on_this_thread(open->path, &err); break;
+      case OpenRequest::Mode::Create:
+        ns_fd = netns::create_on_this_thread(open->path, &err);
+        w.ns = thread_ns();  // unshare moved this thread, even if the mount then failed
+        created = ns_fd >= 0;
+        break;
       case OpenRequest::Mode::Current:
       case OpenRequest::Mode::Path:
         if (open->pinned_fd >= 0) {
@@ -189,97 +401,66 @@ void Handle::run(std::unique_ptr<OpenRequest> open) {
         } else {
           ns_fd = netns::open_path(open->path, &err, open->nofollow);
         }
-        // This thread already lives in the process's namespace (threads start in
-        // their creator's, and the JS thread never moves): no setns, which would
-        // need CAP_SYS_ADMIN even for a read-only listing.
-        if (ns_fd >= 0 && open->mode == OpenRequest::Mode::Path && !netns::enter(ns_fd, &err)) {
-          ::close(ns_fd);
-          ns_fd = -1;
-        }
         break;
     }
-    if (ns_fd >= 0 && netns::identify(ns_fd, &open->id, &err)) sock = Socket::open(NETLINK_ROUTE, &err);
+    if (ns_fd >= 0 && netns::identify(ns_fd, &open->id, &err)) {
+      ns_fd_ = ns_fd;
+      id_ = open->id;
+      // The socket is made inside the namespace; a thread already there (the
+      // process's own namespace, for current()) needs no setns, which would
+      // need CAP_SYS_ADMIN even for a read-only listing.
+      if (w.enter(*this, &err)) sock_ = Socket::open(NETLINK_ROUTE, &err);
+    }
   } catch (...) {
     // Out of memory while opening: undone below, like any other failure.
-    sock.reset();
+    sock_.reset();
     err = error_of_current_exception("open");
   }
-  bool ok = ns_fd >= 0 && sock.has_value();
-  if (!ok && ns_fd >= 0) {
-    if (open->mode == OpenRequest::Mode::Create) {
+  w.leave();
+  ok_ = ns_fd >= 0 && sock_.has_value();
+  if (!ok_ && ns_fd >= 0) {
+    if (created) {
       Error ignored;
       netns::remove(open->path, &ignored, open->id);  // only if it is still the one we made
     }
     ::close(ns_fd);
-    ns_fd = -1;
+    ns_fd = ns_fd_ = -1;
   }
   open->ns_fd = ns_fd;
   open->done = true;
-  if (!ok) {
+  if (!ok_) {
     if (err.syscall.empty()) err.syscall = "open";
+    err_ = err;
     open->error = err;
   }
+  Batch b;
+  with_memory([&] { b.push_back(std::move(open)); });
+  deliver(std::move(b));
+}
+
+void Handle::finish() {
+  sock_.reset();
+  nf_.reset();
+  if (ns_fd_ >= 0) ::close(ns_fd_);
+  ns_fd_ = -1;
+  sink_->closed();  // no allocation (see Bridge::closed)
+}
+
+bool Handle::serve(io::Worker& w) {
+  if (open_) do_open(w);
+  Batch& work = w.work;
+  work.clear();
   {
-    Batch b;
-    for (int wait_ms = 1;; wait_ms = std::min(wait_ms * 2, 100)) {
-      try {
-        b.push_back(std::move(open));
-        break;
-      } catch (...) {
-        struct timespec ts{0, wait_ms * 1'000'000L};
-        nanosleep(&ts, nullptr);
+    std::lock_guard<std::mutex> lk(mu_);
+    if (abandoned_) queue_.clear();
+    if (queue_.empty()) {
+      if (closing_ && !finished_) {
+        finished_ = true;
+      } else {
+        scheduled_ = false;
+        return false;
       }
-    }
-    deliver(std::move(b));
-  }
-
-  std::optional<Socket> nf;
-  LocalContext ctx;
-  ctx.ns_fd = ns_fd;
-  ctx.netfilter = [&](Error* e) -> Socket* {
-    if (!nf) nf = Socket::open(NETLINK_NETFILTER, e);
-    return nf ? &*nf : nullptr;
-  };
-
-  tid_.store(static_cast<int>(gettid()), std::memory_order_release);
-  if (sched_getaffinity(0, sizeof cpus_, &cpus_) == 0) ncpus_ = CPU_COUNT(&cpus_);
-
-  // Sized once: taking a pile off the queue never allocates.
-  std::vector<Request*> batch;
-  Batch work;
-  for (int wait_ms = 1;; wait_ms = std::min(wait_ms * 2, 100)) {
-    try {
-      batch.reserve(kMaxBatch);
-      work.reserve(kMaxBatch);
-      break;
-    } catch (...) {
-      struct timespec ts{0, wait_ms * 1'000'000L};
-      nanosleep(&ts, nullptr);
-    }
-  }
-  for (;;) {
-    work.clear();
-    // A caller awaiting one request at a time submits the next one a few
-    // microseconds after the last completion: spin briefly before sleeping,
-    // so that request does not also pay for waking this thread.
-    // Every 16th round yields: on a busy machine the JS thread that is about
-    // to submit may be waiting for this very CPU.
-    unsigned round = 0;
-    for (auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicros);
-         queued_.load(std::memory_order_acquire) == 0 && std::chrono::steady_clock::now() < until; ++round) {
-      if (round % 16 == 15) sched_yield();
-      else cpu_relax();
-    }
-    {
-      std::unique_lock<std::mutex> lk(mu_);
-      if (!closing_ && queue_.empty()) {
-        sleeping_.store(true, std::memory_order_release);
-        cv_.wait(lk, [&] { return closing_ || !queue_.empty(); });
-        sleeping_.store(false, std::memory_order_release);
-        // Woken on a CPU chosen by wake_elsewhere(): may run anywhere again.
-        if (ncpus_ >= 2) sched_setaffinity(0, sizeof cpus_, &cpus_);
-      }
-      if ((queue_.empty() && closing_) || abandoned_) break;
+    } else {
       // Take what piled up: a run of plain requests, or one dump, or one local task.
       size_t bytes = 0;
       while (!queue_.empty() && work.size() < kMaxBatch) {
@@ -292,44 +473,64 @@ void Handle::run(std::unique_ptr<OpenRequest> open) {
         queue_.pop_front();
         if (alone) break;
       }
-      queued_.store(queue_.size(), std::memory_order_release);
     }
-    try {
-      if (!ok) {
-        for (auto& r : work) {
-          r->done = true;
-          r->error = err;
-        }
-      } else if (work.front()->local) {
-        auto* local = static_cast<LocalRequest*>(work.front().get());
-        local->run(ctx);
-        local->done = true;
-      } else {
-        batch.clear();
-        for (auto& r : work) batch.push_back(r.get());
-        transact(*sock, batch);
-      }
-    } catch (...) {
-      // Out of memory in the middle of a batch: what was not answered yet
-      // fails; what was sent may have been applied by the kernel.
-      int e = error_of_current_exception("transact").err;
-      for (auto& r : work) {
-        if (r->done) continue;
-        r->done = true;
-        try {
-          r->error = Error::sys(e, r->op, "failed on the I/O thread; the request's outcome is unknown");
-        } catch (...) {
-          r->error.emplace();
-          r->error->err = e;
-        }
-      }
-    }
-    deliver(std::move(work));
   }
-  sock.reset();
-  nf.reset();
-  if (ns_fd >= 0) ::close(ns_fd);
-  sink_->closed();  // no allocation (see Bridge::closed)
+  if (work.empty()) {  // closing, nothing left: the handle's last act
+    finish();
+    return false;
+  }
+  try {
+    if (!ok_) {
+      for (auto& r : work) {
+        r->done = true;
+        r->error = err_;
+      }
+    } else if (work.front()->local) {
+      // Local tasks run inside the namespace (a sysctl shows the opener's,
+      // a socket belongs to its creator's, the netfilter socket is made there).
+      auto* local = static_cast<LocalRequest*>(work.front().get());
+      Error e;
+      if (w.enter(*this, &e)) {
+        LocalContext ctx;
+        ctx.ns_fd = ns_fd_;
+        ctx.netfilter = [this](Error* err) -> Socket* {
+          if (!nf_) nf_ = Socket::open(NETLINK_NETFILTER, err);
+          return nf_ ? &*nf_ : nullptr;
+        };
+        try {
+          local->run(ctx);
+        } catch (...) {
+          w.leave();
+          throw;
+        }
+        w.leave();
+      } else {
+        e.syscall = "setns";
+        local->error = e;
+      }
+      local->done = true;
+    } else {
+      w.batch.clear();
+      for (auto& r : work) w.batch.push_back(r.get());
+      transact(*sock_, w.batch);
+    }
+  } catch (...) {
+    // Out of memory in the middle of a batch: what was not answered yet
+    // fails; what was sent may have been applied by the kernel.
+    int e = error_of_current_exception("transact").err;
+    for (auto& r : work) {
+      if (r->done) continue;
+      r->done = true;
+      try {
+        r->error = Error::sys(e, r->op, "failed on the I/O thread; the request's outcome is unknown");
+      } catch (...) {
+        r->error.emplace();
+        r->error->err = e;
+      }
+    }
+  }
+  deliver(std::move(work));
+  return true;  // look again: more may have come, or a close
 }
 
 }  // namespace nl

@@ -1,16 +1,15 @@
-// nl::Handle — one network namespace's netlink socket, owned by an I/O
-// thread that lives in that namespace. Requests queue up; whatever piled up
-// while the previous batch was in the kernel goes out together in one
-// sendmsg, and completes together in one delivery to the sink.
+// nl::Handle — one network namespace's netlink socket, served by the
+// process's shared I/O threads. Requests queue up; whatever piled up while
+// the previous batch was in the kernel goes out together in one sendmsg, and
+// completes together in one delivery to the sink.
 #pragma once
 
 #include <sched.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <deque>
-#include <functional>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,54 +40,79 @@ class OpenRequest : public Request {
   netns::Identity id;
 };
 
+namespace io {
+struct Worker;
+}
+
+// One namespace: its fd (held from open to close, never re-resolved), its
+// NETLINK_ROUTE socket (and NETLINK_NETFILTER, made on first use) and its
+// queue. No thread of its own: a small fixed set of I/O threads, shared by
+// every handle of the process (handle.cpp), serves whichever handles have
+// work. A netlink socket stays bound to the namespace it was created in,
+// whichever thread uses it, so a thread enters a namespace (setns) only to
+// create a socket there and to run the local requests that must run inside
+// (sysctls, sockets). One thread at a time serves a handle: its requests run
+// in the order they were submitted.
 class Handle : public std::enable_shared_from_this<Handle> {
  public:
   using Batch = std::vector<std::unique_ptr<Request>>;
   struct Sink {
     virtual ~Sink() = default;
-    // Called on the I/O thread with a batch of finished requests.
+    // Called on an I/O thread with a batch of finished requests.
     virtual void deliver(Batch&& done) = 0;
-    // Called on the I/O thread once, as its very last action.
+    // Called on an I/O thread once, as the handle's very last action.
     virtual void closed() = 0;
   };
 
-  // Starts the I/O thread; `open` completes first, through the sink. When no
-  // thread can be made (EAGAIN at the thread limit, ENOMEM for its stack)
-  // returns null with *err set (syscall "pthread_create"): nothing was
-  // started or created, and the sink is never called.
+  // Queues the handle's opening; `open` completes first, through the sink.
+  // When the shared I/O threads cannot be started (the first open of the
+  // process: EAGAIN at the thread limit, ENOMEM for a stack) returns null
+  // with *err set (syscall "pthread_create"): nothing was started or
+  // created, and the sink is never called.
   static std::shared_ptr<Handle> start(std::unique_ptr<OpenRequest> open, std::shared_ptr<Sink> sink, Error* err);
   ~Handle();
 
-  // Queues requests (what one turn of JS asked): one lock, one wake-up of the I/O thread.
+  // Queues requests (what one turn of JS asked): one lock, at most one wake-up of an I/O thread.
   void submit(std::vector<std::unique_ptr<Request>>&& rs);
-  // Lets queued requests finish, then ends the thread and closes the socket
-  // and the namespace fd. Requests submitted afterwards fail with EBADF.
+  // Lets queued requests finish, then closes the socket and the namespace
+  // fd. Requests submitted afterwards fail with EBADF.
   void close();
   // Nobody is left to hear the answers (the JS environment has gone): drops
   // what is still queued, unsent, then closes as close() does.
   void abandon();
 
+  // The process's shared I/O threads, for tests and benchmarks: how many run now, and at most.
+  static int io_threads();
+  static int io_threads_max();
+
  private:
+  friend struct io::Worker;
   Handle() = default;
-  static void* thread_main(void* arg);
-  void run(std::unique_ptr<OpenRequest> open);
+  // Runs on an I/O thread: the open (first time), then one batch. Returns
+  // true when the handle has more to do (it stays scheduled).
+  bool serve(io::Worker& w);
+  void do_open(io::Worker& w);
+  void finish();
   // Hands finished requests to the sink; never throws (see handle.cpp).
   void deliver(Batch&& b) noexcept;
+  // Makes sure an I/O thread will look at this handle (call without mu_).
+  void schedule();
 
   std::shared_ptr<Sink> sink_;
   std::mutex mu_;
-  std::condition_variable cv_;
   std::deque<std::unique_ptr<Request>> queue_;
-  std::atomic<size_t> queued_{0};  // queue_.size(), readable without the lock (for the short spin)
-  // True while the I/O thread sleeps on cv_ (not while it spins); its tid and
-  // the CPUs it may run on, for wake_elsewhere().
-  std::atomic<bool> sleeping_{false};
-  std::atomic<int> tid_{0};
-  cpu_set_t cpus_{};
-  int ncpus_ = 0;
-  void wake_elsewhere();
+  std::unique_ptr<OpenRequest> open_;  // until an I/O thread has run it
+  bool scheduled_ = false;  // in the ready list, or being served
   bool closing_ = false;
   bool abandoned_ = false;
+  bool finished_ = false;
+
+  // Touched only by the I/O thread serving the handle (one at a time).
+  int ns_fd_ = -1;
+  netns::Identity id_;
+  std::optional<Socket> sock_, nf_;
+  bool ok_ = false;
+  Error err_;  // why the open failed, for every request after it
 };
 
 // The error for the C++ exception being handled (call only inside a catch):

@@ -23,7 +23,8 @@ void SocketRequest::run(LocalContext&) {
       return;
     }
     // A burst of changes (thousands of routes) must not overflow it at once.
-    int sz = 4 << 20;
+    // A caller that asks for a small one (a test forcing an overrun) gets it.
+    int sz = rcvbuf ? static_cast<int>(rcvbuf) : 4 << 20;
     if (setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof sz) < 0) setsockopt(s, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
     sockaddr_nl sa{};
     sa.nl_family = AF_NETLINK;

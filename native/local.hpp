@@ -25,6 +25,8 @@ class SocketRequest : public LocalRequest {
   // Instead: a NETLINK_ROUTE socket subscribed to these RTMGRP_* groups, for
   // watching the namespace's changes (non-blocking, read by the JS thread).
   std::optional<uint32_t> netlink_groups;
+  // Its receive buffer in bytes (SO_RCVBUF, which the kernel doubles); 0: 4 MiB.
+  uint32_t rcvbuf = 0;
   int fd = -1;  // result: owned by the caller (lib hands it to Node)
   void run(LocalContext& ctx) override;
 };

@@ -14,11 +14,23 @@
  *                       libstdc++ headers are configured for glibc, and the
  *                       kernel's UAPI headers (linux-libc-dev) as Alpine's
  *                       linux-headers provides them.
+ *   aarch64-linux-musl  the same for arm64: clang --target=aarch64-linux-musl,
+ *                       libc++, the arm64 kernel headers of the cross
+ *                       toolchain (linux-libc-dev-arm64-cross) and musl's
+ *                       arm64 headers from Debian's musl-dev arm64 package.
+ *                       That package is fetched (fetchMuslArm64, run by
+ *                       `npm test` before it enters the sandbox, or
+ *                       `node scripts/cross-build.js --fetch`) from the URL
+ *                       this host's apt gives for its own musl-dev, the
+ *                       architecture changed, and unpacked with dpkg-deb
+ *                       into a cache directory: the host's dpkg architectures
+ *                       are left alone and no package index is downloaded.
  *
  * Node-API's headers (node_api.h) come from the running node's include
  * directory or node-gyp's cache; node-addon-api's from its package.
  *
  * Usage: node scripts/cross-build.js [--json] [--target NAME]... [-jN]
+ *        node scripts/cross-build.js --fetch   (musl's arm64 headers, once)
  * Prints one line per target; exits 0 if every target that has its toolchain
  * compiled everything, 1 otherwise. A target whose toolchain is missing is
  * "skipped" with the Debian package that provides it.
@@ -69,13 +81,89 @@ function nodeApiInclude() {
 
 /** The kernel's UAPI headers (linux/, asm/, asm-generic/), as Debian installs them. */
 const UAPI = { linux: '/usr/include/linux', 'asm-generic': '/usr/include/asm-generic', asm: '/usr/include/x86_64-linux-gnu/asm' };
+/** The same for arm64, from the cross toolchain's linux-libc-dev-arm64-cross. */
+const UAPI_ARM64 = {
+  linux: '/usr/aarch64-linux-gnu/include/linux',
+  'asm-generic': '/usr/aarch64-linux-gnu/include/asm-generic',
+  asm: '/usr/aarch64-linux-gnu/include/asm',
+};
 
-/** Those headers on their own in `tmp`/uapi, as a musl system has them (Alpine's linux-headers). */
-function uapiDir(tmp) {
-  const dir = path.join(tmp, 'uapi');
+/** Those headers on their own in `tmp`/NAME, as a musl system has them (Alpine's linux-headers). */
+function uapiDir(tmp, uapi = UAPI, name = 'uapi') {
+  const dir = path.join(tmp, name);
   fs.mkdirSync(dir, { recursive: true });
-  for (const [name, to] of Object.entries(UAPI)) fs.symlinkSync(to, path.join(dir, name));
+  for (const [sub, to] of Object.entries(uapi)) fs.symlinkSync(to, path.join(dir, sub));
   return dir;
+}
+
+/** Where fetched headers are kept: NETPLUMB_CROSS_CACHE, else ~/.cache/netplumb/cross. */
+function cacheDir() {
+  return process.env.NETPLUMB_CROSS_CACHE || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'netplumb', 'cross');
+}
+
+/** musl's arm64 headers, unpacked by fetchMuslArm64: the include directory, or null. */
+function muslArm64Include() {
+  const dir = path.join(cacheDir(), 'musl-dev-arm64', 'usr', 'include', 'aarch64-linux-musl');
+  return fs.existsSync(path.join(dir, 'bits', 'alltypes.h')) ? dir : null;
+}
+
+/**
+ * Fetches Debian's musl-dev for arm64 and unpacks it into the cache: the URL
+ * is the one this host's apt gives for its own musl-dev (same archive, same
+ * version), with the architecture changed; the download goes through apt's
+ * own transport (apt-helper, with the host's proxy settings); dpkg-deb
+ * checks the package's name, architecture and version before unpacking.
+ * No dpkg architecture is added and no package index is fetched, so the
+ * .deb's hash is not checked against a signed index (it only supplies
+ * headers to compile against; nothing built with them runs). Resolves with
+ * null when the headers are there, or with why they are not.
+ */
+function fetchMuslArm64({ log = () => undefined } = {}) {
+  if (muslArm64Include()) return null;
+  if (process.arch !== 'x64') return `musl's arm64 headers are fetched on x86_64 hosts only (this is ${process.arch})`;
+  const tools = ['apt-get', 'dpkg-deb', 'dpkg'];
+  const helper = '/usr/lib/apt/apt-helper';
+  if (!tools.every(which) || !fs.existsSync(helper)) return `needs apt-get, ${helper}, dpkg and dpkg-deb (a Debian or Ubuntu host)`;
+  const hostArch = spawnSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).stdout.trim();
+  const uris = () => spawnSync('apt-get', ['download', '--print-uris', 'musl-dev'], { encoding: 'utf8' });
+  let r = uris();
+  let m = /^'([^']+\/musl-dev_([^_']+)_[^_']+\.deb)' /m.exec(r.stdout || '');
+  if (!m && process.getuid && process.getuid() === 0) {
+    spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore' });
+    r = uris();
+    m = /^'([^']+\/musl-dev_([^_']+)_[^_']+\.deb)' /m.exec(r.stdout || '');
+  }
+  if (!m) return `apt knows no musl-dev to locate the arm64 one by (apt-get download --print-uris musl-dev: ${(r.stderr || r.stdout || '').trim() || 'nothing'})`;
+  const version = m[2];
+  const url = m[1].replace(new RegExp(`_${hostArch}\\.deb$`), '_arm64.deb');
+  if (!url.endsWith('_arm64.deb')) return `cannot derive the arm64 package's URL from ${m[1]}`;
+  const cache = cacheDir();
+  fs.mkdirSync(cache, { recursive: true });
+  const deb = path.join(cache, path.basename(url));
+  const part = `${deb}.part`;
+  log(`cross-build: fetching musl's arm64 headers for the aarch64-linux-musl build check: ${url}\n`);
+  const d = spawnSync(helper, ['-o', 'APT::Sandbox::User=root', 'download-file', url, part], { encoding: 'utf8' });
+  if (d.status !== 0 || !fs.existsSync(part)) {
+    fs.rmSync(part, { force: true });
+    return `could not download ${url} (${helper} download-file: ${(d.stderr || d.stdout || '').trim().split('\n').pop()})`;
+  }
+  const f = spawnSync('dpkg-deb', ['-f', part, 'Package', 'Architecture', 'Version'], { encoding: 'utf8' });
+  const got = (f.stdout || '').trim().replace(/\n/g, ', ');
+  if (f.status !== 0 || got !== `Package: musl-dev, Architecture: arm64, Version: ${version}`) {
+    fs.rmSync(part, { force: true });
+    return `${url} is not musl-dev ${version} for arm64 (${got || f.stderr.trim()})`;
+  }
+  fs.renameSync(part, deb);
+  const dest = path.join(cache, 'musl-dev-arm64');
+  const tmpDest = fs.mkdtempSync(`${dest}.`);
+  const x = spawnSync('dpkg-deb', ['-x', deb, tmpDest], { encoding: 'utf8' });
+  if (x.status !== 0) {
+    fs.rmSync(tmpDest, { recursive: true, force: true });
+    return `dpkg-deb -x ${deb} failed: ${x.stderr.trim()}`;
+  }
+  fs.rmSync(dest, { recursive: true, force: true });
+  fs.renameSync(tmpDest, dest);
+  return muslArm64Include() ? null : `${deb} holds no usr/include/aarch64-linux-musl/bits/alltypes.h`;
 }
 
 /** libc++'s headers for the installed clang (…/llvm-N/include/c++/v1), or null. */
@@ -127,6 +215,35 @@ function targets() {
       ],
       // musl defines no __GLIBC__; a glibc header reached by mistake would.
       probe: '#include <features.h>\n#include <string>\n#ifdef __GLIBC__\n#error glibc headers\n#endif\n',
+    });
+  }
+
+  const muslArm64 = muslArm64Include();
+  why = null;
+  if (process.arch !== 'x64') why = `musl headers are looked up for x86_64 hosts only (this is ${process.arch})`;
+  else if (!clang) why = 'no clang++ (Debian: apt-get install clang)';
+  else if (!muslArm64)
+    why = `no musl arm64 headers in ${path.join(cacheDir(), 'musl-dev-arm64')} (Debian's musl-dev arm64 package: node scripts/cross-build.js --fetch; npm test fetches it as root)`;
+  else if (!libcxx) why = 'no libc++ headers (Debian: apt-get install libc++-dev)';
+  else if (!Object.values(UAPI_ARM64).every((p) => fs.existsSync(p)))
+    why = 'no arm64 kernel UAPI headers in /usr/aarch64-linux-gnu/include (Debian: apt-get install linux-libc-dev-arm64-cross)';
+  if (why) list.push({ name: 'aarch64-linux-musl', missing: why });
+  else {
+    const resource = spawnSync(clang, ['-print-resource-dir'], { encoding: 'utf8' }).stdout.trim();
+    list.push({
+      name: 'aarch64-linux-musl',
+      cxx: clang,
+      flags: (tmp) => [
+        '--target=aarch64-linux-musl',
+        '-nostdinc',
+        '-nostdinc++',
+        '-isystem', libcxx,
+        '-isystem', path.join(resource, 'include'),
+        '-isystem', muslArm64,
+        '-idirafter', uapiDir(tmp, UAPI_ARM64, 'uapi-arm64'),
+        '-D_LIBCPP_HAS_MUSL_LIBC',
+      ],
+      probe: '#ifndef __aarch64__\n#error not aarch64\n#endif\n#include <features.h>\n#include <string>\n#ifdef __GLIBC__\n#error glibc headers\n#endif\n',
     });
   }
   return list;
@@ -227,6 +344,11 @@ async function main(argv) {
     if (argv[i] === '--json') json = true;
     else if (argv[i] === '--target') only.push(argv[++i]);
     else if (/^-j\d+$/.test(argv[i])) jobs = Number(argv[i].slice(2));
+    else if (argv[i] === '--fetch') {
+      const why = fetchMuslArm64({ log: (l) => process.stderr.write(l) });
+      process.stdout.write(why ? `cross-build: musl's arm64 headers: ${why}\n` : `cross-build: musl's arm64 headers in ${muslArm64Include()}\n`);
+      return why ? 1 : 0;
+    }
     else {
       process.stderr.write(`cross-build: unknown argument '${argv[i]}'\n`);
       return 2;
@@ -254,4 +376,4 @@ if (require.main === module)
     },
   );
 
-module.exports = { crossBuild, targets, readBindingGyp, elfMachine };
+module.exports = { crossBuild, targets, readBindingGyp, elfMachine, fetchMuslArm64 };

@@ -30,14 +30,17 @@ function needs(integration) {
 }
 
 /**
- * Wanted, not required: the cross toolchains of the arm64 and musl build check
- * (test/unit/cross-build.test.ts, which skips a target whose toolchain is
- * missing). Installed along with the rest when we are root with apt; elsewhere
- * only named. Same columns as needs(); null: that system has no such package.
+ * Wanted, not required: headless chromium (the topology test), the cross
+ * toolchains of the arm64 and musl build check (test/unit/cross-build.test.ts,
+ * which skips a target whose toolchain is missing). Installed along with the
+ * rest when we are root with a package manager; elsewhere only named. Same columns as needs(); null: that system has no such package.
  */
 function wants() {
-  if (process.arch !== 'x64') return [];
+  // Any architecture: the browser that renders the topology page (test/integration/topology.test.ts skips, saying so, without it).
+  const browser = [[() => has('chromium') || has('chromium-browser'), 'chromium: renders the topology picture in a headless browser', 'chromium', 'chromium', 'chromium']];
+  if (process.arch !== 'x64') return browser;
   return [
+    ...browser,
     [() => has('aarch64-linux-gnu-g++'), 'aarch64-linux-gnu-g++: the arm64 build check', 'g++-aarch64-linux-gnu', null, null],
     [() => fs.existsSync('/usr/include/x86_64-linux-musl/features.h'), "musl's headers: the musl build check", 'musl-tools', null, null],
     [() => libcxx(), 'libc++ headers: the musl build check', 'libc++-dev', null, null],
@@ -70,6 +73,19 @@ function manager() {
 
 /** Returns true when everything is there (after installing what was missing), false after saying what to run. */
 function ensureTools({ integration, root, log = (s) => process.stderr.write(s) }) {
+  const ok = ensurePackages({ integration, root, log });
+  // Wanted too: musl's arm64 headers, which no package of this host's
+  // architecture provides (scripts/cross-build.js fetches Debian's musl-dev
+  // for arm64 once); here, because the sandbox has no network.
+  if (ok && root && process.arch === 'x64' && has('apt-get')) {
+    const cross = require('./cross-build.js');
+    const why = cross.fetchMuslArm64({ log: (l) => log(l.replace(/^cross-build: /, 'npm test: ')) });
+    if (why) log(`npm test: no musl arm64 headers, the aarch64-linux-musl build check is skipped: ${why}\n`);
+  }
+  return ok;
+}
+
+function ensurePackages({ integration, root, log }) {
   const pm = manager();
   const missing = needs(integration).filter(([ok]) => !ok());
   const wanted = pm && root ? wants().filter((w) => w[pm.idx] && !w[0]()) : [];

@@ -4,12 +4,14 @@
 //   handle_wrap.cc  Handle: a namespace's I/O thread; its request kinds in requests.hpp
 //   watcher.cc      Watcher: a netlink monitor socket read on the JS thread
 //   namespace.cc    removeNamespace, attachNamespace, enterNamespace, restoreNamespace, tryLock
+//   trace.cc        setTrace: the netlink message trace tap, handed to JS
 //   wire.cc         wireLayout: the packed address/route hand-off, described in wire.hpp
 #include <dlfcn.h>
 #include <napi.h>
 
 #include "handle_wrap.hpp"
 #include "namespace.hpp"
+#include "trace.hpp"
 #include "watcher.hpp"
 #include "wire.hpp"
 
@@ -29,6 +31,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Handle", glue::handle_class(env));
   exports.Set("removeNamespace", Napi::Function::New(env, glue::RemoveNamespace));
   exports.Set("Watcher", glue::watcher_class(env));
+  exports.Set("setTrace", Napi::Function::New(env, glue::set_trace, "setTrace"));
   exports.Set("tryLock", Napi::Function::New(env, glue::TryLock));
   exports.Set("wireLayout", glue::wire::layout(env));
   return exports;

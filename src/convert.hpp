@@ -60,6 +60,7 @@ Spec from_object(const Napi::CallbackInfo& info) {
 // ---------------------------------------------------------------- JS -> C++
 
 nl::rtnl::LinkSpec to_link(const Napi::Object& o);
+nl::rtnl::KindData to_kind_data(const Napi::Object& o);
 nl::rtnl::NeighSpec to_neigh(const Napi::Object& o);
 nl::rtnl::RuleSpec to_rule(const Napi::Object& o);
 nl::nft::Msg to_nft_msg(const Napi::Object& o);
@@ -68,6 +69,7 @@ nl::nft::Msg to_nft_msg(const Napi::Object& o);
 // ---------------------------------------------------------------- C++ -> JS
 
 Napi::Object from_link(Napi::Env env, const nl::rtnl::LinkInfo& l);
+Napi::Object from_kind_data(Napi::Env env, const nl::rtnl::KindData& d);
 Napi::Object from_addr(Napi::Env env, const nl::rtnl::AddrInfo& a);
 Napi::Object from_route(Napi::Env env, const nl::rtnl::RouteInfo& r);
 Napi::Object from_neigh(Napi::Env env, const nl::rtnl::NeighInfo& n);

@@ -23,6 +23,39 @@ std::optional<Bytes> opt_bytes(const Napi::Object& o, const char* k) {
 }
 Bytes bytes(const Napi::Object& o, const char* k) { return opt_bytes(o, k).value_or(Bytes{}); }
 
+// A kind's data ({ id: 42, group: Uint8Array(4) }): numbers, addresses and
+// strings by name; the kind's table (native/rtnl/kinds/) says what they mean.
+nl::rtnl::KindData to_kind_data(const Napi::Object& o) {
+  nl::rtnl::KindData d;
+  Napi::Array keys = o.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    std::string k = keys.Get(i).As<Napi::String>().Utf8Value();
+    Napi::Value v = o.Get(k);
+    nl::rtnl::KindValue x;
+    if (v.IsNumber()) {
+      double n = v.As<Napi::Number>().DoubleValue();
+      if (!(n >= 0 && n <= 4294967295.0) || n != static_cast<double>(static_cast<uint64_t>(n)))
+        throw Napi::TypeError::New(o.Env(), "native spec: data." + k + " must be an unsigned 32-bit integer");
+      x.num = static_cast<uint64_t>(n);
+    } else if (v.IsBoolean()) {
+      x.num = v.As<Napi::Boolean>().Value() ? 1 : 0;
+    } else if (v.IsTypedArray()) {
+      auto a = v.As<Napi::Uint8Array>();
+      x.type = nl::rtnl::KindValue::Type::Ip;
+      x.ip.assign(a.Data(), a.Data() + a.ByteLength());
+    } else if (v.IsString()) {
+      x.type = nl::rtnl::KindValue::Type::Str;
+      x.str = v.As<Napi::String>().Utf8Value();
+    } else if (v.IsUndefined()) {
+      continue;
+    } else {
+      throw Napi::TypeError::New(o.Env(), "native spec: data." + k + " must be a number, boolean, string or Uint8Array");
+    }
+    d.set(std::move(k), std::move(x));
+  }
+  return d;
+}
+
 nl::rtnl::LinkSpec to_link(const Napi::Object& o) {
   nl::rtnl::LinkSpec s;
   s.op = op_of<nl::rtnl::LinkOp>(o, "link", {{"new", nl::rtnl::LinkOp::New}, {"set", nl::rtnl::LinkOp::Set}, {"del", nl::rtnl::LinkOp::Del}, {"get", nl::rtnl::LinkOp::Get}, {"dump", nl::rtnl::LinkOp::Dump}});
@@ -41,13 +74,8 @@ nl::rtnl::LinkSpec to_link(const Napi::Object& o) {
   if (o.Get("alias").IsString()) s.alias = str(o, "alias");
   s.parent = opt_num<uint32_t>(o, "parent");
   s.hairpin = opt_bool(o, "hairpin");
-  s.br_stp = opt_num<uint32_t>(o, "stp");
-  s.br_vlan_filtering = opt_num<uint8_t>(o, "vlanFiltering");
-  s.macvlan_mode = opt_num<uint32_t>(o, "macvlanMode");
-  s.vxlan_id = opt_num<uint32_t>(o, "vxlanId");
-  s.vxlan_port = opt_num<uint16_t>(o, "vxlanPort");
-  s.vxlan_remote = opt_bytes(o, "vxlanRemote");
-  s.vxlan_local = opt_bytes(o, "vxlanLocal");
+  Napi::Value d = o.Get("data");
+  if (d.IsObject()) s.data = to_kind_data(d.As<Napi::Object>());
   s.filter_master = opt_num<uint32_t>(o, "filterMaster");
   s.filter_kind = str(o, "filterKind");
   Napi::Value p = o.Get("peer");

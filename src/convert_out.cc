@@ -38,6 +38,19 @@ Napi::Object from_rule(Napi::Env env, const nl::rtnl::RuleInfo& r) {
   return o;
 }
 
+// A kind's data as lib/ reads it back: numbers, addresses formatted, strings.
+Napi::Object from_kind_data(Napi::Env env, const nl::rtnl::KindData& d) {
+  auto o = Napi::Object::New(env);
+  for (const auto& [k, v] : d.values) {
+    switch (v.type) {
+      case nl::rtnl::KindValue::Type::Num: o.Set(k, static_cast<double>(v.num)); break;
+      case nl::rtnl::KindValue::Type::Ip: o.Set(k, nl::format_ip(v.ip)); break;
+      case nl::rtnl::KindValue::Type::Str: o.Set(k, v.str); break;
+    }
+  }
+  return o;
+}
+
 Napi::Object from_link(Napi::Env env, const nl::rtnl::LinkInfo& l) {
   auto o = Napi::Object::New(env);
   o.Set("index", l.index);
@@ -58,18 +71,7 @@ Napi::Object from_link(Napi::Env env, const nl::rtnl::LinkInfo& l) {
   o.Set("group", l.group);
   o.Set("txqlen", l.txqlen);
   o.Set("alias", l.alias);
-  o.Set("stp", l.br_stp);
-  o.Set("vlanFiltering", l.br_vlan_filtering);
-  if (l.macvlan_mode) o.Set("macvlanMode", l.macvlan_mode);
-  if (l.vxlan) {
-    auto x = Napi::Object::New(env);
-    x.Set("id", l.vxlan->id);
-    x.Set("port", l.vxlan->port);
-    if (!l.vxlan->group.empty()) x.Set("group", nl::format_ip(l.vxlan->group));
-    if (!l.vxlan->local.empty()) x.Set("local", nl::format_ip(l.vxlan->local));
-    if (l.vxlan->link) x.Set("link", l.vxlan->link);
-    o.Set("vxlan", x);
-  }
+  if (!l.data.empty()) o.Set("data", from_kind_data(env, l.data));
   return o;
 }
 
@@ -115,9 +117,10 @@ Napi::Object from_route(Napi::Env env, const nl::rtnl::RouteInfo& r) {
     auto mp = Napi::Array::New(env, r.multipath.size());
     for (size_t i = 0; i < r.multipath.size(); ++i) {
       auto nh = Napi::Object::New(env);
-      nh.Set("gateway", nl::format_ip(r.multipath[i].gateway));
+      if (!r.multipath[i].gateway.empty()) nh.Set("gateway", nl::format_ip(r.multipath[i].gateway));
       nh.Set("oif", r.multipath[i].oif);
       nh.Set("weight", r.multipath[i].weight);
+      if (r.multipath[i].flags) nh.Set("flags", r.multipath[i].flags);
       mp.Set(i, nh);
     }
     o.Set("multipath", mp);

@@ -14,6 +14,7 @@ Napi::Object from_error(Napi::Env env, const nl::Error& e) {
   if (e.missing_type >= 0) o.Set("missingAttribute", e.missing.empty() ? std::to_string(e.missing_type) : e.missing);
   if (!e.detail.empty()) o.Set("detail", e.detail);
   if (e.dump_interrupted) o.Set("dumpInterrupted", true);
+  if (e.malformed_reply) o.Set("malformedReply", true);
   o.Set("native", true);
   return o;
 }

@@ -23,6 +23,22 @@ Napi::Value AddrReq::result(Napi::Env env, const Req& r) { return to_array(env, 
 Made RouteReq::make(const Napi::CallbackInfo& info, nl::Error* err) { return nl::rtnl::route_request(to_route(info), err); }
 Napi::Value RouteReq::result(Napi::Env env, const Req& r) { return to_array(env, r.routes, from_route); }
 
+Made RouteMultipathReq::make(const Napi::CallbackInfo& info, nl::Error* err) {
+  nl::rtnl::RouteSpec s = to_route(info);
+  if (!info[1].IsArray()) throw Napi::TypeError::New(info.Env(), "routeMultipath(wire, nexthops[])");
+  auto hops = info[1].As<Napi::Array>();
+  for (uint32_t i = 0; i < hops.Length(); ++i) {
+    if (!hops.Get(i).IsObject()) throw Napi::TypeError::New(info.Env(), "native spec: a nexthop must be an object");
+    auto o = hops.Get(i).As<Napi::Object>();
+    nl::rtnl::NexthopSpec nh;
+    nh.gateway = bytes(o, "gateway");
+    nh.oif = num<uint32_t>(o, "oif");
+    nh.weight = num<uint16_t>(o, "weight", 1);
+    s.nexthops.push_back(std::move(nh));
+  }
+  return nl::rtnl::route_request(s, err);
+}
+
 Made NeighReq::make(const Napi::CallbackInfo& info, nl::Error* err) {
   return nl::rtnl::neigh_request(from_object<nl::rtnl::NeighSpec, to_neigh>(info), err);
 }
@@ -51,6 +67,7 @@ Made SocketReq::make(const Napi::CallbackInfo& info, nl::Error*) {
   // socket({ netlinkGroups }): a monitor socket (read with Watcher).
   if (auto groups = opt_num<uint32_t>(o, "netlinkGroups")) {
     req->netlink_groups = *groups;
+    req->rcvbuf = opt_num<uint32_t>(o, "rcvbuf").value_or(0);
     return req;
   }
   req->domain = num<int>(o, "domain") == 6 ? AF_INET6 : AF_INET;
@@ -77,6 +94,20 @@ Made SysctlReq::make(const Napi::CallbackInfo& info, nl::Error*) {
   return req;
 }
 Napi::Value SysctlReq::result(Napi::Env env, const Req& r) { return Napi::String::New(env, r.value); }
+
+Made TunReq::make(const Napi::CallbackInfo& info, nl::Error*) {
+  if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "native spec must be an object");
+  auto o = info[0].As<Napi::Object>();
+  nl::rtnl::TunSpec s;
+  s.name = str(o, "name");
+  s.tap = opt_bool(o, "tap").value_or(false);
+  s.multi_queue = opt_bool(o, "multiQueue").value_or(false);
+  s.vnet_hdr = opt_bool(o, "vnetHdr").value_or(false);
+  s.pi = opt_bool(o, "pi").value_or(false);
+  s.owner = opt_num<uint32_t>(o, "owner");
+  s.group = opt_num<uint32_t>(o, "group");
+  return std::make_unique<nl::rtnl::TunRequest>(std::move(s));
+}
 
 Made CtFlushReq::make(const Napi::CallbackInfo& info, nl::Error*) {
   auto o = info[0].As<Napi::Object>();

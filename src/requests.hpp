@@ -19,6 +19,8 @@
 #include "../native/local.hpp"
 #include "../native/nft/nft.hpp"
 #include "../native/nft/ruleset.hpp"
+#include "../native/rtnl/kinds/tun.hpp"
+#include "../native/rtnl/brport.hpp"
 #include "../native/rtnl/rtnl.hpp"
 #include "errors.hpp"
 
@@ -46,6 +48,21 @@ struct AddrReq {  // packed (wire.hpp)
 struct RouteReq {  // packed (wire.hpp)
   using Req = nl::rtnl::RouteRequest;
   static constexpr const char* name = "route";
+  static Made make(const Napi::CallbackInfo& info, nl::Error* err);
+  static Napi::Value result(Napi::Env env, const Req& r);
+};
+// routeMultipath(wire, nexthops): a RouteSpec packed as route() takes it, and
+// its hops [{ gateway?: Uint8Array, oif, weight }] (RTA_MULTIPATH) beside it.
+struct RouteMultipathReq {
+  using Req = nl::rtnl::RouteRequest;
+  static constexpr const char* name = "routeMultipath";
+  static Made make(const Napi::CallbackInfo& info, nl::Error* err);
+  static Napi::Value result(Napi::Env env, const Req& r) { return RouteReq::result(env, r); }
+};
+// brport({ op: 'flags'|'vlanAdd'|'vlanDel'|'dump'|'vlanFiltering', index, ... }): src/brport.cc.
+struct BrPortReq {
+  using Req = nl::rtnl::BrPortRequest;
+  static constexpr const char* name = "brport";
   static Made make(const Napi::CallbackInfo& info, nl::Error* err);
   static Napi::Value result(Napi::Env env, const Req& r);
 };
@@ -89,6 +106,12 @@ struct SysctlReq {
   static Made make(const Napi::CallbackInfo& info, nl::Error* err);
   static Napi::Value result(Napi::Env env, const Req& r);
 };
+// tun({ name, tap?, multiQueue?, vnetHdr?, pi?, owner?, group? }): a persistent tun/tap made through /dev/net/tun.
+struct TunReq : NoResult {
+  using Req = nl::rtnl::TunRequest;
+  static constexpr const char* name = "tun";
+  static Made make(const Napi::CallbackInfo& info, nl::Error* err);
+};
 // nftBatch([msg...], genid?): one atomic nf_tables transaction; a failure says which message (index).
 struct NftBatchReq : NoResult {
   using Req = nl::nft::BatchRequest;
@@ -121,8 +144,8 @@ struct CtFlushReq {
 template <class... K>
 struct KindList {};
 // The Handle's request methods, in this order.
-using Requests = KindList<LinkReq, AddrReq, RouteReq, NeighReq, RuleReq, SocketReq, SysctlReq, NsidReq, SetNsidReq,
-                          NftBatchReq, NftDumpReq, NftRulesetReq, CtFlushReq>;
+using Requests = KindList<LinkReq, AddrReq, RouteReq, RouteMultipathReq, BrPortReq, NeighReq, RuleReq, SocketReq,
+                          SysctlReq, NsidReq, SetNsidReq, TunReq, NftBatchReq, NftDumpReq, NftRulesetReq, CtFlushReq>;
 
 // Settles one finished request of kind K: rejects with its error, else
 // resolves with K::result. HandleWrap keeps this function with each pending

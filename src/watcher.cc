@@ -18,15 +18,18 @@ namespace glue {
 // Watcher(fd, callback): reads a netlink monitor socket (socket({ netlinkGroups }))
 // on the JS thread whenever libuv says it is readable: non-blocking reads of
 // what the kernel already queued, never a wait. Each readable turn calls
-// callback(events) once, events being [{ type: 'link' | 'address' | 'route',
-// action: 'new' | 'del', raw }] and { type: 'overrun' } when the kernel
-// dropped notifications (ENOBUFS). close() stops it and closes the fd.
+// callback(events) once, events being [{ type: 'link' | 'address' | 'route' |
+// 'neighbor' | 'rule', action: 'new' | 'del', raw }] and { type: 'overrun' }
+// when the kernel dropped notifications (ENOBUFS). pause() stops reading (the
+// kernel queues, then drops: an overrun), resume() reads again, drain() drops
+// what is queued. close() stops it and closes the fd.
 class Watcher : public Napi::ObjectWrap<Watcher> {
  public:
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "Watcher",
                        {InstanceMethod("close", &Watcher::Close), InstanceMethod("ref", &Watcher::Ref),
-                        InstanceMethod("unref", &Watcher::Unref)});
+                        InstanceMethod("unref", &Watcher::Unref), InstanceMethod("pause", &Watcher::Pause),
+                        InstanceMethod("resume", &Watcher::Resume), InstanceMethod("drain", &Watcher::Drain)});
   }
 
   Watcher(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Watcher>(info) {
@@ -107,12 +110,14 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
         const char* action = e.added ? "new" : "del";
         if (e.type == nl::rtnl::Event::Type::Link) push("link", action, from_link(env, e.link));
         else if (e.type == nl::rtnl::Event::Type::Addr) push("address", action, from_addr(env, e.addr));
-        else push("route", action, from_route(env, e.route));
+        else if (e.type == nl::rtnl::Event::Type::Route) push("route", action, from_route(env, e.route));
+        else if (e.type == nl::rtnl::Event::Type::Neigh) push("neighbor", action, from_neigh(env, e.neigh));
+        else push("rule", action, from_rule(env, e.rule));
       }
     }
     // A socket error (the kernel's ENOBUFS) made libuv stop the poll handle
     // before calling us: the error is read now, so watch again.
-    if (status < 0 && poll_ && fd_ >= 0) uv_poll_start(poll_, UV_READABLE, &Watcher::OnReadable);
+    if (status < 0 && poll_ && fd_ >= 0 && !paused_) uv_poll_start(poll_, UV_READABLE, &Watcher::OnReadable);
     if (n == 0) return;
     // The C call, not node-addon-api's: in a worker being terminated the call
     // fails with an exception that cannot be fetched, and node-addon-api
@@ -152,6 +157,28 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     self_.Reset();
     return info.Env().Undefined();
   }
+  // Back-pressure: while paused nothing is read; the kernel's queue fills.
+  Napi::Value Pause(const Napi::CallbackInfo& info) {
+    if (poll_ && !paused_) uv_poll_stop(poll_);
+    paused_ = true;
+    return info.Env().Undefined();
+  }
+  Napi::Value Resume(const Napi::CallbackInfo& info) {
+    if (poll_ && paused_) uv_poll_start(poll_, UV_READABLE, &Watcher::OnReadable);
+    paused_ = false;
+    return info.Env().Undefined();
+  }
+  // Reads and drops what the socket holds now (after an overrun, before the
+  // state is read again: all of it is older than that read). Returns how many.
+  Napi::Value Drain(const Napi::CallbackInfo& info) {
+    uint32_t n = 0;
+    for (int i = 0; fd_ >= 0 && i < 1 << 20; ++i) {
+      ssize_t got = ::recv(fd_, buf_.data(), buf_.size(), MSG_DONTWAIT);
+      if (got >= 0) ++n;
+      else if (errno != EINTR && errno != ENOBUFS) break;  // EAGAIN: empty
+    }
+    return Napi::Number::New(info.Env(), n);
+  }
   Napi::Value Ref(const Napi::CallbackInfo& info) {
     if (poll_) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
     return info.This();
@@ -162,6 +189,7 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
   }
 
   int fd_ = -1;
+  bool paused_ = false;
   uv_poll_t* poll_ = nullptr;
   napi_env env_ = nullptr;
   Napi::FunctionReference callback_;

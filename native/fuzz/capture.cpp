@@ -401,7 +401,7 @@ int main(int argc, char** argv) {
     ls.op = rtnl::LinkOp::New;
     ls.name = "br0";
     ls.kind = "bridge";
-    ls.br_stp = 0;
+    ls.data.num("stp", 0);
     // (no IFLA_BR_VLAN_FILTERING: this kernel lacks VLAN filtering and refuses even 0)
     ls.mac = Bytes{0x02, 0xfe, 0, 0, 0, 0xb0};
     expect_ok(link(s, ls, "newlink-bridge"), "bridge");
@@ -421,7 +421,7 @@ int main(int argc, char** argv) {
     ls.name = "mv0";
     ls.kind = "macvlan";
     ls.parent = static_cast<uint32_t>(veth1);
-    ls.macvlan_mode = MACVLAN_MODE_BRIDGE;
+    ls.data.num("mode", MACVLAN_MODE_BRIDGE);
     expect_ok(link(s, ls, "newlink-macvlan"), "macvlan");
   }
   {
@@ -429,10 +429,7 @@ int main(int argc, char** argv) {
     ls.op = rtnl::LinkOp::New;
     ls.name = "vx0";
     ls.kind = "vxlan";
-    ls.vxlan_id = 42;
-    ls.vxlan_port = 4789;
-    ls.vxlan_local = ip4(10, 2, 0, 1);
-    ls.parent = static_cast<uint32_t>(veth1);
+    ls.data.num("id", 42).num("port", 4789).ip("local", ip4(10, 2, 0, 1)).num("link", static_cast<uint32_t>(veth1));
     expect_ok(link(s, ls, "newlink-vxlan"), "vxlan");
   }
   up(s, 1, "lo");

@@ -95,10 +95,7 @@ inline std::vector<std::unique_ptr<nl::Request>> build_requests() {
       s.op = LinkOp::New;
       s.name = "fzx";
       s.kind = "vxlan";
-      s.vxlan_id = 42;
-      s.vxlan_port = 4789;
-      s.vxlan_remote = Bytes{239, 1, 1, 1};
-      s.parent = 2;
+      s.data.num("id", 42).num("port", 4789).ip("group", Bytes{239, 1, 1, 1}).num("link", 2);
       all.push_back(link_request(s, &err));
     }
     {

@@ -14,6 +14,7 @@
 
 #include "../ct/conntrack.hpp"
 #include "../nft/nft.hpp"
+#include "../rtnl/brport.hpp"
 #include "common.hpp"
 
 namespace {
@@ -36,8 +37,12 @@ void decode_all(nlmsghdr h, bytes payload) {
     fuzz::sink(rtnl::parse_link(h, payload, &l));
     for (auto* v : {&l.mac, &l.broadcast, &l.perm_mac}) bounded(*v, payload);
     for (auto* s : {&l.name, &l.kind, &l.slave_kind, &l.alias}) bounded(*s, payload);
-    fuzz::sink(l.mtu + l.master + l.group + uint32_t(l.link) + uint32_t(l.link_netnsid) + uint32_t(l.br_stp) +
-               uint32_t(l.br_vlan_filtering));
+    fuzz::sink(l.mtu + l.master + l.group + uint32_t(l.link) + uint32_t(l.link_netnsid));
+    for (const auto& [k, v] : l.data.values) {
+      bounded(v.str, payload);
+      FUZZ_CHECK(v.type != rtnl::KindValue::Type::Ip || v.ip.size() == 4 || v.ip.size() == 16);
+      fuzz::sink(v.num + k.size());
+    }
   }
   {
     rtnl::AddrInfo a;
@@ -54,6 +59,13 @@ void decode_all(nlmsghdr h, bytes payload) {
     FUZZ_CHECK(r.multipath.size() <= payload.size() / sizeof(rtnexthop));
     for (auto& nh : r.multipath) bounded(nh.gateway, payload);
     fuzz::sink(r.table + r.oif + r.iif + r.mtu + r.priority.value_or(0));
+  }
+  {
+    rtnl::BrPortInfo p;
+    fuzz::sink(rtnl::parse_brport(h, payload, &p));
+    bounded(p.name, payload);
+    FUZZ_CHECK(p.vlans.size() <= payload.size() / 8);
+    fuzz::sink(uint32_t(p.index) + uint32_t(p.master) + p.state + p.learning.value_or(false));
   }
   {
     rtnl::NeighInfo n;
@@ -103,8 +115,10 @@ void collect(const nlmsghdr& h, bytes payload) {
   rtnl::NeighRequest n;
   rtnl::RuleRequest u;
   rtnl::NsidRequest s;
+  rtnl::BrPortRequest b;
   for (nl::Request* q : {static_cast<nl::Request*>(&l), static_cast<nl::Request*>(&a), static_cast<nl::Request*>(&r),
-                         static_cast<nl::Request*>(&n), static_cast<nl::Request*>(&u), static_cast<nl::Request*>(&s)}) {
+                         static_cast<nl::Request*>(&n), static_cast<nl::Request*>(&u), static_cast<nl::Request*>(&s),
+                         static_cast<nl::Request*>(&b)}) {
     q->on_data(h, payload);
     q->on_data(h, payload);
     q->reset();

@@ -32,7 +32,7 @@ class AttrCheck {
   AttrCheck() : outer_(current_) { current_ = this; }
   ~AttrCheck() {
     current_ = outer_;
-    if (outer_ && bad_) outer_->note(type_, len_, want_);
+    if (outer_ && bad_) outer_->note(type_, len_, want_, at_);
   }
   AttrCheck(const AttrCheck&) = delete;
   AttrCheck& operator=(const AttrCheck&) = delete;
@@ -44,23 +44,31 @@ class AttrCheck {
                       "attribute " + std::to_string(type_) + " has length " + std::to_string(len_) + ", want " + std::to_string(want_));
   }
   // A read of attribute `type` found `len` bytes where `want` were expected.
-  static void record(uint16_t type, size_t len, size_t want) {
-    if (current_) current_->note(type, len, want);
+  // `at`: the attribute's payload, so that a caller holding the message can
+  // say where it is (where()).
+  static void record(uint16_t type, size_t len, size_t want, const uint8_t* at = nullptr) {
+    if (current_) current_->note(type, len, want, at);
   }
+  uint16_t type() const { return type_; }
+  size_t len() const { return len_; }
+  size_t want() const { return want_; }
+  const uint8_t* where() const { return at_; }
 
  private:
-  void note(uint16_t type, size_t len, size_t want) {
+  void note(uint16_t type, size_t len, size_t want, const uint8_t* at) {
     if (bad_) return;  // the first finding is the one reported
     bad_ = true;
     type_ = type;
     len_ = len;
     want_ = want;
+    at_ = at;
   }
   static inline thread_local AttrCheck* current_ = nullptr;
   AttrCheck* outer_;
   bool bad_ = false;
   uint16_t type_ = 0;
   size_t len_ = 0, want_ = 0;
+  const uint8_t* at_ = nullptr;
 };
 
 struct Attr {
@@ -83,7 +91,7 @@ struct Attr {
   std::optional<T> get() const {
     if (!present()) return std::nullopt;
     if (data.size() != sizeof(T)) {
-      AttrCheck::record(type, data.size(), sizeof(T));
+      AttrCheck::record(type, data.size(), sizeof(T), data.data());
       return std::nullopt;
     }
     T v;

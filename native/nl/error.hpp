@@ -16,6 +16,7 @@ struct Error {
   std::string missing;       // ... resolved to a name
   std::string detail;        // our own explanation when errno alone says too little
   bool dump_interrupted = false;
+  bool malformed_reply = false;  // a reply message we could not decode (EBADMSG; attribute, detail say where)
 
   static Error sys(int e, std::string call, std::string detail = {}) {
     Error x;

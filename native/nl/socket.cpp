@@ -2,7 +2,10 @@
 
 #include <errno.h>
 #include <linux/netlink.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef SOL_NETLINK
@@ -11,9 +14,23 @@
 
 namespace nl {
 
+std::atomic<TraceTap> g_trace_tap{nullptr};
+
+void set_trace_tap(TraceTap tap) { g_trace_tap.store(tap, std::memory_order_relaxed); }
+
+void Socket::trace(bool sent, bytes data) const {
+  if (TraceTap tap = trace_tap()) tap(TraceRecord{sent, protocol_, portid_, netns_, data});
+}
+
 namespace {
 constexpr int kBufBytes = 4 << 20;        // socket buffers: room for many ACKs in flight
 constexpr size_t kRecvBytes = 128 * 1024; // > the 32 KiB the kernel uses per dump datagram
+
+// The calling thread's receive buffer, allocated on its first recv.
+std::vector<uint8_t>& recv_buffer() {
+  thread_local std::vector<uint8_t> buf(kRecvBytes);
+  return buf;
+}
 }  // namespace
 
 Socket& Socket::operator=(Socket&& o) noexcept {
@@ -22,7 +39,8 @@ Socket& Socket::operator=(Socket&& o) noexcept {
     fd_ = o.fd_;
     portid_ = o.portid_;
     seq_ = o.seq_;
-    rbuf_ = std::move(o.rbuf_);
+    protocol_ = o.protocol_;
+    netns_ = o.netns_;
     o.fd_ = -1;
   }
   return *this;
@@ -67,7 +85,15 @@ std::optional<Socket> Socket::open(int protocol, Error* err) {
     return std::nullopt;
   }
   s.portid_ = sa.nl_pid;
-  s.rbuf_.resize(kRecvBytes);
+  s.protocol_ = protocol;
+  // The namespace the socket lives in (SIOCGSKNS gives an fd of it), so a
+  // trace can say which namespace a message went to. Unknown (0) if refused.
+  int nsfd = ioctl(s.fd_, SIOCGSKNS);
+  if (nsfd >= 0) {
+    struct stat st{};
+    if (fstat(nsfd, &st) == 0) s.netns_ = st.st_ino;
+    ::close(nsfd);
+  }
   return s;
 }
 
@@ -75,7 +101,6 @@ Socket Socket::adopt(int fd, uint32_t portid) {
   Socket s;
   s.fd_ = fd;
   s.portid_ = portid;
-  s.rbuf_.resize(kRecvBytes);
   return s;
 }
 
@@ -87,6 +112,13 @@ int Socket::send(std::span<const iovec> iov) {
   m.msg_namelen = sizeof sa;
   m.msg_iov = const_cast<iovec*>(iov.data());
   m.msg_iovlen = iov.size();
+  // Traced before it goes: rtnetlink does its work inside sendmsg, and the
+  // time a request took is counted from here.
+  if (trace_tap()) [[unlikely]] {
+    std::vector<uint8_t> all;
+    for (const iovec& v : iov) all.insert(all.end(), static_cast<const uint8_t*>(v.iov_base), static_cast<const uint8_t*>(v.iov_base) + v.iov_len);
+    trace(true, bytes(all.data(), all.size()));
+  }
   for (;;) {
     ssize_t n = sendmsg(fd_, &m, 0);
     if (n >= 0) return 0;
@@ -95,8 +127,9 @@ int Socket::send(std::span<const iovec> iov) {
 }
 
 std::optional<bytes> Socket::recv(int* err, bool nonblock) {
+  auto& rbuf = recv_buffer();
   sockaddr_nl sa{};
-  iovec iov{rbuf_.data(), rbuf_.size()};
+  iovec iov{rbuf.data(), rbuf.size()};
   msghdr m{};
   m.msg_name = &sa;
   m.msg_namelen = sizeof sa;
@@ -114,7 +147,9 @@ std::optional<bytes> Socket::recv(int* err, bool nonblock) {
       return std::nullopt;
     }
     if (sa.nl_pid != 0) continue;  // only the kernel speaks to us
-    return bytes(rbuf_.data(), static_cast<size_t>(n));
+    if (trace_tap()) [[unlikely]]
+      trace(false, bytes(rbuf.data(), static_cast<size_t>(n)));
+    return bytes(rbuf.data(), static_cast<size_t>(n));
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include <sys/uio.h>
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -13,6 +14,25 @@
 #include "error.hpp"
 
 namespace nl {
+
+// Message trace: one datagram a Socket sent or received, as the tap sees it.
+struct TraceRecord {
+  bool sent;        // true: we sent it; false: the kernel's reply
+  int protocol;     // NETLINK_ROUTE, NETLINK_NETFILTER...
+  uint32_t portid;  // the socket's port id (tells sockets apart)
+  uint64_t netns;   // inode of the socket's network namespace (0 if unknown)
+  bytes data;       // the whole datagram (valid during the call only)
+};
+// A tap is called on the thread that sent or received, for every datagram of
+// every Socket, while it is installed. It must not block and must copy what
+// it keeps. Whoever installs one decides what to do with it: this layer knows
+// nothing of its callers.
+using TraceTap = void (*)(const TraceRecord&);
+// Installs (or, with nullptr, removes) the process-wide tap.
+void set_trace_tap(TraceTap tap);
+// The tap or nullptr: one relaxed atomic load, the whole cost when tracing is off.
+extern std::atomic<TraceTap> g_trace_tap;
+inline TraceTap trace_tap() { return g_trace_tap.load(std::memory_order_relaxed); }
 
 class Socket {
  public:
@@ -35,10 +55,13 @@ class Socket {
   int fd() const { return fd_; }
   uint32_t portid() const { return portid_; }
   uint32_t next_seq() { return ++seq_; }
+  uint64_t netns() const { return netns_; }
 
   // Sends the iovecs as one datagram. Returns 0 or a positive errno.
   int send(std::span<const iovec> iov);
-  // Receives one datagram into the socket's buffer. Returns its bytes, or a
+  // Receives one datagram into the calling thread's receive buffer (one per
+  // thread, not per socket: a process may hold thousands of sockets). Returns
+  // its bytes, valid until the thread's next recv, or a
   // positive errno in *err (ENOBUFS when the kernel dropped replies).
   // With nonblock, EAGAIN means nothing is queued.
   std::optional<bytes> recv(int* err, bool nonblock = false);
@@ -47,7 +70,10 @@ class Socket {
   int fd_ = -1;
   uint32_t portid_ = 0;
   uint32_t seq_ = 0;
-  std::vector<uint8_t> rbuf_;
+  int protocol_ = 0;
+  uint64_t netns_ = 0;  // the namespace's inode, for the trace
+
+  void trace(bool sent, bytes data) const;
 };
 
 }  // namespace nl

@@ -20,6 +20,15 @@ Error dup_fd_error(int err, const std::string& what) {
   return Error::sys(err, "fcntl", "F_DUPFD_CLOEXEC of " + what + " failed");
 }
 
+void Request::refuse_reply(const nlmsghdr& h, std::string why, std::string attribute) {
+  if (reply_error_) return;  // the first one is reported
+  Error e = Error::sys(EBADMSG, op,
+                       "reply message " + std::to_string(data_seen_) + " (type " + std::to_string(h.nlmsg_type) + ") malformed: " + why);
+  e.attribute = std::move(attribute);
+  e.malformed_reply = true;
+  reply_error_ = std::move(e);
+}
+
 void Request::release_fds() {
   for (int fd : owned_fds) ::close(fd);
   owned_fds.clear();
@@ -77,6 +86,8 @@ void round_trip(Socket& s, std::span<Request* const> batch) {
   for (Request* r : batch) {
     r->done = false;
     r->error.reset();
+    r->reply_error_.reset();
+    r->data_seen_ = 0;
     r->interrupted_ = false;
     if (r->msg.size() < sizeof(nlmsghdr)) {
       r->done = true;
@@ -117,6 +128,8 @@ void round_trip(Socket& s, std::span<Request* const> batch) {
       if (r->done) return true;
       if (h.nlmsg_flags & NLM_F_DUMP_INTR) r->interrupted_ = true;
       auto finish = [&](std::optional<Error> e) {
+        // The kernel's own error first; else a reply message we refused.
+        if (!e && r->reply_error_) e = std::move(r->reply_error_);
         r->done = true;
         r->error = std::move(e);
         by_seq.erase(it);
@@ -142,7 +155,23 @@ void round_trip(Socket& s, std::span<Request* const> batch) {
           finish(std::nullopt);
         }
       } else if (h.nlmsg_type >= NLMSG_MIN_TYPE) {
+        // An integer attribute of the wrong width anywhere in the decode is
+        // recorded here (nested checks hand theirs out) and fails the request.
+        AttrCheck check;
+        bool refused = r->reply_error_.has_value();
+        ++r->data_seen_;
         r->on_data(h, payload);
+        if (!check.ok() && !refused) {
+          std::string name;
+          size_t hdr = align(sizeof(nlmsghdr));
+          const uint8_t* msg = payload.data() - hdr;
+          if (check.where() && check.where() >= payload.data() + attr_hdrlen && check.where() <= payload.data() + payload.size())
+            name = r->reply_attr_at(bytes(msg, hdr + payload.size()), static_cast<size_t>(check.where() - attr_hdrlen - msg));
+          std::string what = "attribute " + (name.empty() ? "type " + std::to_string(check.type()) : name + " (type " + std::to_string(check.type()) + ")");
+          r->reply_error_.reset();  // on_data's own refusal of this message says less
+          r->refuse_reply(h, what + " has length " + std::to_string(check.len()) + ", want " + std::to_string(check.want()),
+                          name.empty() ? std::to_string(check.type()) : name);
+        }
       }
       return true;
     });

@@ -36,6 +36,16 @@ class Request {
   virtual void on_data(const nlmsghdr&, bytes /*payload*/) {}
   // Forget partial results before a dump is retried.
   virtual void reset() {}
+  // A data message this request could not decode: the request fails with
+  // malformed_reply (EBADMSG) once its reply is complete, never a silently
+  // shorter list. on_data calls it; the reply loop also calls it for an
+  // integer attribute of the wrong width (nl::AttrCheck), naming it.
+  void refuse_reply(const nlmsghdr& h, std::string why, std::string attribute = {});
+  std::optional<Error> reply_error_;  // the first refusal
+  size_t data_seen_ = 0;              // data messages so far (to say which one)
+  // Names the attribute at `offset` of a reply message (header included), as
+  // attr_at does for our own request; empty where the family has no names.
+  virtual std::string reply_attr_at(bytes /*message*/, size_t /*offset*/) const { return {}; }
   // Names the attribute at `offset` in msg, and an attribute type reported missing.
   virtual std::string attr_at(size_t /*offset*/) const { return {}; }
   virtual std::string attr_type_name(uint32_t /*type*/) const { return {}; }

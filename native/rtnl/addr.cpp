@@ -84,6 +84,7 @@ bool parse_addr(const nlmsghdr& h, bytes payload, AddrInfo* out) {
 void AddrRequest::on_data(const nlmsghdr& h, bytes payload) {
   AddrInfo a;
   if (parse_addr(h, payload, &a)) addrs.push_back(std::move(a));
+  else if (h.nlmsg_type == RTM_NEWADDR) refuse_reply(h, "RTM_NEWADDR could not be decoded (a length out of bounds)");
 }
 
 std::string addr_attr_at(bytes msg, size_t offset) {

@@ -32,6 +32,10 @@ bool parse_events(bytes datagram, std::vector<Event>* out) {
       case RTM_DELADDR: decode(h, payload, RTM_NEWADDR, Event::Type::Addr, parse_addr, &Event::addr, out); break;
       case RTM_NEWROUTE:
       case RTM_DELROUTE: decode(h, payload, RTM_NEWROUTE, Event::Type::Route, parse_route, &Event::route, out); break;
+      case RTM_NEWNEIGH:
+      case RTM_DELNEIGH: decode(h, payload, RTM_NEWNEIGH, Event::Type::Neigh, parse_neigh, &Event::neigh, out); break;
+      case RTM_NEWRULE:
+      case RTM_DELRULE: decode(h, payload, RTM_NEWRULE, Event::Type::Rule, parse_rule, &Event::rule, out); break;
       default: break;
     }
     return true;

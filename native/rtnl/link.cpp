@@ -20,6 +20,9 @@ namespace {
 
 constexpr size_t kMsgBytes = 4096;
 
+// The kind of the request whose error is being named (attr_at runs on one thread).
+thread_local std::string current_kind;
+
 const Level& link_level() {
   static Level top, info, veth_data, peer;
   static bool init = false;
@@ -30,10 +33,11 @@ const Level& link_level() {
       *skip = 0;
       return t == IFLA_LINKINFO ? &info : nullptr;
     };
-    veth_data.name = [](uint32_t t) { return t == VETH_INFO_PEER ? std::string("VETH_INFO_PEER") : "VETH_INFO#" + std::to_string(t); };
+    // Inside IFLA_INFO_DATA: VETH_INFO_PEER, or the attribute of the kind's table.
+    veth_data.name = [](uint32_t t) { return t == VETH_INFO_PEER && current_kind == "veth" ? std::string("VETH_INFO_PEER") : info_data_attr_name(current_kind, t); };
     veth_data.inner = [](uint32_t t, size_t* skip) -> const Level* {
       *skip = align(sizeof(ifinfomsg));
-      return t == VETH_INFO_PEER ? &peer : nullptr;
+      return t == VETH_INFO_PEER && current_kind == "veth" ? &peer : nullptr;
     };
     info.name = ifla_info_name;
     info.inner = [](uint32_t t, size_t* skip) -> const Level* {
@@ -55,44 +59,6 @@ void put_flags(ifinfomsg* ifi, const std::optional<bool>& up, const std::optiona
   if (promisc) {
     ifi->ifi_change |= IFF_PROMISC;
     if (*promisc) ifi->ifi_flags |= IFF_PROMISC;
-  }
-}
-
-void put_kind_data(Builder& b, const LinkSpec& s) {
-  if (s.kind == "veth") {
-    if (!s.peer) return;
-    auto data = b.nest_begin(IFLA_INFO_DATA);
-    auto peer = b.nest_begin(VETH_INFO_PEER);
-    b.put_struct<ifinfomsg>();
-    if (!s.peer->name.empty()) b.put_strz(IFLA_IFNAME, s.peer->name);
-    if (s.peer->netns_fd) b.put_u32(IFLA_NET_NS_FD, static_cast<uint32_t>(*s.peer->netns_fd));  // already owned (see link_request)
-    if (s.peer->mtu) b.put_u32(IFLA_MTU, *s.peer->mtu);
-    if (s.peer->mac) b.put(IFLA_ADDRESS, s.peer->mac->data(), s.peer->mac->size());
-    b.nest_end(peer);
-    b.nest_end(data);
-  } else if (s.kind == "bridge") {
-    if (!s.br_stp && !s.br_vlan_filtering) return;
-    auto data = b.nest_begin(IFLA_INFO_DATA);
-    if (s.br_stp) b.put_u32(IFLA_BR_STP_STATE, *s.br_stp);
-    if (s.br_vlan_filtering) b.put_u8(IFLA_BR_VLAN_FILTERING, *s.br_vlan_filtering);
-    b.nest_end(data);
-  } else if (s.kind == "macvlan" || s.kind == "macvtap") {
-    if (!s.macvlan_mode) return;
-    auto data = b.nest_begin(IFLA_INFO_DATA);
-    b.put_u32(IFLA_MACVLAN_MODE, *s.macvlan_mode);
-    b.nest_end(data);
-  } else if (s.kind == "vxlan") {
-    auto data = b.nest_begin(IFLA_INFO_DATA);
-    if (s.vxlan_id) b.put_u32(IFLA_VXLAN_ID, *s.vxlan_id);
-    if (s.vxlan_port) {
-      uint16_t be = static_cast<uint16_t>((*s.vxlan_port >> 8) | (*s.vxlan_port << 8));
-      b.put_u16(IFLA_VXLAN_PORT, be);
-    }
-    auto put_ip = [&](const Bytes& ip, uint16_t t4, uint16_t t6) { b.put(ip.size() == 4 ? t4 : t6, ip.data(), ip.size()); };
-    if (s.vxlan_remote) put_ip(*s.vxlan_remote, IFLA_VXLAN_GROUP, IFLA_VXLAN_GROUP6);
-    if (s.vxlan_local) put_ip(*s.vxlan_local, IFLA_VXLAN_LOCAL, IFLA_VXLAN_LOCAL6);
-    if (s.parent) b.put_u32(IFLA_VXLAN_LINK, *s.parent);
-    b.nest_end(data);
   }
 }
 
@@ -166,7 +132,7 @@ std::unique_ptr<Request> link_request(const LinkSpec& in, Error* err) {
     if (s.txqlen) b.put_u32(IFLA_TXQLEN, *s.txqlen);
     if (s.alias) b.put(IFLA_IFALIAS, s.alias->data(), s.alias->size());
     if (s.group) b.put_u32(IFLA_GROUP, *s.group);
-    if (s.parent && s.kind != "vxlan") b.put_u32(IFLA_LINK, *s.parent);
+    if (s.parent) b.put_u32(IFLA_LINK, *s.parent);
     if (s.netns_fd) b.put_u32(IFLA_NET_NS_FD, static_cast<uint32_t>(*s.netns_fd));
     if (s.netns_pid) b.put_u32(IFLA_NET_NS_PID, *s.netns_pid);
     if (s.master) b.put_u32(IFLA_MASTER, *s.master);
@@ -174,12 +140,12 @@ std::unique_ptr<Request> link_request(const LinkSpec& in, Error* err) {
       if (s.kind.empty()) { *err = Error::sys(EINVAL, req->op, "a new link needs a kind"); return nullptr; }
       auto li = b.nest_begin(IFLA_LINKINFO);
       b.put_strz(IFLA_INFO_KIND, s.kind);
-      put_kind_data(b, s);
+      if (!put_info_data(b, s, req->op.c_str(), err)) return nullptr;
       b.nest_end(li);
-    } else if (s.kind == "bridge" && (s.br_stp || s.br_vlan_filtering)) {
+    } else if (!s.kind.empty() && !s.data.empty()) {
       auto li = b.nest_begin(IFLA_LINKINFO);
       b.put_strz(IFLA_INFO_KIND, s.kind);
-      put_kind_data(b, s);
+      if (!put_info_data(b, s, "RTM_NEWLINK", err)) return nullptr;
       b.nest_end(li);
       // Changing kind data goes through RTM_NEWLINK without NLM_F_CREATE.
       reinterpret_cast<nlmsghdr*>(buf.data())->nlmsg_type = RTM_NEWLINK;
@@ -220,28 +186,8 @@ bool parse_link(const nlmsghdr& h, bytes payload, LinkInfo* out) {
     AttrTable<IFLA_INFO_MAX> info(tb[IFLA_LINKINFO].data);
     l.kind = info[IFLA_INFO_KIND].str();
     l.slave_kind = info[IFLA_INFO_SLAVE_KIND].str();
-    if (l.kind == "bridge" && info[IFLA_INFO_DATA].present()) {
-      AttrTable<IFLA_BR_MAX> br(info[IFLA_INFO_DATA].data);
-      if (br[IFLA_BR_STP_STATE].present()) l.br_stp = static_cast<int32_t>(br[IFLA_BR_STP_STATE].u32());
-      if (br[IFLA_BR_VLAN_FILTERING].present()) l.br_vlan_filtering = br[IFLA_BR_VLAN_FILTERING].u8();
-    } else if ((l.kind == "macvlan" || l.kind == "macvtap") && info[IFLA_INFO_DATA].present()) {
-      AttrTable<IFLA_MACVLAN_MAX> mv(info[IFLA_INFO_DATA].data);
-      l.macvlan_mode = mv[IFLA_MACVLAN_MODE].u32();
-    } else if (l.kind == "vxlan" && info[IFLA_INFO_DATA].present()) {
-      AttrTable<IFLA_VXLAN_MAX> vx(info[IFLA_INFO_DATA].data);
-      LinkInfo::Vxlan x;
-      x.id = vx[IFLA_VXLAN_ID].u32();
-      x.link = vx[IFLA_VXLAN_LINK].u32();
-      uint16_t be = vx[IFLA_VXLAN_PORT].u16();
-      x.port = static_cast<uint16_t>((be >> 8) | (be << 8));
-      auto addr = [&](uint16_t t4, uint16_t t6) {
-        const Attr& a = vx[t4].data.size() == 4 ? vx[t4] : vx[t6];
-        return a.data.size() == 4 || a.data.size() == 16 ? Bytes(a.data.begin(), a.data.end()) : Bytes{};
-      };
-      x.group = addr(IFLA_VXLAN_GROUP, IFLA_VXLAN_GROUP6);
-      x.local = addr(IFLA_VXLAN_LOCAL, IFLA_VXLAN_LOCAL6);
-      l.vxlan = x;
-    }
+    const LinkKind* k = find_kind(l.kind);
+    if (k && info[IFLA_INFO_DATA].present()) parse_info_data(*k, info[IFLA_INFO_DATA].data, &l.data);
   }
   return tb.valid && check.ok();
 }
@@ -252,6 +198,12 @@ void LinkRequest::on_data(const nlmsghdr& h, bytes payload) {
 }
 
 std::string link_attr_at(bytes msg, size_t offset) {
+  // The kind named in the message (IFLA_LINKINFO/IFLA_INFO_KIND) names its data's attributes.
+  current_kind.clear();
+  if (msg.size() >= sizeof(nlmsghdr) + align(sizeof(ifinfomsg))) {
+    AttrTable<IFLA_MAX> tb(msg.subspan(sizeof(nlmsghdr) + align(sizeof(ifinfomsg))));
+    if (tb[IFLA_LINKINFO].present()) current_kind = AttrTable<IFLA_INFO_MAX>(tb[IFLA_LINKINFO].data)[IFLA_INFO_KIND].str();
+  }
   return attr_path(msg, align(sizeof(ifinfomsg)), offset, link_level());
 }
 std::string LinkRequest::attr_at(size_t off) const { return link_attr_at(msg, off); }

@@ -78,6 +78,7 @@ bool parse_neigh(const nlmsghdr& h, bytes payload, NeighInfo* out) {
 void NeighRequest::on_data(const nlmsghdr& h, bytes payload) {
   NeighInfo n;
   if (parse_neigh(h, payload, &n)) neighs.push_back(std::move(n));
+  else if (h.nlmsg_type == RTM_NEWNEIGH) refuse_reply(h, "RTM_NEWNEIGH could not be decoded (a length out of bounds)");
 }
 
 std::string NeighRequest::attr_at(size_t off) const {

@@ -3,6 +3,7 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -11,8 +12,54 @@
 
 namespace nl::rtnl {
 
+namespace {
+
+// The payload of RTA_MULTIPATH: for each hop a struct rtnexthop (rtnh_len
+// covering its own attributes), then RTA_GATEWAY, or RTA_VIA (struct rtvia)
+// for an IPv6 gateway of an IPv4 route. False with *why set if a hop is wrong.
+bool put_multipath(Builder& b, const RouteSpec& s, size_t alen, const char** why) {
+  std::array<uint8_t, 4096> mp{};
+  size_t len = 0;
+  auto room = [&](size_t n) { return n <= mp.size() - len; };
+  auto attr = [&](uint16_t type, const void* data, size_t n) {
+    nlattr a{static_cast<uint16_t>(attr_hdrlen + n), type};
+    std::memcpy(mp.data() + len, &a, sizeof a);
+    std::memcpy(mp.data() + len + attr_hdrlen, data, n);
+    len += align(attr_hdrlen + n);
+  };
+  for (const NexthopSpec& nh : s.nexthops) {
+    if (nh.weight < 1 || nh.weight > 256) { *why = "nexthop weight must be 1-256"; return false; }
+    size_t start = len;
+    if (!room(align(sizeof(rtnexthop)) + align(attr_hdrlen + 2 + 16))) { *why = "too many nexthops"; return false; }
+    len += align(sizeof(rtnexthop));
+    if (nh.gateway.size() == alen) {
+      attr(RTA_GATEWAY, nh.gateway.data(), alen);
+    } else if (nh.gateway.size() == 16 && s.family == AF_INET) {
+      uint8_t via[2 + 16];
+      uint16_t fam = AF_INET6;
+      std::memcpy(via, &fam, 2);
+      std::memcpy(via + 2, nh.gateway.data(), 16);
+      attr(RTA_VIA, via, sizeof via);
+    } else if (!nh.gateway.empty()) {
+      *why = "nexthop gateway family disagrees with the route";
+      return false;
+    }
+    rtnexthop h{};
+    h.rtnh_len = static_cast<unsigned short>(len - start);
+    h.rtnh_flags = s.onlink ? RTNH_F_ONLINK : 0;
+    h.rtnh_hops = static_cast<unsigned char>(nh.weight - 1);
+    h.rtnh_ifindex = static_cast<int>(nh.oif);
+    std::memcpy(mp.data() + start, &h, sizeof h);
+  }
+  // Not NLA_F_NESTED: the payload is a list of rtnexthop, not of attributes.
+  b.put(RTA_MULTIPATH, mp.data(), len);
+  return true;
+}
+
+}  // namespace
+
 std::unique_ptr<Request> route_request(const RouteSpec& s, Error* err) {
-  std::array<uint8_t, 1024> buf;
+  std::array<uint8_t, 8192> buf;
   Builder b(buf);
   auto req = std::make_unique<RouteRequest>();
   uint16_t flags = 0;
@@ -57,7 +104,7 @@ std::unique_ptr<Request> route_request(const RouteSpec& s, Error* err) {
     if (del) scope = RT_SCOPE_NOWHERE;
     else if (rt->rtm_type == RTN_LOCAL || rt->rtm_type == RTN_NAT) scope = RT_SCOPE_HOST;
     else if (rt->rtm_type == RTN_BROADCAST || rt->rtm_type == RTN_MULTICAST || rt->rtm_type == RTN_ANYCAST) scope = RT_SCOPE_LINK;
-    else if (rt->rtm_type == RTN_UNICAST && !s.gateway) scope = RT_SCOPE_LINK;
+    else if (rt->rtm_type == RTN_UNICAST && !s.gateway && s.nexthops.empty()) scope = RT_SCOPE_LINK;
     rt->rtm_scope = s.scope.value_or(scope);
     if (s.onlink) rt->rtm_flags |= RTNH_F_ONLINK;
     if (s.op == RouteOp::Get) {
@@ -80,6 +127,12 @@ std::unique_ptr<Request> route_request(const RouteSpec& s, Error* err) {
       b.put(RTA_GATEWAY, s.gateway->data(), s.gateway->size());
     }
     if (s.oif) b.put_u32(RTA_OIF, s.oif);
+    if (!s.nexthops.empty()) {
+      const char* why = nullptr;
+      if (s.gateway || s.oif) why = "a multipath route has no gateway or device of its own";
+      else if (s.op == RouteOp::Get) why = "a route lookup has no nexthops";
+      if (why || !put_multipath(b, s, alen, &why)) { *err = Error::sys(EINVAL, req->op, why); return nullptr; }
+    }
     if (s.priority) b.put_u32(RTA_PRIORITY, *s.priority);
     if (s.prefsrc) b.put(RTA_PREFSRC, s.prefsrc->data(), s.prefsrc->size());
     if (s.op != RouteOp::Get) b.put_u32(RTA_TABLE, table);
@@ -134,10 +187,21 @@ bool parse_route(const nlmsghdr& h, bytes payload, RouteInfo* out) {
       if (nh.rtnh_len < sizeof nh || nh.rtnh_len > mp.size() - off) { ok = false; break; }
       Nexthop x;
       x.oif = static_cast<uint32_t>(nh.rtnh_ifindex);
-      x.weight = static_cast<uint8_t>(nh.rtnh_hops + 1);
+      x.weight = static_cast<uint16_t>(nh.rtnh_hops + 1);
       x.flags = nh.rtnh_flags;
-      AttrTable<RTA_MAX> ntb(mp.subspan(off + align(sizeof nh), nh.rtnh_len - align(sizeof nh)));
+      size_t hdr = std::min<size_t>(align(sizeof nh), nh.rtnh_len);
+      AttrTable<RTA_MAX> ntb(mp.subspan(off + hdr, nh.rtnh_len - hdr));
+      ok = ok && ntb.valid;
       x.gateway = raw(ntb[RTA_GATEWAY]);
+      // RTA_VIA: struct rtvia, a family then its address (an IPv6 gateway of an IPv4 route).
+      if (x.gateway.empty() && ntb[RTA_VIA].data.size() >= 2) {
+        bytes via = ntb[RTA_VIA].data;
+        uint16_t fam;
+        std::memcpy(&fam, via.data(), 2);
+        size_t want = fam == AF_INET6 ? 16 : fam == AF_INET ? 4 : 0;
+        if (via.size() - 2 == want) x.gateway = Bytes(via.begin() + 2, via.end());
+        else ok = false;
+      }
       r.multipath.push_back(std::move(x));
       size_t step = align(nh.rtnh_len);
       if (step > mp.size() - off) break;
@@ -150,6 +214,7 @@ bool parse_route(const nlmsghdr& h, bytes payload, RouteInfo* out) {
 void RouteRequest::on_data(const nlmsghdr& h, bytes payload) {
   RouteInfo r;
   if (parse_route(h, payload, &r)) routes.push_back(std::move(r));
+  else if (h.nlmsg_type == RTM_NEWROUTE) refuse_reply(h, "RTM_NEWROUTE could not be decoded (a length out of bounds)");
 }
 
 std::string route_attr_at(bytes msg, size_t offset) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../nl/transact.hpp"
+#include "kinds/kind.hpp"
 
 namespace nl::rtnl {
 
@@ -43,17 +44,15 @@ struct LinkSpec {
   std::optional<uint32_t> group; // IFLA_GROUP; with Del and index 0: delete the whole group
   std::optional<uint32_t> txqlen;
   std::optional<std::string> alias;  // IFLA_IFALIAS ("" clears)
-  std::optional<uint32_t> parent;  // IFLA_LINK: lower device (macvlan, vxlan)
+  std::optional<uint32_t> parent;  // IFLA_LINK: lower device (macvlan, vlan, ipvlan)
   std::optional<PeerSpec> peer;    // veth
+  // IFLA_INFO_DATA, encoded by the kind's table (kinds/<kind>.cpp). With New,
+  // or with Set and a kind: then sent as RTM_NEWLINK without NLM_F_CREATE,
+  // the way kind data is changed (`ip link set NAME type bridge stp_state 1`).
+  KindData data;
   // Set only: hairpin mode of a bridge port (`bridge link set dev X hairpin on`):
   // an RTM_SETLINK of family AF_BRIDGE with IFLA_PROTINFO { IFLA_BRPORT_MODE }.
   std::optional<bool> hairpin;
-  std::optional<uint32_t> br_stp;  // IFLA_BR_STP_STATE
-  std::optional<uint8_t> br_vlan_filtering;
-  std::optional<uint32_t> macvlan_mode;
-  std::optional<uint32_t> vxlan_id;
-  std::optional<uint16_t> vxlan_port;  // host order
-  std::optional<Bytes> vxlan_remote, vxlan_local;
   // Dump filters (strict checking): by master, by kind.
   std::optional<uint32_t> filter_master;
   std::string filter_kind;
@@ -75,15 +74,7 @@ struct LinkInfo {
   uint32_t group = 0;
   uint32_t txqlen = 0;
   std::string alias;
-  int32_t br_stp = -1;
-  int32_t br_vlan_filtering = -1;
-  uint32_t macvlan_mode = 0;  // IFLA_MACVLAN_MODE (macvlan, macvtap)
-  struct Vxlan {
-    uint32_t id = 0, link = 0;
-    uint16_t port = 0;        // host order
-    Bytes group, local;       // IFLA_VXLAN_GROUP(6) (a unicast remote or a group), IFLA_VXLAN_LOCAL(6)
-  };
-  std::optional<Vxlan> vxlan;
+  KindData data;  // IFLA_INFO_DATA of a registered kind, by its table (kinds/)
 };
 
 // ---------------------------------------------------------------- addresses
@@ -118,6 +109,14 @@ struct AddrInfo {
 
 enum class RouteOp { New, Del, Dump, Get };
 
+// One hop of a multipath route. A gateway of the route's family goes as
+// RTA_GATEWAY; an IPv6 gateway of an IPv4 route as RTA_VIA.
+struct NexthopSpec {
+  Bytes gateway;        // empty: a device hop
+  uint32_t oif = 0;
+  uint16_t weight = 1;  // 1..256 (rtnh_hops + 1)
+};
+
 struct RouteSpec {
   RouteOp op = RouteOp::Dump;
   bool excl = true;      // New: fail if it exists (ip route add)
@@ -139,12 +138,14 @@ struct RouteSpec {
   std::optional<uint8_t> type;       // RTN_*
   bool onlink = false;
   std::optional<uint32_t> mtu;       // RTAX_MTU
+  // ECMP: RTA_MULTIPATH, one struct rtnexthop per hop (gateway and oif then stay unset).
+  std::vector<NexthopSpec> nexthops;
 };
 
 struct Nexthop {
-  Bytes gateway;
+  Bytes gateway;        // RTA_GATEWAY, or the address of RTA_VIA
   uint32_t oif = 0;
-  uint8_t weight = 1;
+  uint16_t weight = 1;  // rtnh_hops + 1: 1..256
   uint8_t flags = 0;
 };
 
@@ -229,12 +230,18 @@ std::unique_ptr<Request> rule_request(const RuleSpec&, Error* err);
 // RTM_NEWNSID: give the namespace behind target_fd the id `nsid` here.
 std::unique_ptr<Request> set_nsid_request(int target_fd, int32_t nsid, Error* err);
 
+// Attribute names, for errors: "IFLA_IFNAME", "IFLA_LINKINFO/IFLA_INFO_DATA/VETH_INFO_PEER"...
+std::string link_attr_at(bytes msg, size_t offset);
+std::string addr_attr_at(bytes msg, size_t offset);
+std::string route_attr_at(bytes msg, size_t offset);
+
 // Requests that collect decoded replies.
 struct LinkRequest : Request {
   std::vector<LinkInfo> links;
   void on_data(const nlmsghdr&, bytes) override;
   void reset() override { links.clear(); }
   std::string attr_at(size_t) const override;
+  std::string reply_attr_at(bytes m, size_t off) const override { return link_attr_at(m, off); }
   std::string attr_type_name(uint32_t) const override;
 };
 struct AddrRequest : Request {
@@ -242,6 +249,7 @@ struct AddrRequest : Request {
   void on_data(const nlmsghdr&, bytes) override;
   void reset() override { addrs.clear(); }
   std::string attr_at(size_t) const override;
+  std::string reply_attr_at(bytes m, size_t off) const override { return addr_attr_at(m, off); }
   std::string attr_type_name(uint32_t) const override;
 };
 struct RouteRequest : Request {
@@ -249,6 +257,7 @@ struct RouteRequest : Request {
   void on_data(const nlmsghdr&, bytes) override;
   void reset() override { routes.clear(); }
   std::string attr_at(size_t) const override;
+  std::string reply_attr_at(bytes m, size_t off) const override { return route_attr_at(m, off); }
   std::string attr_type_name(uint32_t) const override;
 };
 
@@ -276,13 +285,16 @@ struct RuleRequest : Request {
 // Decoders (exposed for tests and fuzzing). Return false on a malformed message.
 // ---------------------------------------------------------------- notifications
 
-// One change announced on a monitor socket (RTMGRP_LINK, *_IFADDR, *_ROUTE).
+// One change announced on a monitor socket (RTMGRP_LINK, *_IFADDR, *_ROUTE,
+// RTMGRP_NEIGH, RTNLGRP_IPV4_RULE / IPV6_RULE).
 struct Event {
-  enum class Type { Link, Addr, Route } type = Type::Link;
+  enum class Type { Link, Addr, Route, Neigh, Rule } type = Type::Link;
   bool added = true;  // RTM_NEW* (or a change); false for RTM_DEL*
   LinkInfo link;
   AddrInfo addr;
   RouteInfo route;
+  NeighInfo neigh;
+  RuleInfo rule;
 };
 // Decodes a datagram read from a monitor socket; other message types are skipped.
 // False if the datagram is malformed (the events decoded before that are kept).
@@ -294,9 +306,5 @@ bool parse_route(const nlmsghdr&, bytes payload, RouteInfo* out);
 bool parse_neigh(const nlmsghdr&, bytes payload, NeighInfo* out);
 bool parse_rule(const nlmsghdr&, bytes payload, RuleInfo* out);
 
-// Attribute names, for errors: "IFLA_IFNAME", "IFLA_LINKINFO/IFLA_INFO_DATA/VETH_INFO_PEER"...
-std::string link_attr_at(bytes msg, size_t offset);
-std::string addr_attr_at(bytes msg, size_t offset);
-std::string route_attr_at(bytes msg, size_t offset);
 
 }  // namespace nl::rtnl

@@ -88,6 +88,7 @@ bool parse_rule(const nlmsghdr& h, bytes payload, RuleInfo* out) {
 void RuleRequest::on_data(const nlmsghdr& h, bytes payload) {
   RuleInfo x;
   if (parse_rule(h, payload, &x)) rules.push_back(std::move(x));
+  else if (h.nlmsg_type == RTM_NEWRULE) refuse_reply(h, "RTM_NEWRULE could not be decoded (a length out of bounds)");
 }
 
 std::string RuleRequest::attr_at(size_t off) const {

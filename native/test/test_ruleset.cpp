@@ -15,18 +15,8 @@
 #include <vector>
 
 #include "../nft/ruleset.hpp"
+#include "check.hpp"
 
-static int failures = 0, checks = 0;
-#define CHECK(cond)                                                                 \
-  do {                                                                              \
-    ++checks;                                                                       \
-    if (!(cond)) {                                                                  \
-      ++failures;                                                                   \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                                               \
-  } while (0)
-
-using Bytes = std::vector<uint8_t>;
 using nl::bytes;
 
 // A hand-rolled netlink writer: host-order headers, nf_tables values in network order.
@@ -309,6 +299,5 @@ int main() {
   test_golden_rule();
   test_golden_table_and_gen();
   test_truncated_and_random();
-  std::printf("%d checks, %d failed\n", checks, failures);
-  return failures ? 1 : 0;
+  return check_summary();
 }

@@ -429,11 +429,10 @@ describe('the daemon under load and when it goes', () => {
     const st = fs.statSync(`/run/netns/${H}`);
     const lockFile = `/run/netplumb/network-${st.dev}-${st.ino}-np0.lock`;
     const lock = spawn('flock', ['-x', lockFile, 'sleep', '120'], { stdio: 'ignore' });
-    const cIno = fs.statSync(`/run/netns/${C}`).ino;
+    const cNs = fs.statSync(`/run/netns/${C}`);
     try {
-      // Held once a non-blocking flock of the same file is refused. (Matching /proc/locks by
-      // inode alone also matched another tmpfs's file with the same inode number, in the
-      // chroot of test:fresh: the daemon then ran the ADD at once and was never seen waiting.)
+      // Held once a non-blocking flock of the same file is refused (/proc/locks names a file
+      // by device and inode only, which another tmpfs's file can share).
       for (const t0 = Date.now(); ; await new Promise((r) => setTimeout(r, 20))) {
         if (Date.now() - t0 > 30_000) throw new Error(`flock never took ${lockFile}`);
         if (fs.existsSync(lockFile) && spawnSync('flock', ['-n', '-x', lockFile, 'true']).status === 1) break;
@@ -443,20 +442,30 @@ describe('the daemon under load and when it goes', () => {
         { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'midway', CNI_NETNS: `/run/netns/${C}`, CNI_IFNAME: 'eth0', NETPLUMB_CNI_SOCKET: d.socket },
         netConf(),
       );
-      // The daemon has the request once it holds the container's namespace.
-      // (Its lock polling opens and closes files meanwhile: an fd may be gone by its readlink.)
-      const holds = () =>
-        fs.readdirSync(`/proc/${d.pid}/fd`).some((f) => {
+      // The daemon has the request once it holds the container's namespace: an fd that
+      // stats as the namespace (nsfs device and inode). Not by readlink's text: for an fd
+      // received over SCM_RIGHTS, opened by the client in its own mount namespace (ip netns
+      // exec), the kernel writes the path from that namespace's root, which is the reader's
+      // "/run/netns/C" only when the reader is not in a chroot. In test:fresh's chroot it
+      // reads as the rootfs's full path on the host, so the probe never matched.
+      // (The daemon's lock polling opens and closes files meanwhile: an fd may be gone.)
+      const fdsOf = () =>
+        fs.readdirSync(`/proc/${d.pid}/fd`).map((f) => {
+          const p = `/proc/${d.pid}/fd/${f}`;
           try {
-            // An nsfs fd reads as net:[INODE], or as the bind mount's path it was opened by.
-            const l = fs.readlinkSync(`/proc/${d.pid}/fd/${f}`);
-            return l === `net:[${cIno}]` || l === `/run/netns/${C}`;
+            return { link: fs.readlinkSync(p), st: fs.statSync(p) as fs.Stats | undefined };
           } catch {
-            return false;
+            return { link: '(gone)', st: undefined };
           }
         });
+      const holds = () => fdsOf().some(({ st }) => st !== undefined && st.dev === cNs.dev && st.ino === cNs.ino);
       for (const t0 = Date.now(); !holds();) {
-        if (Date.now() - t0 > 30_000) throw new Error('the daemon never took the request');
+        if (Date.now() - t0 > 30_000)
+          throw new Error(
+            `the daemon never took the request: none of its fds is /run/netns/${C} (dev ${cNs.dev}, inode ${cNs.ino}): ${fdsOf()
+              .map(({ link, st }) => `${link}${st ? ` [${st.dev}:${st.ino}]` : ''}`)
+              .join(', ')}`,
+          );
         await new Promise((r) => setTimeout(r, 5));
       }
       await new Promise((r) => setTimeout(r, 300));

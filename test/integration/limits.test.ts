@@ -18,26 +18,14 @@ function ok(r: ReturnType<typeof runChild<LimitsReport>>): LimitsReport {
   return r.report as LimitsReport;
 }
 
-it('at the thread limit (ulimit -v), opens and creates fail with NetlinkError pthread_create, nothing is left, and the process keeps serving', () => {
+it('under ulimit -v, where a thread per namespace gave out before 200, 200 handles and four creates are open at once, and all is undone', () => {
+  // Until the I/O threads were shared, this limit was reached by current() before 200
+  // (each handle's thread stack): the failure was a typed NetlinkError pthread_create.
+  // Now only the first open of the process starts threads (handle.cpp: Pool::ensure_started),
+  // with the same typed error if it cannot.
   const r = ok(runChild<LimitsReport>('limits', ['threads', PREFIX, '200'], { ulimit: '-v 1200000', timeoutMs: 60_000 }));
-  // The limit was reached by current() (no namespace opened in between)...
-  expect(r.opened.current).toBeGreaterThan(0);
-  expect(r.opened.current).toBeLessThan(200);
-  const byStep = (s: string) => r.failures.filter((f) => f.step.startsWith(s));
-  const cur = r.failures.find((f) => f.step === 'current');
-  expect(cur).toMatchObject({ name: 'NetlinkError', syscall: 'pthread_create' });
-  expect(['EAGAIN', 'ENOMEM']).toContain(cur!.code);
-  // ...and by create, after four handles were closed: four creates, then a typed failure.
-  expect(r.opened.created).toBe(4);
-  const [cr] = byStep('create');
-  expect(cr).toMatchObject({ name: 'NetlinkError', syscall: 'pthread_create' });
-  expect(['EAGAIN', 'ENOMEM']).toContain(cr!.code);
-  // The failed create left no entry in /run/netns.
-  expect(r.leftAfterFailure).toEqual([]);
-  // Eight opens in flight at the limit: each one typed.
-  const burst = byStep('current (burst)');
-  expect(burst).toHaveLength(8);
-  for (const f of burst) expect(f).toMatchObject({ name: 'NetlinkError', syscall: 'pthread_create' });
+  expect(r.failures).toEqual([]);
+  expect(r.opened).toEqual({ current: 200, created: 4 });
   // After closing: a create, a listing and a current() work again.
   expect(r.after).toEqual({ created: true, links: ['lo'], current: true });
   expect(r.leftAtEnd).toEqual([]);

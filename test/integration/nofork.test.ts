@@ -236,8 +236,8 @@ describe('the library forks no process', () => {
       expect(report.processCreations).toEqual([]);
       expect(report.execves).toHaveLength(1);
       expect(report.execves[0]).toMatch(new RegExp(` ${process.execPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
-      // The library's I/O threads (one per namespace handle: 7 were opened) were seen: the trace covers them.
-      expect(report.threads).toBeGreaterThanOrEqual(bare.report.threads + 7);
+      // The library's shared I/O threads (at least one; not one per handle) were seen: the trace covers them.
+      expect(report.threads).toBeGreaterThanOrEqual(bare.report.threads + 1);
     } finally {
       for (const n of names) spawnSync('ip', ['netns', 'del', n]);
     }

@@ -54,10 +54,12 @@ it(`${CYCLES} create/configure/delete cycles across 8 namespaces: fds, threads, 
       (m.fds.left.length ? `\nfds left after closing: ${m.fds.left.join(', ')}` : ''),
   );
 
-  // The measurement ran: namespaces held fds and threads while open, and there were samples.
+  // The measurement ran: namespaces held fds while open, and there were samples.
   expect(m.cycles).toBe(CYCLES);
   expect(m.fds.open).toBeGreaterThanOrEqual(m.fds.base + 2 * m.namespaces);
-  expect(m.threads.open).toBeGreaterThanOrEqual(m.threads.base + m.namespaces);
+  // The namespaces share the I/O threads (at most 4, started by the first open):
+  // opening 8 more adds none beyond that pool.
+  expect(m.threads.open).toBeLessThanOrEqual(m.threads.base + 4);
   if (CYCLES >= 2500) expect(m.rss.samples.length).toBeGreaterThan(0);
   expect(m.failed).toEqual([]);
   expect(m.links.after).toEqual(m.links.before);

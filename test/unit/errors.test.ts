@@ -86,6 +86,26 @@ describe('NetlinkError from a native error shape', () => {
     expect(d.message).toContain('links in namespace x');
   });
 
+  it('maps malformedReply to ERR_MALFORMED_REPLY, naming the attribute', () => {
+    const d = new NetlinkError(
+      {
+        native: true,
+        errno: 74,
+        syscall: 'RTM_GETROUTE',
+        malformedReply: true,
+        attribute: 'RTA_OIF',
+        detail: 'reply message 2 (type 24) malformed: attribute RTA_OIF (type 4) has length 2, want 4',
+      },
+      'routes in namespace x',
+    );
+    expect(d.code).toBe('ERR_MALFORMED_REPLY');
+    expect(d.malformedReply).toBe(true);
+    expect(d.errno).toBe(-74);
+    expect(d.attribute).toBe('RTA_OIF');
+    expect(d.message).toContain('attribute: RTA_OIF');
+    expect(d.message).toContain('reply message 2 (type 24) malformed');
+  });
+
   it('handles an errno Node has no name for: a stable E<number> code, a readable message', () => {
     const u = new NetlinkError({ native: true, errno: 9999, syscall: 'RTM_NEWLINK' }, 'link x');
     expect(u.errno).toBe(-9999);

@@ -78,7 +78,7 @@ function rawLink(over: Partial<RawLink> = {}): RawLink {
   return {
     index: 7, name: 'veth0', kind: 'veth', slaveKind: '', flags: 0, type: 1, mtu: 1500, minMtu: 68, maxMtu: 65535,
     mac: '02:00:00:00:00:07', broadcast: 'ff:ff:ff:ff:ff:ff', operstate: 2, master: 0, link: 8, linkNetnsid: -1,
-    group: 0, txqlen: 1000, alias: '', stp: -1, vlanFiltering: -1, ...over,
+    group: 0, txqlen: 1000, alias: '', ...over,
   };
 }
 

@@ -57,8 +57,8 @@ jest.mock('../../lib/native', () => {
   const raw = (index: number, name: string, kind: string): RawLink => ({
     index, name, kind, slaveKind: kind === 'veth' && index % 2 === 0 ? 'bridge' : '', flags: index % 3 === 0 ? 0x10043 : 0x1002, type: 1, mtu: 1500, minMtu: 68,
     maxMtu: 65535, mac: `02:00:00:00:${hh(index >> 8)}:${hh(index)}`, broadcast: 'ff:ff:ff:ff:ff:ff', operstate: 6, master: kind === 'veth' ? 4 : 0,
-    link: kind === 'veth' ? index + 1 : 0, linkNetnsid: index % 5 === 0 ? 0 : -1, group: 0, txqlen: 1000, alias: index % 7 === 0 ? 'netplumb br0 10.0.0.9' : '', stp: kind === 'bridge' ? 0 : -1,
-    vlanFiltering: kind === 'bridge' ? 0 : -1,
+    link: kind === 'veth' ? index + 1 : 0, linkNetnsid: index % 5 === 0 ? 0 : -1, group: 0, txqlen: 1000, alias: index % 7 === 0 ? 'netplumb br0 10.0.0.9' : '',
+    ...(kind === 'bridge' ? { data: { stp: 0, vlanFiltering: 0 } } : {}),
   });
   const hash = (s: string) => [...s].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
   // Address and route specs arrive packed (lib/native.ts): word 0 the op, word 3 the family.

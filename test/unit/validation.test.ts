@@ -7,7 +7,7 @@
 import { rejection } from '../helpers/addr-route';
 import * as net from 'node:net';
 
-import { Bridge, Link, Namespace, NetlinkError, NetplumbError, Route, VethPair } from '../../lib';
+import { Bridge, BridgePort, Link, Namespace, NetlinkError, NetplumbError, Route, VethPair } from '../../lib';
 import type { RawLink } from '../../lib/native';
 import * as v from '../../lib/validate';
 import { prng } from '../helpers/reliability';
@@ -79,7 +79,7 @@ function rawLink(over: Partial<RawLink> = {}): RawLink {
   return {
     index: 7, name: 'veth0', kind: 'veth', slaveKind: '', flags: 0, type: 1, mtu: 1500, minMtu: 68, maxMtu: 65535,
     mac: '02:00:00:00:00:07', broadcast: 'ff:ff:ff:ff:ff:ff', operstate: 2, master: 0, link: 8, linkNetnsid: -1,
-    group: 0, txqlen: 1000, alias: '', stp: -1, vlanFiltering: -1, ...over,
+    group: 0, txqlen: 1000, alias: '', ...over,
   };
 }
 
@@ -302,6 +302,45 @@ const cases: Case[] = [
   { what: 'Bridge.create vlan_filtering', code: 'ERR_UNKNOWN_OPTION', run: () => Bridge.create('br9', bad({ namespace: ns, vlan_filtering: true })) },
   { what: 'Link.list type', code: 'ERR_UNKNOWN_OPTION', run: () => Link.list(ns, bad({ type: 'veth' })) },
   { what: 'moveTo ifname', code: 'ERR_UNKNOWN_OPTION', run: () => link.moveTo(ns, bad({ ifname: 'eth0' })) },
+
+  // ECMP nexthops: checked whole before the route goes out.
+  { what: 'nexthops empty', code: 'ERR_INVALID_NEXTHOP', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', nexthops: [] }) },
+  { what: 'nexthops not an array', code: 'ERR_INVALID_NEXTHOP', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', nexthops: bad({ via: '10.0.0.1' }) }) },
+  { what: 'nexthops 65 hops', code: 'ERR_INVALID_NEXTHOP', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', nexthops: Array.from({ length: 65 }, () => ({ via: '10.1.0.1' })) }) },
+  { what: 'nexthops beside via', code: 'ERR_INVALID_NEXTHOP', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', via: '10.1.0.1', nexthops: [{ via: '10.1.0.2' }] }) },
+  { what: 'nexthops beside dev', code: 'ERR_INVALID_NEXTHOP', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', dev: link, nexthops: [{ via: '10.1.0.2' }] }) },
+  { what: 'nexthop with neither via nor dev', code: 'ERR_INVALID_NEXTHOP', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', nexthops: [{ via: '10.1.0.1' }, { weight: 2 }] }) },
+  { what: 'nexthop not an object', code: 'ERR_INVALID_NEXTHOP', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', nexthops: [bad('10.1.0.1')] }) },
+  { what: 'nexthop weight 0', code: 'ERR_INVALID_ARGUMENT', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', nexthops: [{ via: '10.1.0.1', weight: 0 }] }) },
+  { what: 'nexthop weight 257', code: 'ERR_INVALID_ARGUMENT', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', nexthops: [{ via: '10.1.0.1', weight: 257 }] }) },
+  { what: 'nexthop weight 1.5', code: 'ERR_INVALID_ARGUMENT', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', nexthops: [{ via: '10.1.0.1', weight: 1.5 }] }) },
+  { what: 'nexthop IPv4 via on an IPv6 route', code: 'ERR_FAMILY_MISMATCH', run: () => Route.add({ namespace: ns, to: 'fd00::/64', nexthops: [{ via: '10.1.0.1' }] }) },
+  { what: 'nexthops of two families on default', code: 'ERR_FAMILY_MISMATCH', run: () => Route.add({ namespace: ns, to: 'default', nexthops: [{ via: 'fd00::1' }, { via: '10.1.0.1' }] }) },
+  { what: 'nexthops family 6 but IPv4 via', code: 'ERR_FAMILY_MISMATCH', run: () => Route.add({ namespace: ns, to: 'default', family: 6, nexthops: [{ via: '10.1.0.1' }] }) },
+  { what: 'nexthop IPv6 via of an IPv4 route without dev', code: 'ERR_INVALID_NEXTHOP', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', nexthops: [{ via: 'fd00::1' }] }) },
+  { what: 'nexthop via not an address', code: 'ERR_INVALID_IP', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', nexthops: [{ via: '10.1.0.300' }] }) },
+  { what: 'nexthop dev object', code: 'ERR_INVALID_ARGUMENT', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', nexthops: [{ dev: bad({}) }] }) },
+  { what: 'nexthop gw typo', code: 'ERR_UNKNOWN_OPTION', run: () => Route.add({ namespace: ns, to: '10.0.0.0/24', nexthops: [{ via: '10.1.0.1', ...bad({ gw: '10.1.0.2' }) }] }) },
+  { what: 'nexthop weigth typo', code: 'ERR_UNKNOWN_OPTION', run: () => Route.delete({ namespace: ns, to: '10.0.0.0/24', nexthops: [{ via: '10.1.0.1', ...bad({ weigth: 2 }) }] }) },
+
+  // Bridge ports: flags and VLANs.
+  { what: 'BridgePort.set not a Link', code: 'ERR_INVALID_ARGUMENT', run: () => BridgePort.set(bad({ index: 3 }), { learning: false }) },
+  { what: 'BridgePort.set no flag', code: 'ERR_INVALID_ARGUMENT', run: () => BridgePort.set(link, {}) },
+  { what: 'BridgePort.set flag not boolean', code: 'ERR_INVALID_ARGUMENT', run: () => BridgePort.set(link, { learning: bad('off') }) },
+  { what: 'BridgePort.set unknown flag', code: 'ERR_UNKNOWN_OPTION', run: () => BridgePort.set(link, bad({ hairpin: true })) },
+  { what: 'BridgePort.set fastleave spelled as ip does', code: 'ERR_UNKNOWN_OPTION', run: () => BridgePort.set(link, bad({ fastleave: true })) },
+  { what: 'BridgePort.addVlan vid 0', code: 'ERR_INVALID_VLAN', run: () => BridgePort.addVlan(link, 0) },
+  { what: 'BridgePort.addVlan vid 4095', code: 'ERR_INVALID_VLAN', run: () => BridgePort.addVlan(link, 4095) },
+  { what: 'BridgePort.addVlan vid string', code: 'ERR_INVALID_VLAN', run: () => BridgePort.addVlan(link, bad('10')) },
+  { what: 'BridgePort.addVlan range reversed', code: 'ERR_INVALID_VLAN', run: () => BridgePort.addVlan(link, [20, 10]) },
+  { what: 'BridgePort.addVlan range of three', code: 'ERR_INVALID_VLAN', run: () => BridgePort.addVlan(link, bad([1, 2, 3])) },
+  { what: 'BridgePort.addVlan pvid on a range', code: 'ERR_INVALID_VLAN', run: () => BridgePort.addVlan(link, [10, 12], { pvid: true }) },
+  { what: 'BridgePort.addVlan untagged not boolean', code: 'ERR_INVALID_ARGUMENT', run: () => BridgePort.addVlan(link, 10, { untagged: bad(1) }) },
+  { what: 'BridgePort.addVlan tagged (typo)', code: 'ERR_UNKNOWN_OPTION', run: () => BridgePort.addVlan(link, 10, bad({ tagged: true })) },
+  { what: 'BridgePort.deleteVlan vid 1.5', code: 'ERR_INVALID_VLAN', run: () => BridgePort.deleteVlan(link, 1.5) },
+  { what: 'BridgePort.setVlanFiltering on a veth', code: 'ERR_NOT_A_BRIDGE', run: () => BridgePort.setVlanFiltering(link, true) },
+  { what: 'BridgePort.get in a closed namespace', code: 'ERR_NAMESPACE_CLOSED', run: () => BridgePort.get(Link.fromRaw(closedNs, rawLink())) },
+  { what: 'BridgePort.list namespace string', code: 'ERR_INVALID_ARGUMENT', run: () => BridgePort.list(bad('b')) },
 ];
 
 describe('unknown options', () => {
