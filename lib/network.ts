@@ -461,7 +461,7 @@ export class Network {
             msgs.push(...bridgeTableMsgs(), rule(NFPROTO_BRIDGE, 'forward', [expr.groups(network.group), expr.counter(), expr.drop()], iccText));
           }
           return msgs;
-        });
+        }, [...network.#nat, NFPROTO_BRIDGE]);
         // Forwarding, per family (IPv6's also stops the host's interfaces taking router advertisements
         // unless their accept_ra is 2: the same trade Docker makes).
         if (masquerade && pools.some((p) => p.family === 4)) await ns.sysctl.set('net.ipv4.ip_forward', 1);
@@ -567,7 +567,7 @@ export class Network {
     if (publish.length) {
       // Conflicts are refused before anything changes (a read; the publish batch checks again, atomically).
       // The specs of this call count too: '8080:80' twice is a conflict, not a rollback.
-      const all = await PortMapping.list(this.namespace);
+      const all = await PortMapping.listIn(this.namespace, this.#nat);
       const byFamily = new Map<number, Parameters<typeof PortMapping.assertFree>[0]>(families.map((f) => [f, all.filter((m) => m.family === f)]));
       for (const p of publish) {
         const existing = byFamily.get(p.family) ?? [];
@@ -722,6 +722,14 @@ export class Network {
     ]);
   }
 
+  /**
+   * The NAT tables this network's rules can be in: `ip`, `ip6` or both, by
+   * its subnets' families. An IPv4-only network never reads the ip6 table.
+   */
+  get #nat(): number[] {
+    return this.#pools.map((p) => natFamily(p.family));
+  }
+
   /** The lock every process takes to change this network's leases: the host namespace (by inode) and the bridge. */
   get #lockName(): string {
     return lockName(this.namespace, this.name);
@@ -760,7 +768,7 @@ export class Network {
         return t !== undefined && this.contains(t) && !this.#leased(t);
       });
       return stale.map(delRule);
-    });
+    }, this.#nat);
     await this.#flushConntrack(stale);
     return { links: orphans.map((p) => p.name), rules: stale.length };
   }
@@ -774,7 +782,7 @@ export class Network {
   /** The endpoints of this network, whoever connected them, read from the kernel (leases and rules). */
   async endpoints(): Promise<EndpointInfo[]> {
     this.namespace.assertOpen();
-    const [, mappings] = await Promise.all([this.rediscover(), PortMapping.list(this.namespace)]);
+    const [, mappings] = await Promise.all([this.rediscover(), PortMapping.listIn(this.namespace, this.#nat)]);
     return this.#held.map((h) => ({
       id: h.id, ifname: h.ifname, hostIfname: h.hostIfname, ip: h.ip, address: this.#cidrOf(h.ip), addresses: h.ips.map((a) => this.#cidrOf(a)),
       mappings: mappings.filter((m) => h.ips.includes(m.address)),
@@ -799,7 +807,7 @@ export class Network {
     const [link, hostLink, mappings] = await Promise.all([
       Link.get(ns, held.ifname),
       Link.get(this.namespace, held.hostIfname),
-      PortMapping.list(this.namespace).then((ms) => ms.filter((m) => held.ips.includes(m.address))),
+      PortMapping.listIn(this.namespace, this.#nat).then((ms) => ms.filter((m) => held.ips.includes(m.address))),
     ]);
     const ip6 = held.ips.find((a) => familyOfText(a) === 6);
     const gw6 = this.#pools.find((p) => p.family === 6)?.gateway;
@@ -831,7 +839,7 @@ export class Network {
         const held = this.#held.find((h) => h.id === id && h.ifname === ifname);
         if (!held) return;
         let removed: OurRule[] = [];
-        await transact(this.namespace, `disconnect ${id} from network ${this.name}`, (state) => (removed = state.rules.filter((r) => held.ips.includes(targetOf(r.comment) ?? ''))).map(delRule));
+        await transact(this.namespace, `disconnect ${id} from network ${this.name}`, (state) => (removed = state.rules.filter((r) => held.ips.includes(targetOf(r.comment) ?? ''))).map(delRule), this.#nat);
         await this.#flushConntrack(removed);
         const host = await Link.get(this.namespace, held.hostIfname).catch((e: unknown) => {
           if ((e as { code?: string }).code !== 'ENODEV' && (e as { code?: string }).code !== 'ERR_LINK_NOT_FOUND') throw e;
@@ -872,7 +880,7 @@ export class Network {
     };
     await transact(this.namespace, `disconnect all from ${this.name}`, (state) =>
       state.rules.filter((r) => ids.has(r.comment.split(' ')[2] ?? '') || inSubnet(r)).map(delRule),
-    );
+    this.#nat);
     await Link.deleteGroup(this.namespace, this.group).catch((e: unknown) => {
       if ((e as { code?: string }).code !== 'ENODEV') throw e;
     });
@@ -895,7 +903,7 @@ export class Network {
     const ports = await Link.list(this.namespace, { master: this.bridge });
     await Promise.all(ports.filter((p) => ALIAS.exec(p.alias)?.[1] === this.name).map((p) => p.delete().catch(() => undefined)));
     const own = [...this.subnets.map((s) => `netplumb masquerade ${this.name} ${s}`), `netplumb icc ${this.name}`];
-    await transact(this.namespace, `delete network ${this.name}`, (state) => state.rules.filter((r) => own.includes(r.comment)).map(delRule));
+    await transact(this.namespace, `delete network ${this.name}`, (state) => state.rules.filter((r) => own.includes(r.comment)).map(delRule), [...this.#nat, NFPROTO_BRIDGE]);
     if (this.#created || removeBridge) await this.bridge.delete();
     for (const pool of this.#pools) pool.reset([]);
   }

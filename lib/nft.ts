@@ -207,6 +207,8 @@ export interface OurRule {
 }
 
 const FAMILIES = [NFPROTO_IPV4, NFPROTO_IPV6, NFPROTO_BRIDGE] as const;
+/** The NAT tables' families: ip and ip6 (what port mappings live in). */
+export const NAT_FAMILIES: readonly number[] = [NFPROTO_IPV4, NFPROTO_IPV6];
 const familyName = (f: number) => (f === NFPROTO_BRIDGE ? 'bridge' : f === NFPROTO_IPV6 ? 'ip6' : 'ip');
 
 /** What our tables in a namespace hold, at one ruleset generation. */
@@ -219,10 +221,14 @@ export interface NftState {
   rules: OurRule[];
 }
 
-/** Reads our tables in `ns` (every family) and the generation they were read at. */
-export async function readState(ns: Namespace): Promise<NftState> {
+/**
+ * Reads our tables in `ns` and the generation they were read at: of every
+ * family, or only of `families` (each dump is two to four requests; an IPv4
+ * operation need not read the ip6 table, nor a NAT one the bridge table).
+ */
+export async function readState(ns: Namespace, families: readonly number[] = FAMILIES): Promise<NftState> {
   const dumps = await Promise.all(
-    FAMILIES.map((family) =>
+    families.map((family) =>
       kernel(ns.handle.nftDump({ family, table: TABLE }), `nf_tables table ${familyName(family)} ${TABLE} in namespace ${ns}`).then((d) => ({ family, d })),
     ),
   );
@@ -259,11 +265,15 @@ const MAX_ATTEMPTS = 200;
  * empty table survives an operation and no kill can split "remove the last
  * rule" from "remove the table". A table of our name that is not ours is
  * ERR_FOREIGN_TABLE, before anything is sent.
+ *
+ * `families`: the tables the operation reads and writes (default: all). An
+ * IPv4-only operation names only `ip`, so it does no more kernel work than
+ * before the ip6 table existed; the generation still covers every table.
  */
-export function transact(ns: Namespace, what: string, plan: (state: NftState) => NftMsg[] | Promise<NftMsg[]>): Promise<void> {
+export function transact(ns: Namespace, what: string, plan: (state: NftState) => NftMsg[] | Promise<NftMsg[]>, families: readonly number[] = FAMILIES): Promise<void> {
   // Within one process, one transaction at a time per namespace: they would only make each other retry.
   const key = `${ns.dev}:${ns.inode}`;
-  const run = (queues.get(key) ?? Promise.resolve()).then(() => transactOnce(ns, what, plan));
+  const run = (queues.get(key) ?? Promise.resolve()).then(() => transactOnce(ns, what, plan, families));
   const tail = run.catch(() => undefined);
   queues.set(key, tail);
   void tail.then(() => {
@@ -273,13 +283,17 @@ export function transact(ns: Namespace, what: string, plan: (state: NftState) =>
 }
 const queues = new Map<string, Promise<unknown>>();
 
-async function transactOnce(ns: Namespace, what: string, plan: (state: NftState) => NftMsg[] | Promise<NftMsg[]>): Promise<void> {
+async function transactOnce(ns: Namespace, what: string, plan: (state: NftState) => NftMsg[] | Promise<NftMsg[]>, families: readonly number[]): Promise<void> {
   for (let attempt = 1; ; attempt++) {
-    const state = await readState(ns);
+    // Only the families the operation concerns: the batch's generation check covers the
+    // whole ruleset, so a change to a table not read still makes the batch retry.
+    const state = await readState(ns, families);
     const msgs = await plan(state);
     const count = new Map<number, number>();
     for (const r of state.rules) count.set(r.family, (count.get(r.family) ?? 0) + 1);
     for (const m of msgs) {
+      // A table not read could be someone else's: the caller must name every family it writes.
+      if (!state.tables.has(m.family)) throw new Error(`netplumb bug: ${what} writes table ${familyName(m.family)} ${TABLE} without reading it`);
       const t = state.tables.get(m.family);
       if (t?.exists && !t.ours)
         throw new NetplumbError(
@@ -291,7 +305,7 @@ async function transactOnce(ns: Namespace, what: string, plan: (state: NftState)
       if (m.type === 'delrule') count.set(m.family, (count.get(m.family) ?? 0) - 1);
     }
     // Our tables left without a rule go in the same batch (also one left empty by an older version).
-    for (const family of FAMILIES) {
+    for (const family of families) {
       if ((count.get(family) ?? 0) > 0) continue;
       const creates = msgs.some((m) => m.family === family && m.type === 'newtable');
       if (state.tables.get(family)?.ours || creates) msgs.push({ type: 'deltable', family, table: TABLE });

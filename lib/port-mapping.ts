@@ -5,7 +5,7 @@ import { Address } from './address';
 import { Link } from './link';
 import { Namespace, resolveNamespace } from './namespace';
 import { afterPublish, diagnose, type Finding } from './doctor';
-import { delRule, expr, natFamily, natTableMsgs, type OurRule, readState, rule, transact } from './nft';
+import { delRule, expr, NAT_FAMILIES, natFamily, natTableMsgs, type OurRule, readState, rule, transact } from './nft';
 import type { NftMsg } from './native';
 import * as v from './validate';
 
@@ -310,7 +310,7 @@ export class PortMapping {
         chosen = [p, p];
       } else PortMapping.assertFree(mappings, ns, protocol, first, last, host, 'hostPort');
       return [...natTableMsgs(nfproto), ...build(...chosen)];
-    });
+    }, [nfproto]);
     const mapping = new PortMapping(ns, { id, protocol, hostPort: chosen[0], hostPortEnd: chosen[1], hostAddress: host, address: target.text, port, localhost });
     // UDP flows that reached this port before (a previous target, the host) are in
     // conntrack and would keep going there: delete them, as the reference portmap does.
@@ -340,7 +340,16 @@ export class PortMapping {
     // Both families: the ip and ip6 tables.
     if (!(ns instanceof Namespace)) throw new NetplumbError(C.INVALID_ARGUMENT, 'namespace must be a Namespace', { argument: 'namespace' });
     ns.assertOpen();
-    return PortMapping.fromRules(ns, (await readState(ns)).rules);
+    return PortMapping.listIn(ns, NAT_FAMILIES);
+  }
+
+  /**
+   * The port mappings in the NAT tables of `families` only (NFPROTO_IPV4,
+   * NFPROTO_IPV6): what an IPv4-only network reads, without the ip6 table.
+   * @internal
+   */
+  static async listIn(ns: Namespace, families: readonly number[]): Promise<PortMapping[]> {
+    return PortMapping.fromRules(ns, (await readState(ns, families)).rules);
   }
 
   /**
@@ -392,7 +401,7 @@ export class PortMapping {
     if (this.#removed) return;
     await transact(this.namespace, `unpublish ${this}`, (state) =>
       state.rules.filter((r) => r.comment.startsWith(`netplumb publish ${this.id} `)).map(delRule),
-    );
+    [natFamily(this.family)]);
     // Flows already NATed to the target would go on reaching it (or its next holder).
     await flushConntrack(this.namespace, this, this.address);
     this.#removed = true;

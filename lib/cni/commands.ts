@@ -8,7 +8,7 @@ import { ErrorCodes as C, NetlinkError, NetplumbError } from '../errors';
 import { Link } from '../link';
 import { defaultNamespace, Namespace } from '../namespace';
 import { Network } from '../network';
-import { readState } from '../nft';
+import { NAT_FAMILIES, readState } from '../nft';
 import { PortMapping } from '../port-mapping';
 import { Route } from '../route';
 import * as v from '../validate';
@@ -291,7 +291,7 @@ export async function check(env: CniEnv, conf: NetConf): Promise<void> {
         diffs.push(`port mapping ${m.protocol} ${host}:${m.hostPort} -> ${ep.ip}:${m.containerPort} is missing`);
     }
     if (conf.ipMasq) {
-      const rules = (await readState(net.namespace)).rules;
+      const rules = (await readState(net.namespace, NAT_FAMILIES)).rules;
       for (const subnet of net.subnets)
         if (!rules.some((r) => r.comment === `netplumb masquerade ${net.name} ${subnet}`)) diffs.push(`the masquerade rule for ${subnet} is missing`);
     }

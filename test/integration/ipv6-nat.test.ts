@@ -7,10 +7,12 @@
 //
 // Topology:
 //   out (2001:db8:99::2) ==uplink== host (2001:db8:99::1) -- br6 (172.30.0.1/24, fd00:30::1/64) -- c1, c2
+import * as dc from 'node:diagnostics_channel';
 import * as http from 'node:http';
 import type * as dgram from 'node:dgram';
 import { spawnSync } from 'node:child_process';
-import { Namespace, Network, NetplumbError, PortMapping, Route, VethPair } from '../../lib';
+import { Namespace, Network, NetplumbError, PortMapping, Route, trace, VethPair, type TraceMessage } from '../../lib';
+import { setPublishCheck } from '../../lib/doctor';
 import { ipj, ping, uniq } from '../helpers/oracle';
 import { closeServer, dnatOf, httpFailure, httpGet, nftRules, type NftRule } from '../helpers/netnat';
 
@@ -267,5 +269,65 @@ describe('a dual-stack network (IPv6 traffic, real kernel)', () => {
     await net.delete();
     const tables = JSON.parse(nft('-j', 'list', 'tables').stdout).nftables.filter((o: Record<string, unknown>) => 'table' in o);
     expect(tables).toEqual([]);
+  });
+});
+
+describe('an IPv4-only network does no IPv6 work (netlink messages counted by the trace)', () => {
+  /** The nf_tables requests `fn` sends, by type, and those addressed to family ip6 (NFPROTO_IPV6). */
+  async function nftRequests(fn: () => Promise<unknown>): Promise<{ types: Record<string, number>; ip6: number }> {
+    const sent: TraceMessage[] = [];
+    const sub = (m: unknown) => {
+      const t = m as TraceMessage;
+      if (t.direction === 'send' && t.protocol === 'netfilter') sent.push(t);
+    };
+    dc.subscribe('netplumb:trace', sub);
+    trace.enable();
+    try {
+      await fn();
+      await new Promise((r) => setTimeout(r, 50)); // the records of the last replies
+    } finally {
+      trace.disable();
+      dc.unsubscribe('netplumb:trace', sub);
+    }
+    const types: Record<string, number> = {};
+    for (const m of sent) types[m.type] = (types[m.type] ?? 0) + 1;
+    return { types, ip6: sent.filter((m) => m.header?.family === 10).length };
+  }
+
+  it('connect, publish, unpublish, connect with publish, disconnect: one table read each (the ip table), none of ip6', async () => {
+    setPublishCheck(false); // the doctor's background read would land in the counts
+    const h = await mk('v4h');
+    const c = await mk('v4c');
+    const d = await mk('v4d');
+    const v4 = await Network.bridge({ name: 'br4', subnet: '172.29.0.0/24', namespace: h });
+    try {
+      // Each transaction reads the tables it may change: GETGEN, GETTABLE (then GETCHAIN and
+      // GETRULE when the table exists). Before, every one read ip, ip6 and bridge.
+      let ep: Awaited<ReturnType<Network['connect']>> | undefined;
+      const connect = await nftRequests(async () => (ep = await v4.connect(c)));
+      expect(connect).toEqual({ types: { NFT_MSG_GETGEN: 1, NFT_MSG_GETTABLE: 1, NFT_MSG_GETCHAIN: 1, NFT_MSG_GETRULE: 1 }, ip6: 0 });
+      let m: PortMapping | undefined;
+      const publish = await nftRequests(async () => (m = await v4.bridge.publish({ hostPort: 8080, to: `${ep!.ip}:80` })));
+      expect(publish.ip6).toBe(0);
+      expect(publish.types.NFT_MSG_GETTABLE).toBe(1);
+      expect(publish.types.NFT_MSG_NEWRULE).toBe(3); // prerouting, output, hairpin
+      const unpublish = await nftRequests(() => m!.unpublish());
+      expect(unpublish.ip6).toBe(0);
+      expect(unpublish.types.NFT_MSG_GETTABLE).toBe(1);
+      expect(unpublish.types.NFT_MSG_DELRULE).toBe(3);
+      // connect's publish: the conflict check, the lease's prune, the publish batch.
+      const both = await nftRequests(() => v4.connect(d, { publish: ['8081:80'] }));
+      expect(both.ip6).toBe(0);
+      expect(both.types.NFT_MSG_GETTABLE).toBe(3);
+      const gone = await nftRequests(() => v4.disconnect(ep!));
+      expect(gone).toEqual({ types: {}, ip6: 0 });
+      // list() reads both NAT tables, so it sees IPv6 mappings: two reads, as many as before ip6 (ip and bridge).
+      const list = await nftRequests(() => PortMapping.list(h));
+      expect(list.types.NFT_MSG_GETTABLE).toBe(2);
+      expect(list.ip6).toBe(1);
+    } finally {
+      setPublishCheck(true);
+      await v4.delete();
+    }
   });
 });
