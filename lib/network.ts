@@ -426,9 +426,12 @@ export class Network {
           // entry for the gateway goes stale.
           bridge = await Bridge.create(name, { namespace: ns, up: false, mac: randomMac(), ...(mtu ? { mtu } : {}) });
           created = madeHere = true;
-          // Before it is up: no router advertisement is taken on it (the host may forward), and
-          // its addresses (the gateways) are there when it comes up.
-          if (six) await ns.sysctl.set(`net/ipv6/conf/${name}/accept_ra`, 0);
+          // Before it is up: no router advertisement is taken on it (the host may forward), no
+          // DAD (its link-local address, made when the first port brings its carrier up, would be
+          // tentative for a second, and the kernel sends no neighbour solicitation from a bridge
+          // without a usable link-local address: nothing forwarded to a container gets there),
+          // and its addresses (the gateways) are there when it comes up.
+          if (six) await Promise.all([ns.sysctl.set(`net/ipv6/conf/${name}/accept_ra`, 0), ns.sysctl.set(`net/ipv6/conf/${name}/accept_dad`, 0)]);
           await addGateways(bridge, []);
           await bridge.up();
         } catch (e2) {
@@ -442,7 +445,7 @@ export class Network {
         // The mark that tells every process this bridge is netplumb's (RTM_NEWLINK ignores
         // IFLA_IFALIAS, hence a second request; a crash in between leaves it looking adopted).
         if (madeHere) await kernel(ns.handle.link({ op: 'set', index: bridge.index, alias: `${BRIDGE_MARK} ${network.subnets.join(',')}` }), () => `mark ${bridge.describe()} as netplumb's`);
-        if (six && !madeHere) await ns.sysctl.set(`net/ipv6/conf/${name}/accept_ra`, 0);
+        if (six && !madeHere) await Promise.all([ns.sysctl.set(`net/ipv6/conf/${name}/accept_ra`, 0), ns.sysctl.set(`net/ipv6/conf/${name}/accept_dad`, 0)]);
         await network.rediscover();
         const iccText = `netplumb icc ${network.name}`;
         await transact(ns, `network ${network.name}`, (state) => {
@@ -776,7 +779,6 @@ export class Network {
   /** Deletes the conntrack entries of the mappings these (removed) rules made: flows NATed to their targets. */
   async #flushConntrack(removed: OurRule[]): Promise<void> {
     for (const m of PortMapping.fromRules(this.namespace, removed)) await flushConntrack(this.namespace, m, m.address);
-    // (IPv6 mappings: flushConntrack leaves their flows to time out.)
   }
 
   /** The endpoints of this network, whoever connected them, read from the kernel (leases and rules). */

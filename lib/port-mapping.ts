@@ -157,6 +157,9 @@ export function loopback6(argument: string): NetplumbError {
 
 /** Address family of a mapping's target. */
 const familyOf = (address: string): 4 | 6 => (address.includes(':') ? 6 : 4);
+/** The socket address families (linux/socket.h), as ctnetlink's nfgen_family takes them. */
+const AF_INET = 2;
+const AF_INET6 = 10;
 
 /**
  * A published port: DNAT from a host port to a container's port, like
@@ -431,15 +434,18 @@ export function _setConntrackCleanup(on: boolean): void {
 }
 
 /**
- * Deletes the conntrack entries of a mapping's protocol and host ports (with
- * `to`: only those NATed to that address), over ctnetlink.
- * ~ conntrack -D -p udp --dport PORT [--reply-src TO]
+ * Deletes the conntrack entries of a mapping's family, protocol and host ports
+ * (with `to`: only those NATed to that address), over ctnetlink. The family
+ * is the mapping's (IPv4 when it names none), or `to`'s.
+ * ~ conntrack -D -f ipv4|ipv6 -p udp --dport PORT [--reply-src TO]
  */
 export async function flushConntrack(ns: Namespace, m: { protocol: 'tcp' | 'udp'; hostPort: number; hostPortEnd: number; family?: 4 | 6 }, to?: string): Promise<number> {
-  // The native flush speaks AF_INET only, for now: IPv6 flows are left to time out.
-  if (!conntrackCleanup || m.family === 6 || (to !== undefined && to.includes(':'))) return 0;
+  if (!conntrackCleanup) return 0;
+  const family = m.family ?? (to !== undefined ? familyOf(to) : 4);
   return kernel(
-    ns.handle.ctFlush({ proto: m.protocol === 'tcp' ? 6 : 17, dportMin: m.hostPort, dportMax: m.hostPortEnd, ...(to ? { to: v.ipBytes(to, 4) } : {}) }),
+    ns.handle.ctFlush({
+      family: family === 6 ? AF_INET6 : AF_INET, proto: m.protocol === 'tcp' ? 6 : 17, dportMin: m.hostPort, dportMax: m.hostPortEnd, ...(to ? { to: v.ipBytes(to, family) } : {}),
+    }),
     () => `conntrack entries of ${m.protocol} port ${m.hostPort}${m.hostPortEnd !== m.hostPort ? `-${m.hostPortEnd}` : ''}${to ? ` to ${to}` : ''} in namespace ${ns}`,
   );
 }

@@ -13,6 +13,7 @@ import type * as dgram from 'node:dgram';
 import { spawnSync } from 'node:child_process';
 import { Namespace, Network, NetplumbError, PortMapping, Route, trace, VethPair, type TraceMessage } from '../../lib';
 import { setPublishCheck } from '../../lib/doctor';
+import { _setConntrackCleanup } from '../../lib/port-mapping';
 import { ipj, ping, uniq } from '../helpers/oracle';
 import { closeServer, dnatOf, httpFailure, httpGet, nftRules, type NftRule } from '../helpers/netnat';
 
@@ -59,9 +60,9 @@ async function udp6Echo(ns: Namespace, port: number, tag: string): Promise<dgram
   return s;
 }
 
-/** One answer to `payload` sent from `ns` to [addr]:port over UDP6, or the error. */
-async function udp6Ask(ns: Namespace, addr: string, port: number, payload: string): Promise<string> {
-  const s = await ns.createSocket('udp6', {});
+/** One answer to `payload` sent from `ns` (from port `fromPort`, if given) to [addr]:port over UDP6, or the error. */
+async function udp6Ask(ns: Namespace, addr: string, port: number, payload: string, fromPort?: number): Promise<string> {
+  const s = await ns.createSocket('udp6', fromPort !== undefined ? { port: fromPort, address: '::' } : {});
   try {
     return await new Promise<string>((resolve, reject) => {
       let n = 0;
@@ -121,6 +122,7 @@ describe('a dual-stack network (IPv6 traffic, real kernel)', () => {
     // What the kernel needs for IPv6 (oracle: the sysctl files).
     const sys = (ns: string, key: string) => spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-n', key], { encoding: 'utf8' }).stdout.trim();
     expect(sys(H, 'net.ipv6.conf.br6.accept_ra')).toBe('0');
+    expect(sys(H, 'net.ipv6.conf.br6.accept_dad')).toBe('0');
     expect(sys(H, `net.ipv6.conf.${e1.hostIfname}.accept_ra`)).toBe('0');
     expect(sys(H, 'net.ipv6.conf.all.forwarding')).toBe('1');
     expect(sys(c1.name as string, 'net.ipv6.conf.eth0.ndisc_notify')).toBe('1');
@@ -244,6 +246,10 @@ describe('a dual-stack network (IPv6 traffic, real kernel)', () => {
         await big.connect(ns);
         for (const a of ipj(ns.name, '-6', 'addr', 'show', 'dev', 'eth0')[0].addr_info as { local: string; tentative?: boolean }[])
           if (a.tentative) tentative.push(`${ns.name} ${a.local}`);
+        // The bridge too: its link-local address appears when the first port brings its carrier up,
+        // and while it is tentative the host sends no neighbour solicitation to any container.
+        for (const a of ipj(H, '-6', 'addr', 'show', 'dev', 'br50')[0].addr_info as { local: string; tentative?: boolean }[])
+          if (a.tentative) tentative.push(`br50 ${a.local}`);
       }
       expect(tentative).toEqual([]);
       const per = (fam: '-4' | '-6', scope: string) =>
@@ -263,6 +269,87 @@ describe('a dual-stack network (IPv6 traffic, real kernel)', () => {
       await big.delete();
       await Promise.allSettled(nss.map((ns) => ns.delete()));
     }
+  });
+
+  it('IPv6 conntrack: UDP [::]:5360 moved from one container to another, the client keeping its source port, reaches the new one (stale entries deleted); control: without the cleanup the old one still answers', async () => {
+    const ca = await mk('v6ca');
+    const cb = await mk('v6cb');
+    const cc = await mk('v6cc');
+    await udp6Echo(ca, 53, 'ca');
+    await udp6Echo(cb, 53, 'cb');
+    await udp6Echo(cc, 53, 'cc');
+    const ea = await net.connect(ca, { id: 'ca' });
+    const eb = await net.connect(cb, { id: 'cb' });
+    /** The reply-direction sources of the IPv6 UDP entries to host port `port` (conntrack -L -f ipv6, the oracle). */
+    const replySources = (port: number): string[] => {
+      const r = spawnSync('ip', ['netns', 'exec', H, 'conntrack', '-L', '-f', 'ipv6', '-p', 'udp', '--dport', String(port)], { encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      return r.stdout.split('\n').flatMap((l) => [...l.matchAll(/src=(\S+)/g)].slice(1, 2).map((x) => x[1] as string));
+    };
+    // The port goes from ca to cb; the client asks again from the same source port.
+    const round = async (hostPort: number, fromPort: number): Promise<{ answer: string; left: string[] }> => {
+      const ma = await net.bridge.publish({ protocol: 'udp', hostPort, to: `[${ea.ip6}]:53` });
+      expect(await udp6Ask(out, HOST6, hostPort, 'q', fromPort)).toBe(`ca ${OUT6} q`);
+      expect(replySources(hostPort)).toEqual([ea.ip6]);
+      await ma.unpublish();
+      const left = replySources(hostPort);
+      const mb = await net.bridge.publish({ protocol: 'udp', hostPort, to: `[${eb.ip6}]:53` });
+      try {
+        return { answer: await udp6Ask(out, HOST6, hostPort, 'q', fromPort).catch((e: Error) => e.message), left };
+      } finally {
+        await mb.unpublish();
+      }
+    };
+    try {
+      _setConntrackCleanup(false);
+      const control = await round(5360, 41000);
+      _setConntrackCleanup(true);
+      const fixed = await round(5361, 41001);
+      // Without the flush the entry still NATs the client's flow to ca, which answers.
+      expect(control).toEqual({ answer: `ca ${OUT6} q`, left: [ea.ip6] });
+      expect(fixed).toEqual({ answer: `cb ${OUT6} q`, left: [] });
+      // Disconnect by id (the rules name the target; nothing in memory) flushes too.
+      await net.connect(cc, { id: 'cc', publish: ['[::]:5362:53/udp'] });
+      expect(await udp6Ask(out, HOST6, 5362, 'q', 41002)).toBe(`cc ${OUT6} q`);
+      expect(replySources(5362)).toHaveLength(1);
+      await net.disconnect('cc');
+      expect(replySources(5362)).toEqual([]);
+    } finally {
+      _setConntrackCleanup(true);
+      await net.disconnect('ca');
+      await net.disconnect('cb');
+    }
+  });
+
+  it("the doctor reads the ip6 tables: a user's ip6 forward chain at policy drop stops an IPv6 mapping and is named; control: without it, traffic passes and nothing is found", async () => {
+    const cd = await mk('v6cd');
+    servers.push(await tagServer(cd, 80, 'cd'));
+    const ed = await net.connect(cd, { id: 'cd', publish: ['8095:80'] }); // both families
+    const m = ed.mappings.find((x) => x.family === 6) as PortMapping;
+    expect(ed.mappings.map((x) => x.family)).toEqual([4, 6]);
+    expect(await httpGet(url(HOST6, 8095), out.agent())).toBe(`cd 80 ${OUT6}`);
+    expect(await PortMapping.diagnose(host, m)).toEqual([]);
+    const add = spawnSync('ip', ['netns', 'exec', H, 'nft', '-f', '-'], {
+      input: 'table ip6 userfw {\n chain forward6 {\n type filter hook forward priority 0; policy drop;\n }\n}\n',
+      encoding: 'utf8',
+    });
+    expect(add.stderr).toBe('');
+    try {
+      await httpFailure(url(HOST6, 8095), out.agent());
+      const found = await PortMapping.diagnose(host, m);
+      expect(found.map((f) => `${f.kind} ${f.severity} ${f.family} ${f.table} ${f.chain} ${f.hook}`)).toEqual([
+        'policy-drop error ip6 userfw forward6 forward',
+      ]);
+      expect(found[0]?.message).toContain('[fd00:30::');
+      // Our own ip6 table is never a finding; an IPv4 mapping's packets do not cross ip6 chains.
+      const v4 = ed.mappings.find((x) => x.family === 4) as PortMapping;
+      expect(await PortMapping.diagnose(host, v4)).toEqual([]);
+    } finally {
+      expect(nft('delete', 'table', 'ip6', 'userfw').status).toBe(0);
+    }
+    expect(await httpGet(url(HOST6, 8095), out.agent())).toBe(`cd 80 ${OUT6}`);
+    expect(await PortMapping.diagnose(host, m)).toEqual([]);
+    await net.disconnect('cd');
   });
 
   it('delete leaves no rule and no netplumb table in either family', async () => {
