@@ -206,31 +206,51 @@ describe('a dual-stack network (IPv6 traffic, real kernel)', () => {
     expect(nftRules(H).filter((r) => (r.comment ?? '').startsWith('netplumb publish'))).toEqual([]);
   });
 
-  it('bad input is refused with a code before anything is made', async () => {
-    const code = async (p: Promise<unknown>) => {
-      const e = await p.then(
-        () => undefined,
-        (x: unknown) => x,
-      );
+  it('bad input is refused with a code before anything is made: not one netlink message sent (trace)', async () => {
+    // Every netlink message any namespace's sockets send while the bad calls run (the trace).
+    const sent: string[] = [];
+    const sub = (m: unknown) => {
+      const t = m as TraceMessage;
+      if (t.direction === 'send') sent.push(`${t.namespace} ${t.type}`);
+    };
+    const code = async (p: () => Promise<unknown>) => {
+      dc.subscribe('netplumb:trace', sub);
+      trace.enable();
+      let e: unknown;
+      try {
+        e = await p().then(
+          () => undefined,
+          (x: unknown) => x,
+        );
+        await new Promise((r) => setTimeout(r, 20));
+      } finally {
+        trace.disable();
+        dc.unsubscribe('netplumb:trace', sub);
+      }
       expect(e).toBeInstanceOf(NetplumbError);
+      expect(sent).toEqual([]);
       return (e as NetplumbError).code;
     };
     const before = nftRules(H).length;
     // A v4 target on an IPv6 mapping (and the reverse).
-    expect(await code(PortMapping.publish({ namespace: host, hostPort: 9000, hostAddress: HOST6, to: '172.30.0.2:80' }))).toBe('ERR_FAMILY_MISMATCH');
-    expect(await code(PortMapping.publish({ namespace: host, hostPort: 9000, hostAddress: '10.0.0.1', to: '[fd00:30::2]:80' }))).toBe('ERR_FAMILY_MISMATCH');
-    expect(await code(PortMapping.publish({ namespace: host, hostPort: 9000, to: 'fd00:30::2:80' }))).toBe('ERR_INVALID_ARGUMENT');
+    expect(await code(() => PortMapping.publish({ namespace: host, hostPort: 9000, hostAddress: HOST6, to: '172.30.0.2:80' }))).toBe('ERR_FAMILY_MISMATCH');
+    expect(await code(() => PortMapping.publish({ namespace: host, hostPort: 9000, hostAddress: '10.0.0.1', to: '[fd00:30::2]:80' }))).toBe(
+      'ERR_FAMILY_MISMATCH',
+    );
+    expect(await code(() => PortMapping.publish({ namespace: host, hostPort: 9000, to: 'fd00:30::2:80' }))).toBe('ERR_INVALID_ARGUMENT');
     // An IPv6 subnet longer than /64; two subnets of one family; a range of the other family.
-    expect(await code(Network.bridge({ name: 'bad0', subnet: 'fd00:40::/80', namespace: host }))).toBe('ERR_INVALID_CIDR');
-    expect(await code(Network.bridge({ name: 'bad0', subnet: ['172.40.0.0/24', '172.41.0.0/24'], namespace: host }))).toBe('ERR_FAMILY_MISMATCH');
+    expect(await code(() => Network.bridge({ name: 'bad0', subnet: 'fd00:40::/80', namespace: host }))).toBe('ERR_INVALID_CIDR');
+    expect(await code(() => Network.bridge({ name: 'bad0', subnet: ['172.40.0.0/24', '172.41.0.0/24'], namespace: host }))).toBe('ERR_FAMILY_MISMATCH');
     expect(
-      await code(Network.bridge({ name: 'bad0', subnet: ['172.40.0.0/24', 'fd00:40::/64'], rangeStart: ['fd00:40::10', '172.40.0.10'], namespace: host })),
+      await code(() =>
+        Network.bridge({ name: 'bad0', subnet: ['172.40.0.0/24', 'fd00:40::/64'], rangeStart: ['fd00:40::10', '172.40.0.10'], namespace: host }),
+      ),
     ).toBe('ERR_FAMILY_MISMATCH');
     // ::1: the kernel routes no answer to it from another interface (see README, "IPv6 and dual stack").
-    expect(await code(net.connect(c2, { id: 'x', publish: ['[::1]:9000:80'] }))).toBe('ERR_INVALID_ARGUMENT');
-    expect(await code(net.bridge.publish({ hostPort: 9000, to: '[fd00:30::3]:80', localhost: true }))).toBe('ERR_INVALID_ARGUMENT');
+    expect(await code(() => net.connect(c2, { id: 'x', publish: ['[::1]:9000:80'] }))).toBe('ERR_INVALID_ARGUMENT');
+    expect(await code(() => net.bridge.publish({ hostPort: 9000, to: '[fd00:30::3]:80', localhost: true }))).toBe('ERR_INVALID_ARGUMENT');
     // An IPv4 address as the container's ip6.
-    expect(await code(net.connect(c2, { id: 'x', ip6: '172.30.0.9' }))).toBe('ERR_FAMILY_MISMATCH');
+    expect(await code(() => net.connect(c2, { id: 'x', ip6: '172.30.0.9' }))).toBe('ERR_FAMILY_MISMATCH');
     expect(ipj(H, 'link', 'show').map((l: { ifname: string }) => l.ifname)).not.toContain('bad0');
     expect(nftRules(H)).toHaveLength(before);
   });
