@@ -273,6 +273,14 @@ class Pool {
   }
 }
 
+/** The EUI-64 link-local address of a MAC (RFC 4291 2.5.1, appendix A), as the kernel would make it: 'fe80::…/64'. */
+function linkLocal(mac: string): string {
+  const b = mac.split(':').map((x) => parseInt(x, 16));
+  const id = [(b[0] as number) ^ 0x02, b[1], b[2], 0xff, 0xfe, b[3], b[4], b[5]] as number[];
+  const groups = [0, 2, 4, 6].map((i) => (((id[i] as number) << 8) | (id[i + 1] as number)).toString(16));
+  return `fe80::${groups.join(':')}/64`;
+}
+
 /** One value or one per family: as an array of `n`, or ERR_INVALID_ARGUMENT. */
 function perFamily(x: unknown, n: number, name: string): unknown[] {
   if (!Array.isArray(x)) return n === 1 || x === undefined ? Array.from({ length: n }, () => x) : fail();
@@ -424,14 +432,22 @@ export class Network {
           // A MAC of its own from the start: left to the kernel, a bridge takes its lowest
           // port's MAC and changes it when that port leaves, and every container's ARP
           // entry for the gateway goes stale.
-          bridge = await Bridge.create(name, { namespace: ns, up: false, mac: randomMac(), ...(mtu ? { mtu } : {}) });
+          const bridgeMac = randomMac();
+          bridge = await Bridge.create(name, { namespace: ns, up: false, mac: bridgeMac, ...(mtu ? { mtu } : {}) });
           created = madeHere = true;
           // Before it is up: no router advertisement is taken on it (the host may forward), no
           // DAD (its link-local address, made when the first port brings its carrier up, would be
           // tentative for a second, and the kernel sends no neighbour solicitation from a bridge
           // without a usable link-local address: nothing forwarded to a container gets there),
           // and its addresses (the gateways) are there when it comes up.
-          if (six) await Promise.all([ns.sysctl.set(`net/ipv6/conf/${name}/accept_ra`, 0), ns.sysctl.set(`net/ipv6/conf/${name}/accept_dad`, 0)]);
+          // Its link-local address is added by us, with nodad (see #ipv6Sysctls: the kernel's would be
+          // tentative until its DAD work item ran).
+          if (six) {
+            await Promise.all([
+              ns.sysctl.set(`net/ipv6/conf/${name}/accept_ra`, 0), ns.sysctl.set(`net/ipv6/conf/${name}/accept_dad`, 0), ns.sysctl.set(`net/ipv6/conf/${name}/addr_gen_mode`, 1),
+            ]);
+            await Address.add(bridge, linkLocal(bridgeMac), { nodad: true });
+          }
           await addGateways(bridge, []);
           await bridge.up();
         } catch (e2) {
@@ -588,6 +604,7 @@ export class Network {
     }
     const undo: (() => Promise<unknown>)[] = [];
     const ips: string[] = [];
+    let peerMac = '';
     try {
       // Leasing is a read-modify-write of state every process shares (the host
       // veths' aliases): under the network's lock, from what the kernel holds now,
@@ -609,10 +626,11 @@ export class Network {
         }
         await step('lease');
         const first = this.#pools[0] as Pool;
+        peerMac = mac ?? first.macOf(ips[0] as string);
         const p = await VethPair.create(hostIfname, {
           // With IPv6, the container's end comes up only once its sysctls and addresses are set (below).
           namespace: this.namespace, master: this.bridge, up: true, peerIn: ns, peerName: ifname, peerUp: !six, group: this.group,
-          ...(this.mtu ? { mtu: this.mtu } : {}), peerMac: mac ?? first.macOf(ips[0] as string),
+          ...(this.mtu ? { mtu: this.mtu } : {}), peerMac,
         });
         undo.push(() => p.link.delete());
         await step('veth');
@@ -626,7 +644,8 @@ export class Network {
         ns.loopback.up(),
         ...(six ? [this.#ipv6Sysctls(ns, pair.peer.name, pair.link.name)] : []),
         // No DAD for either family: IPAM, under the network's lock, keeps addresses unique on the bridge.
-        ...addresses.map((a) => pair.peer.addAddress(a, { nodad: true })),
+        // The link-local address too, added here rather than made by the kernel (see #ipv6Sysctls).
+        ...[...addresses, ...(six ? [linkLocal(peerMac)] : [])].map((a) => pair.peer.addAddress(a, { nodad: true })),
       ]);
       if (six) await pair.peer.up();
       await step('address');
@@ -709,6 +728,10 @@ export class Network {
    * container's end comes up: no DAD on it (its link-local address would be
    * `tentative` for a second or more, and a socket bound to it fail with
    * EADDRNOTAVAIL; the addresses netplumb gives are unique by IPAM), no
+   * link-local address made by the kernel (addr_gen_mode 1, none: even with
+   * accept_dad 0 the kernel's own is `tentative` until its DAD work item has
+   * run, milliseconds on a loaded host, after the link came up; connect adds
+   * the same EUI-64 address itself, with nodad, which is never tentative), no
    * router advertisements taken on either end (the bridge is the only
    * router, and the host may forward), and unsolicited neighbour
    * advertisements when the link comes up (ndisc_notify; arp_notify for
@@ -718,6 +741,7 @@ export class Network {
   async #ipv6Sysctls(ns: Namespace, ifname: string, hostIfname: string): Promise<void> {
     await Promise.all([
       ns.sysctl.set(`net/ipv6/conf/${ifname}/accept_dad`, 0),
+      ns.sysctl.set(`net/ipv6/conf/${ifname}/addr_gen_mode`, 1),
       ns.sysctl.set(`net/ipv6/conf/${ifname}/accept_ra`, 0),
       ns.sysctl.set(`net/ipv6/conf/${ifname}/ndisc_notify`, 1),
       ns.sysctl.set(`net/ipv4/conf/${ifname}/arp_notify`, 1),

@@ -112,6 +112,8 @@ describe('a dual-stack network (IPv6 traffic, real kernel)', () => {
     const v6 = ipj(c1.name, '-6', 'addr', 'show', 'dev', 'eth0')[0].addr_info as { local: string; scope: string; tentative?: boolean }[];
     expect(v6.filter((a) => a.tentative)).toEqual([]);
     expect(v6.map((a) => a.local)).toContain('fd00:30::2');
+    // One link-local address, added by connect with nodad (the kernel makes none: addr_gen_mode 1).
+    expect(v6.filter((a) => a.scope === 'link')).toHaveLength(1);
     const e2 = await net.connect(c2, { id: 'c2' });
     expect(e1.addresses).toEqual(['172.30.0.2/24', 'fd00:30::2/64']);
     expect(e2.ip6).toBe('fd00:30::3');
