@@ -1,5 +1,5 @@
 // The NAT doctor: why a published port may get no traffic. A port mapping is
-// DNAT in our own `ip netplumb` table, and nf_tables runs every base chain
+// DNAT in our own `ip netplumb` table (`ip6 netplumb` for an IPv6 mapping), and nf_tables runs every base chain
 // registered at a hook, ours and everyone else's: a user's forward chain at
 // `policy drop` drops the mapped packets after our DNAT, and another table's
 // DNAT at prerouting that runs before ours takes them elsewhere. The kernel
@@ -49,6 +49,7 @@ export const OUR_DNAT_PRIORITY = -100;
 /** Tables that are netplumb's own (never reported). */
 const OURS: ReadonlyArray<[number, string]> = [
   [2, 'netplumb'],
+  [10, 'netplumb'],
   [7, 'netplumb'],
 ];
 
@@ -74,6 +75,8 @@ type Rule = NftRuleset['rules'][number];
 /** What a mapped packet looks like, for the messages and the port checks. */
 interface Target {
   text: string;
+  /** The mapping's address family; undefined: any published port's, of either family. */
+  family?: 4 | 6;
   protocol?: 'tcp' | 'udp';
   /** Destination ports the packet can carry: the host ports before DNAT, the container's after. */
   ports?: number[];
@@ -113,9 +116,11 @@ function missesPorts(r: Rule, t: Target): boolean {
  * `mapping` narrows it to one mapping's packets; without it, to any published port's.
  */
 export function analyze(rs: Pick<NftRuleset, 'chains' | 'rules'>, mapping?: MappingShape, opts: { targetLocal?: boolean } = {}): Finding[] {
+  const ep = (addr: string, port: string): string => (addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`);
   const t: Target = mapping
     ? {
-        text: `a mapped packet to ${mapping.address}:${mapping.port} (${mapping.protocol} ${mapping.hostAddress}:${mapping.hostPort}${mapping.hostPortEnd !== mapping.hostPort ? `-${mapping.hostPortEnd}` : ''})`,
+        text: `a mapped packet to ${ep(mapping.address, String(mapping.port))} (${mapping.protocol} ${ep(mapping.hostAddress, `${mapping.hostPort}${mapping.hostPortEnd !== mapping.hostPort ? `-${mapping.hostPortEnd}` : ''}`)})`,
+        family: mapping.address.includes(':') ? 6 : 4,
         protocol: mapping.protocol,
         ports: ports(mapping),
         local: opts.targetLocal ?? false,
@@ -181,7 +186,7 @@ export function analyze(rs: Pick<NftRuleset, 'chains' | 'rules'>, mapping?: Mapp
     walk(c.table, c.name, undefined);
 
     // 3. Competing NAT: another table's DNAT/redirect where ours runs (prerouting, output).
-    if (c.type === 'nat' && (family === 'ip' || family === 'inet') && (hook === 'prerouting' || hook === 'output') && c.priority <= OUR_DNAT_PRIORITY) {
+    if (c.type === 'nat' && (family === 'ip' || family === 'ip6' || family === 'inet') && (hook === 'prerouting' || hook === 'output') && c.priority <= OUR_DNAT_PRIORITY) {
       for (const r of own) {
         if (!diverts(r) || missesPorts(r, { ...t, ports: mapping ? hostPorts(mapping) : undefined })) continue;
         const before = c.priority < OUR_DNAT_PRIORITY;
@@ -204,10 +209,13 @@ export function analyze(rs: Pick<NftRuleset, 'chains' | 'rules'>, mapping?: Mapp
   return findings;
 }
 
-/** Does a mapped packet (or its reply) traverse this family's hook? */
+/** Does a mapped packet (or its reply) traverse this family's hook? (ip: IPv4 mappings' packets; ip6: IPv6 ones'.) */
 function traversed(family: NftFamily, hook: string, t: Target): boolean {
   switch (family) {
     case 'ip':
+    case 'ip6':
+      if (t.family !== undefined && t.family !== (family === 'ip' ? 4 : 6)) return false;
+    // falls through: the hooks are the same for both families
     case 'inet':
       // From outside: prerouting (DNAT), forward, postrouting; the host's own
       // connections: output, postrouting. A local target: input instead of forward.
@@ -220,7 +228,7 @@ function traversed(family: NftFamily, hook: string, t: Target): boolean {
     case 'netdev':
       return hook === 'ingress';
     default:
-      // ip6 and arp: our NAT is IPv4 only.
+      // arp: no IP packet goes there.
       return false;
   }
 }
@@ -248,9 +256,9 @@ async function readRuleset(ns: Namespace): Promise<NftRuleset> {
   return kernel(ns.handle.nftRuleset({ skipRules: OURS.map(([family, table]) => ({ family, table })) }), `nf_tables ruleset of namespace ${ns}`);
 }
 
-/** The namespace's own IPv4 addresses (a mapping to one of them, or to 127/8, goes to input, not forward). */
+/** The namespace's own addresses, both families (a mapping to one of them, or to 127/8, goes to input, not forward). */
 async function localAddresses(ns: Namespace): Promise<Set<string>> {
-  return new Set((await Address.list(ns, { family: 4 })).map((a) => a.address));
+  return new Set((await Address.list(ns)).map((a) => a.address));
 }
 
 /**

@@ -103,6 +103,15 @@ export class Ipam {
     return [...this.#leases].sort((a, b) => a - b);
   }
 
+  /** How many addresses of first..last are free (the gateway and leases taken out). */
+  get free(): number {
+    const inRange = (n: number) => n >= this.first && n <= this.last;
+    let used = 0;
+    for (const n of this.#leases) if (inRange(n)) used++;
+    if (inRange(this.gateway) && !this.#leases.has(this.gateway)) used++;
+    return this.last - this.first + 1 - used;
+  }
+
   /**
    * Leases `ip` (ERR_ADDRESS_IN_USE if taken, ERR_INVALID_ARGUMENT outside the
    * range), or the next free address after the last one handed out
@@ -126,5 +135,150 @@ export class Ipam {
       return n;
     }
     throw new NetplumbError(C.SUBNET_EXHAUSTED, `no free address left in ${range} on network ${network}`, { argument: 'ip' });
+  }
+}
+
+/** An IPv6 address as an unsigned 128-bit BigInt. */
+export function toBig(b: Uint8Array): bigint {
+  let n = 0n;
+  for (const x of b) n = (n << 8n) | BigInt(x);
+  return n;
+}
+
+/** The canonical text of a 128-bit BigInt (as inet_ntop writes it). */
+export function fromBig(n: bigint): string {
+  const b = new Uint8Array(16);
+  for (let i = 15; i >= 0; i--, n >>= 8n) b[i] = Number(n & 0xffn);
+  return v.formatIp(b);
+}
+
+/** 02:42 and the low 32 bits of an IPv6 address: the MAC of a container with no IPv4 address. */
+export function macOf6(ip: bigint): string {
+  return macOf(Number(ip & 0xffffffffn));
+}
+
+/**
+ * The longest IPv6 prefix a container network takes. Addresses are assigned
+ * statically (no SLAAC: router advertisements are off on the bridge and the
+ * veths), so nothing in netplumb needs a /64; but the containers' own software
+ * may (SLAAC, privacy addresses, anything that assumes 64-bit interface
+ * identifiers, RFC 7421), so a longer prefix is refused (ERR_INVALID_CIDR).
+ */
+export const MAX_PREFIX6 = 64;
+
+/** An IPv6 subnet for containers: /64 or shorter, no host bits, the gateway a host address of it. */
+export interface Subnet6 {
+  net: bigint;
+  prefixlen: number;
+  gateway: bigint;
+  /** 'fd00::/64', canonical. */
+  text: string;
+}
+
+/** Host addresses an IPv6 subnet never hands out at its top: the reserved anycast identifiers of RFC 2526 (128 of a /64). */
+const RESERVED_TOP = 128n;
+
+/** parseSubnet for IPv6: host bits refused naming the subnet meant, at most /64, the gateway defaulting to the first host address (::1 of the subnet). */
+export function parseSubnet6(subnet: unknown, gateway: unknown): Subnet6 {
+  const s = v.cidr(subnet, 'subnet', { family: 6 });
+  if (s.prefixlen > MAX_PREFIX6)
+    throw new NetplumbError(C.INVALID_CIDR, `IPv6 subnet ${String(subnet)} is longer than /${MAX_PREFIX6}: containers' IPv6 subnets are /64 or shorter (64-bit interface identifiers, as SLAAC needs)`, { value: subnet, argument: 'subnet' });
+  const net = toBig(v.networkOf(s.bytes, s.prefixlen));
+  if (net !== toBig(s.bytes))
+    throw new NetplumbError(C.INVALID_CIDR, `subnet ${String(subnet)} has host bits set: did you mean ${fromBig(net)}/${s.prefixlen}?`, { value: subnet, argument: 'subnet' });
+  const size = 1n << BigInt(128 - s.prefixlen);
+  const gw = gateway !== undefined ? toBig(v.ip(gateway, 'gateway', 6).bytes) : net + 1n;
+  if (gw <= net || gw >= net + size - RESERVED_TOP)
+    throw new NetplumbError(C.INVALID_ARGUMENT, `gateway ${fromBig(gw)} is not a host address of ${String(subnet)}`, { argument: 'gateway' });
+  return { net, prefixlen: s.prefixlen, gateway: gw, text: `${fromBig(net)}/${s.prefixlen}` };
+}
+
+/**
+ * Address management for one IPv6 subnet, as Ipam for IPv4, in 128-bit
+ * arithmetic (BigInt). The state is sparse: the leased addresses only, never a
+ * bitmap of the subnet. Allocation walks from a cursor past leased addresses,
+ * so it looks at no more than (leases + 1) candidates whatever the subnet's
+ * size, and exhaustion is known by counting leases, not by a scan.
+ */
+export class Ipam6 {
+  readonly net: bigint;
+  readonly prefixlen: number;
+  readonly gateway: bigint;
+  /** First and last address handed out. */
+  readonly first: bigint;
+  readonly last: bigint;
+  readonly #leases = new Set<bigint>();
+  #cursor: bigint;
+
+  constructor(subnet: Subnet6, range: { start?: string; end?: string } = {}) {
+    this.net = subnet.net;
+    this.prefixlen = subnet.prefixlen;
+    this.gateway = subnet.gateway;
+    const size = 1n << BigInt(128 - subnet.prefixlen);
+    // The subnet-router anycast address (host part 0) and the reserved top are never leased.
+    const lo = subnet.net + 1n;
+    const hi = subnet.net + size - RESERVED_TOP - 1n;
+    const bound = (ip: string | undefined, name: string, dflt: bigint) => {
+      if (ip === undefined) return dflt;
+      const n = toBig(v.ip(ip, name, 6).bytes);
+      if (n < lo || n > hi) throw new NetplumbError(C.INVALID_ARGUMENT, `${name} ${ip} is not a host address of ${subnet.text}`, { value: ip, argument: name });
+      return n;
+    };
+    this.first = bound(range.start, 'rangeStart', lo);
+    this.last = bound(range.end, 'rangeEnd', hi);
+    if (this.last < this.first) throw new NetplumbError(C.INVALID_ARGUMENT, `rangeEnd ${fromBig(this.last)} is before rangeStart ${fromBig(this.first)}`, { argument: 'rangeEnd' });
+    this.#cursor = this.first;
+  }
+
+  /** Is `n` an address of the subnet? */
+  contains(n: bigint): boolean {
+    return n >= this.net && n < this.net + (1n << BigInt(128 - this.prefixlen));
+  }
+
+  has(n: bigint): boolean {
+    return this.#leases.has(n);
+  }
+
+  /** Replaces the leases by these (as read from the kernel). */
+  reset(leases: Iterable<bigint>): void {
+    this.#leases.clear();
+    for (const n of leases) this.#leases.add(n);
+  }
+
+  release(n: bigint): void {
+    this.#leases.delete(n);
+  }
+
+  /** Leased addresses, sorted. */
+  get leases(): bigint[] {
+    return [...this.#leases].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** How many addresses of first..last are free (the gateway and leases taken out). */
+  get free(): bigint {
+    const inRange = (n: bigint) => n >= this.first && n <= this.last;
+    let used = 0n;
+    for (const n of this.#leases) if (inRange(n)) used++;
+    if (inRange(this.gateway) && !this.#leases.has(this.gateway)) used++;
+    return this.last - this.first + 1n - used;
+  }
+
+  /** As Ipam.allocate: `ip` if free, else the next free address after the last one handed out. */
+  allocate(ip: string | undefined, network: string): bigint {
+    const range = `${fromBig(this.first)}-${fromBig(this.last)}`;
+    if (ip !== undefined) {
+      const n = toBig(v.ip(ip, 'ip6', 6).bytes);
+      if (n < this.first || n > this.last) throw new NetplumbError(C.INVALID_ARGUMENT, `${ip} is not an address of network ${network}'s range ${range}`, { value: ip, argument: 'ip6' });
+      if (n === this.gateway || this.#leases.has(n)) throw new NetplumbError(C.ADDRESS_IN_USE, `${ip} is already in use on network ${network}`, { value: ip, argument: 'ip6' });
+      this.#leases.add(n);
+      return n;
+    }
+    if (this.free <= 0n) throw new NetplumbError(C.SUBNET_EXHAUSTED, `no free address left in ${range} on network ${network}`, { argument: 'ip6' });
+    // A free address exists: at most (leases + gateway) taken ones are stepped over.
+    let n = this.#cursor;
+    while (n === this.gateway || this.#leases.has(n)) n = n >= this.last ? this.first : n + 1n;
+    this.#leases.add(n);
+    this.#cursor = n >= this.last ? this.first : n + 1n;
+    return n;
   }
 }

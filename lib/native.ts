@@ -336,8 +336,8 @@ export interface NativeHandle {
   /** One atomic nf_tables transaction; a failure carries `index`, the failing message. */
   nftBatch(msgs: NftMsg[], genid?: number): Promise<undefined>;
   nftDump(spec: { family: number; table: string }): Promise<NftDump>;
-  /** Deletes the IPv4 conntrack entries of proto with an original destination port in range (and a reply from `to`); resolves with how many. */
-  ctFlush(spec: { proto: number; dportMin: number; dportMax: number; to?: Uint8Array }): Promise<number>;
+  /** Deletes the conntrack entries of family (AF_INET, default, or AF_INET6) and proto with an original destination port in range (and a reply from `to`); resolves with how many. */
+  ctFlush(spec: { family?: number; proto: number; dportMin: number; dportMax: number; to?: Uint8Array }): Promise<number>;
   /** Every table, chain and rule of every family (read only); genOnly: only `gen`; skipRules: tables whose rules are not read. */
   nftRuleset(spec?: { genOnly?: boolean; skipRules?: { family: number; table: string }[] }): Promise<NftRuleset>;
   setNsid(ref: number, id: number): Promise<number>;

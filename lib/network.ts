@@ -1,16 +1,17 @@
 import * as crypto from 'node:crypto';
+import { isIP } from 'node:net';
 import { Address } from './address';
 import { Bridge } from './bridge';
 import { ErrorCodes as C, kernel, NetplumbError } from './errors';
 import { Link } from './link';
 import { withLock } from './lock';
 import { Namespace, resolveNamespace } from './namespace';
-import { bridgeTableMsgs, delRule, expr, natTableMsgs, NFPROTO_BRIDGE, NFPROTO_IPV4, type OurRule, rule, transact } from './nft';
-import { flushConntrack, PortMapping } from './port-mapping';
+import { bridgeTableMsgs, delRule, expr, natFamily, natTableMsgs, NFPROTO_BRIDGE, type OurRule, rule, transact } from './nft';
+import { flushConntrack, loopback6, PortMapping, targetOfComment } from './port-mapping';
 import { Route } from './route';
 import { VethPair } from './veth-pair';
 import * as v from './validate';
-import { fromInt, Ipam, macOf, parseSubnet, toInt, type Subnet } from './ipam';
+import { fromBig, fromInt, Ipam, Ipam6, macOf, macOf6, parseSubnet, parseSubnet6, toBig, toInt } from './ipam';
 import { parsePublish, planPublish, type PublishSpec } from './publish-spec';
 
 export { parsePublish, type PublishSpec } from './publish-spec';
@@ -36,18 +37,24 @@ function portsOf(mappings: PortMapping[]): PublishedPort[] {
 export interface BridgeNetworkOptions {
   /** The bridge's name, e.g. 'docker0'. An existing bridge of that name is adopted. */
   name: string;
-  /** The containers' subnet, e.g. '172.17.0.0/16' (IPv4). */
-  subnet: string;
-  /** The bridge's address and the containers' default gateway. Default: the subnet's first address. */
-  gateway?: string;
-  /** First address IPAM hands out. Default: the subnet's first host address. */
-  rangeStart?: string;
-  /** Last address IPAM hands out. Default: the subnet's last host address. */
-  rangeEnd?: string;
+  /**
+   * The containers' subnet: '172.17.0.0/16', 'fd00:17::/64' (IPv6 only), or one
+   * of each family for dual stack: ['172.18.0.0/16', 'fd00:18::/64']. An IPv6
+   * subnet is /64 or shorter (ERR_INVALID_CIDR otherwise; see README, "IPv6 and dual stack").
+   */
+  subnet: string | string[];
+  /** The bridge's address and the containers' default gateway: one per family, in `subnet`'s order. Default: each subnet's first address. */
+  gateway?: string | string[];
+  /** First address IPAM hands out (one per family, as `gateway`). Default: each subnet's first host address. */
+  rangeStart?: string | string[];
+  /** Last address IPAM hands out (one per family, as `gateway`). Default: each subnet's last host address. */
+  rangeEnd?: string | string[];
   /** MTU of the bridge and of every veth. Default: the kernel's (1500). */
   mtu?: number;
-  /** Masquerade traffic from the subnet leaving through any other interface (and enable ip_forward). Default true. */
+  /** Masquerade traffic from the subnet leaving through any other interface (and enable forwarding). Default true. */
   masquerade?: boolean;
+  /** For the IPv6 subnet: masquerade it too (Docker's ip6Masquerade). Default: `masquerade`. False leaves it routed, unNATed. */
+  ip6Masquerade?: boolean;
   /** Inter-container communication on the bridge. Default true; false drops bridged traffic between containers. */
   icc?: boolean;
   /** The host namespace. Default: the process's own. */
@@ -56,12 +63,16 @@ export interface BridgeNetworkOptions {
   gatewayAddress?: boolean;
 }
 
-const BRIDGE_NETWORK_KEYS: v.Keys<BridgeNetworkOptions> = { name: true, subnet: true, gateway: true, rangeStart: true, rangeEnd: true, mtu: true, masquerade: true, icc: true, namespace: true, gatewayAddress: true };
+const BRIDGE_NETWORK_KEYS: v.Keys<BridgeNetworkOptions> = {
+  name: true, subnet: true, gateway: true, rangeStart: true, rangeEnd: true, mtu: true, masquerade: true, ip6Masquerade: true, icc: true, namespace: true, gatewayAddress: true,
+};
 
 /** Options of `network.connect`: what `docker network connect` / `docker run --network --ip --publish` set for one container. */
 export interface NetworkConnectOptions {
-  /** A fixed address in the subnet. Default: the next free one (IPAM). */
+  /** A fixed IPv4 address in the subnet (or IPv6, on an IPv6-only network). Default: the next free one (IPAM). */
   ip?: string;
+  /** A fixed IPv6 address in the IPv6 subnet (dual stack). Default: the next free one. */
+  ip6?: string;
   /**
    * MAC of the container's interface. Default: 02:42 followed by the IPv4
    * address (as Docker long did), so the next holder of an address has the
@@ -101,7 +112,7 @@ export interface NetworkConnectOptions {
   ifExists?: 'error' | 'reuse';
 }
 
-const NETWORK_CONNECT_KEYS: v.Keys<NetworkConnectOptions> = { ip: true, mac: true, ifname: true, hostIfname: true, publish: true, id: true, gatewayPriority: true, ifExists: true };
+const NETWORK_CONNECT_KEYS: v.Keys<NetworkConnectOptions> = { ip: true, ip6: true, mac: true, ifname: true, hostIfname: true, publish: true, id: true, gatewayPriority: true, ifExists: true };
 
 /** An endpoint as any process reads it back from the kernel (`net.endpoints()`). */
 export interface EndpointInfo {
@@ -109,10 +120,13 @@ export interface EndpointInfo {
   ifname: string;
   /** The host end on the bridge. */
   hostIfname: string;
+  /** The first address (IPv4 on a dual-stack network). */
   ip: string;
   /** 'ip/prefixlen' */
   address: string;
-  /** The port mappings to its address. */
+  /** Every address, one per family ('ip/prefixlen'), IPv4 first. */
+  addresses: string[];
+  /** The port mappings to its addresses. */
   mappings: PortMapping[];
   /** The same, as ports. */
   ports: PublishedPort[];
@@ -130,10 +144,16 @@ export interface Endpoint {
   hostLink: Link;
   ifname: string;
   hostIfname: string;
-  /** 'ip/prefixlen' */
+  /** 'ip/prefixlen' of the first family (IPv4 on a dual-stack network). */
   address: string;
   ip: string;
   gateway: string;
+  /** Every address, one per family ('ip/prefixlen'), IPv4 first. */
+  addresses: string[];
+  /** The IPv6 address, on a network with an IPv6 subnet. */
+  ip6?: string;
+  /** The IPv6 gateway, on a network with an IPv6 subnet. */
+  gateway6?: string;
   mac: string;
   mappings: PortMapping[];
   /** The published ports, with the host ports chosen (`docker port`). */
@@ -157,13 +177,118 @@ async function step(name: string): Promise<void> {
 /** The alias of a bridge Network.bridge created: `netplumb network SUBNET`. */
 const BRIDGE_MARK = 'netplumb network';
 
-// A lease, on the host veth: 'netplumb NETWORK ADDRESS ID IFNAME' (ID and IFNAME: the endpoint's identity).
-const ALIAS = /^netplumb (\S+) ([\d.]+)(?: (\S+) (\S+))?$/;
+// A lease, on the host veth: 'netplumb NETWORK ADDRESSES ID IFNAME' (ID and IFNAME: the endpoint's identity),
+// ADDRESSES one per family, comma-separated ('172.18.0.2,fd00:18::2'; earlier versions wrote one IPv4 address).
+const ALIAS = /^netplumb (\S+) ([0-9A-Fa-f.:,]+)(?: (\S+) (\S+))?$/;
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 /** The container address a publish rule's comment ('netplumb publish ID tcp *:8080 -> 10.0.0.2:80') sends to. */
-function targetOf(comment: string): string | undefined {
-  return comment.startsWith('netplumb publish ') ? / -> ([\d.]+):\d+/.exec(comment)?.[1] : undefined;
+const targetOf = targetOfComment;
+
+/** A lease as the kernel holds it (a host veth's alias). */
+interface Held {
+  id: string;
+  ifname: string;
+  /** The first address (IPv4 on a dual-stack network). */
+  ip: string;
+  /** One per family, in the network's family order. */
+  ips: string[];
+  hostIfname: string;
+}
+
+/** Family of an address's text. */
+const familyOfText = (ip: string): 4 | 6 => (ip.includes(':') ? 6 : 4);
+
+/**
+ * One family's subnet and IPAM, behind one interface of address texts: the
+ * IPv4 pool does 32-bit arithmetic (Ipam), the IPv6 one 128-bit (Ipam6).
+ */
+class Pool {
+  readonly family: 4 | 6;
+  /** 'net/len', canonical. */
+  readonly subnet: string;
+  readonly prefixlen: number;
+  readonly gateway: string;
+  readonly #v4?: Ipam;
+  readonly #v6?: Ipam6;
+
+  constructor(subnet: unknown, gateway: unknown, start: unknown, end: unknown) {
+    // (Ipam checks them: a non-string is ERR_INVALID_IP there.)
+    const r = { ...(start !== undefined ? { start: start as string } : {}), ...(end !== undefined ? { end: end as string } : {}) };
+    const fam = typeof subnet === 'string' && subnet.includes(':') ? 6 : 4;
+    if (fam === 6) {
+      const s = parseSubnet6(subnet, gateway);
+      this.#v6 = new Ipam6(s, r);
+      [this.family, this.subnet, this.prefixlen, this.gateway] = [6, s.text, s.prefixlen, fromBig(s.gateway)];
+    } else {
+      const s = parseSubnet(subnet, gateway);
+      this.#v4 = new Ipam(s, r);
+      [this.family, this.subnet, this.prefixlen, this.gateway] = [4, s.text, s.prefixlen, fromInt(s.gateway)];
+    }
+  }
+
+  /** The address's number in this family, or undefined if it is not of this family. */
+  #num(ip: string): bigint | undefined {
+    if (familyOfText(ip) !== this.family) return undefined;
+    return this.family === 6 ? toBig(v.ipBytes(ip, 6)) : BigInt(toInt(v.ipBytes(ip, 4)));
+  }
+  contains(ip: string): boolean {
+    const n = this.#num(ip);
+    return n !== undefined && (this.#v6 ? this.#v6.contains(n) : this.#v4!.contains(Number(n)));
+  }
+  has(ip: string): boolean {
+    const n = this.#num(ip);
+    return n !== undefined && (this.#v6 ? this.#v6.has(n) : this.#v4!.has(Number(n)));
+  }
+  release(ip: string): void {
+    const n = this.#num(ip);
+    if (n === undefined) return;
+    if (this.#v6) this.#v6.release(n);
+    else this.#v4!.release(Number(n));
+  }
+  reset(ips: string[]): void {
+    const ns = ips.map((ip) => this.#num(ip)).filter((n): n is bigint => n !== undefined);
+    if (this.#v6) this.#v6.reset(ns);
+    else this.#v4!.reset(ns.map(Number));
+  }
+  get leases(): string[] {
+    return this.#v6 ? this.#v6.leases.map(fromBig) : this.#v4!.leases.map(fromInt);
+  }
+  /** A lease: `ip` or the next free address, as canonical text. */
+  allocate(ip: string | undefined, network: string): string {
+    return this.#v6 ? fromBig(this.#v6.allocate(ip, network)) : fromInt(this.#v4!.allocate(ip, network));
+  }
+  /** Free addresses of the range, leases in it (the gateway not counted), and the range as text. */
+  get free(): { free: bigint; leased: number; range: string } {
+    if (this.#v6) {
+      const i = this.#v6;
+      return { free: i.free, leased: i.leases.filter((n) => n >= i.first && n <= i.last && n !== i.gateway).length, range: `${fromBig(i.first)}-${fromBig(i.last)}` };
+    }
+    const i = this.#v4!;
+    return { free: BigInt(i.free), leased: i.leases.filter((n) => n >= i.first && n <= i.last && n !== i.gateway).length, range: `${fromInt(i.first)}-${fromInt(i.last)}` };
+  }
+  /** The MAC a container whose address is `ip` gets by default (02:42 and the low 32 bits). */
+  macOf(ip: string): string {
+    return this.#v6 ? macOf6(toBig(v.ipBytes(ip, 6))) : macOf(toInt(v.ipBytes(ip, 4)));
+  }
+}
+
+/** The EUI-64 link-local address of a MAC (RFC 4291 2.5.1, appendix A), as the kernel would make it: 'fe80::…/64'. */
+function linkLocal(mac: string): string {
+  const b = mac.split(':').map((x) => parseInt(x, 16));
+  const id = [(b[0] as number) ^ 0x02, b[1], b[2], 0xff, 0xfe, b[3], b[4], b[5]] as number[];
+  const groups = [0, 2, 4, 6].map((i) => (((id[i] as number) << 8) | (id[i + 1] as number)).toString(16));
+  return `fe80::${groups.join(':')}/64`;
+}
+
+/** One value or one per family: as an array of `n`, or ERR_INVALID_ARGUMENT. */
+function perFamily(x: unknown, n: number, name: string): unknown[] {
+  if (!Array.isArray(x)) return n === 1 || x === undefined ? Array.from({ length: n }, () => x) : fail();
+  if (x.length !== n) return fail();
+  return x;
+  function fail(): never {
+    throw new NetplumbError(C.INVALID_ARGUMENT, `${name} must give one value per subnet (${n}), in the subnets' order`, { value: x, argument: name });
+  }
 }
 
 /** A container id as connect/disconnect take it: letters, digits, `_.-`, up to 128. */
@@ -198,27 +323,34 @@ export class Network {
   readonly name: string;
   readonly namespace: Namespace;
   readonly bridge: Bridge;
-  /** 'a.b.c.d/len' */
+  /** 'a.b.c.d/len': the first subnet (the IPv4 one on a dual-stack network). */
   readonly subnet: string;
   readonly gateway: string;
   readonly prefixlen: number;
+  /** Every subnet, one per family, IPv4 first. */
+  readonly subnets: string[];
+  /** The gateways, in `subnets`' order. */
+  readonly gateways: string[];
   readonly mtu: number | undefined;
-  readonly #ipam: Ipam;
+  readonly #pools: Pool[];
   readonly #endpoints = new Set<Endpoint>();
   /** The leases on host veths, as last read from the kernel. */
-  #held: { id: string; ifname: string; ip: string; hostIfname: string }[] = [];
+  #held: Held[] = [];
   readonly #created: boolean;
   /** Link group of this network's host veths (IFLA_GROUP), for one-request teardown. */
   readonly group: number;
 
-  private constructor(ns: Namespace, bridge: Bridge, subnet: Subnet, ipam: Ipam, mtu: number | undefined, created: boolean) {
+  private constructor(ns: Namespace, bridge: Bridge, pools: Pool[], mtu: number | undefined, created: boolean) {
     this.namespace = ns;
     this.bridge = bridge;
     this.name = bridge.name;
-    this.prefixlen = subnet.prefixlen;
-    this.#ipam = ipam;
-    this.subnet = subnet.text;
-    this.gateway = fromInt(subnet.gateway);
+    this.#pools = pools;
+    const first = pools[0] as Pool;
+    this.prefixlen = first.prefixlen;
+    this.subnet = first.subnet;
+    this.gateway = first.gateway;
+    this.subnets = pools.map((p) => p.subnet);
+    this.gateways = pools.map((p) => p.gateway);
     this.mtu = mtu;
     this.#created = created;
     // A stable group per network name (FNV-1a), away from 0 (the default group).
@@ -231,24 +363,40 @@ export class Network {
   static async bridge(opts: BridgeNetworkOptions): Promise<Network> {
     const o = v.options<BridgeNetworkOptions>(opts, BRIDGE_NETWORK_KEYS, 'Network.bridge');
     const name = v.ifname(o.name);
-    const subnet = parseSubnet(o.subnet, o.gateway);
-    const { net, gateway: gwInt } = subnet;
-    const ipam = new Ipam(subnet, { ...(o.rangeStart !== undefined ? { start: o.rangeStart } : {}), ...(o.rangeEnd !== undefined ? { end: o.rangeEnd } : {}) });
+    // One subnet, or one per family (dual stack): IPv4 first, whatever the order given.
+    const subnets = Array.isArray(o.subnet) ? o.subnet : [o.subnet];
+    if (subnets.length < 1 || subnets.length > 2)
+      throw new NetplumbError(C.INVALID_ARGUMENT, 'subnet must be one subnet or [IPv4 subnet, IPv6 subnet]', { value: o.subnet, argument: 'subnet' });
+    const gws = perFamily(o.gateway, subnets.length, 'gateway');
+    const starts = perFamily(o.rangeStart, subnets.length, 'rangeStart');
+    const ends = perFamily(o.rangeEnd, subnets.length, 'rangeEnd');
+    const pools = subnets.map((s, i) => new Pool(s, gws[i], starts[i], ends[i])).sort((a, b) => a.family - b.family);
+    if (pools.length === 2 && pools[0]!.family === pools[1]!.family)
+      throw new NetplumbError(C.FAMILY_MISMATCH, `subnet ${v.describe(o.subnet)}: two subnets are one IPv4 and one IPv6 subnet`, { value: o.subnet, argument: 'subnet' });
     const mtu = o.mtu !== undefined ? v.mtu(o.mtu) : undefined;
     const masquerade = o.masquerade !== undefined ? v.bool(o.masquerade, 'masquerade') : true;
+    const ip6Masquerade = o.ip6Masquerade !== undefined ? v.bool(o.ip6Masquerade, 'ip6Masquerade') : masquerade;
     const icc = o.icc !== undefined ? v.bool(o.icc, 'icc') : true;
     const gatewayAddress = o.gatewayAddress !== undefined ? v.bool(o.gatewayAddress, 'gatewayAddress') : true;
     const ns = await resolveNamespace(o.namespace);
     // Like Docker: a subnet that overlaps a route of the host namespace (another
     // network's bridge, a LAN) is refused; the bridge's own route is not a conflict.
-    const last = net + 2 ** (32 - subnet.prefixlen) - 1;
-    for (const r of await Route.list(ns, { family: 4 })) {
-      if (r.to === 'default' || r.dev === name) continue;
-      const [a, len] = r.to.split('/') as [string, string | undefined];
-      const lo = toInt(v.networkOf(v.ipBytes(a, 4), Number(len ?? 32)));
-      const hi = lo + 2 ** (32 - Number(len ?? 32)) - 1;
-      if (lo <= last && net <= hi)
-        throw new NetplumbError(C.SUBNET_OVERLAP, `subnet ${o.subnet} overlaps the route ${r.to}${r.dev ? ` dev ${r.dev}` : ''} in namespace ${ns}`, { value: o.subnet, argument: 'subnet' });
+    // (IPv6: link-local and multicast routes are on every interface, not a conflict.)
+    for (const pool of pools) {
+      const bits = pool.family === 4 ? 32 : 128;
+      const range = (cidr: string): [bigint, bigint] => {
+        const [a, len] = cidr.split('/') as [string, string | undefined];
+        const lo = toBig(v.networkOf(v.ipBytes(a, pool.family), Number(len ?? bits)));
+        return [lo, lo + (1n << BigInt(bits - Number(len ?? bits))) - 1n];
+      };
+      const [net, last] = range(pool.subnet);
+      for (const r of await Route.list(ns, { family: pool.family })) {
+        if (r.to === 'default' || r.dev === name) continue;
+        if (pool.family === 6 && /^(fe[89ab]|ff)/i.test(r.to)) continue;
+        const [lo, hi] = range(r.to);
+        if (lo <= last && net <= hi)
+          throw new NetplumbError(C.SUBNET_OVERLAP, `subnet ${pool.subnet} overlaps the route ${r.to}${r.dev ? ` dev ${r.dev}` : ''} in namespace ${ns}`, { value: o.subnet, argument: 'subnet' });
+      }
     }
 
     // One creator at a time, across processes (the lock connect() takes): a concurrent
@@ -257,16 +405,22 @@ export class Network {
       let bridge: Bridge;
       let created = false; // netplumb's bridge: net.delete() removes it
       let madeHere = false; // made by this call: removed again if the rest fails
-      const gwCidr = `${fromInt(gwInt)}/${subnet.prefixlen}`;
+      const gwCidrs = pools.map((p) => `${p.gateway}/${p.prefixlen}`);
+      const six = pools.some((p) => p.family === 6);
+      // The gateway addresses (IPv6 without DAD: IPAM, under the lock, is what keeps addresses unique on the bridge).
+      const addGateways = async (b: Bridge, have: string[]): Promise<void> => {
+        if (!gatewayAddress) return;
+        for (const cidr of gwCidrs)
+          if (!have.includes(cidr))
+            await Address.add(b, cidr, cidr.includes(':') ? { nodad: true } : {}).catch((e: unknown) => {
+              if ((e as { code?: string }).code !== 'EEXIST') throw e; // added by a concurrent caller
+            });
+      };
       const adopt = async (): Promise<Bridge> => {
         const b = await Bridge.get(ns, name);
         // Made by netplumb (this process or another, maybe one that crashed): ours to delete.
         created = b.alias.startsWith(BRIDGE_MARK);
-        const addrs = await Address.list(b, { family: 4 });
-        if (gatewayAddress && !addrs.some((a) => a.cidr === gwCidr))
-          await Address.add(b, gwCidr).catch((e: unknown) => {
-            if ((e as { code?: string }).code !== 'EEXIST') throw e; // added by a concurrent caller
-          });
+        await addGateways(b, (await Address.list(b)).map((a) => a.cidr));
         if (!b.isUp) await b.up();
         return b;
       };
@@ -278,27 +432,47 @@ export class Network {
           // A MAC of its own from the start: left to the kernel, a bridge takes its lowest
           // port's MAC and changes it when that port leaves, and every container's ARP
           // entry for the gateway goes stale.
-          bridge = await Bridge.create(name, { namespace: ns, ...(gatewayAddress ? { address: gwCidr } : {}), up: true, mac: randomMac(), ...(mtu ? { mtu } : {}) });
+          const bridgeMac = randomMac();
+          bridge = await Bridge.create(name, { namespace: ns, up: false, mac: bridgeMac, ...(mtu ? { mtu } : {}) });
           created = madeHere = true;
+          // Before it is up: no router advertisement is taken on it (the host may forward), no
+          // DAD (its link-local address, made when the first port brings its carrier up, would be
+          // tentative for a second, and the kernel sends no neighbour solicitation from a bridge
+          // without a usable link-local address: nothing forwarded to a container gets there),
+          // and its addresses (the gateways) are there when it comes up.
+          // Its link-local address is added by us, with nodad (see #ipv6Sysctls: the kernel's would be
+          // tentative until its DAD work item ran).
+          if (six) {
+            await Promise.all([
+              ns.sysctl.set(`net/ipv6/conf/${name}/accept_ra`, 0), ns.sysctl.set(`net/ipv6/conf/${name}/accept_dad`, 0), ns.sysctl.set(`net/ipv6/conf/${name}/addr_gen_mode`, 1),
+            ]);
+            await Address.add(bridge, linkLocal(bridgeMac), { nodad: true });
+          }
+          await addGateways(bridge, []);
+          await bridge.up();
         } catch (e2) {
           // Another caller created it in between: adopt theirs, as if it had been there first.
           if ((e2 as { code?: string }).code !== 'EEXIST') throw e2;
           bridge = await adopt();
         }
       }
-      const network = new Network(ns, bridge, subnet, ipam, mtu, created);
+      const network = new Network(ns, bridge, pools, mtu, created);
       try {
         // The mark that tells every process this bridge is netplumb's (RTM_NEWLINK ignores
         // IFLA_IFALIAS, hence a second request; a crash in between leaves it looking adopted).
-        if (madeHere) await kernel(ns.handle.link({ op: 'set', index: bridge.index, alias: `${BRIDGE_MARK} ${subnet.text}` }), () => `mark ${bridge.describe()} as netplumb's`);
+        if (madeHere) await kernel(ns.handle.link({ op: 'set', index: bridge.index, alias: `${BRIDGE_MARK} ${network.subnets.join(',')}` }), () => `mark ${bridge.describe()} as netplumb's`);
+        if (six && !madeHere) await Promise.all([ns.sysctl.set(`net/ipv6/conf/${name}/accept_ra`, 0), ns.sysctl.set(`net/ipv6/conf/${name}/accept_dad`, 0)]);
         await network.rediscover();
-        const masq = `netplumb masquerade ${network.name} ${network.subnet}`;
         const iccText = `netplumb icc ${network.name}`;
         await transact(ns, `network ${network.name}`, (state) => {
           const have = new Set(state.rules.map((r) => r.comment));
           const msgs = [];
-          if (masquerade && !have.has(masq)) {
-            msgs.push(...natTableMsgs(), rule(NFPROTO_IPV4, 'postrouting', [expr.addr('saddr', v.ipBytes(fromInt(net), 4), subnet.prefixlen), expr.oifname(bridge.name, true), expr.counter(), expr.masquerade()], masq));
+          for (const pool of pools) {
+            const masq = `netplumb masquerade ${network.name} ${pool.subnet}`;
+            if (!(pool.family === 4 ? masquerade : ip6Masquerade) || have.has(masq)) continue;
+            const fam = natFamily(pool.family);
+            const net = v.ipBytes(pool.subnet.split('/')[0] as string, pool.family);
+            msgs.push(...natTableMsgs(fam), rule(fam, 'postrouting', [expr.addr('saddr', net, pool.prefixlen), expr.oifname(bridge.name, true), expr.counter(), expr.masquerade()], masq));
           }
           if (!icc && !have.has(iccText)) {
             // Bridged traffic from one of this network's veths to another: both ends are in the
@@ -306,8 +480,11 @@ export class Network {
             msgs.push(...bridgeTableMsgs(), rule(NFPROTO_BRIDGE, 'forward', [expr.groups(network.group), expr.counter(), expr.drop()], iccText));
           }
           return msgs;
-        });
-        if (masquerade) await ns.sysctl.set('net.ipv4.ip_forward', 1);
+        }, [...network.#nat, NFPROTO_BRIDGE]);
+        // Forwarding, per family (IPv6's also stops the host's interfaces taking router advertisements
+        // unless their accept_ra is 2: the same trade Docker makes).
+        if (masquerade && pools.some((p) => p.family === 4)) await ns.sysctl.set('net.ipv4.ip_forward', 1);
+        if (masquerade && six) await ns.sysctl.set('net.ipv6.conf.all.forwarding', 1);
       } catch (e) {
         if (madeHere) await bridge.delete().catch(() => undefined);
         throw e;
@@ -318,28 +495,47 @@ export class Network {
 
   /** Re-reads the leases held in the kernel (host veth aliases) and the bridge's own addresses. */
   async rediscover(): Promise<void> {
-    const [ports, addrs] = await Promise.all([Link.list(this.namespace, { master: this.bridge }), Address.list(this.bridge, { family: 4 })]);
+    const [ports, addrs] = await Promise.all([Link.list(this.namespace, { master: this.bridge }), Address.list(this.bridge)]);
     // Replaced only once both reads succeeded: a failed read leaves what was known.
-    const leases: number[] = [];
+    const leases: string[] = [];
     this.#held = [];
     for (const p of ports) {
       const m = ALIAS.exec(p.alias);
       if (!m || m[1] !== this.name) continue;
-      leases.push(toInt(v.ipBytes(m[2] as string, 4)));
-      this.#held.push({ id: m[3] ?? '', ifname: m[4] ?? '', ip: m[2] as string, hostIfname: p.name });
+      const ips = (m[2] as string).split(',').filter((a) => isIP(a) !== 0);
+      if (ips.length === 0) continue;
+      leases.push(...ips);
+      this.#held.push({ id: m[3] ?? '', ifname: m[4] ?? '', ip: ips[0] as string, ips, hostIfname: p.name });
     }
-    for (const a of addrs) leases.push(toInt(v.ipBytes(a.address, 4)));
-    this.#ipam.reset(leases);
+    for (const a of addrs) leases.push(a.address);
+    for (const pool of this.#pools) pool.reset(leases);
   }
 
-  /** Is `ip` an address of this network's subnet? */
+  /** Is `ip` an address of one of this network's subnets? */
   contains(ip: string): boolean {
-    return this.#ipam.contains(toInt(v.ip(ip, 'ip', 4).bytes));
+    const p = v.ip(ip, 'ip');
+    const text = v.formatIp(p.bytes);
+    return this.#pools.some((pool) => pool.contains(text));
   }
 
-  /** Addresses currently leased (including the gateway's). */
+  /** Is `ip` (an address of the network) leased? */
+  #leased(ip: string): boolean {
+    return this.#pools.some((pool) => pool.has(ip));
+  }
+
+  /**
+   * Per family (IPv4 first), as of the last read of the leases (`rediscover`,
+   * which connect, prune and opening the network do): how many addresses of
+   * the range are free, how many are leased, and the range. A count, never a
+   * scan: an IPv6 /64 is answered at once.
+   */
+  free(): { subnet: string; range: string; free: bigint; leased: number }[] {
+    return this.#pools.map((p) => ({ subnet: p.subnet, ...p.free }));
+  }
+
+  /** Addresses currently leased (including the gateways'), IPv4 first. */
   get leases(): string[] {
-    return this.#ipam.leases.map(fromInt);
+    return this.#pools.flatMap((p) => p.leases);
   }
 
   /**
@@ -358,8 +554,28 @@ export class Network {
     const mac = o.mac !== undefined ? (v.mac(o.mac), o.mac) : undefined;
     if (o.publish !== undefined && !Array.isArray(o.publish))
       throw new NetplumbError(C.INVALID_ARGUMENT, 'publish must be an array', { value: o.publish, argument: 'publish' });
-    const publish = (o.publish ?? []).map(parsePublish).flatMap(planPublish);
-    if (o.ip !== undefined) v.ip(o.ip, 'ip', 4);
+    const families = this.#pools.map((p) => p.family);
+    // Each spec for each family of the container (or only its host address's family).
+    const publish = (o.publish ?? [])
+      .map(parsePublish)
+      .flatMap(planPublish)
+      .flatMap((p, group) => {
+        const fam = p.hostAddress !== undefined ? familyOfText(p.hostAddress) : undefined;
+        if (fam !== undefined && !families.includes(fam))
+          throw new NetplumbError(C.FAMILY_MISMATCH, `publish ${p.hostAddress}: network ${this.name} has no IPv${fam} subnet (${this.subnets.join(', ')})`, { value: p.hostAddress, argument: 'publish' });
+        if (p.hostAddress === '::1') throw loopback6('publish');
+        return (fam !== undefined ? [fam] : families).map((family) => ({ ...p, family, group }));
+      });
+    const six = families.includes(6);
+    // A fixed address per family: `ip` the first family's, `ip6` the IPv6 one's (on an IPv6-only network, either).
+    const fixed = new Map<4 | 6, string>();
+    if (o.ip !== undefined) fixed.set(families[0] as 4 | 6, v.formatIp(v.ip(o.ip, 'ip', families[0]).bytes));
+    if (o.ip6 !== undefined) {
+      if (!families.includes(6)) throw new NetplumbError(C.FAMILY_MISMATCH, `ip6: network ${this.name} has no IPv6 subnet`, { value: o.ip6, argument: 'ip6' });
+      const a = v.formatIp(v.ip(o.ip6, 'ip6', 6).bytes);
+      if (fixed.has(6) && fixed.get(6) !== a) throw new NetplumbError(C.INVALID_ARGUMENT, 'ip and ip6 name two IPv6 addresses', { value: o.ip6, argument: 'ip6' });
+      fixed.set(6, a);
+    }
     const hostIfname = o.hostIfname !== undefined ? v.ifname(o.hostIfname, 'hostIfname') : `veth${crypto.randomBytes(4).toString('hex').slice(0, 7)}`;
     const id = o.id !== undefined ? endpointId(o.id) : crypto.randomBytes(6).toString('hex');
     const priority = o.gatewayPriority !== undefined ? v.uint(o.gatewayPriority, 'gatewayPriority', 999, -999) : 0;
@@ -370,9 +586,11 @@ export class Network {
     if (publish.length) {
       // Conflicts are refused before anything changes (a read; the publish batch checks again, atomically).
       // The specs of this call count too: '8080:80' twice is a conflict, not a rollback.
-      const existing: Parameters<typeof PortMapping.assertFree>[0] = await PortMapping.list(this.namespace);
+      const all = await PortMapping.listIn(this.namespace, this.#nat);
+      const byFamily = new Map<number, Parameters<typeof PortMapping.assertFree>[0]>(families.map((f) => [f, all.filter((m) => m.family === f)]));
       for (const p of publish) {
-        const host = p.hostAddress ?? '*';
+        const existing = byFamily.get(p.family) ?? [];
+        const host = p.hostAddress === undefined || !/[1-9a-f]/i.test(p.hostAddress) ? '*' : p.hostAddress;
         let [first, last] = typeof p.hostPort === 'number' ? [p.hostPort, p.hostPort] : Array.isArray(p.hostPort) ? p.hostPort : p.hostPort.anyOf;
         if (p.hostPort === 0) continue; // an ephemeral port: chosen in the publish batch
         if (!Array.isArray(p.hostPort) && typeof p.hostPort === 'object') {
@@ -385,7 +603,8 @@ export class Network {
       }
     }
     const undo: (() => Promise<unknown>)[] = [];
-    let ip = '';
+    const ips: string[] = [];
+    let peerMac = '';
     try {
       // Leasing is a read-modify-write of state every process shares (the host
       // veths' aliases): under the network's lock, from what the kernel holds now,
@@ -400,44 +619,63 @@ export class Network {
             argument: 'id',
           });
         }
-        const lease = this.#ipam.allocate(o.ip, this.name);
-        undo.push(async () => this.#ipam.release(lease));
-        ip = fromInt(lease);
+        for (const pool of this.#pools) {
+          const lease = pool.allocate(fixed.get(pool.family), this.name);
+          undo.push(async () => pool.release(lease));
+          ips.push(lease);
+        }
         await step('lease');
+        const first = this.#pools[0] as Pool;
+        peerMac = mac ?? first.macOf(ips[0] as string);
         const p = await VethPair.create(hostIfname, {
-          namespace: this.namespace, master: this.bridge, up: true, peerIn: ns, peerName: ifname, peerUp: true, group: this.group,
-          ...(this.mtu ? { mtu: this.mtu } : {}), peerMac: mac ?? macOf(lease),
+          // With IPv6, the container's end comes up only once its sysctls and addresses are set (below).
+          namespace: this.namespace, master: this.bridge, up: true, peerIn: ns, peerName: ifname, peerUp: !six, group: this.group,
+          ...(this.mtu ? { mtu: this.mtu } : {}), peerMac,
         });
         undo.push(() => p.link.delete());
         await step('veth');
-        await kernel(this.namespace.handle.link({ op: 'set', index: p.link.index, alias: `netplumb ${this.name} ${ip} ${id} ${ifname}` }), () => `lease alias on ${p.link.describe()}`);
+        await kernel(this.namespace.handle.link({ op: 'set', index: p.link.index, alias: `netplumb ${this.name} ${ips.join(',')} ${id} ${ifname}` }), () => `lease alias on ${p.link.describe()}`);
         return p;
       });
       if (!(pair instanceof VethPair)) return await this.#existing(ns, pair);
+      const addresses = this.#pools.map((pool, i) => `${ips[i]}/${pool.prefixlen}`);
       await Promise.all([
         pair.link.setHairpin(true),
         ns.loopback.up(),
-        pair.peer.addAddress(`${ip}/${this.prefixlen}`, { nodad: true }),
+        ...(six ? [this.#ipv6Sysctls(ns, pair.peer.name, pair.link.name)] : []),
+        // No DAD for either family: IPAM, under the network's lock, keeps addresses unique on the bridge.
+        // The link-local address too, added here rather than made by the kernel (see #ipv6Sysctls).
+        ...[...addresses, ...(six ? [linkLocal(peerMac)] : [])].map((a) => pair.peer.addAddress(a, { nodad: true })),
       ]);
+      if (six) await pair.peer.up();
       await step('address');
-      await this.#defaultRoute(ns, priority);
+      for (const pool of this.#pools) await this.#defaultRoute(ns, priority, pool);
       await step('route');
       const mappings: PortMapping[] = [];
+      // A port chosen (ephemeral or of a range) for one family is taken for the other too, as Docker does.
+      const chosen = new Map<number, number>();
       for (const p of publish) {
+        const ip = ips[families.indexOf(p.family)] as string;
+        const hostPort = chosen.get(p.group) ?? p.hostPort;
+        const unspecified = p.hostAddress !== undefined && !/[1-9a-f]/i.test(p.hostAddress);
         const m = await this.bridge.publish({
-          protocol: p.protocol, hostPort: p.hostPort, to: `${ip}:${p.containerPort}`, ...(p.hostAddress ? { hostAddress: p.hostAddress } : {}),
+          protocol: p.protocol, hostPort, to: p.family === 6 ? `[${ip}]:${p.containerPort}` : `${ip}:${p.containerPort}`,
+          ...(p.hostAddress && !unspecified ? { hostAddress: p.hostAddress } : {}),
           // 127.0.0.1:PORT:PORT as Docker means it: reachable from the host's loopback
-          // (route_localnet on the bridge and a masquerade, as PortMapping's localhost does).
+          // (route_localnet on the bridge and a masquerade, as PortMapping's localhost does; [::1] is refused above).
           ...(p.hostAddress?.startsWith('127.') ? { localhost: true } : {}),
         });
+        if (p.hostPort === 0 || (typeof p.hostPort === 'object' && !Array.isArray(p.hostPort))) chosen.set(p.group, m.hostPort);
         mappings.push(m);
         undo.push(() => m.unpublish());
         await step('publish');
       }
       await pair.peer.refresh();
+      const v6 = families.indexOf(6);
       const endpoint: Endpoint = {
-        network: this, id, namespace: ns, link: pair.peer, hostLink: pair.link, ifname, hostIfname, address: `${ip}/${this.prefixlen}`,
-        ip, gateway: this.gateway, mac: pair.peer.mac, mappings, ports: portsOf(mappings),
+        network: this, id, namespace: ns, link: pair.peer, hostLink: pair.link, ifname, hostIfname, address: addresses[0] as string,
+        ip: ips[0] as string, gateway: this.gateway, addresses, ...(v6 >= 0 ? { ip6: ips[v6] as string, gateway6: this.gateways[v6] as string } : {}),
+        mac: pair.peer.mac, mappings, ports: portsOf(mappings),
         disconnect: () => this.disconnect(endpoint),
         [Symbol.asyncDispose]: () => this.disconnect(endpoint),
       };
@@ -469,20 +707,54 @@ export class Network {
    * (see gatewayPriority): the first free metric of the priority's block of
    * 1,000, so a tie goes to the network connected first.
    */
-  async #defaultRoute(ns: Namespace, priority: number): Promise<void> {
+  async #defaultRoute(ns: Namespace, priority: number, pool: Pool): Promise<void> {
     const base = 1_000_000 - 1_000 * priority;
     for (let tries = 0; ; tries++) {
-      const taken = new Set((await Route.list(ns, { family: 4 })).filter((r) => r.to === 'default').map((r) => r.metric ?? 0));
+      const taken = new Set((await Route.list(ns, { family: pool.family })).filter((r) => r.to === 'default').map((r) => r.metric ?? 0));
       let metric = base;
       while (taken.has(metric) && metric < base + 999) metric++;
       try {
-        await Route.add({ namespace: ns, to: 'default', via: this.gateway, metric });
+        await Route.add({ namespace: ns, to: 'default', via: pool.gateway, metric });
         return;
       } catch (e) {
         // Another network's connect took that metric in between: look again.
         if ((e as { code?: string }).code !== 'EEXIST' || tries >= 5) throw e;
       }
     }
+  }
+
+  /**
+   * What IPv6 needs to be usable as soon as connect() resolves, set before the
+   * container's end comes up: no DAD on it (its link-local address would be
+   * `tentative` for a second or more, and a socket bound to it fail with
+   * EADDRNOTAVAIL; the addresses netplumb gives are unique by IPAM), no
+   * link-local address made by the kernel (addr_gen_mode 1, none: even with
+   * accept_dad 0 the kernel's own is `tentative` until its DAD work item has
+   * run, milliseconds on a loaded host, after the link came up; connect adds
+   * the same EUI-64 address itself, with nodad, which is never tentative), no
+   * router advertisements taken on either end (the bridge is the only
+   * router, and the host may forward), and unsolicited neighbour
+   * advertisements when the link comes up (ndisc_notify; arp_notify for
+   * IPv4), as the reference CNI bridge plugin sets them, so that caches
+   * holding the address's previous MAC learn the new one.
+   */
+  async #ipv6Sysctls(ns: Namespace, ifname: string, hostIfname: string): Promise<void> {
+    await Promise.all([
+      ns.sysctl.set(`net/ipv6/conf/${ifname}/accept_dad`, 0),
+      ns.sysctl.set(`net/ipv6/conf/${ifname}/addr_gen_mode`, 1),
+      ns.sysctl.set(`net/ipv6/conf/${ifname}/accept_ra`, 0),
+      ns.sysctl.set(`net/ipv6/conf/${ifname}/ndisc_notify`, 1),
+      ns.sysctl.set(`net/ipv4/conf/${ifname}/arp_notify`, 1),
+      this.namespace.sysctl.set(`net/ipv6/conf/${hostIfname}/accept_ra`, 0),
+    ]);
+  }
+
+  /**
+   * The NAT tables this network's rules can be in: `ip`, `ip6` or both, by
+   * its subnets' families. An IPv4-only network never reads the ip6 table.
+   */
+  get #nat(): number[] {
+    return this.#pools.map((p) => natFamily(p.family));
   }
 
   /** The lock every process takes to change this network's leases: the host namespace (by inode) and the bridge. */
@@ -520,10 +792,10 @@ export class Network {
       await this.rediscover();
       stale = state.rules.filter((r) => {
         const t = targetOf(r.comment);
-        return t !== undefined && this.contains(t) && !this.#ipam.has(toInt(v.ipBytes(t, 4)));
+        return t !== undefined && this.contains(t) && !this.#leased(t);
       });
       return stale.map(delRule);
-    });
+    }, this.#nat);
     await this.#flushConntrack(stale);
     return { links: orphans.map((p) => p.name), rules: stale.length };
   }
@@ -536,12 +808,17 @@ export class Network {
   /** The endpoints of this network, whoever connected them, read from the kernel (leases and rules). */
   async endpoints(): Promise<EndpointInfo[]> {
     this.namespace.assertOpen();
-    const [, mappings] = await Promise.all([this.rediscover(), PortMapping.list(this.namespace)]);
+    const [, mappings] = await Promise.all([this.rediscover(), PortMapping.listIn(this.namespace, this.#nat)]);
     return this.#held.map((h) => ({
-      id: h.id, ifname: h.ifname, hostIfname: h.hostIfname, ip: h.ip, address: `${h.ip}/${this.prefixlen}`,
-      mappings: mappings.filter((m) => m.address === h.ip),
-      ports: portsOf(mappings.filter((m) => m.address === h.ip)),
+      id: h.id, ifname: h.ifname, hostIfname: h.hostIfname, ip: h.ip, address: this.#cidrOf(h.ip), addresses: h.ips.map((a) => this.#cidrOf(a)),
+      mappings: mappings.filter((m) => h.ips.includes(m.address)),
+      ports: portsOf(mappings.filter((m) => h.ips.includes(m.address))),
     }));
+  }
+
+  /** 'ip/prefixlen' of an address of the network. */
+  #cidrOf(ip: string): string {
+    return `${ip}/${this.#pools.find((p) => p.family === familyOfText(ip))?.prefixlen ?? this.prefixlen}`;
   }
 
   /** The endpoint of container `id` (as `ifname`), or undefined. */
@@ -552,15 +829,19 @@ export class Network {
   }
 
   /** connect(..., { ifExists: 'reuse' }) of an endpoint that exists: the Endpoint, from the kernel. */
-  async #existing(ns: Namespace, held: { id: string; ifname: string; ip: string; hostIfname: string }): Promise<Endpoint> {
+  async #existing(ns: Namespace, held: Held): Promise<Endpoint> {
     const [link, hostLink, mappings] = await Promise.all([
       Link.get(ns, held.ifname),
       Link.get(this.namespace, held.hostIfname),
-      PortMapping.list(this.namespace).then((ms) => ms.filter((m) => m.address === held.ip)),
+      PortMapping.listIn(this.namespace, this.#nat).then((ms) => ms.filter((m) => held.ips.includes(m.address))),
     ]);
+    const ip6 = held.ips.find((a) => familyOfText(a) === 6);
+    const gw6 = this.#pools.find((p) => p.family === 6)?.gateway;
     const endpoint: Endpoint = {
       network: this, id: held.id, namespace: ns, link, hostLink, ifname: held.ifname, hostIfname: held.hostIfname,
-      address: `${held.ip}/${this.prefixlen}`, ip: held.ip, gateway: this.gateway, mac: link.mac, mappings, ports: portsOf(mappings),
+      address: this.#cidrOf(held.ip), ip: held.ip, gateway: this.gateway, addresses: held.ips.map((a) => this.#cidrOf(a)),
+      ...(ip6 !== undefined && gw6 !== undefined ? { ip6, gateway6: gw6 } : {}),
+      mac: link.mac, mappings, ports: portsOf(mappings),
       disconnect: () => this.disconnect(endpoint),
       [Symbol.asyncDispose]: () => this.disconnect(endpoint),
     };
@@ -584,7 +865,7 @@ export class Network {
         const held = this.#held.find((h) => h.id === id && h.ifname === ifname);
         if (!held) return;
         let removed: OurRule[] = [];
-        await transact(this.namespace, `disconnect ${id} from network ${this.name}`, (state) => (removed = state.rules.filter((r) => targetOf(r.comment) === held.ip)).map(delRule));
+        await transact(this.namespace, `disconnect ${id} from network ${this.name}`, (state) => (removed = state.rules.filter((r) => held.ips.includes(targetOf(r.comment) ?? ''))).map(delRule), this.#nat);
         await this.#flushConntrack(removed);
         const host = await Link.get(this.namespace, held.hostIfname).catch((e: unknown) => {
           if ((e as { code?: string }).code !== 'ENODEV' && (e as { code?: string }).code !== 'ERR_LINK_NOT_FOUND') throw e;
@@ -593,19 +874,19 @@ export class Network {
         await host?.delete().catch((e: unknown) => {
           if ((e as { code?: string }).code !== 'ENODEV') throw e;
         });
-        this.#ipam.release(toInt(v.ipBytes(held.ip, 4)));
+        for (const a of held.ips) for (const pool of this.#pools) pool.release(a);
         for (const e of this.#endpoints) if (e.id === id && e.ifname === ifname) this.#endpoints.delete(e);
       });
       return;
     }
     if (!endpoint || endpoint.network !== this || !(endpoint.hostLink instanceof Link) || !Array.isArray(endpoint.mappings) || !endpoint.mappings.every((m) => m instanceof PortMapping))
       throw new NetplumbError(C.INVALID_ARGUMENT, 'not an endpoint of this network', { argument: 'endpoint' });
-    const lease = toInt(v.ip(endpoint.ip, 'endpoint.ip', 4).bytes);
+    const leases = (Array.isArray(endpoint.addresses) ? endpoint.addresses.map((a) => a.split('/')[0] as string) : [endpoint.ip]).map((a) => v.formatIp(v.ip(a, 'endpoint.ip').bytes));
     for (const m of endpoint.mappings) await m.unpublish();
     await endpoint.hostLink.delete().catch((e: unknown) => {
       if ((e as { code?: string }).code !== 'ENODEV') throw e;
     });
-    this.#ipam.release(lease);
+    for (const a of leases) for (const pool of this.#pools) pool.release(a);
     this.#endpoints.delete(endpoint);
   }
 
@@ -625,7 +906,7 @@ export class Network {
     };
     await transact(this.namespace, `disconnect all from ${this.name}`, (state) =>
       state.rules.filter((r) => ids.has(r.comment.split(' ')[2] ?? '') || inSubnet(r)).map(delRule),
-    );
+    this.#nat);
     await Link.deleteGroup(this.namespace, this.group).catch((e: unknown) => {
       if ((e as { code?: string }).code !== 'ENODEV') throw e;
     });
@@ -647,10 +928,10 @@ export class Network {
     await this.disconnectAll().catch(() => undefined);
     const ports = await Link.list(this.namespace, { master: this.bridge });
     await Promise.all(ports.filter((p) => ALIAS.exec(p.alias)?.[1] === this.name).map((p) => p.delete().catch(() => undefined)));
-    const own = [`netplumb masquerade ${this.name} ${this.subnet}`, `netplumb icc ${this.name}`];
-    await transact(this.namespace, `delete network ${this.name}`, (state) => state.rules.filter((r) => own.includes(r.comment)).map(delRule));
+    const own = [...this.subnets.map((s) => `netplumb masquerade ${this.name} ${s}`), `netplumb icc ${this.name}`];
+    await transact(this.namespace, `delete network ${this.name}`, (state) => state.rules.filter((r) => own.includes(r.comment)).map(delRule), [...this.#nat, NFPROTO_BRIDGE]);
     if (this.#created || removeBridge) await this.bridge.delete();
-    this.#ipam.reset([]);
+    for (const pool of this.#pools) pool.reset([]);
   }
 
   /** `await using net = await Network.bridge(...)`: deletes the network (`docker network rm`) unless its namespace is already closed. */

@@ -1,7 +1,7 @@
 // nf_tables expressions and our own tables, built from
 // linux/netfilter/nf_tables.h. Everything netplumb installs lives in tables
 // named `netplumb` (`ip netplumb` for NAT, `bridge netplumb` for bridge
-// filtering), never in anyone else's, and every rule carries a comment (nft's
+// filtering, `ip6 netplumb` for IPv6 NAT), never in anyone else's, and every rule carries a comment (nft's
 // user-data TLV) that says which object it belongs to — `nft list ruleset`
 // shows it, and it is how netplumb finds its rules again.
 import { ErrorCodes as C, kernel, NetlinkError, NetplumbError, type NativeErrorShape } from './errors';
@@ -9,6 +9,7 @@ import type { NftExpr, NftMsg } from './native';
 import type { Namespace } from './namespace';
 
 export const NFPROTO_IPV4 = 2;
+export const NFPROTO_IPV6 = 10;
 export const NFPROTO_BRIDGE = 7;
 export const TABLE = 'netplumb';
 
@@ -40,9 +41,9 @@ const ifname16 = (name: string) => {
   b.set(Buffer.from(name, 'utf8').subarray(0, 15));
   return b;
 };
-function prefixMask(len: number): Uint8Array {
-  const m = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) m[i] = (0xff << (8 - Math.max(0, Math.min(8, len - i * 8)))) & 0xff;
+function prefixMask(len: number, bytes: number): Uint8Array {
+  const m = new Uint8Array(bytes);
+  for (let i = 0; i < bytes; i++) m[i] = (0xff << (8 - Math.max(0, Math.min(8, len - i * 8)))) & 0xff;
   return m;
 }
 
@@ -59,12 +60,20 @@ export const expr = {
       ? [{ name: 'cmp', sreg: REG_1, op: CMP.eq, data: be16(port) }]
       : [{ name: 'cmp', sreg: REG_1, op: CMP.gte, data: be16(port) }, { name: 'cmp', sreg: REG_1, op: CMP.lte, data: be16(last) }]),
   ],
-  /** ip saddr / daddr ADDR[/LEN], or != with `not`. */
-  addr: (which: 'saddr' | 'daddr', ip: Uint8Array, len = 32, not = false): NftExpr[] => {
-    const load: NftExpr = { name: 'payload', dreg: REG_1, base: PAYLOAD_NETWORK, offset: which === 'saddr' ? 12 : 16, len: 4 };
+  /**
+   * ip saddr / daddr ADDR[/LEN] (ip6 saddr / daddr for a 16-byte address), or
+   * != with `not`. The family is the address's: the IPv4 header has the
+   * addresses at offsets 12 and 16 (4 bytes), the IPv6 header at 8 and 24
+   * (16 bytes). The rule must sit in a table of the same family.
+   */
+  addr: (which: 'saddr' | 'daddr', ip: Uint8Array, len = ip.length * 8, not = false): NftExpr[] => {
+    const n = ip.length;
+    if (n !== 4 && n !== 16) throw new RangeError(`an address is 4 or 16 bytes, not ${n}`);
+    const offset = n === 4 ? (which === 'saddr' ? 12 : 16) : which === 'saddr' ? 8 : 24;
+    const load: NftExpr = { name: 'payload', dreg: REG_1, base: PAYLOAD_NETWORK, offset, len: n };
     const cmp: NftExpr = { name: 'cmp', sreg: REG_1, op: not ? CMP.neq : CMP.eq, data: ip };
-    if (len === 32) return [load, cmp];
-    return [load, { name: 'bitwise', sreg: REG_1, dreg: REG_1, len: 4, mask: prefixMask(len), xor: new Uint8Array(4) }, cmp];
+    if (len === n * 8) return [load, cmp];
+    return [load, { name: 'bitwise', sreg: REG_1, dreg: REG_1, len: n, mask: prefixMask(len, n), xor: new Uint8Array(n) }, cmp];
   },
   iifname: (name: string, not = false): NftExpr[] => [
     { name: 'meta', dreg: REG_1, key: META.iifname },
@@ -93,18 +102,24 @@ export const expr = {
     { name: 'cmp', sreg: REG_1, op: CMP.neq, data: new Uint8Array(4) },
   ],
   counter: (): NftExpr[] => [{ name: 'counter' }],
-  /** dnat to ADDR:PORT, or dnat to ADDR (the destination port kept) without a port. */
-  dnat: (ip: Uint8Array, port?: number): NftExpr[] =>
-    port === undefined
+  /**
+   * dnat to ADDR:PORT, or dnat to ADDR (the destination port kept) without a
+   * port; `ip6 ... dnat to [ADDR]:PORT` for a 16-byte address (a 16-byte
+   * register holds it whole: NFT_REG_1 is 128 bits).
+   */
+  dnat: (ip: Uint8Array, port?: number): NftExpr[] => {
+    const family = ip.length === 16 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+    return port === undefined
       ? [
           { name: 'immediate', dreg: REG_1, data: ip },
-          { name: 'nat', type: NAT_DNAT, family: NFPROTO_IPV4, regAddr: REG_1, flags: NF_NAT_RANGE_MAP_IPS },
+          { name: 'nat', type: NAT_DNAT, family, regAddr: REG_1, flags: NF_NAT_RANGE_MAP_IPS },
         ]
       : [
           { name: 'immediate', dreg: REG_1, data: ip },
           { name: 'immediate', dreg: REG_2, data: be16(port) },
-          { name: 'nat', type: NAT_DNAT, family: NFPROTO_IPV4, regAddr: REG_1, regProto: REG_2, flags: NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED },
-        ],
+          { name: 'nat', type: NAT_DNAT, family, regAddr: REG_1, regProto: REG_2, flags: NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED },
+        ];
+  },
   masquerade: (): NftExpr[] => [{ name: 'masq' }],
   drop: (): NftExpr[] => [{ name: 'immediate', verdict: NF_DROP }],
 };
@@ -151,11 +166,20 @@ export type NatChain = keyof typeof CHAINS;
 export const OWNER_MARK = 'managed by netplumb';
 const OWNER_USERDATA = comment(OWNER_MARK);
 
-/** Messages that create our ip table and its NAT base chains; idempotent (NLM_F_CREATE without EXCL). */
-export function natTableMsgs(): NftMsg[] {
-  const msgs: NftMsg[] = [{ type: 'newtable', family: NFPROTO_IPV4, table: TABLE, userdata: OWNER_USERDATA }];
-  for (const [chain, c] of Object.entries(CHAINS))
-    msgs.push({ type: 'newchain', family: NFPROTO_IPV4, table: TABLE, chain, ...c, policy: NF_ACCEPT });
+/** The NAT table's family for an address family: `ip` (NFPROTO_IPV4) or `ip6` (NFPROTO_IPV6). */
+export function natFamily(family: 4 | 6): number {
+  return family === 6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+}
+
+/**
+ * Messages that create our ip (or ip6) table and its NAT base chains;
+ * idempotent (NLM_F_CREATE without EXCL). One table per family rather than
+ * one `inet` table: inet NAT chains need Linux 5.2, ip and ip6 ones work on
+ * every kernel with nf_tables NAT, and each family's rules stay apart.
+ */
+export function natTableMsgs(family: number = NFPROTO_IPV4): NftMsg[] {
+  const msgs: NftMsg[] = [{ type: 'newtable', family, table: TABLE, userdata: OWNER_USERDATA }];
+  for (const [chain, c] of Object.entries(CHAINS)) msgs.push({ type: 'newchain', family, table: TABLE, chain, ...c, policy: NF_ACCEPT });
   return msgs;
 }
 
@@ -182,8 +206,10 @@ export interface OurRule {
   comment: string;
 }
 
-const FAMILIES = [NFPROTO_IPV4, NFPROTO_BRIDGE] as const;
-const familyName = (f: number) => (f === NFPROTO_BRIDGE ? 'bridge' : 'ip');
+const FAMILIES = [NFPROTO_IPV4, NFPROTO_IPV6, NFPROTO_BRIDGE] as const;
+/** The NAT tables' families: ip and ip6 (what port mappings live in). */
+export const NAT_FAMILIES: readonly number[] = [NFPROTO_IPV4, NFPROTO_IPV6];
+const familyName = (f: number) => (f === NFPROTO_BRIDGE ? 'bridge' : f === NFPROTO_IPV6 ? 'ip6' : 'ip');
 
 /** What our tables in a namespace hold, at one ruleset generation. */
 export interface NftState {
@@ -195,10 +221,14 @@ export interface NftState {
   rules: OurRule[];
 }
 
-/** Reads our tables in `ns` (both families) and the generation they were read at. */
-export async function readState(ns: Namespace): Promise<NftState> {
+/**
+ * Reads our tables in `ns` and the generation they were read at: of every
+ * family, or only of `families` (each dump is two to four requests; an IPv4
+ * operation need not read the ip6 table, nor a NAT one the bridge table).
+ */
+export async function readState(ns: Namespace, families: readonly number[] = FAMILIES): Promise<NftState> {
   const dumps = await Promise.all(
-    FAMILIES.map((family) =>
+    families.map((family) =>
       kernel(ns.handle.nftDump({ family, table: TABLE }), `nf_tables table ${familyName(family)} ${TABLE} in namespace ${ns}`).then((d) => ({ family, d })),
     ),
   );
@@ -215,7 +245,7 @@ export async function readState(ns: Namespace): Promise<NftState> {
   return { genid, tables, rules };
 }
 
-/** Our rules in `ns` (both tables), with their comments. A same-named table without our mark is not ours: its rules are not listed. */
+/** Our rules in `ns` (every table), with their comments. A same-named table without our mark is not ours: its rules are not listed. */
 export async function ourRules(ns: Namespace): Promise<OurRule[]> {
   return (await readState(ns)).rules;
 }
@@ -235,11 +265,15 @@ const MAX_ATTEMPTS = 200;
  * empty table survives an operation and no kill can split "remove the last
  * rule" from "remove the table". A table of our name that is not ours is
  * ERR_FOREIGN_TABLE, before anything is sent.
+ *
+ * `families`: the tables the operation reads and writes (default: all). An
+ * IPv4-only operation names only `ip`, so it does no more kernel work than
+ * before the ip6 table existed; the generation still covers every table.
  */
-export function transact(ns: Namespace, what: string, plan: (state: NftState) => NftMsg[] | Promise<NftMsg[]>): Promise<void> {
+export function transact(ns: Namespace, what: string, plan: (state: NftState) => NftMsg[] | Promise<NftMsg[]>, families: readonly number[] = FAMILIES): Promise<void> {
   // Within one process, one transaction at a time per namespace: they would only make each other retry.
   const key = `${ns.dev}:${ns.inode}`;
-  const run = (queues.get(key) ?? Promise.resolve()).then(() => transactOnce(ns, what, plan));
+  const run = (queues.get(key) ?? Promise.resolve()).then(() => transactOnce(ns, what, plan, families));
   const tail = run.catch(() => undefined);
   queues.set(key, tail);
   void tail.then(() => {
@@ -249,13 +283,17 @@ export function transact(ns: Namespace, what: string, plan: (state: NftState) =>
 }
 const queues = new Map<string, Promise<unknown>>();
 
-async function transactOnce(ns: Namespace, what: string, plan: (state: NftState) => NftMsg[] | Promise<NftMsg[]>): Promise<void> {
+async function transactOnce(ns: Namespace, what: string, plan: (state: NftState) => NftMsg[] | Promise<NftMsg[]>, families: readonly number[]): Promise<void> {
   for (let attempt = 1; ; attempt++) {
-    const state = await readState(ns);
+    // Only the families the operation concerns: the batch's generation check covers the
+    // whole ruleset, so a change to a table not read still makes the batch retry.
+    const state = await readState(ns, families);
     const msgs = await plan(state);
     const count = new Map<number, number>();
     for (const r of state.rules) count.set(r.family, (count.get(r.family) ?? 0) + 1);
     for (const m of msgs) {
+      // A table not read could be someone else's: the caller must name every family it writes.
+      if (!state.tables.has(m.family)) throw new Error(`netplumb bug: ${what} writes table ${familyName(m.family)} ${TABLE} without reading it`);
       const t = state.tables.get(m.family);
       if (t?.exists && !t.ours)
         throw new NetplumbError(
@@ -267,7 +305,7 @@ async function transactOnce(ns: Namespace, what: string, plan: (state: NftState)
       if (m.type === 'delrule') count.set(m.family, (count.get(m.family) ?? 0) - 1);
     }
     // Our tables left without a rule go in the same batch (also one left empty by an older version).
-    for (const family of FAMILIES) {
+    for (const family of families) {
       if ((count.get(family) ?? 0) > 0) continue;
       const creates = msgs.some((m) => m.family === family && m.type === 'newtable');
       if (state.tables.get(family)?.ours || creates) msgs.push({ type: 'deltable', family, table: TABLE });

@@ -18,6 +18,12 @@ export interface PublishSpec {
   hostPort?: number | [number, number];
   containerPort: number | [number, number];
   protocol?: 'tcp' | 'udp';
+  /**
+   * Only this host address: an IPv4 one publishes to the container's IPv4
+   * address only, an IPv6 one to its IPv6 address only ('0.0.0.0' and '::':
+   * every address of that family). Absent: every address of each family the
+   * container has, as Docker does on a dual-stack network.
+   */
   hostAddress?: string;
 }
 
@@ -34,7 +40,8 @@ export interface PublishPlan {
 /**
  * Parses Docker's -p syntax, `[hostAddress:][hostPort[-end]:]containerPort[-end][/tcp|udp]`
  * (`8080:80`, `127.0.0.1:8080:80/udp`, `8000-8010:8000-8010`, `8080-8090:80`,
- * `80`, `127.0.0.1::80`), or an object. Every number and address is checked
+ * `80`, `127.0.0.1::80`; an IPv6 host address in brackets: `[::1]:8080:80`,
+ * `[::]:8080:80`, `[2001:db8::1]:8000-8010:8000-8010`), or an object. Every number and address is checked
  * here, so connect() refuses a bad spec before it changes anything.
  */
 export function parsePublish(spec: string | PublishSpec): PublishSpec {
@@ -55,11 +62,11 @@ export function parsePublish(spec: string | PublishSpec): PublishSpec {
       if (spec.protocol !== 'tcp' && spec.protocol !== 'udp') throw fail(`invalid protocol ${v.describe(spec.protocol)}: 'tcp' or 'udp'`);
       o.protocol = spec.protocol;
     }
-    if (spec.hostAddress !== undefined) o.hostAddress = v.ip(spec.hostAddress, 'hostAddress', 4).text;
+    if (spec.hostAddress !== undefined) o.hostAddress = v.formatIp(v.ip(spec.hostAddress, 'hostAddress').bytes);
   } else {
-    if (typeof spec !== 'string') throw fail('use [ADDR:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|udp]');
-    const m = /^(?:(?:(\d+\.\d+\.\d+\.\d+):)?(\d*)(?:-(\d+))?:)?(\d+)(?:-(\d+))?(?:\/(tcp|udp))?$/.exec(spec);
-    if (!m || (m[3] !== undefined && m[2] === '')) throw fail('use [ADDR:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|udp]');
+    if (typeof spec !== 'string') throw fail('use [ADDR:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|udp] ([IPV6ADDR]: for IPv6)');
+    const m = /^(?:(?:(\d+\.\d+\.\d+\.\d+|\[[0-9A-Fa-f:.]+\]):)?(\d*)(?:-(\d+))?:)?(\d+)(?:-(\d+))?(?:\/(tcp|udp))?$/.exec(spec);
+    if (!m || (m[3] !== undefined && m[2] === '')) throw fail('use [ADDR:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|udp] ([IPV6ADDR]: for IPv6)');
     const c0 = port(Number(m[4]), 'container port');
     const c1 = m[5] !== undefined ? port(Number(m[5]), 'last container port') : c0;
     if (c1 < c0) throw fail('the container port range is empty');
@@ -70,7 +77,11 @@ export function parsePublish(spec: string | PublishSpec): PublishSpec {
       if (h1 < h0) throw fail('the host port range is empty');
       o.hostPort = h1 !== h0 ? [h0, h1] : h0;
     }
-    if (m[1]) o.hostAddress = v.ip(m[1], 'host address', 4).text;
+    if (m[1]) {
+      // [ADDR] is IPv6 only (Docker's syntax): a bracketed IPv4 address is refused.
+      const bracketed = m[1].startsWith('[');
+      o.hostAddress = v.formatIp(v.ip(bracketed ? m[1].slice(1, -1) : m[1], 'host address', bracketed ? 6 : 4).bytes);
+    }
   }
   const hostSpan = Array.isArray(o.hostPort) ? o.hostPort[1] - o.hostPort[0] : 0;
   const containerSpan = Array.isArray(o.containerPort) ? o.containerPort[1] - o.containerPort[0] : 0;

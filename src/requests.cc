@@ -3,6 +3,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 
 #include "convert.hpp"
@@ -115,8 +116,13 @@ Made CtFlushReq::make(const Napi::CallbackInfo& info, nl::Error*) {
   req->proto = num<uint8_t>(o, "proto", 17);
   req->dport_min = num<uint16_t>(o, "dportMin", 0);
   req->dport_max = num<uint16_t>(o, "dportMax", 65535);
+  req->family = num<uint8_t>(o, "family", AF_INET);  // the library checks it: AF_INET or AF_INET6
   auto to = bytes(o, "to");
-  if (to.size() == 4) req->to = std::array<uint8_t, 4>{to[0], to[1], to[2], to[3]};
+  if (to.size() == 4 || to.size() == 16) {
+    nl::ct::Addr a{};
+    std::copy(to.begin(), to.end(), a.begin());
+    req->to = a;
+  }
   return req;
 }
 Napi::Value CtFlushReq::result(Napi::Env env, const Req& r) { return Napi::Number::New(env, r.deleted); }

@@ -133,7 +133,7 @@ struct NftRulesetReq {
   static Made make(const Napi::CallbackInfo& info, nl::Error* err);
   static Napi::Value result(Napi::Env env, const Req& r);
 };
-// ctFlush({ proto, dportMin, dportMax, to? }): deletes matching IPv4 conntrack entries; resolves with how many.
+// ctFlush({ family?, proto, dportMin, dportMax, to? }): deletes matching IPv4 or IPv6 conntrack entries; resolves with how many.
 struct CtFlushReq {
   using Req = nl::ct::FlushRequest;
   static constexpr const char* name = "ctFlush";

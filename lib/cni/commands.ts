@@ -5,15 +5,14 @@
 import * as fs from 'node:fs';
 import { Address } from '../address';
 import { ErrorCodes as C, NetlinkError, NetplumbError } from '../errors';
-import { fromInt, toInt } from '../ipam';
 import { Link } from '../link';
 import { defaultNamespace, Namespace } from '../namespace';
 import { Network } from '../network';
-import { readState } from '../nft';
+import { NAT_FAMILIES, readState } from '../nft';
 import { PortMapping } from '../port-mapping';
 import { Route } from '../route';
 import * as v from '../validate';
-import type { CniEnv, NetConf, RouteEntry } from './config';
+import type { CniEnv, IpamRange, NetConf, RouteEntry } from './config';
 import { delegate, findPlugin } from './delegate';
 import { CniCode as K, CniError } from './errors';
 import { decodeResult, type Result, type ResultInterface } from './result';
@@ -92,6 +91,20 @@ function cidrToSubnet(address: string, gateway?: string): { subnet: string; gate
 
 /** The Network of the configuration (created or adopted). */
 function network(conf: NetConf, subnet: string, gateway: string | undefined): Promise<Network> {
+  // Own IPAM with a range per family: a dual-stack network.
+  const dual = !conf.ipam.delegated && conf.ipam.ranges && conf.ipam.ranges.length > 1 ? conf.ipam.ranges : undefined;
+  if (dual) {
+    const each = <T>(f: (r: IpamRange) => T | undefined) => (dual.every((r) => f(r) !== undefined) ? { v: dual.map((r) => f(r) as T) } : undefined);
+    const [starts, ends] = [each((r) => r.rangeStart), each((r) => r.rangeEnd)];
+    if ((!starts && dual.some((r) => r.rangeStart)) || (!ends && dual.some((r) => r.rangeEnd)))
+      // Network.bridge takes bounds for every family or none: the missing ones are the subnet's own.
+      throw new CniError(K.UNSUPPORTED_FIELD, 'ipam.ranges: give rangeStart/rangeEnd for every range set or for none');
+    return Network.bridge({
+      name: conf.bridge, subnet: dual.map((r) => r.subnet), gateway: dual.map((r) => r.gateway),
+      ...(starts ? { rangeStart: starts.v } : {}), ...(ends ? { rangeEnd: ends.v } : {}),
+      ...(conf.mtu ? { mtu: conf.mtu } : {}), masquerade: conf.ipMasq, icc: true, gatewayAddress: conf.isGateway,
+    });
+  }
   return Network.bridge({
     name: conf.bridge,
     subnet,
@@ -105,8 +118,8 @@ function network(conf: NetConf, subnet: string, gateway: string | undefined): Pr
   });
 }
 
-/** Is 0.0.0.0/0 (with this gateway, or none) among the routes? */
-const isDefault = (r: RouteEntry, gw: string): boolean => r.dst === '0.0.0.0/0' && (r.gw === undefined || r.gw === gw);
+/** Is 0.0.0.0/0 or ::/0 (with this gateway, or none) among the routes? */
+const isDefault = (r: RouteEntry, gw: string): boolean => (r.dst === '0.0.0.0/0' || r.dst === '::/0') && r.dst.includes(':') === gw.includes(':') && (r.gw === undefined || r.gw === gw);
 
 export async function add(env: CniEnv, conf: NetConf): Promise<Result> {
   let ip = env.args.get('IP');
@@ -145,27 +158,37 @@ export async function add(env: CniEnv, conf: NetConf): Promise<Result> {
       }
       const ep = await net.connect(ns, { id: env.containerId, ifname: env.ifname, ...(ip ? { ip } : {}) });
       try {
+        // The gateway of a route's family: IPv4's, or (dual stack) IPv6's.
+        const gwFor = (dst: string): string => (dst.includes(':') ? (ep.gateway6 ?? (gateway as string)) : (gateway as string));
         const want: RouteEntry[] = [...routes];
-        if (conf.isDefaultGateway && !want.some((r) => isDefault(r, gateway as string))) want.unshift({ dst: '0.0.0.0/0', gw: gateway });
-        // connect() gives the container a default route via the gateway (unless it has one): keep it only if wanted.
-        if (!want.some((r) => isDefault(r, gateway as string)))
-          await Route.delete({ namespace: ns, to: 'default', via: gateway, dev: ep.link }).catch((e: unknown) => {
-            if (code(e) !== 'ESRCH') throw e;
-          });
+        if (conf.isDefaultGateway)
+          for (const dflt of ep.addresses.map((a) => (a.includes(':') ? '::/0' : '0.0.0.0/0')))
+            if (!want.some((r) => isDefault(r, gwFor(dflt)))) want.unshift({ dst: dflt, gw: gwFor(dflt) });
+        // connect() gives the container a default route per family via its gateway: keep each only if wanted.
+        for (const gw of net.gateways)
+          if (!want.some((r) => isDefault(r, gw)))
+            await Route.delete({ namespace: ns, to: 'default', via: gw, dev: ep.link }).catch((e: unknown) => {
+              if (code(e) !== 'ESRCH') throw e;
+            });
         for (const r of want) {
-          if (isDefault(r, gateway)) continue;
-          await Route.add({ namespace: ns, to: r.dst === '0.0.0.0/0' ? 'default' : r.dst, via: r.gw ?? gateway, dev: ep.link }).catch((e: unknown) => {
+          if (isDefault(r, gwFor(r.dst))) continue;
+          await Route.add({ namespace: ns, to: r.dst === '0.0.0.0/0' || r.dst === '::/0' ? 'default' : r.dst, via: r.gw ?? gwFor(r.dst), dev: ep.link }).catch((e: unknown) => {
             if (code(e) !== 'EEXIST') throw e;
           });
         }
         if (!conf.hairpinMode) await ep.hostLink.setHairpin(false);
-        // Port mappings as the portmap plugin makes them: any host address, and the host's 127.0.0.1 too.
+        // Port mappings as the portmap plugin makes them: any host address (of each family the
+        // container has), and the host's 127.0.0.1 too (IPv4 only: see PortMapping's localhost).
         for (const m of conf.portMappings)
-          await net.bridge.publish({
-            protocol: m.protocol, hostPort: m.hostPort, to: `${ep.ip}:${m.containerPort}`,
-            ...(m.hostIP ? { hostAddress: m.hostIP } : {}),
-            localhost: !m.hostIP || m.hostIP.startsWith('127.'),
-          });
+          for (const a of ep.addresses.map((x) => x.split('/')[0] as string)) {
+            const six = a.includes(':');
+            if (m.hostIP && m.hostIP.includes(':') !== six) continue;
+            await net.bridge.publish({
+              protocol: m.protocol, hostPort: m.hostPort, to: six ? `[${a}]:${m.containerPort}` : `${a}:${m.containerPort}`,
+              ...(m.hostIP ? { hostAddress: m.hostIP } : {}),
+              localhost: !six && (!m.hostIP || m.hostIP.startsWith('127.')),
+            });
+          }
         const interfaces: ResultInterface[] = [
           { name: net.bridge.name, mac: net.bridge.mac },
           { name: ep.hostLink.name, mac: ep.hostLink.mac },
@@ -174,8 +197,9 @@ export async function add(env: CniEnv, conf: NetConf): Promise<Result> {
         return {
           cniVersion: conf.cniVersion,
           interfaces,
-          ips: [{ address: ep.address, gateway, interface: 2 }],
-          routes: want.map((r) => ({ dst: r.dst, gw: r.gw ?? (gateway as string) })),
+          // One entry per family (CNI 1.0: ips[] with address, gateway, interface).
+          ips: ep.addresses.map((address, i) => ({ address, gateway: net.gateways[i] as string, interface: 2 })),
+          routes: want.map((r) => ({ dst: r.dst, gw: r.gw ?? gwFor(r.dst) })),
           dns: dns ?? {},
         };
       } catch (e) {
@@ -249,17 +273,15 @@ export async function check(env: CniEnv, conf: NetConf): Promise<void> {
       if (!prev.interfaces.some((i) => i.name === ep.hostIfname && !i.sandbox)) diffs.push(`prevResult does not list host veth ${ep.hostIfname}`);
     }
     if (link) {
-      const addrs = (await Address.list(link, { family: 4 })).map((a) => `${a.address}/${a.prefixlen}`);
+      const addrs = (await Address.list(link)).map((a) => `${a.address}/${a.prefixlen}`);
       for (const ip of prev.ips) {
-        if (ip.address.includes(':')) continue;
         if (ip.interface !== undefined && ip.interface !== inner) continue;
         if (!addrs.includes(ip.address)) diffs.push(`${env.ifname} lacks address ${ip.address} (has ${addrs.join(', ') || 'none'})`);
-        if (ip.address !== ep.address) diffs.push(`the lease of ${env.containerId} is ${ep.address}, prevResult says ${ip.address}`);
+        if (!ep.addresses.includes(ip.address)) diffs.push(`the lease of ${env.containerId} is ${ep.addresses.join(', ')}, prevResult says ${ip.address}`);
       }
-      const routes = await Route.list(ns, { family: 4 });
+      const routes = [...(await Route.list(ns, { family: 4 })), ...(await Route.list(ns, { family: 6 }))];
       for (const r of prev.routes) {
-        if (r.dst.includes(':')) continue;
-        const to = r.dst === '0.0.0.0/0' ? 'default' : r.dst;
+        const to = r.dst === '0.0.0.0/0' || r.dst === '::/0' ? 'default' : r.dst;
         if (!routes.some((x) => x.to === to && (r.gw === undefined || x.via === r.gw))) diffs.push(`route ${r.dst}${r.gw ? ` via ${r.gw}` : ''} is missing in ${env.netns}`);
       }
     }
@@ -269,8 +291,9 @@ export async function check(env: CniEnv, conf: NetConf): Promise<void> {
         diffs.push(`port mapping ${m.protocol} ${host}:${m.hostPort} -> ${ep.ip}:${m.containerPort} is missing`);
     }
     if (conf.ipMasq) {
-      const rules = (await readState(net.namespace)).rules;
-      if (!rules.some((r) => r.comment === `netplumb masquerade ${net.name} ${net.subnet}`)) diffs.push(`the masquerade rule for ${net.subnet} is missing`);
+      const rules = (await readState(net.namespace, NAT_FAMILIES)).rules;
+      for (const subnet of net.subnets)
+        if (!rules.some((r) => r.comment === `netplumb masquerade ${net.name} ${subnet}`)) diffs.push(`the masquerade rule for ${subnet} is missing`);
     }
   } finally {
     await ns.close().catch(() => undefined);
@@ -324,13 +347,7 @@ export async function status(env: CniEnv, conf: NetConf): Promise<void> {
     throw no(toCniError(e).message);
   }
   if (net && !conf.ipam.delegated) {
-    const s = v.cidr(net.subnet, 'subnet', { family: 4 });
-    const base = toInt(s.bytes);
-    const lo = conf.ipam.rangeStart ? toInt(v.ipBytes(conf.ipam.rangeStart, 4)) : base + 1;
-    const hi = conf.ipam.rangeEnd ? toInt(v.ipBytes(conf.ipam.rangeEnd, 4)) : base + 2 ** (32 - s.prefixlen) - 2;
-    const gw = toInt(v.ipBytes(net.gateway, 4));
-    const used = net.leases.map((l) => toInt(v.ipBytes(l, 4))).filter((n) => n >= lo && n <= hi && n !== gw).length;
-    const size = hi - lo + 1 - (gw >= lo && gw <= hi ? 1 : 0);
-    if (used >= size) throw no(`no free address left in ${fromInt(lo)}-${fromInt(hi)} on bridge ${conf.bridge} (${used} leased)`);
+    // The network's own count, per family (as of the leases existing() read): an ADD needs one of each.
+    for (const f of net.free()) if (f.free <= 0n) throw no(`no free address left in ${f.range} on bridge ${conf.bridge} (${f.leased} leased)`);
   }
 }

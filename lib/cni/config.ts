@@ -4,7 +4,8 @@
 // kernel; every refusal is a CniError with the spec's code and a message that
 // names the field and the value.
 import { NetplumbError } from '../errors';
-import { fromInt, Ipam, parseSubnet, toInt } from '../ipam';
+import { fromBig, fromInt, Ipam, Ipam6, parseSubnet, parseSubnet6 } from '../ipam';
+
 import * as v from '../validate';
 import { CniCode as K, CniError } from './errors';
 
@@ -57,15 +58,25 @@ export interface DnsEntry {
   options?: string[];
 }
 
+/** One range of host-local's `ranges` (own IPAM): one per family. */
+export interface IpamRange {
+  subnet: string;
+  gateway: string;
+  rangeStart?: string;
+  rangeEnd?: string;
+}
+
 export interface IpamConfig {
   /** 'netplumb' (own IPAM) or the delegate plugin's type. */
   type: string;
   delegated: boolean;
-  /** Own IPAM only. */
+  /** Own IPAM only: the first range's (IPv4 on dual stack). */
   subnet?: string;
   gateway?: string;
   rangeStart?: string;
   rangeEnd?: string;
+  /** Own IPAM only: every range, one per family, IPv4 first. */
+  ranges?: IpamRange[];
   routes: RouteEntry[];
 }
 
@@ -138,8 +149,14 @@ function check<T>(path: string, fn: () => T): T {
 
 function ipv4(x: unknown, path: string): string {
   if (typeof x !== 'string') throw bad(`${path} must be a string (an IPv4 address), not ${typeName(x)} ${JSON.stringify(x)}`);
-  if (x.includes(':')) throw unsupported(path, x, 'netplumb-cni does IPv4 only');
+  if (x.includes(':')) throw unsupported(path, x, 'an IPv6 address is not taken here');
   return check(path, () => v.ip(x, path, 4).text);
+}
+
+/** An address of `family` (a range's gateway or bounds), in canonical text. */
+function ipOf(x: unknown, path: string, family: 4 | 6): string {
+  if (typeof x !== 'string') throw bad(`${path} must be a string (an IPv${family} address), not ${typeName(x)} ${JSON.stringify(x)}`);
+  return check(path, () => v.formatIp(v.ip(x, path, family).bytes));
 }
 
 /** Parses CNI_ARGS: 'K=V;K2=V2'. */
@@ -222,38 +239,59 @@ function parseIpam(x: unknown): IpamConfig {
   if (type === '' || /[/\\]/.test(type)) throw bad(`ipam.type ${JSON.stringify(type)} is not a plugin name`);
   const routes = o.routes === undefined ? [] : arr(o.routes, 'ipam.routes').map((r, i) => parseRoute(r, `ipam.routes[${i}]`));
   if (type !== 'netplumb') return { type, delegated: true, routes };
-  // Own IPAM: 'subnet' (with rangeStart/rangeEnd/gateway), or host-local's 'ranges' with one IPv4 range.
-  let range: Record<string, unknown> = o;
-  let rpath = 'ipam';
+  // Own IPAM: 'subnet' (with rangeStart/rangeEnd/gateway), or host-local's 'ranges': one range set
+  // per family (dual stack: one IPv4 and one IPv6), each of exactly one range.
+  const given: [Record<string, unknown>, string][] = [];
   if (o.ranges !== undefined) {
     if (o.subnet !== undefined) throw bad('ipam: give "subnet" or "ranges", not both');
     const sets = arr(o.ranges, 'ipam.ranges');
     if (sets.length === 0) throw bad('ipam.ranges is empty');
-    if (sets.length > 1) throw unsupported('ipam.ranges', o.ranges, 'netplumb-cni takes one range set (one IPv4 subnet)');
-    const set = arr(sets[0], 'ipam.ranges[0]');
-    if (set.length !== 1) throw unsupported('ipam.ranges[0]', set, 'netplumb-cni takes exactly one range in the set');
-    range = obj(set[0], 'ipam.ranges[0][0]');
-    rpath = 'ipam.ranges[0][0]';
-  }
-  const subnet = str(range, 'subnet', `${rpath}.subnet`, true) as string;
-  if (subnet.includes(':')) throw unsupported(`${rpath}.subnet`, subnet, 'netplumb-cni does IPv4 only');
-  const gateway = range.gateway !== undefined ? ipv4(range.gateway, `${rpath}.gateway`) : undefined;
-  const rangeStart = range.rangeStart !== undefined ? ipv4(range.rangeStart, `${rpath}.rangeStart`) : undefined;
-  const rangeEnd = range.rangeEnd !== undefined ? ipv4(range.rangeEnd, `${rpath}.rangeEnd`) : undefined;
-  // Checked here as the network will (host bits, /30 at most, gateway and range inside), before any system call.
-  const s = check(`${rpath}.subnet`, () => parseSubnet(subnet, gateway));
-  check(rpath, () => new Ipam(s, { ...(rangeStart ? { start: rangeStart } : {}), ...(rangeEnd ? { end: rangeEnd } : {}) }));
-  return { type, delegated: false, subnet: s.text, gateway: fromInt(s.gateway), ...(rangeStart ? { rangeStart } : {}), ...(rangeEnd ? { rangeEnd } : {}), routes };
+    if (sets.length > 2) throw unsupported('ipam.ranges', o.ranges, 'netplumb-cni takes one range set per family (at most an IPv4 and an IPv6 one)');
+    sets.forEach((x, i) => {
+      const set = arr(x, `ipam.ranges[${i}]`);
+      if (set.length === 0) throw bad(`ipam.ranges[${i}] is empty`);
+      // A range set is one pool: ranges of two families in it are a mistake, whatever else.
+      const fams = new Set(set.map((r) => (typeof (r as Record<string, unknown>)?.subnet === 'string' && ((r as Record<string, unknown>).subnet as string).includes(':') ? 6 : 4)));
+      if (fams.size > 1) throw bad(`ipam.ranges[${i}] mixes IPv4 and IPv6 ranges: give each family its own range set`);
+      if (set.length !== 1) throw unsupported(`ipam.ranges[${i}]`, set, 'netplumb-cni takes exactly one range in a set');
+      given.push([obj(set[0], `ipam.ranges[${i}][0]`), `ipam.ranges[${i}][0]`]);
+    });
+  } else given.push([o, 'ipam']);
+  const ranges: IpamRange[] = given.map(([range, rpath]) => {
+    const subnet = str(range, 'subnet', `${rpath}.subnet`, true) as string;
+    const family = subnet.includes(':') ? 6 : 4;
+    const gateway = range.gateway !== undefined ? ipOf(range.gateway, `${rpath}.gateway`, family) : undefined;
+    const rangeStart = range.rangeStart !== undefined ? ipOf(range.rangeStart, `${rpath}.rangeStart`, family) : undefined;
+    const rangeEnd = range.rangeEnd !== undefined ? ipOf(range.rangeEnd, `${rpath}.rangeEnd`, family) : undefined;
+    const bounds = { ...(rangeStart ? { start: rangeStart } : {}), ...(rangeEnd ? { end: rangeEnd } : {}) };
+    // Checked here as the network will (host bits, /30 or /64 at most, gateway and range inside), before any system call.
+    let text: string, gw: string;
+    if (family === 6) {
+      const s = check(`${rpath}.subnet`, () => parseSubnet6(subnet, gateway));
+      check(rpath, () => new Ipam6(s, bounds));
+      [text, gw] = [s.text, fromBig(s.gateway)];
+    } else {
+      const s = check(`${rpath}.subnet`, () => parseSubnet(subnet, gateway));
+      check(rpath, () => new Ipam(s, bounds));
+      [text, gw] = [s.text, fromInt(s.gateway)];
+    }
+    return { subnet: text, gateway: gw, ...(rangeStart ? { rangeStart } : {}), ...(rangeEnd ? { rangeEnd } : {}) };
+  });
+  if (ranges.length === 2 && ranges[0]!.subnet.includes(':') === ranges[1]!.subnet.includes(':'))
+    throw unsupported('ipam.ranges', o.ranges, 'netplumb-cni takes one range set per family (two of one family given)');
+  ranges.sort((a, b) => Number(a.subnet.includes(':')) - Number(b.subnet.includes(':')));
+  const first = ranges[0] as IpamRange;
+  return { type, delegated: false, ...first, ranges, routes };
 }
 
 function parseRoute(x: unknown, path: string): RouteEntry {
   const o = obj(x, path);
   const dst = str(o, 'dst', `${path}.dst`, true) as string;
-  if (dst.includes(':')) throw unsupported(`${path}.dst`, dst, 'netplumb-cni does IPv4 only');
-  const c = check(`${path}.dst`, () => v.cidr(dst, `${path}.dst`, { family: 4 }));
+  const family = dst.includes(':') ? 6 : 4;
+  const c = check(`${path}.dst`, () => v.cidr(dst, `${path}.dst`, { family }));
   const net = v.networkOf(c.bytes, c.prefixlen);
-  if (toInt(net) !== toInt(c.bytes)) throw bad(`${path}.dst ${dst} has host bits set: did you mean ${v.formatIp(net)}/${c.prefixlen}?`);
-  const gw = o.gw !== undefined ? ipv4(o.gw, `${path}.gw`) : undefined;
+  if (!net.every((b, i) => b === c.bytes[i])) throw bad(`${path}.dst ${dst} has host bits set: did you mean ${v.formatIp(net)}/${c.prefixlen}?`);
+  const gw = o.gw !== undefined ? ipOf(o.gw, `${path}.gw`, family) : undefined;
   return { dst: `${v.formatIp(net)}/${c.prefixlen}`, ...(gw ? { gw } : {}) };
 }
 

@@ -93,7 +93,7 @@ void decode_all(nlmsghdr h, bytes payload) {
   }
   {
     nl::ct::Tuple t;
-    std::array<uint8_t, 4> reply{};
+    nl::ct::Addr reply{};
     fuzz::sink(nl::ct::parse_entry(h, payload, &t, &reply));
     fuzz::sink(uint64_t(t.sport) + t.dport + t.proto + t.zone + t.src[0] + t.dst[3] + reply[0]);
   }

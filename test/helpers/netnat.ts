@@ -25,7 +25,7 @@ export function nftRules(ns: string): NftRule[] {
 }
 
 /** Rules of `table <family> netplumb`. */
-export function netplumbRules(ns: string, family: 'ip' | 'bridge' = 'ip'): NftRule[] {
+export function netplumbRules(ns: string, family: 'ip' | 'ip6' | 'bridge' = 'ip'): NftRule[] {
   return nftRules(ns).filter((r) => r.family === family && r.table === 'netplumb');
 }
 

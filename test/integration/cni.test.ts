@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { Namespace } from '../../lib';
 import { CniDriver, type ConfList, execPlugin } from '../helpers/cni-driver';
 import { closeServer, httpGet, netplumbRules, tagServer } from '../helpers/netnat';
-import { ip, ipj, IpNetns, run } from '../helpers/oracle';
+import { ip, ipj, IpNetns, ping, run } from '../helpers/oracle';
 import { ROOT } from '../helpers/child';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -92,7 +92,9 @@ describe('refusals: the spec error on stdout, exit non-zero, nothing changed', (
     ['a bridge name too long', base, () => netConf({ bridge: 'bridge-name-too-long' }), 7, /^bridge "bridge-name-too-long" is not a valid interface name/],
     ['a port mapping out of range', base, () => netConf({ runtimeConfig: { portMappings: [{ hostPort: 70000, containerPort: 80, protocol: 'tcp' }] } }), 7, /^runtimeConfig.portMappings\[0\].hostPort must be a port number \(1-65535\), not number 70000$/],
     ['a vlan', base, () => netConf({ vlan: 5 }), 2, /^unsupported field vlan=5: /],
-    ['an IPv6 subnet', base, () => netConf(ipam({ subnet: 'fd00::/64' })), 2, /^unsupported field ipam.subnet="fd00::\/64": netplumb-cni does IPv4 only$/],
+    ['an IPv6 subnet longer than /64', base, () => netConf(ipam({ subnet: 'fd00::/80' })), 7, /^ipam.subnet: IPv6 subnet fd00::\/80 is longer than \/64/],
+    ['a range set mixing families', base, () => netConf({ ipam: { type: 'netplumb', ranges: [[{ subnet: '10.88.0.0/16' }, { subnet: 'fd00::/64' }]] } }), 7, /^ipam.ranges\[0\] mixes IPv4 and IPv6 ranges/],
+    ['an IPv4 gateway in an IPv6 range', base, () => netConf({ ipam: { type: 'netplumb', ranges: [[{ subnet: 'fd00::/64', gateway: '10.0.0.1' }]] } }), 7, /^ipam.ranges\[0\]\[0\].gateway: .*is IPv4, expected IPv6/],
     ['two range sets', base, () => netConf({ ipam: { type: 'netplumb', ranges: [[{ subnet: '10.88.0.0/16' }], [{ subnet: '10.89.0.0/16' }]] } }), 2, /^unsupported field ipam.ranges=/],
     ['a delegated IPAM not in CNI_PATH', () => ({ ...base(), CNI_PATH: tmp }), () => netConf({ ipam: { type: 'no-such-ipam' } }), 4, /^the IPAM plugin "no-such-ipam" was not found in CNI_PATH/],
     ['CHECK without prevResult', () => ({ ...base(), CNI_COMMAND: 'CHECK' }), () => netConf(), 7, /^CHECK needs prevResult/],
@@ -180,6 +182,34 @@ describe('the protocol', () => {
     expect(flags('npq0')).not.toContain('PROMISC');
     expect((await add(C2, 'promisc', netConf({ bridge: 'npp0', promiscMode: true, ipam: { type: 'netplumb', subnet: '10.94.0.0/24' } }))).status).toBe(0);
     expect(flags('npp0')).toContain('PROMISC');
+  });
+
+  it('dual stack: one range set per family; the result lists both addresses and gateways (CNI 1.0), ping -6 works, DEL leaves no rule', async () => {
+    const H = netns('cn6');
+    const C = netns('cnc');
+    const conf = netConf({
+      bridge: 'np6',
+      ipam: { type: 'netplumb', ranges: [[{ subnet: 'fd00:96::/64' }], [{ subnet: '10.96.0.0/24' }]], routes: [{ dst: '0.0.0.0/0' }, { dst: '::/0' }] },
+    });
+    const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'dual', CNI_NETNS: `/run/netns/${C}`, CNI_IFNAME: 'eth0' };
+    const x = await plugin(H, env, conf);
+    expect(x.status).toBe(0);
+    expect(x.json.ips).toEqual([
+      { address: '10.96.0.2/24', gateway: '10.96.0.1', interface: 2 },
+      { address: 'fd00:96::2/64', gateway: 'fd00:96::1', interface: 2 },
+    ]);
+    expect(x.json.routes).toEqual([
+      { dst: '0.0.0.0/0', gw: '10.96.0.1' },
+      { dst: '::/0', gw: 'fd00:96::1' },
+    ]);
+    const v6 = (ipj(C, '-6', 'addr', 'show', 'dev', 'eth0') as any[])[0].addr_info as any[];
+    expect(v6.filter((a) => a.scope === 'global').map((a) => a.local)).toEqual(['fd00:96::2']);
+    expect(ipj(C, '-6', 'route', 'show', 'default').map((r: any) => r.gateway)).toEqual(['fd00:96::1']);
+    expect(ping(C, 'fd00:96::1')).toBe(true);
+    expect(netplumbRules(H, 'ip6').map((r) => r.comment)).toEqual(['netplumb masquerade np6 fd00:96::/64']);
+    expect((await plugin(H, { ...env, CNI_COMMAND: 'CHECK' }, { ...conf, prevResult: x.json })).status).toBe(0);
+    expect((await plugin(H, { ...env, CNI_COMMAND: 'DEL' }, conf)).status).toBe(0);
+    expect(leases(H, 'np6')).toEqual([]);
   });
 
   it('DEL succeeds without the namespace, without prevResult, and for a container never added', async () => {

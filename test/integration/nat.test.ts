@@ -102,7 +102,7 @@ describe('Bridge.publish tcp 8080 -> c1:80', () => {
   it('installs prerouting + output dnat and a postrouting hairpin masquerade in table ip netplumb', async () => {
     m = await br.publish({ hostPort: 8080, to: `${C1}:80` });
     expect(m.id).toMatch(/^[0-9a-f]{8}$/);
-    expect(m.toJSON()).toEqual({ id: m.id, protocol: 'tcp', hostAddress: '*', hostPort: 8080, hostPortEnd: 8080, address: C1, port: 80, localhost: false });
+    expect(m.toJSON()).toEqual({ id: m.id, family: 4, protocol: 'tcp', hostAddress: '*', hostPort: 8080, hostPortEnd: 8080, address: C1, port: 80, localhost: false });
 
     const chains = nftChains(H).filter((c) => c.family === 'ip' && c.table === 'netplumb');
     expect(chains.map((c) => `${c.name}:${c.type}:${c.hook}`).sort()).toEqual(['output:nat:output', 'postrouting:nat:postrouting', 'prerouting:nat:prerouting']);

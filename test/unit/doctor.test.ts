@@ -77,6 +77,7 @@ describe('analyze', () => {
   it('leaves out our own tables, ip6, and hooks the packet does not traverse; input only for a local target', () => {
     const chains = [
       chain(IP, 'netplumb', 'prerouting', PREROUTING, DROP),
+      chain(IP6, 'netplumb', 'prerouting', PREROUTING, DROP),
       chain(BRIDGE, 'netplumb', 'forward', FORWARD, DROP),
       chain(IP6, 'filter', 'forward', FORWARD, DROP),
       chain(INET, 'filter', 'input', INPUT, DROP),
@@ -84,6 +85,29 @@ describe('analyze', () => {
     expect(analyze({ chains, rules: [] }, mapping)).toEqual([]);
     const local = analyze({ chains: [...chains, chain(INET, 'filter', 'forward', FORWARD, DROP)], rules: [] }, mapping, { targetLocal: true });
     expect(local.map((f) => f.hook)).toEqual(['input']);
+  });
+
+  it('an IPv6 mapping: ip6 and inet chains are reported, ip ones and our ip6 table left out; competing ip6 NAT', () => {
+    const m6: MappingShape = { protocol: 'tcp', hostAddress: '*', hostPort: 8080, hostPortEnd: 8080, address: 'fd00:30::2', port: 80 };
+    const chains = [
+      chain(IP6, 'netplumb', 'prerouting', PREROUTING, DROP),
+      chain(IP, 'filter', 'forward', FORWARD, DROP),
+      chain(IP6, 'filter', 'forward', FORWARD, DROP),
+      chain(INET, 'filter', 'forward', FORWARD, DROP),
+      chain(IP6, 'nat', 'pre', PREROUTING, ACCEPT, { type: 'nat', priority: -150 }),
+    ];
+    const rules = [rule(IP6, 'nat', 'pre', [...dport(8080), ...dnat])];
+    const found = analyze({ chains, rules }, m6);
+    expect(found.map((f) => `${f.kind} ${f.family} ${f.table} ${f.chain} ${f.severity}`)).toEqual([
+      'policy-drop ip6 filter forward error',
+      'policy-drop inet filter forward error',
+      'competing-nat ip6 nat pre error',
+    ]);
+    expect(found[0]!.message).toContain('[fd00:30::2]:80');
+    // The same ruleset for an IPv4 mapping: the ip6 chains are not on its path.
+    expect(analyze({ chains, rules }, mapping).map((f) => `${f.family} ${f.table}`)).toEqual(['ip filter', 'inet filter']);
+    // Without a mapping (any published port's): both families.
+    expect(analyze({ chains, rules }).map((f) => f.family)).toEqual(['ip', 'ip6', 'inet', 'ip6']);
   });
 
   it('bridge forward and a device-bound netdev ingress chain are reported; the latter as a warning', () => {
