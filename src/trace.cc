@@ -24,11 +24,16 @@ struct Item {
   std::vector<uint8_t> data;
 };
 
-// One per process, made by the first setTrace(fn) and kept (unreferenced, so
-// it never keeps the process alive): removing the tap is what turns tracing off.
+// The thread-safe function of the last setTrace(fn), unreferenced (it never
+// keeps the process alive). Each setTrace(fn) replaces it: another copy of
+// the library (a second module instance, as jest loads one per test file)
+// must get the records from then on, not the function enabled first. A
+// finalizer clears the state only if no newer function has replaced its own
+// (g_gen).
 std::mutex g_mu;
 Napi::ThreadSafeFunction g_tsfn;
 bool g_alive = false;
+uint64_t g_gen = 0;
 
 void call_js(Napi::Env env, Napi::Function fn, Item* item) {
   if (env != nullptr && fn != nullptr) {
@@ -62,15 +67,16 @@ Napi::Value set_trace(const Napi::CallbackInfo& info) {
   }
   {
     std::lock_guard lock(g_mu);
-    if (!g_alive) {
-      g_tsfn = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "netplumb-trace", 0, 1, [](Napi::Env) {
-        nl::set_trace_tap(nullptr);
-        std::lock_guard lock(g_mu);
-        g_alive = false;
-      });
-      g_tsfn.Unref(env);
-      g_alive = true;
-    }
+    if (g_alive) g_tsfn.Release();  // its queued records still reach it; none after
+    uint64_t gen = ++g_gen;
+    g_tsfn = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "netplumb-trace", 0, 1, [gen](Napi::Env) {
+      std::lock_guard lock(g_mu);
+      if (g_gen != gen) return;  // replaced by a newer setTrace(fn)
+      nl::set_trace_tap(nullptr);
+      g_alive = false;
+    });
+    g_tsfn.Unref(env);
+    g_alive = true;
   }
   nl::set_trace_tap(&tap);
   return env.Undefined();

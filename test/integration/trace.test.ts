@@ -118,6 +118,22 @@ describe('message trace', () => {
     names = { [host.name!]: 'host', [c.name!]: 'container' };
   });
 
+  it('another copy of the library enabled first (a second module instance): the copy enabled last gets the records', async () => {
+    // First in this file: the other copy is the first to enable the trace in this process,
+    // as an earlier test file of the same process (jest --runInBand loads lib/ once per file), or a
+    // second netplumb in node_modules, would: the addon is one per process, its trace tap too.
+    let other: typeof import('../../lib/trace') | undefined;
+    jest.isolateModules(() => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      other = require('../../lib/trace') as typeof import('../../lib/trace');
+    });
+    expect(other!.trace).not.toBe(trace);
+    other!.trace.enable();
+    other!.trace.disable();
+    const msgs = await traced(() => host.loopback.up());
+    expect(msgs.filter((m) => m.direction === 'send').map((m) => m.type)).toContain('RTM_SETLINK');
+  });
+
   it('VethPair.create with peerIn: one RTM_NEWLINK, the peer nested with its namespace fd, its ACK and time', async () => {
     const msgs = await traced(() => VethPair.create('vt0', { namespace: host, peerIn: c, peerName: 'eth0', up: true, peerUp: true }));
     const newlink = msgs.find((m) => m.type === 'RTM_NEWLINK' && m.direction === 'send')!;
