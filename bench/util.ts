@@ -116,23 +116,20 @@ export function floor(args: (string | number)[], mid: () => void | Promise<void>
 
 /** Builds dist/bench/native_floor when missing or older than its sources. */
 export function ensureFloor(): void {
-  const sources = [
-    path.join(ROOT, 'bench', 'native_floor.cpp'),
-    ...['nl', 'rtnl', 'rtnl/kinds'].flatMap((d) => fs.readdirSync(path.join(ROOT, 'native', d)).filter((f) => /\.(cpp|hpp)$/.test(f)).map((f) => path.join(ROOT, 'native', d, f))),
-  ];
-  const newest = Math.max(...sources.map((f) => fs.statSync(f).mtimeMs));
+  // native/nl, native/rtnl and its link kinds (rtnl/kinds/: link.cpp encodes every kind through them).
+  const files = ['nl', 'rtnl', 'rtnl/kinds'].flatMap((d) =>
+    fs
+      .readdirSync(path.join(ROOT, 'native', d))
+      .filter((f) => /\.(cpp|hpp)$/.test(f))
+      .map((f) => `native/${d}/${f}`),
+  );
+  const sources = ['bench/native_floor.cpp', ...files];
+  const newest = Math.max(...sources.map((f) => fs.statSync(path.join(ROOT, f)).mtimeMs));
   const built = fs.existsSync(FLOOR) ? fs.statSync(FLOOR).mtimeMs : 0;
   if (built > newest) return;
   process.stdout.write('building the native floor (g++ -O2)... ');
   fs.mkdirSync(path.dirname(FLOOR), { recursive: true });
-  // native/rtnl and its link kinds (rtnl/kinds/: link.cpp encodes every kind through them).
-  const rtnl = ['rtnl', 'rtnl/kinds'].flatMap((d) =>
-    fs
-      .readdirSync(path.join(ROOT, 'native', d))
-      .filter((f) => f.endsWith('.cpp'))
-      .map((f) => `native/${d}/${f}`),
-  );
-  execFileSync('g++', ['-std=c++20', '-O2', '-o', FLOOR, 'bench/native_floor.cpp', 'native/nl/socket.cpp', 'native/nl/transact.cpp', ...rtnl], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync('g++', ['-std=c++20', '-O2', '-o', FLOOR, ...sources.filter((f) => f.endsWith('.cpp'))], { cwd: ROOT, stdio: 'inherit' });
   process.stdout.write('done\n');
 }
 

@@ -4,10 +4,8 @@
 // downwards, not sideways (its width is that of a bridge with two).
 import { topologySvg, type Topology } from '../../lib';
 
-type Model = Topology;
-
 /** A host namespace with a bridge and `n` containers, each joined by a veth pair. */
-function bridgeWith(n: number): Model {
+function bridgeWith(n: number): Topology {
   const ns = (name: string, i: number) => ({ name, current: false, dev: 4, inode: 4026532100 + i, nsids: {} });
   const link = (namespace: string, index: number, name: string, kind: string, extra: object = {}) => ({
     namespace,
@@ -41,7 +39,7 @@ function bridgeWith(n: number): Model {
     m.vethPairs.push({ a: { namespace: c, name: 'eth0', index: 2 }, b: { namespace: 'host', name: host, index: 10 + i } });
     m.bridges[0]!.ports.push(host);
   }
-  return m as unknown as Model;
+  return m as unknown as Topology;
 }
 
 interface Box {
