@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import type { NativeErrorShape } from './errors';
+import { catchUp, later, mustWait, PACE_FLAG } from './pace';
 
 export interface RawLink {
   index: number;
@@ -398,6 +399,8 @@ export interface Addon {
      * `what` names it in errors.
      */
     new (mode: 'fd' | 'ref', what: string, fd: number): NativeHandle;
+    /** While flag[0] is not 0, every request but an address or route first calls catchUp() (lib/pace.ts). */
+    pace(flag: Int32Array, catchUp: () => void): void;
   };
   /** Reads a monitor socket on the JS thread when it is readable; owns (and closes) the fd. */
   Watcher: new (fd: number, onEvents: (events: RawEvent[]) => void) => NativeWatcher;
@@ -470,8 +473,12 @@ function pack(words: { op: number; flags: number }, op: number | undefined, flag
   W32[words.flags] = flags;
 }
 
-/** `h.addr()` with `spec` packed. */
+/** `h.addr()` with `spec` packed: now, or in a later turn when a burst has spent this one's budget (lib/pace.ts). */
 export function sendAddr(h: NativeHandle, spec: AddrSpec): Promise<RawAddr[]> {
+  return mustWait() ? later(() => addrNow(h, spec)) : addrNow(h, spec);
+}
+
+function addrNow(h: NativeHandle, spec: AddrSpec): Promise<RawAddr[]> {
   const w = A.words;
   const p = A.present;
   pack(w, A.ops[spec.op], spec.replace ? A.flags.replace : 0);
@@ -503,8 +510,12 @@ export function sendAddr(h: NativeHandle, spec: AddrSpec): Promise<RawAddr[]> {
   return spec.label != null ? h.addr(WIRE, spec.label) : h.addr(WIRE);
 }
 
-/** `h.route()` with `spec` packed. */
+/** `h.route()` with `spec` packed: now, or in a later turn (as sendAddr). */
 export function sendRoute(h: NativeHandle, spec: RouteSpec): Promise<RawRoute[]> {
+  return mustWait() ? later(() => routeNow(h, spec)) : routeNow(h, spec);
+}
+
+function routeNow(h: NativeHandle, spec: RouteSpec): Promise<RawRoute[]> {
   const w = R.words;
   const p = R.present;
   const f = R.flags;
@@ -579,6 +590,8 @@ export function native(): Addon {
     const d = layoutDifference(a.wireLayout, WIRE_LAYOUT);
     if (d !== null) throw new Error(`netplumb: the addon's packed layout (src/wire.hpp) differs from lib/native.ts WIRE_LAYOUT at ${d}: rebuild the addon, or change both`);
     addon = a;
+    // Requests this copy of the library holds for a later turn go before any other request.
+    a.Handle.pace(PACE_FLAG, catchUp);
     // Namespace create/delete run on libuv's threadpool (a Napi::AsyncWorker), which libuv
     // starts on first use and, if it cannot make a thread then, ends the process with a bare
     // abort() (deps/uv/src/threadpool.c). Start it now, while threads can still be made: at

@@ -16,7 +16,7 @@ const DIST = path.resolve(process.argv[2] || path.join(__dirname, '..', 'dist', 
 // The first Namespace.open/current + link lookup + Address.add/Route.add
 // (test/integration/cold-start.test.ts lists what they load), and what a CNI
 // ADD adds to them: a veth pair, a bridge, the link kinds.
-const HOT = ['errors', 'validate', 'constants', 'native', 'namespace', 'link', 'address', 'route', 'veth-pair', 'bridge'];
+const HOT = ['errors', 'validate', 'constants', 'pace', 'native', 'namespace', 'link', 'address', 'route', 'veth-pair', 'bridge'];
 const kinds = fs.existsSync(path.join(DIST, 'kinds')) ? fs.readdirSync(path.join(DIST, 'kinds')).filter((f) => f.endsWith('.js')) : [];
 const ids = [...HOT, ...kinds.map((f) => `kinds/${f.slice(0, -3)}`)];
 

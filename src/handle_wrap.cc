@@ -5,13 +5,14 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include <memory>
-#include <unordered_map>
 #include <vector>
 
 #include "bridge.hpp"
 #include "errors.hpp"
+#include "in_flight.hpp"
 #include "requests.hpp"
 #include "spinner.hpp"
 #include "stager.hpp"
@@ -83,14 +84,14 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
       if (!handle_) {
         // No I/O thread: nothing was opened or created. ready() rejects
         // (pthread_create, EAGAIN/ENOMEM), the handle is closed from the start.
-        pending_.erase(opening);
+        pending_.forget(opening);
         d.Reject(from_error(env, err));
         StartClosed(env);
         return;
       }
     } catch (...) {
       // Out of memory before the thread started (it never did): the same.
-      pending_.erase(opening);
+      pending_.forget(opening);
       nl::Error e = nl::error_of_current_exception("open");
       StartClosed(env);
       throw native_exception(env, e);
@@ -115,60 +116,58 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
     bridge_->tsfn.Release();
   }
 
-  // Settles at most this many promises per turn of the event loop: each
-  // settlement runs the awaiting code's continuation (as microtasks, before
-  // control returns to the loop), so a pile of 256 completions at once would
-  // otherwise hold timers and I/O back for its whole duration.
-  static constexpr size_t kSettlePerTurn = 16;
+  // Settles at most this many promises per turn of the event loop, or for
+  // at most this long, when more are waiting: the rest goes in a later turn
+  // (setImmediate). Each settlement runs the awaiting code's continuation (as
+  // microtasks, after this callback returns and before control goes back to
+  // the loop), so a pile of completions would otherwise hold timers and I/O
+  // back for its whole length. (Calling the thread-safe function again does
+  // not yield: Node runs up to 1,000 of its calls in one go.)
+  static constexpr size_t kSettlePerTurn = 64;
+  static constexpr uint64_t kSettleBudgetNanos = 500'000;
   // Staged requests handed to the I/O thread at once, without waiting for the microtask.
   static constexpr size_t kFlushEarly = 32;
 
   void Drain(Napi::Env env) {
-    nl::Handle::Batch batch;
-    bool now_closed;
-    {
-      std::lock_guard<std::mutex> lk(bridge_->mu);
-      // Take a slice when more is waiting and the next turn can be signalled
-      // (after the thread has closed it cannot: then take everything).
-      bool sliced = false;
-      if (bridge_->done.size() > kSettlePerTurn && bridge_->tsfn.NonBlockingCall() == napi_ok) {
-        auto mid = bridge_->done.begin() + kSettlePerTurn;
-        try {
-          batch.assign(std::make_move_iterator(bridge_->done.begin()), std::make_move_iterator(mid));
-          bridge_->done.erase(bridge_->done.begin(), mid);
-          sliced = true;
-        } catch (...) {
-          batch.clear();  // no memory for a slice: take everything (the next call finds nothing)
-        }
-      }
-      if (!sliced) {
-        batch.swap(bridge_->done);
-        bridge_->scheduled = false;
-      }
-      now_closed = bridge_->is_closed && bridge_->done.empty();
-    }
     Napi::HandleScope scope(env);
-    // Each request is settled on its own: one that cannot be settled must not
-    // leave the others' promises (and their pending_ entries) behind.
+    const uint64_t t0 = uv_hrtime();
+    size_t settled = 0;
     std::string failure;
-    for (auto& r : batch) {
-      auto it = pending_.find(r.get());
-      if (it == pending_.end()) continue;
-      Napi::Promise::Deferred d = it->second.d;
-      SettleFn settle = it->second.settle;
-      pending_.erase(it);
-      try {
-        settle(env, *r, d);
-      } catch (const Napi::Error& e) {
-        if (failure.empty()) failure = std::string("netplumb: settling a request failed: ") + e.what();
-      } catch (...) {
-        // Out of memory converting the result: the request fails, typed.
+    bool later = false;
+    bool now_closed = false;
+    // `scheduled` stays set while this runs: what the thread delivers
+    // meanwhile piles up in `done` and is taken by the next round.
+    for (;;) {
+      nl::Handle::Batch batch;
+      {
+        std::lock_guard<std::mutex> lk(bridge_->mu);
+        batch.swap(bridge_->done);
+        if (batch.empty()) {
+          bridge_->scheduled = false;
+          now_closed = bridge_->is_closed;
+          break;
+        }
+      }
+      size_t i = 0;
+      for (; i < batch.size(); ++i, ++settled) {
+        if (settled == kSettlePerTurn || (settled % 16 == 15 && uv_hrtime() - t0 > kSettleBudgetNanos)) break;
+        pending_.settle(env, *batch[i], &failure);
+      }
+      if (i < batch.size()) {
+        // Over budget: the rest goes back in front of whatever came since,
+        // for a later turn. Without memory for that, it is settled now.
+        std::lock_guard<std::mutex> lk(bridge_->mu);
         try {
-          d.Reject(from_error(env, nl::error_of_current_exception(r->op)));
+          bridge_->done.insert(bridge_->done.begin(), std::make_move_iterator(batch.begin() + static_cast<std::ptrdiff_t>(i)),
+                               std::make_move_iterator(batch.end()));
+          later = true;
         } catch (...) {
         }
       }
+      if (later) break;
+      for (; i < batch.size(); ++i) pending_.settle(env, *batch[i], &failure);
     }
+    if (later) SettleLater(env);
     if (pending_.empty() && !closed_ && refd_) {
       bridge_->tsfn.Unref(env);
       refd_ = false;
@@ -184,6 +183,28 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
   }
 
  private:
+  // Drain() again from setImmediate. The wrapper is held until then (the
+  // thread-safe function, which otherwise keeps it, may be finalized first
+  // when the handle has closed). If setImmediate cannot be called (an
+  // environment going away), nothing is left to settle for.
+  void SettleLater(Napi::Env env) {
+    try {
+      if (later_fn_.IsEmpty())
+        later_fn_ = Napi::Persistent(Napi::Function::New(
+            env,
+            [](const Napi::CallbackInfo& i) {
+              auto* self = static_cast<HandleWrap*>(i.Data());
+              Napi::ObjectReference keep = std::move(self->later_keep_);
+              self->Drain(i.Env());
+            },
+            "settle", this));
+      if (later_keep_.IsEmpty()) later_keep_ = Napi::Persistent(Value());
+      env.Global().Get("setImmediate").As<Napi::Function>().Call({later_fn_.Value()});
+    } catch (...) {
+      later_keep_.Reset();
+    }
+  }
+
   // The Handle class: ready, close, pending, and one method per request kind.
   template <class... K>
   static Napi::Function Define(Napi::Env env, KindList<K...>, Stager* stager) {
@@ -191,7 +212,8 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
                        {InstanceMethod("ready", &HandleWrap::Ready), InstanceMethod<&HandleWrap::Call<K>>(K::name)...,
                         InstanceMethod("close", &HandleWrap::Guarded<&HandleWrap::Close>),
                         InstanceMethod("nsFd", &HandleWrap::NsFd),
-                        InstanceAccessor("pending", &HandleWrap::Pending, nullptr)},
+                        InstanceAccessor("pending", &HandleWrap::Pending, nullptr),
+                        StaticMethod("pace", &HandleWrap::Pace, napi_default, stager)},
                        stager);
   }
 
@@ -201,11 +223,21 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
     return guard_promise(info.Env(), "request", [&] { return (this->*M)(info); });
   }
 
+  // Handle.pace(flag, catchUp): see Stager::add_pacer.
+  static Napi::Value Pace(const Napi::CallbackInfo& info) {
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array || !info[1].IsFunction())
+      throw Napi::TypeError::New(info.Env(), "Handle.pace(flag: Int32Array(1), catchUp)");
+    static_cast<Stager*>(info.Data())->add_pacer(info[0].As<Napi::Int32Array>(), info[1].As<Napi::Function>());
+    return info.Env().Undefined();
+  }
+
   // One method per request kind: make the request from the JS arguments and
-  // queue it, to be settled by its kind (requests.hpp).
+  // queue it, to be settled by its kind (requests.hpp). A kind lib/pace.ts
+  // does not hold back lets the requests it holds go first.
   template <class K>
   Napi::Value Call(const Napi::CallbackInfo& info) {
     return guard_promise(info.Env(), "request", [&] {
+      if constexpr (!paced<K>) stager_->catch_up();
       nl::Error err;
       auto req = K::make(info, &err);
       return Submit(info.Env(), std::move(req), err, &settle<K>);
@@ -307,6 +339,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
   Napi::Value Close(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!closed_) {
+      stager_->catch_up();  // what lib/pace.ts holds was asked before close()
       auto close = std::make_unique<Napi::Promise::Deferred>(env);  // allocated before anything changes
       close_promise_ = Napi::Persistent(close->Promise().As<Napi::Object>());
       close_ = std::move(close);
@@ -326,21 +359,18 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
       bridge_->tsfn.Ref(env);
       refd_ = true;
     }
-    pending_.emplace(r, InFlight{d, settle});
+    pending_.add(r, d, settle);
   }
 
   std::shared_ptr<Bridge> bridge_;
   std::shared_ptr<nl::Handle> handle_;
   Spinner* spinner_ = nullptr;
-  // Each request in flight: its promise, and its kind's settle.
-  struct InFlight {
-    Napi::Promise::Deferred d;
-    SettleFn settle;
-  };
-  std::unordered_map<nl::Request*, InFlight> pending_;
+  InFlight pending_;  // each request in flight: its promise, and its kind's settle
   Napi::ObjectReference self_;
   Napi::ObjectReference ready_;
   Napi::ObjectReference close_promise_;
+  Napi::FunctionReference later_fn_;  // SettleLater's callback, made on first use
+  Napi::ObjectReference later_keep_;  // this wrapper, while a SettleLater is pending
   std::unique_ptr<Napi::Promise::Deferred> close_;
   std::vector<std::unique_ptr<nl::Request>> staged_;
   std::shared_ptr<Stager> stager_;

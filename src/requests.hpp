@@ -28,6 +28,11 @@ namespace glue {
 
 using Made = std::unique_ptr<nl::Request>;
 
+// A kind lib/pace.ts may hold back (addresses and routes, the requests a
+// caller makes a thousand of at once): the others let those go first.
+template <class K>
+constexpr bool paced = requires { K::paced; };
+
 // Requests with no result of their own resolve with undefined.
 struct NoResult {
   static Napi::Value result(Napi::Env env, const nl::Request&) { return env.Undefined(); }
@@ -41,12 +46,14 @@ struct LinkReq {
 };
 struct AddrReq {  // packed (wire.hpp)
   using Req = nl::rtnl::AddrRequest;
+  static constexpr bool paced = true;  // lib/pace.ts may hold it for a later turn
   static constexpr const char* name = "addr";
   static Made make(const Napi::CallbackInfo& info, nl::Error* err);
   static Napi::Value result(Napi::Env env, const Req& r);
 };
 struct RouteReq {  // packed (wire.hpp)
   using Req = nl::rtnl::RouteRequest;
+  static constexpr bool paced = true;
   static constexpr const char* name = "route";
   static Made make(const Napi::CallbackInfo& info, nl::Error* err);
   static Napi::Value result(Napi::Env env, const Req& r);

@@ -1,5 +1,6 @@
 // Stager: per JS environment, the handles with requests staged this turn of
-// JS, handed to their I/O threads by one microtask (handle_wrap.cc).
+// JS, handed to their I/O threads by one microtask (handle_wrap.cc); and the
+// pacers of lib/pace.ts, whose waiting requests go before any other.
 #pragma once
 
 #include <napi.h>
@@ -33,6 +34,7 @@ class Stager : public std::enable_shared_from_this<Stager> {
           auto* h = static_cast<std::shared_ptr<Stager>*>(arg);
           (*h)->flush_.Reset();
           (*h)->queue_microtask_.Reset();
+          (*h)->pacers_.clear();
           delete h;
         },
         holder);
@@ -59,6 +61,20 @@ class Stager : public std::enable_shared_from_this<Stager> {
     if (c->listed) std::erase(clients_, c);
     c->listed = false;
   }
+  // Handle.pace(flag: Int32Array, catchUp: () => void), once per copy of
+  // lib/pace.ts: while flag[0] is not 0 that copy holds address and route
+  // requests for a later turn of the event loop, and catchUp() makes them now.
+  void add_pacer(Napi::Int32Array flag, Napi::Function catch_up) {
+    if (flag.ElementLength() < 1) throw Napi::TypeError::New(flag.Env(), "Handle.pace(flag: Int32Array(1), catchUp)");
+    pacers_.push_back(Pacer{flag.Data(), Napi::Persistent(flag), Napi::Persistent(catch_up)});
+  }
+  // Before any request but a paced one (an address or route, which lib/pace.ts
+  // queues behind the ones it holds): the held requests go first, so a handle
+  // still sends everything in the order it was asked.
+  void catch_up() {
+    for (auto& p : pacers_)
+      if (*p.flag != 0) p.catch_up.Call({});
+  }
   // Flushes every listed client (the microtask; also called directly when it could not be queued).
   void run() {
     scheduled_ = false;
@@ -71,7 +87,13 @@ class Stager : public std::enable_shared_from_this<Stager> {
   }
 
  private:
+  struct Pacer {
+    const int32_t* flag;  // the typed array's own memory, kept alive by the reference beside it
+    Napi::Reference<Napi::Int32Array> keep;
+    Napi::FunctionReference catch_up;
+  };
   Napi::FunctionReference flush_, queue_microtask_;
+  std::vector<Pacer> pacers_;
   std::vector<Client*> clients_, taking_;
   bool scheduled_ = false;
 };

@@ -20,7 +20,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const DIST = path.join(ROOT, 'dist', 'lib');
 
 /** lib/ modules the first address and route on a veth may load, relative to dist/lib, without .js. */
-const HOT = ['address', 'constants', 'entry', 'errors', 'hot', 'link', 'namespace', 'native', 'route', 'validate'];
+const HOT = ['address', 'constants', 'entry', 'errors', 'hot', 'link', 'namespace', 'native', 'pace', 'route', 'validate'];
 
 const NS = uniq('cold');
 let ns: Namespace;

@@ -1,0 +1,112 @@
+// Pacing: a burst of address and route calls (a thousand in one loop) does
+// not hold the event loop for its whole length. Each call's checks run when it
+// is made, as always; its hand-off to the addon (packing, the request, its
+// promise) runs in the turn it was made only while that turn's synchronous
+// request work is under TURN_BUDGET_MS. The rest waits, in order, and goes in
+// slices of the same budget from the next turns (setImmediate), with timers
+// and I/O running in between. An awaited call, or a few calls at once, never
+// waits.
+//
+// Order is kept: a call made while others wait queues behind them, and any
+// other request (a link, a rule, close()) first lets everything waiting go
+// (the addon calls catchUp() before it makes one: Handle.pace in native.ts).
+
+/** Synchronous request work allowed per turn of the event loop, ms. */
+export const TURN_BUDGET_MS = 0.5;
+/** Calls between two looks at the clock. */
+const EVERY = 16;
+
+/** flag[0] is 1 while requests wait: the addon reads it before every other request. */
+export const PACE_FLAG = new Int32Array(1);
+
+const waiting: (() => void)[] = [];
+let head = 0;
+let calls = 0;
+let armed = false;
+let turnStart = 0;
+let scheduled = false;
+let running = false;
+
+const endTurn = (): void => {
+  armed = false;
+  calls = 0;
+};
+
+/**
+ * True when the caller must hand its request to later() rather than make it
+ * now: others wait already (they go first), or this turn has spent its budget.
+ */
+export function mustWait(): boolean {
+  if (head < waiting.length) return true;
+  if (++calls % EVERY !== 0) return false;
+  if (!armed) {
+    // A burst, maybe: time it from here, until the event loop turns.
+    armed = true;
+    turnStart = performance.now();
+    setImmediate(endTurn);
+    return false;
+  }
+  return performance.now() - turnStart > TURN_BUDGET_MS;
+}
+
+/** Runs start() in a later turn, after everything that waits already; settles as its promise does. */
+export function later<T>(start: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    waiting.push(() => {
+      try {
+        start().then(resolve, reject);
+      } catch (e) {
+        reject(e);
+      }
+    });
+    PACE_FLAG[0] = 1;
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(slice);
+    }
+  });
+}
+
+/** Runs waiting requests until the budget is spent; the rest in the next turn. */
+function slice(): void {
+  scheduled = false;
+  const t0 = performance.now();
+  run(() => performance.now() - t0 > TURN_BUDGET_MS);
+  if (head < waiting.length) {
+    scheduled = true;
+    setImmediate(slice);
+  }
+  // This turn spent its budget on the slice: calls made in it (the settled
+  // requests' continuations) are timed from its start.
+  armed = true;
+  turnStart = t0;
+  setImmediate(endTurn);
+}
+
+function run(stop: () => boolean): void {
+  // A request made by a job (a multipath route is not an address or route
+  // request to the addon) calls catchUp(): it is the one in line already.
+  if (running) return;
+  running = true;
+  let n = 0;
+  try {
+    while (head < waiting.length) {
+      const job = waiting[head] as () => void;
+      waiting[head++] = undefined as unknown as () => void;
+      job();
+      if (++n % EVERY === 0 && stop()) break;
+    }
+  } finally {
+    running = false;
+  }
+  if (head === waiting.length) {
+    waiting.length = 0;
+    head = 0;
+    PACE_FLAG[0] = 0;
+  }
+}
+
+/** Makes every waiting request now (the addon calls it before any other request). */
+export function catchUp(): void {
+  run(() => false);
+}
