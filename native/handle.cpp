@@ -21,6 +21,8 @@ namespace nl {
 
 // How long an idle I/O thread keeps polling for work before it sleeps (see Pool::take).
 constexpr int kSpinMicros = 60;
+// A hand-off of at least this many requests is part of a burst (see Handle::submit).
+constexpr size_t kBurstHandOff = 16;
 // The shared I/O threads: one per CPU the process may run on, at most this many.
 constexpr int kMaxIoThreads = 4;
 // Their stacks: they run the netlink codecs and small local tasks, nothing deep.
@@ -93,6 +95,7 @@ namespace io {
 struct Worker {
   std::condition_variable cv;
   bool woken = false;
+  bool narrowed = false;  // its CPUs narrowed by wake_elsewhere(), under the pool's lock
   int tid = 0;
   netns::Identity ns, home;
   int home_fd = -1;
@@ -132,7 +135,7 @@ class Pool {
     return false;
   }
 
-  void schedule(std::shared_ptr<Handle> h) {
+  void schedule(std::shared_ptr<Handle> h, bool elsewhere = false) {
     std::lock_guard<std::mutex> lk(mu_);
     // Cannot fail for memory without losing the handle's requests: retry.
     with_memory([&] { ready_.push_back(std::move(h)); });
@@ -144,7 +147,7 @@ class Pool {
       Worker* w = sleeping_.back();
       sleeping_.pop_back();
       w->woken = true;
-      wake_elsewhere(*w);
+      if (elsewhere) wake_elsewhere(*w);
       w->cv.notify_one();
     }
   }
@@ -179,9 +182,10 @@ class Pool {
       sleeping_.push_back(&w);  // reserved for every thread: cannot allocate
       w.cv.wait(lk, [&] { return w.woken || !ready_.empty(); });
       if (!w.woken) sleeping_.erase(std::find(sleeping_.begin(), sleeping_.end(), &w));
+      bool narrowed = std::exchange(w.narrowed, false);
       lk.unlock();
       // Woken on CPUs chosen by wake_elsewhere(): may run anywhere again.
-      if (ncpus_ >= 2) sched_setaffinity(0, sizeof cpus_, &cpus_);
+      if (narrowed) sched_setaffinity(0, sizeof cpus_, &cpus_);
     }
   }
 
@@ -250,7 +254,7 @@ class Pool {
     if (here < 0 || !CPU_ISSET(here, &cpus_)) return;
     cpu_set_t others = cpus_;
     CPU_CLR(here, &others);
-    sched_setaffinity(w.tid, sizeof others, &others);  // best effort
+    if (sched_setaffinity(w.tid, sizeof others, &others) == 0) w.narrowed = true;  // best effort
   }
 
   std::mutex mu_;
@@ -320,6 +324,7 @@ std::shared_ptr<Handle> Handle::start(std::unique_ptr<OpenRequest> open, std::sh
 
 int Handle::io_threads() { return io::Pool::get().threads(); }
 int Handle::io_threads_max() { return io::Pool::get().max(); }
+bool Handle::work_waiting() { return io::Pool::get().others_waiting(); }
 
 // The sink's deliver() moves requests into a vector: it can only fail for
 // memory. Then wait for some and try again rather than lose the requests (their
@@ -330,7 +335,7 @@ void Handle::deliver(Batch&& b) noexcept {
 
 Handle::~Handle() = default;
 
-void Handle::schedule() { io::Pool::get().schedule(shared_from_this()); }
+void Handle::schedule(bool elsewhere) { io::Pool::get().schedule(shared_from_this(), elsewhere); }
 
 void Handle::submit(std::vector<std::unique_ptr<Request>>&& rs) {
   if (rs.empty()) return;
@@ -349,7 +354,11 @@ void Handle::submit(std::vector<std::unique_ptr<Request>>&& rs) {
       if (queued > 0 && !scheduled_) scheduled_ = wake = true;
     }
   }
-  if (wake) schedule();
+  // A pile this large comes from a caller still making requests: its thread
+  // keeps running, so a sleeping I/O thread is woken on another CPU. One or
+  // a few (an awaited call) leave the choice to the scheduler: the caller is
+  // about to wait, and its own CPU may be the one that is free.
+  if (wake) schedule(queued >= kBurstHandOff);
   if (queued == rs.size()) return;
   Batch b;
   b.swap(rs);  // the same storage: no allocation

@@ -98,6 +98,8 @@ class Handle : public std::enable_shared_from_this<Handle> {
   // The process's shared I/O threads, for tests and benchmarks: how many run now, and at most.
   static int io_threads();
   static int io_threads_max();
+  // True while some handle has work no I/O thread has taken yet.
+  static bool work_waiting();
 
  private:
   friend struct io::Worker;
@@ -110,7 +112,8 @@ class Handle : public std::enable_shared_from_this<Handle> {
   // Hands finished requests to the sink; never throws (see handle.cpp).
   void deliver(Batch&& b) noexcept;
   // Makes sure an I/O thread will look at this handle (call without mu_).
-  void schedule();
+  // elsewhere: wake a sleeping I/O thread on another CPU than the caller's (Pool::wake_elsewhere).
+  void schedule(bool elsewhere = false);
 
   std::shared_ptr<Sink> sink_;
   std::mutex mu_;

@@ -7,6 +7,8 @@
 
 #include <cstdint>
 
+#include "../native/handle.hpp"
+
 namespace glue {
 
 // After requests are handed to an I/O thread, keeps the event loop from
@@ -19,6 +21,7 @@ namespace glue {
 class Spinner {
  public:
   static constexpr uint64_t kSpinNanos = 50'000;
+  static constexpr uint64_t kUntakenNanos = 20'000;
 
   static Spinner* of(Napi::Env env) {
     if (auto* s = env.GetInstanceData<Spinner>()) return s;
@@ -47,7 +50,18 @@ class Spinner {
  private:
   static void tick(uv_idle_t* h) {
     auto* s = static_cast<Spinner*>(h->data);
-    if (uv_hrtime() >= s->deadline_) {
+    uint64_t now = uv_hrtime();
+    bool stop = now >= s->deadline_;
+    // Work no I/O thread has taken for kUntakenNanos: the thread is waiting
+    // for a CPU (another process, V8's own threads). Polling here would keep
+    // this CPU from it; sleeping lets the scheduler run it here.
+    if (!stop) {
+      if (!nl::Handle::work_waiting()) s->untaken_since_ = 0;
+      else if (s->untaken_since_ == 0) s->untaken_since_ = now;
+      else if (now - s->untaken_since_ > kUntakenNanos) stop = true;
+    }
+    if (stop) {
+      s->untaken_since_ = 0;
       uv_idle_stop(h);
       s->active_ = false;
       return;
@@ -66,6 +80,7 @@ class Spinner {
   napi_env env_ = nullptr;
   uv_idle_t idle_{};
   uint64_t deadline_ = 0;
+  uint64_t untaken_since_ = 0;
   bool active_ = false;
 };
 
