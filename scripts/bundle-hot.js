@@ -50,18 +50,24 @@ function main() {
   }
   fs.writeFileSync(bundle, Buffer.concat([Buffer.from(`${JSON.stringify(index)}\n`), ...texts, ...raws.map((r) => r[1])]));
 
-  // The code cache: load every bundled module (their bodies run, no kernel
-  // call is made) in a child with default flags, as a user's process would,
-  // then serialize each script with the functions compiled so far.
+  // The code cache: load every bundled module (their bodies run) in a child
+  // with default flags, as a user's process would, run the first calls'
+  // path against a stand-in addon that never reaches the kernel
+  // (scripts/hot-exercise.js), then serialize each script with the
+  // functions compiled so far: a fresh process then does not compile them
+  // lazily on its first calls.
   const child = `
     const hot = require(${JSON.stringify(path.join(DIST, 'hot.js'))});
     for (const id of ${JSON.stringify(ids)}) hot.load(id);
+    require(${JSON.stringify(path.join(__dirname, 'hot-exercise.js'))})(hot, ${JSON.stringify(DIST)}).then((ran) => {
+    if (!ran) console.error('bundle-hot: the hot path was not exercised (the cache holds what loading compiled)');
     const parts = []; const index = {}; let at = 0;
     for (const [id, s] of hot.hotScripts()) { const d = s.createCachedData(); index[id] = [at, d.length]; parts.push(d); at += d.length; }
     const head = Buffer.from(JSON.stringify(index));
     const len = Buffer.alloc(4); len.writeUInt32LE(head.length, 0);
     require('fs').writeFileSync(${JSON.stringify(cache)}, Buffer.concat([len, head, ...parts]));
-    if (Object.keys(index).length !== ${ids.length}) { console.error('bundle-hot: only ' + Object.keys(index).join(', ') + ' came from the bundle'); process.exit(1); }`;
+    if (Object.keys(index).length !== ${ids.length}) { console.error('bundle-hot: only ' + Object.keys(index).join(', ') + ' came from the bundle'); process.exit(1); }
+    });`;
   const r = spawnSync(process.execPath, ['-e', child], { encoding: 'utf8' });
   if (r.status !== 0) {
     fs.rmSync(cache, { force: true });
