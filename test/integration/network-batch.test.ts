@@ -117,13 +117,14 @@ describe('concurrent connects of one process share one hold of the lock and one 
     const H = nm(host);
     const net = await Network.bridge({ name: 'nb2', subnet: '10.62.0.0/24', namespace: host, masquerade: false });
     const ctrs = await Promise.all(Array.from({ length: N }, () => mk('bc')));
-    // flock(1) holds the network's lock (the file every process's connect flocks) for 400 ms.
-    const holder = spawn('flock', ['-x', `${RUN_DIR}/network-${host.dev}-${host.inode}-nb2.lock`, '-c', 'echo held; sleep 0.4'], {
+    // flock(1) holds the network's lock (the file every process's connect flocks) for a second.
+    const holder = spawn('flock', ['-x', `${RUN_DIR}/network-${host.dev}-${host.inode}-nb2.lock`, '-c', 'echo held; sleep 1'], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     try {
       await new Promise<void>((resolve, reject) => {
         holder.stdout.once('data', () => resolve());
+        holder.once('error', reject); // no flock(1): scripts/tools.js names util-linux
         holder.once('exit', (code) => reject(new Error(`flock exited (${code}) before taking the lock`)));
       });
       let eps: Endpoint[] = [];
