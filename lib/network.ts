@@ -196,6 +196,23 @@ interface Held {
   hostIfname: string;
 }
 
+/**
+ * A connect waiting for its network's lock, in this process (see
+ * Network#leaseBatch): `lease` runs under the lock, after the hold's one read
+ * of the kernel. Its synchronous part checks the endpoint and takes the
+ * addresses (so the connects of one hold lease in turn, each seeing the
+ * others' leases); it returns the endpoint that exists (ifExists 'reuse') or
+ * the rest of the work under the lock (the veth, the lease alias), which runs
+ * alongside the other connects'.
+ */
+interface LeaseJob {
+  /** 'ID IFNAME': the endpoint. Two connects of one endpoint never share a hold. */
+  key: string;
+  lease: () => Held | (() => Promise<VethPair>);
+  resolve: (r: Held | VethPair) => void;
+  reject: (e: unknown) => void;
+}
+
 /** Family of an address's text. */
 const familyOfText = (ip: string): 4 | 6 => (ip.includes(':') ? 6 : 4);
 
@@ -336,6 +353,10 @@ export class Network {
   readonly #endpoints = new Set<Endpoint>();
   /** The leases on host veths, as last read from the kernel. */
   #held: Held[] = [];
+  /** This process's connects waiting for the network's lock, in call order. */
+  readonly #waiting: LeaseJob[] = [];
+  /** Is a loop taking the lock for #waiting running? */
+  #draining = false;
   readonly #created: boolean;
   /** Link group of this network's host veths (IFLA_GROUP), for one-request teardown. */
   readonly group: number;
@@ -495,7 +516,15 @@ export class Network {
 
   /** Re-reads the leases held in the kernel (host veth aliases) and the bridge's own addresses. */
   async rediscover(): Promise<void> {
-    const [ports, addrs] = await Promise.all([Link.list(this.namespace, { master: this.bridge }), Address.list(this.bridge)]);
+    await this.#rediscover();
+  }
+
+  /** rediscover(), returning the bridge's ports as it read them (one link dump). */
+  async #rediscover(): Promise<Link[]> {
+    const [dumped, addrs] = await Promise.all([Link.list(this.namespace, { master: this.bridge }), Address.list(this.bridge)]);
+    // The kernel sends only the bridge's ports (IFLA_MASTER in the dump request, honoured since
+    // Linux 4.4 and checked under NETLINK_GET_STRICT_CHK): this is for a kernel that sends them all.
+    const ports = dumped.filter((p) => p.master === this.bridge.index);
     // Replaced only once both reads succeeded: a failed read leaves what was known.
     const leases: string[] = [];
     this.#held = [];
@@ -509,6 +538,7 @@ export class Network {
     }
     for (const a of addrs) leases.push(a.address);
     for (const pool of this.#pools) pool.reset(leases);
+    return ports;
   }
 
   /** Is `ip` an address of one of this network's subnets? */
@@ -608,9 +638,9 @@ export class Network {
     try {
       // Leasing is a read-modify-write of state every process shares (the host
       // veths' aliases): under the network's lock, from what the kernel holds now,
-      // until the lease is written on the new veth.
-      const pair = await withLock(this.#lockName, `connect to network ${this.name}`, async () => {
-        await this.#reconcile();
+      // until the lease is written on the new veth. The connects this process has
+      // waiting share one hold of the lock and one read of the kernel (#leaseBatch).
+      const pair = await this.#queueLease(`${id} ${ifname}`, () => {
         const held = this.#held.find((h) => h.id === id && h.ifname === ifname);
         if (held) {
           if (ifExists === 'reuse') return held;
@@ -624,18 +654,20 @@ export class Network {
           undo.push(async () => pool.release(lease));
           ips.push(lease);
         }
-        await step('lease');
-        const first = this.#pools[0] as Pool;
-        peerMac = mac ?? first.macOf(ips[0] as string);
-        const p = await VethPair.create(hostIfname, {
-          // With IPv6, the container's end comes up only once its sysctls and addresses are set (below).
-          namespace: this.namespace, master: this.bridge, up: true, peerIn: ns, peerName: ifname, peerUp: !six, group: this.group,
-          ...(this.mtu ? { mtu: this.mtu } : {}), peerMac,
-        });
-        undo.push(() => p.link.delete());
-        await step('veth');
-        await kernel(this.namespace.handle.link({ op: 'set', index: p.link.index, alias: `netplumb ${this.name} ${ips.join(',')} ${id} ${ifname}` }), () => `lease alias on ${p.link.describe()}`);
-        return p;
+        return async () => {
+          await step('lease');
+          const first = this.#pools[0] as Pool;
+          peerMac = mac ?? first.macOf(ips[0] as string);
+          const p = await VethPair.create(hostIfname, {
+            // With IPv6, the container's end comes up only once its sysctls and addresses are set (below).
+            namespace: this.namespace, master: this.bridge, up: true, peerIn: ns, peerName: ifname, peerUp: !six, group: this.group,
+            ...(this.mtu ? { mtu: this.mtu } : {}), peerMac,
+          });
+          undo.push(() => p.link.delete());
+          await step('veth');
+          await kernel(this.namespace.handle.link({ op: 'set', index: p.link.index, alias: `netplumb ${this.name} ${ips.join(',')} ${id} ${ifname}` }), () => `lease alias on ${p.link.describe()}`);
+          return p;
+        };
       });
       if (!(pair instanceof VethPair)) return await this.#existing(ns, pair);
       const addresses = this.#pools.map((pool, i) => `${ips[i]}/${pool.prefixlen}`);
@@ -775,9 +807,25 @@ export class Network {
     return withLock(this.#lockName, `prune network ${this.name}`, () => this.#reconcile());
   }
 
-  /** prune() without the lock (the caller holds it); leaves the leases as the kernel has them. */
+  /**
+   * prune() without the lock (the caller holds it); leaves the leases as the
+   * kernel has them. One read of each: the bridge's ports (one link dump, the
+   * leases and the orphans both come from it), its addresses, our rules.
+   */
   async #reconcile(): Promise<{ links: string[]; rules: number }> {
-    const ports = await Link.list(this.namespace, { master: this.bridge });
+    let ports: Link[] = [];
+    let stale: OurRule[] = [];
+    await transact(this.namespace, `prune network ${this.name}`, async (state) => {
+      // The leases are read after the rules: a rule seen above was published after its lease was written.
+      ports = await this.#rediscover();
+      stale = state.rules.filter((r) => {
+        const t = targetOf(r.comment);
+        return t !== undefined && this.contains(t) && !this.#leased(t);
+      });
+      return stale.map(delRule);
+    }, this.#nat);
+    // Ports of the network's group with no lease: a connect killed before it wrote one (no process
+    // makes one while we hold the lock). They carry no lease, so the leases read above stand.
     const orphans = ports.filter((p) => p.group === this.group && ALIAS.exec(p.alias)?.[1] !== this.name);
     await Promise.all(
       orphans.map((p) =>
@@ -786,18 +834,80 @@ export class Network {
         }),
       ),
     );
-    let stale: OurRule[] = [];
-    await transact(this.namespace, `prune network ${this.name}`, async (state) => {
-      // The leases are read after the rules: a rule seen above was published after its lease was written.
-      await this.rediscover();
-      stale = state.rules.filter((r) => {
-        const t = targetOf(r.comment);
-        return t !== undefined && this.contains(t) && !this.#leased(t);
-      });
-      return stale.map(delRule);
-    }, this.#nat);
     await this.#flushConntrack(stale);
     return { links: orphans.map((p) => p.name), rules: stale.length };
+  }
+
+  /**
+   * Queues a connect's leasing (see LeaseJob) for the next hold of the
+   * network's lock this process takes; resolves with what `lease` gave.
+   */
+  #queueLease(key: string, lease: LeaseJob['lease']): Promise<Held | VethPair> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ key, lease, resolve, reject });
+      if (!this.#draining) void this.#drain();
+    });
+  }
+
+  /**
+   * Takes the network's lock for the connects waiting, again and again until
+   * none is left: each hold serves every connect queued when it began.
+   */
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    try {
+      // The connects started in the same turn of the event loop (Promise.all of a map) join the first
+      // hold; later ones queue during it. (withLock calls its function at once when the lock is free.)
+      await new Promise((resolve) => setImmediate(resolve));
+      while (this.#waiting.length > 0) {
+        try {
+          await withLock(this.#lockName, `connect to network ${this.name}`, () => this.#leaseBatch(this.#waiting.splice(0)));
+        } catch (e) {
+          // The lock itself failed (its directory, a timeout): the connects that waited for it fail with it.
+          for (const j of this.#waiting.splice(0)) j.reject(e);
+        }
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  /**
+   * One hold of the network's lock for `batch`: one reconcile with the kernel
+   * (which another process may have changed since any earlier hold: its
+   * result serves this hold only), then each connect leases in turn from it
+   * and makes its veth, all in flight. A connect's failure fails that connect
+   * alone (its own undo releases what it took). Never throws.
+   */
+  async #leaseBatch(batch: LeaseJob[]): Promise<void> {
+    try {
+      await this.#reconcile();
+    } catch (e) {
+      for (const j of batch) j.reject(e);
+      return;
+    }
+    const keys = new Set<string>();
+    const later: LeaseJob[] = [];
+    const making: Promise<void>[] = [];
+    for (const j of batch) {
+      // An endpoint an earlier connect of this hold is making: this one waits for the next hold, whose
+      // read sees the lease (or its absence, if that connect failed).
+      if (keys.has(j.key)) {
+        later.push(j);
+        continue;
+      }
+      try {
+        const r = j.lease();
+        if (typeof r === 'function') {
+          keys.add(j.key);
+          making.push(r().then(j.resolve, j.reject));
+        } else j.resolve(r);
+      } catch (e) {
+        j.reject(e);
+      }
+    }
+    this.#waiting.unshift(...later);
+    await Promise.all(making);
   }
 
   /** Deletes the conntrack entries of the mappings these (removed) rules made: flows NATed to their targets. */

@@ -23,6 +23,7 @@ function needs(integration) {
       [() => has('nft'), 'nft: the oracle for nf_tables', 'nftables', 'nftables', 'nftables'],
       [() => has('strace'), 'strace: proves that nothing forks', 'strace', 'strace', 'strace'],
       [() => has('conntrack'), 'conntrack: the oracle for connection tracking entries', 'conntrack', 'conntrack-tools', 'conntrack-tools'],
+      [() => has('flock'), "flock (util-linux): another process holding a network's lock", 'util-linux', 'util-linux', 'util-linux'],
       [() => fs.existsSync('/usr/lib/cni/bridge'), 'the reference CNI plugins in /usr/lib/cni: netplumb-cni side by side', 'containernetworking-plugins', 'cni-plugins', 'containernetworking-plugins'],
       [() => has('sysctl'), 'sysctl (procps): the oracle of examples/sysctl.ts', 'procps', 'procps', 'procps-ng'],
     );
