@@ -564,10 +564,23 @@ export function formatTrace(m: TraceMessage): string {
 const inflight = new Map<string, number>();
 const nsNames = new Map<number, string>();
 
-/** The namespace of an inode: its /run/netns name, 'self', or 'net:[inode]' (looked up once, only while tracing). */
+/**
+ * The namespace of an inode: its /run/netns name, 'self', or 'net:[inode]'
+ * (looked up only while tracing). A name found is kept while it still names
+ * that inode (one stat): a namespace's name can be removed, or given to
+ * another, and a freed inode number taken by a new namespace.
+ */
 function namespaceOf(ino: number): string {
   const known = nsNames.get(ino);
-  if (known) return known;
+  if (known === 'self') return known; // this process's own: held, its inode cannot be reused
+  if (known) {
+    try {
+      if (fs.statSync(`/run/netns/${known}`).ino === ino) return known;
+    } catch {
+      // the name is gone
+    }
+    nsNames.delete(ino);
+  }
   let name = `net:[${ino}]`;
   try {
     if (fs.statSync('/proc/self/ns/net').ino === ino) name = 'self';

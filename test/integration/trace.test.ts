@@ -3,6 +3,7 @@
 // JSON files (test/golden/trace-*.json; UPDATE_GOLDEN=1 rewrites them). What
 // changes from run to run (seq, port ids, ifindexes, fds, handles, timings,
 // namespace names, MACs) is normalized first.
+import { execFileSync } from 'node:child_process';
 import * as dc from 'node:diagnostics_channel';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -158,6 +159,25 @@ describe('message trace', () => {
     expect(err.error).toMatchObject({ errno: 101, code: 'ENETUNREACH' });
     expect(err.error!.message).toMatch(/gateway|nexthop/i);
     expect(err.ms).toBeGreaterThan(0);
+  });
+
+  it('a namespace is labelled by the name it has now, not by a name it had (the name removed, the namespace named again)', async () => {
+    const ns = await t.create('trr');
+    const before = await traced(() => ns.loopback.up());
+    expect(before.find((m) => m.direction === 'send')!.namespace).toBe(ns.name);
+    // The same namespace under a new name, the old one removed (what `ip netns` sees as a rename).
+    const again = `${ns.name}b`;
+    fs.writeFileSync(`/run/netns/${again}`, '');
+    execFileSync('mount', ['--bind', `/run/netns/${ns.name}`, `/run/netns/${again}`]);
+    execFileSync('umount', [`/run/netns/${ns.name}`]);
+    fs.rmSync(`/run/netns/${ns.name}`);
+    try {
+      const after = await traced(() => ns.loopback.up());
+      expect(after.filter((m) => m.direction === 'send').map((m) => m.namespace)).toEqual([again]);
+    } finally {
+      execFileSync('umount', [`/run/netns/${again}`]);
+      fs.rmSync(`/run/netns/${again}`);
+    }
   });
 
   it('off: nothing is handed over', async () => {
