@@ -64,16 +64,26 @@ class Stager : public std::enable_shared_from_this<Stager> {
   // Handle.pace(flag: Int32Array, catchUp: () => void), once per copy of
   // lib/pace.ts: while flag[0] is not 0 that copy holds address and route
   // requests for a later turn of the event loop, and catchUp() makes them now.
+  // Both are held weakly: a copy nobody uses any more (the previous test file
+  // of a jest --runInBand run, a jest.isolateModules copy) is collected, and
+  // its entry dropped at the next registration. A copy that holds requests is
+  // alive: its setImmediate holds it.
   void add_pacer(Napi::Int32Array flag, Napi::Function catch_up) {
     if (flag.ElementLength() < 1) throw Napi::TypeError::New(flag.Env(), "Handle.pace(flag: Int32Array(1), catchUp)");
-    pacers_.push_back(Pacer{flag.Data(), Napi::Persistent(flag), Napi::Persistent(catch_up)});
+    std::erase_if(pacers_, [](const Pacer& p) { return !alive(p.keep) || !alive(p.catch_up); });
+    pacers_.push_back(Pacer{flag.Data(), Napi::Weak(flag), Napi::Weak(catch_up)});
   }
   // Before any request but a paced one (an address or route, which lib/pace.ts
   // queues behind the ones it holds): the held requests go first, so a handle
-  // still sends everything in the order it was asked.
+  // still sends everything in the order it was asked. By index: a catchUp()
+  // may (in theory) register another copy.
   void catch_up() {
-    for (auto& p : pacers_)
-      if (*p.flag != 0) p.catch_up.Call({});
+    for (size_t i = 0; i < pacers_.size(); ++i) {
+      // The flag's memory is read only while its array is alive (held here by the handle scope).
+      if (!alive(pacers_[i].keep) || *pacers_[i].flag == 0) continue;
+      Napi::Function fn = pacers_[i].catch_up.Value();
+      if (!fn.IsEmpty()) fn.Call({});
+    }
   }
   // Flushes every listed client (the microtask; also called directly when it could not be queued).
   void run() {
@@ -87,10 +97,16 @@ class Stager : public std::enable_shared_from_this<Stager> {
   }
 
  private:
+  // A weak reference's target is still there (and now held by the current handle scope).
+  template <class R>
+  static bool alive(const R& r) {
+    napi_value v = nullptr;
+    return napi_get_reference_value(r.Env(), r, &v) == napi_ok && v != nullptr;
+  }
   struct Pacer {
-    const int32_t* flag;  // the typed array's own memory, kept alive by the reference beside it
-    Napi::Reference<Napi::Int32Array> keep;
-    Napi::FunctionReference catch_up;
+    const int32_t* flag;  // the typed array's own memory, valid while `keep` still has it
+    Napi::Reference<Napi::Int32Array> keep;  // weak
+    Napi::FunctionReference catch_up;        // weak
   };
   Napi::FunctionReference flush_, queue_microtask_;
   std::vector<Pacer> pacers_;

@@ -1,0 +1,118 @@
+// Red-team checks of pacing (lib/pace.ts, src/stager.hpp) and sliced
+// settlement (src/handle_wrap.cc Drain): what the addon keeps of a copy of
+// the library, fake timers, and the lifetime edges (a worker terminated, the
+// process exiting) run in plain-node children (test/children/pace-edges.ts).
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
+
+import { Address, type Link, Namespace, VethPair } from '../../lib';
+import { removeNamespacesStartingWith, runChild } from '../helpers/child';
+import { inSandbox, ipj, uniq } from '../helpers/oracle';
+
+if (!inSandbox()) throw new Error('integration tests must run inside `netplumb sandbox` as root');
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+const NS = uniq('pacerd');
+let ns: Namespace;
+
+const ipOf = (i: number): string => `10.61.${(i >> 8) & 255}.${i & 255}`;
+beforeAll(async () => {
+  ns = await Namespace.create(NS);
+});
+
+afterAll(async () => {
+  await ns?.delete();
+});
+
+async function veth(name: string): Promise<Link> {
+  return (await VethPair.create(name, { namespace: ns, peerName: `${name}p`, up: true, peerUp: true })).link;
+}
+
+/** Loads another copy of lib/native + lib/pace (as the next test file of a jest --runInBand run does), makes it register its pacer, and drops it. */
+function copyThatRegistered(register: boolean): WeakRef<object>[] {
+  let refs: WeakRef<object>[] = [];
+  jest.isolateModules(() => {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const pace = require('../../lib/pace') as typeof import('../../lib/pace');
+    const nat = require('../../lib/native') as typeof import('../../lib/native');
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    if (register) nat.native();
+    refs = [new WeakRef(pace.catchUp), new WeakRef(pace.PACE_FLAG)];
+  });
+  return refs;
+}
+
+async function collect(): Promise<void> {
+  // WeakRefs hold their target until the current job ends: let it end first.
+  for (let i = 0; i < 3; i++) {
+    await new Promise((r) => setImmediate(r));
+    gc();
+  }
+}
+
+it('a copy of the library that is dropped is not kept alive by the addon (its pacer)', async () => {
+  // Control: a copy that never called native() is collected, so the check can see a collection.
+  const control = copyThatRegistered(false);
+  const copies = [copyThatRegistered(true), copyThatRegistered(true), copyThatRegistered(true)];
+  await collect();
+  expect(control.map((r) => r.deref() === undefined)).toEqual([true, true]);
+  // On 225edbc the addon held each copy's catchUp and flag for good (Stager::pacers_):
+  // every test file of a jest --runInBand run kept its whole module graph.
+  expect(copies.flat().filter((r) => r.deref() !== undefined).length).toBe(0);
+  // The copies that are left (this file's) still pace and catch up: a link request after a held burst goes after it.
+  const link = await veth('rd0');
+  const adds = Array.from({ length: 2000 }, (_, i) =>
+    Address.add(link, `${ipOf(i)}/32`).then(
+      () => 'ok',
+      (e: { code?: string }) => e.code,
+    ),
+  );
+  const del = link.delete();
+  expect((await Promise.all(adds)).filter((r) => r !== 'ok')).toEqual([]);
+  await del;
+});
+
+describe('lifetime edges, in plain-node children', () => {
+  const prefix = uniq('pe');
+  afterAll(() => removeNamespacesStartingWith(prefix));
+
+  type Report = Record<string, unknown>;
+  const child = (mode: string): ReturnType<typeof runChild<Report>> => {
+    const r = runChild<Report>('pace-edges', [mode, `${prefix}${mode.slice(0, 3)}`], { timeoutMs: 60_000 });
+    if (r.status !== 0 || r.stderr) console.log(`pace-edges ${mode}: status ${r.status}, signal ${r.signal}\n${r.stdout}\n${r.stderr}`);
+    return r;
+  };
+
+  it('a fire-and-forget burst (nothing awaited, nothing else keeps the process up): every request is made before the process exits', () => {
+    const r = child('forget');
+    expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
+    // Counted by `ip` after the child has exited: the namespace outlives it by its name.
+    const name = r.report!.name as string;
+    const n = ((ipj(name, '-4', 'addr', 'show', 'dev', 'lo') as { addr_info: { local: string }[] }[])[0]?.addr_info ?? []).filter((a) =>
+      a.local.startsWith('10.62.'),
+    ).length;
+    expect({ held: (r.report!.held as number) > 0, n }).toEqual({ held: true, n: 2000 });
+  });
+
+  it('a process whose burst has settled exits at once (no timer, slice or settlement keeps it up)', () => {
+    const r = child('exit');
+    expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
+    expect(r.report).toMatchObject({ settled: 2000 });
+  });
+
+  it('process.exit() in the middle of a sliced settlement, with requests still held: a clean exit', () => {
+    const r = child('midexit');
+    expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
+  });
+
+  it('workers terminated with requests held and settlements sliced: no crash, the process exits cleanly', () => {
+    const r = child('workers');
+    expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
+    const m = r.report as { terminated: { code: number; settled: number }[] };
+    expect(m.terminated.map((t) => t.code)).toEqual([1, 1, 1, 1]);
+    // Terminated mid-way at least once (some settled, not all).
+    expect(m.terminated.some((t) => t.settled > 0 && t.settled < 3000)).toBe(true);
+  });
+});
