@@ -10,11 +10,20 @@
 // Order is kept: a call made while others wait queues behind them, and any
 // other request (a link, a rule, close()) first lets everything waiting go
 // (the addon calls catchUp() before it makes one: Handle.pace in native.ts).
+//
+// setImmediate (node:timers') and the clock are taken when this module loads:
+// a test's fake timers (jest.useFakeTimers, sinon) replace the globals, and a
+// faked setImmediate that never ran would leave the held requests, and every
+// call after them, waiting for good.
+import * as timers from 'node:timers';
 
 /** Synchronous request work allowed per turn of the event loop, ms. */
 export const TURN_BUDGET_MS = 0.5;
 /** Calls between two looks at the clock. */
 const EVERY = 16;
+
+const immediate = timers.setImmediate;
+const now = performance.now.bind(performance);
 
 /** flag[0] is 1 while requests wait: the addon reads it before every other request. */
 export const PACE_FLAG = new Int32Array(1);
@@ -42,11 +51,11 @@ export function mustWait(): boolean {
   if (!armed) {
     // A burst, maybe: time it from here, until the event loop turns.
     armed = true;
-    turnStart = performance.now();
-    setImmediate(endTurn);
+    turnStart = now();
+    immediate(endTurn);
     return false;
   }
-  return performance.now() - turnStart > TURN_BUDGET_MS;
+  return now() - turnStart > TURN_BUDGET_MS;
 }
 
 /** Runs start() in a later turn, after everything that waits already; settles as its promise does. */
@@ -62,7 +71,7 @@ export function later<T>(start: () => Promise<T>): Promise<T> {
     PACE_FLAG[0] = 1;
     if (!scheduled) {
       scheduled = true;
-      setImmediate(slice);
+      immediate(slice);
     }
   });
 }
@@ -70,17 +79,17 @@ export function later<T>(start: () => Promise<T>): Promise<T> {
 /** Runs waiting requests until the budget is spent; the rest in the next turn. */
 function slice(): void {
   scheduled = false;
-  const t0 = performance.now();
-  run(() => performance.now() - t0 > TURN_BUDGET_MS);
+  const t0 = now();
+  run(() => now() - t0 > TURN_BUDGET_MS);
   if (head < waiting.length) {
     scheduled = true;
-    setImmediate(slice);
+    immediate(slice);
   }
   // This turn spent its budget on the slice: calls made in it (the settled
   // requests' continuations) are timed from its start.
   armed = true;
   turnStart = t0;
-  setImmediate(endTurn);
+  immediate(endTurn);
 }
 
 function run(stop: () => boolean): void {

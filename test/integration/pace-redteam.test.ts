@@ -18,6 +18,9 @@ const NS = uniq('pacerd');
 let ns: Namespace;
 
 const ipOf = (i: number): string => `10.61.${(i >> 8) & 255}.${i & 255}`;
+const countAddrs = (dev: string): number =>
+  ((ipj(NS, '-4', 'addr', 'show', 'dev', dev) as { addr_info: { local: string }[] }[])[0]?.addr_info ?? []).filter((a) => a.local.startsWith('10.61.')).length;
+
 beforeAll(async () => {
   ns = await Namespace.create(NS);
 });
@@ -72,6 +75,31 @@ it('a copy of the library that is dropped is not kept alive by the addon (its pa
   const del = link.delete();
   expect((await Promise.all(adds)).filter((r) => r !== 'ok')).toEqual([]);
   await del;
+});
+
+it('fake timers (setImmediate faked, the clock real): an awaited loop of Address.add does not hang', async () => {
+  const link = await veth('rd1');
+  const realSetTimeout = setTimeout;
+  jest.useFakeTimers({ doNotFake: ['performance', 'nextTick', 'queueMicrotask'] });
+  let done = 0;
+  try {
+    const loop = (async () => {
+      for (let i = 0; i < 200; i++) {
+        await Address.add(link, `${ipOf(i)}/32`);
+        done++;
+      }
+    })();
+    // Far longer than 200 awaited adds take (a few ms each at most here).
+    const outcome = await Promise.race([loop.then(() => 'done'), new Promise((r) => realSetTimeout(() => r('hung'), 10_000))]);
+    // On 225edbc: the 32nd call found the turn's budget spent (the turn never ended: endTurn was
+    // a faked setImmediate) and waited for a slice that the faked setImmediate never ran.
+    expect({ outcome, done }).toEqual({ outcome: 'done', done: 200 });
+  } finally {
+    jest.runAllTimers();
+    jest.useRealTimers();
+  }
+  expect(countAddrs('rd1')).toBe(200);
+  await link.delete();
 });
 
 describe('lifetime edges, in plain-node children', () => {
