@@ -28,12 +28,17 @@ class Stager : public std::enable_shared_from_this<Stager> {
   // every client still alive.
   static Stager* make(Napi::Env env) {
     auto* holder = new std::shared_ptr<Stager>(std::make_shared<Stager>());
+    // setImmediate as the environment has it now, when the addon loads: a
+    // test's fake timers installed later (sinon) replace the global one, and
+    // a fake that never ran would leave a sliced settlement (Drain) pending.
+    (*holder)->set_immediate_ = Napi::Persistent(env.Global().Get("setImmediate").As<Napi::Function>());
     napi_add_env_cleanup_hook(
         env,
         [](void* arg) {
           auto* h = static_cast<std::shared_ptr<Stager>*>(arg);
           (*h)->flush_.Reset();
           (*h)->queue_microtask_.Reset();
+          (*h)->set_immediate_.Reset();
           (*h)->pacers_.clear();
           delete h;
         },
@@ -85,6 +90,8 @@ class Stager : public std::enable_shared_from_this<Stager> {
       if (!fn.IsEmpty()) fn.Call({});
     }
   }
+  // Runs fn from setImmediate (HandleWrap::SettleLater).
+  void set_immediate(Napi::Function fn) { set_immediate_.Call({fn}); }
   // Flushes every listed client (the microtask; also called directly when it could not be queued).
   void run() {
     scheduled_ = false;
@@ -108,7 +115,7 @@ class Stager : public std::enable_shared_from_this<Stager> {
     Napi::Reference<Napi::Int32Array> keep;  // weak
     Napi::FunctionReference catch_up;        // weak
   };
-  Napi::FunctionReference flush_, queue_microtask_;
+  Napi::FunctionReference flush_, queue_microtask_, set_immediate_;
   std::vector<Pacer> pacers_;
   std::vector<Client*> clients_, taking_;
   bool scheduled_ = false;

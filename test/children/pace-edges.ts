@@ -8,6 +8,9 @@
 //   exit     2000 Address.add awaited, the namespace deleted, prints
 //            { settled }: the process must then exit at once (exit 3 if an
 //            unref'd 2 s timer finds it still up).
+//   fakeimm  replaces the global setImmediate with one that never runs (as
+//            fake timers installed after the library loaded do), then 2000
+//            Address.add at once: prints { outcome, settled }.
 //   midexit  3000 Address.add; process.exit(0) from the 100th settlement's
 //            continuation, with settlements sliced and requests still held.
 //   workers  4 workers, each firing 3000 Address.add in its own namespace
@@ -82,6 +85,18 @@ async function main(): Promise<void> {
       process.exit(3);
     }, 2000).unref();
     return;
+  }
+  if (mode === 'fakeimm') {
+    const ns = await Namespace.create(name);
+    await ns.loopback.up();
+    // As fake timers installed after the library loaded do: a setImmediate that never runs its callback.
+    const realSetTimeout = setTimeout;
+    globalThis.setImmediate = (() => ({})) as unknown as typeof setImmediate;
+    let settled = 0;
+    const all = burst(ns, 2000, () => void settled++);
+    const outcome = await Promise.race([all.then(() => 'done'), new Promise((r) => realSetTimeout(() => r('hung'), 10_000))]);
+    console.log(JSON.stringify({ outcome, settled }));
+    process.exit(0);
   }
   if (mode === 'midexit') {
     const ns = await Namespace.create(name);

@@ -130,6 +130,13 @@ describe('lifetime edges, in plain-node children', () => {
     expect(r.report).toMatchObject({ settled: 2000 });
   });
 
+  it('a global setImmediate replaced after the library loaded (fake timers): a sliced settlement still completes', () => {
+    const r = child('fakeimm');
+    // On 225edbc: { outcome: 'hung', settled: 64 }: Drain's next slice was handed to the fake.
+    expect(r.report).toEqual({ outcome: 'done', settled: 2000 });
+    expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
+  });
+
   it('process.exit() in the middle of a sliced settlement, with requests still held: a clean exit', () => {
     const r = child('midexit');
     expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
