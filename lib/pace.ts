@@ -7,7 +7,9 @@
 // and I/O running in between. An awaited call, or a few calls at once, never
 // waits.
 //
-// Order is kept: a call made while others wait queues behind them, and any
+// Order is kept: a call made while others for its handle wait queues behind
+// them (another handle's calls need not: a burst in one namespace does not
+// hold up an awaited call in another), and any
 // other request (a link, a rule, close()) first lets everything waiting go
 // (the addon calls catchUp() before it makes one: Handle.pace in native.ts).
 //
@@ -41,12 +43,18 @@ const endTurn = (): void => {
   calls = 0;
 };
 
+/** How many requests wait, per handle: a handle with none need not queue behind another's. */
+const heldFor = new Map<object, number>();
+
 /**
- * True when the caller must hand its request to later() rather than make it
- * now: others wait already (they go first), or this turn has spent its budget.
+ * True when the caller must hand its request for handle `h` to later() rather
+ * than make it now: requests for `h` wait already (they go first), or this
+ * turn has spent its budget. Another handle's held burst does not hold it up:
+ * the order kept is each handle's (two handles' requests go to two sockets,
+ * served in no set order).
  */
-export function mustWait(): boolean {
-  if (head < waiting.length) return true;
+export function mustWait(h: object): boolean {
+  if (head < waiting.length && heldFor.has(h)) return true;
   if (++calls % EVERY !== 0) return false;
   if (!armed) {
     // A burst, maybe: time it from here, until the event loop turns.
@@ -58,10 +66,14 @@ export function mustWait(): boolean {
   return now() - turnStart > TURN_BUDGET_MS;
 }
 
-/** Runs start() in a later turn, after everything that waits already; settles as its promise does. */
-export function later<T>(start: () => Promise<T>): Promise<T> {
+/** Runs start() (a request for handle `h`) in a later turn, after everything that waits already; settles as its promise does. */
+export function later<T>(h: object, start: () => Promise<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
+    heldFor.set(h, (heldFor.get(h) ?? 0) + 1);
     waiting.push(() => {
+      const n = (heldFor.get(h) as number) - 1;
+      if (n === 0) heldFor.delete(h);
+      else heldFor.set(h, n);
       try {
         start().then(resolve, reject);
       } catch (e) {
