@@ -2,10 +2,11 @@
 // settlement (src/handle_wrap.cc Drain): what the addon keeps of a copy of
 // the library, fake timers, and the lifetime edges (a worker terminated, the
 // process exiting) run in plain-node children (test/children/pace-edges.ts).
+import * as fs from 'node:fs';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 
-import { Address, Link, Namespace, Route, VethPair } from '../../lib';
+import { Address, Link, Namespace, NETNS_RUN_DIR, Route, VethPair } from '../../lib';
 import { removeNamespacesStartingWith, runChild } from '../helpers/child';
 import { inSandbox, ipj, uniq } from '../helpers/oracle';
 
@@ -184,6 +185,25 @@ it("an awaited call in another namespace does not wait behind one namespace's he
   } finally {
     await other.delete();
   }
+});
+
+it('ns.delete() asked right after a held burst in that namespace: every add is acked first, then the name goes', async () => {
+  const name = `${NS}d`;
+  const x = await Namespace.create(name);
+  await x.loopback.up();
+  const lo = x.loopback;
+  const adds = Array.from({ length: 2000 }, (_, i) =>
+    Address.add(lo, `${ipOf(i)}/32`).then(
+      () => 'ok',
+      (e: { code?: string }) => e.code,
+    ),
+  );
+  const held = 2000 - x.handle.pending;
+  const del = x.delete();
+  expect(held).toBeGreaterThan(0);
+  expect((await Promise.all(adds)).filter((r) => r !== 'ok')).toEqual([]);
+  await del;
+  expect(fs.existsSync(`${NETNS_RUN_DIR}/${name}`)).toBe(false);
 });
 
 describe('lifetime edges, in plain-node children', () => {
