@@ -7,14 +7,25 @@
 // and I/O running in between. An awaited call, or a few calls at once, never
 // waits.
 //
-// Order is kept: a call made while others wait queues behind them, and any
+// Order is kept: a call made while others for its handle wait queues behind
+// them (another handle's calls need not: a burst in one namespace does not
+// hold up an awaited call in another), and any
 // other request (a link, a rule, close()) first lets everything waiting go
 // (the addon calls catchUp() before it makes one: Handle.pace in native.ts).
+//
+// setImmediate (node:timers') and the clock are taken when this module loads:
+// a test's fake timers (jest.useFakeTimers, sinon) replace the globals, and a
+// faked setImmediate that never ran would leave the held requests, and every
+// call after them, waiting for good.
+import * as timers from 'node:timers';
 
 /** Synchronous request work allowed per turn of the event loop, ms. */
 export const TURN_BUDGET_MS = 0.5;
 /** Calls between two looks at the clock. */
 const EVERY = 16;
+
+const immediate = timers.setImmediate;
+const now = performance.now.bind(performance);
 
 /** flag[0] is 1 while requests wait: the addon reads it before every other request. */
 export const PACE_FLAG = new Int32Array(1);
@@ -32,27 +43,37 @@ const endTurn = (): void => {
   calls = 0;
 };
 
+/** How many requests wait, per handle: a handle with none need not queue behind another's. */
+const heldFor = new Map<object, number>();
+
 /**
- * True when the caller must hand its request to later() rather than make it
- * now: others wait already (they go first), or this turn has spent its budget.
+ * True when the caller must hand its request for handle `h` to later() rather
+ * than make it now: requests for `h` wait already (they go first), or this
+ * turn has spent its budget. Another handle's held burst does not hold it up:
+ * the order kept is each handle's (two handles' requests go to two sockets,
+ * served in no set order).
  */
-export function mustWait(): boolean {
-  if (head < waiting.length) return true;
+export function mustWait(h: object): boolean {
+  if (head < waiting.length && heldFor.has(h)) return true;
   if (++calls % EVERY !== 0) return false;
   if (!armed) {
     // A burst, maybe: time it from here, until the event loop turns.
     armed = true;
-    turnStart = performance.now();
-    setImmediate(endTurn);
+    turnStart = now();
+    immediate(endTurn);
     return false;
   }
-  return performance.now() - turnStart > TURN_BUDGET_MS;
+  return now() - turnStart > TURN_BUDGET_MS;
 }
 
-/** Runs start() in a later turn, after everything that waits already; settles as its promise does. */
-export function later<T>(start: () => Promise<T>): Promise<T> {
+/** Runs start() (a request for handle `h`) in a later turn, after everything that waits already; settles as its promise does. */
+export function later<T>(h: object, start: () => Promise<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
+    heldFor.set(h, (heldFor.get(h) ?? 0) + 1);
     waiting.push(() => {
+      const n = (heldFor.get(h) as number) - 1;
+      if (n === 0) heldFor.delete(h);
+      else heldFor.set(h, n);
       try {
         start().then(resolve, reject);
       } catch (e) {
@@ -62,7 +83,7 @@ export function later<T>(start: () => Promise<T>): Promise<T> {
     PACE_FLAG[0] = 1;
     if (!scheduled) {
       scheduled = true;
-      setImmediate(slice);
+      immediate(slice);
     }
   });
 }
@@ -70,17 +91,17 @@ export function later<T>(start: () => Promise<T>): Promise<T> {
 /** Runs waiting requests until the budget is spent; the rest in the next turn. */
 function slice(): void {
   scheduled = false;
-  const t0 = performance.now();
-  run(() => performance.now() - t0 > TURN_BUDGET_MS);
+  const t0 = now();
+  run(() => now() - t0 > TURN_BUDGET_MS);
   if (head < waiting.length) {
     scheduled = true;
-    setImmediate(slice);
+    immediate(slice);
   }
   // This turn spent its budget on the slice: calls made in it (the settled
   // requests' continuations) are timed from its start.
   armed = true;
   turnStart = t0;
-  setImmediate(endTurn);
+  immediate(endTurn);
 }
 
 function run(stop: () => boolean): void {

@@ -199,7 +199,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
             },
             "settle", this));
       if (later_keep_.IsEmpty()) later_keep_ = Napi::Persistent(Value());
-      env.Global().Get("setImmediate").As<Napi::Function>().Call({later_fn_.Value()});
+      stager_->set_immediate(later_fn_.Value());
     } catch (...) {
       later_keep_.Reset();
     }

@@ -28,12 +28,17 @@ class Stager : public std::enable_shared_from_this<Stager> {
   // every client still alive.
   static Stager* make(Napi::Env env) {
     auto* holder = new std::shared_ptr<Stager>(std::make_shared<Stager>());
+    // setImmediate as the environment has it now, when the addon loads: a
+    // test's fake timers installed later (sinon) replace the global one, and
+    // a fake that never ran would leave a sliced settlement (Drain) pending.
+    (*holder)->set_immediate_ = Napi::Persistent(env.Global().Get("setImmediate").As<Napi::Function>());
     napi_add_env_cleanup_hook(
         env,
         [](void* arg) {
           auto* h = static_cast<std::shared_ptr<Stager>*>(arg);
           (*h)->flush_.Reset();
           (*h)->queue_microtask_.Reset();
+          (*h)->set_immediate_.Reset();
           (*h)->pacers_.clear();
           delete h;
         },
@@ -64,17 +69,29 @@ class Stager : public std::enable_shared_from_this<Stager> {
   // Handle.pace(flag: Int32Array, catchUp: () => void), once per copy of
   // lib/pace.ts: while flag[0] is not 0 that copy holds address and route
   // requests for a later turn of the event loop, and catchUp() makes them now.
+  // Both are held weakly: a copy nobody uses any more (the previous test file
+  // of a jest --runInBand run, a jest.isolateModules copy) is collected, and
+  // its entry dropped at the next registration. A copy that holds requests is
+  // alive: its setImmediate holds it.
   void add_pacer(Napi::Int32Array flag, Napi::Function catch_up) {
     if (flag.ElementLength() < 1) throw Napi::TypeError::New(flag.Env(), "Handle.pace(flag: Int32Array(1), catchUp)");
-    pacers_.push_back(Pacer{flag.Data(), Napi::Persistent(flag), Napi::Persistent(catch_up)});
+    std::erase_if(pacers_, [](const Pacer& p) { return !alive(p.keep) || !alive(p.catch_up); });
+    pacers_.push_back(Pacer{flag.Data(), Napi::Weak(flag), Napi::Weak(catch_up)});
   }
   // Before any request but a paced one (an address or route, which lib/pace.ts
   // queues behind the ones it holds): the held requests go first, so a handle
-  // still sends everything in the order it was asked.
+  // still sends everything in the order it was asked. By index: a catchUp()
+  // may (in theory) register another copy.
   void catch_up() {
-    for (auto& p : pacers_)
-      if (*p.flag != 0) p.catch_up.Call({});
+    for (size_t i = 0; i < pacers_.size(); ++i) {
+      // The flag's memory is read only while its array is alive (held here by the handle scope).
+      if (!alive(pacers_[i].keep) || *pacers_[i].flag == 0) continue;
+      Napi::Function fn = pacers_[i].catch_up.Value();
+      if (!fn.IsEmpty()) fn.Call({});
+    }
   }
+  // Runs fn from setImmediate (HandleWrap::SettleLater).
+  void set_immediate(Napi::Function fn) { set_immediate_.Call({fn}); }
   // Flushes every listed client (the microtask; also called directly when it could not be queued).
   void run() {
     scheduled_ = false;
@@ -87,12 +104,18 @@ class Stager : public std::enable_shared_from_this<Stager> {
   }
 
  private:
+  // A weak reference's target is still there (and now held by the current handle scope).
+  template <class R>
+  static bool alive(const R& r) {
+    napi_value v = nullptr;
+    return napi_get_reference_value(r.Env(), r, &v) == napi_ok && v != nullptr;
+  }
   struct Pacer {
-    const int32_t* flag;  // the typed array's own memory, kept alive by the reference beside it
-    Napi::Reference<Napi::Int32Array> keep;
-    Napi::FunctionReference catch_up;
+    const int32_t* flag;  // the typed array's own memory, valid while `keep` still has it
+    Napi::Reference<Napi::Int32Array> keep;  // weak
+    Napi::FunctionReference catch_up;        // weak
   };
-  Napi::FunctionReference flush_, queue_microtask_;
+  Napi::FunctionReference flush_, queue_microtask_, set_immediate_;
   std::vector<Pacer> pacers_;
   std::vector<Client*> clients_, taking_;
   bool scheduled_ = false;
