@@ -44,72 +44,92 @@ export function parseSubnet(subnet: unknown, gateway: unknown): Subnet {
   return { net, prefixlen: s.prefixlen, gateway: gw, text: `${fromInt(net)}/${s.prefixlen}` };
 }
 
-/**
- * Address management for one subnet: which host addresses are leased, and
- * the next free one. It holds no state of its own that matters: the caller
- * fills it from what the kernel holds (`reset`) under the network's lock,
- * allocates, and writes the lease into the kernel before releasing the lock.
- */
-export class Ipam {
-  readonly net: number;
-  readonly prefixlen: number;
-  readonly gateway: number;
-  /** First and last address handed out. */
-  readonly first: number;
-  readonly last: number;
-  readonly #leases = new Set<number>();
-  #cursor: number;
+/** The arithmetic of one family's addresses: 32-bit numbers (IPv4) or 128-bit BigInts (IPv6). */
+interface Arith<N extends number | bigint> {
+  readonly family: 4 | 6;
+  /** The `argument` errors about a requested address name. */
+  readonly argument: string;
+  readonly zero: N;
+  of(b: Uint8Array): N;
+  text(n: N): string;
+  /** n + k, k a small integer. */
+  plus(n: N, k: number): N;
+  minus(a: N, b: N): N;
+}
 
-  constructor(subnet: Subnet, range: { start?: string; end?: string } = {}) {
+/**
+ * Leases of one subnet's range, in one family's arithmetic (Ipam, Ipam6). The
+ * state is sparse: the leased addresses only, never a bitmap of the subnet.
+ * Allocation walks from a cursor past leased addresses, so it looks at no
+ * more than (leases + 1) candidates whatever the subnet's size, and
+ * exhaustion is known by counting leases, not by a scan. It holds no state of
+ * its own that matters: the caller fills it from what the kernel holds
+ * (`reset`) under the network's lock, allocates, and writes the lease into
+ * the kernel before releasing the lock.
+ */
+abstract class Leases<N extends number | bigint> {
+  readonly net: N;
+  readonly prefixlen: number;
+  readonly gateway: N;
+  /** First and last address handed out. */
+  readonly first: N;
+  readonly last: N;
+  readonly #a: Arith<N>;
+  /** The first address past the subnet. */
+  readonly #end: N;
+  readonly #leases = new Set<N>();
+  #cursor: N;
+
+  /** lo..hi: the host addresses a range may take; end: the first address past the subnet. */
+  protected constructor(a: Arith<N>, subnet: { net: N; prefixlen: number; gateway: N; text: string }, end: N, lo: N, hi: N, range: { start?: string; end?: string }) {
+    this.#a = a;
     this.net = subnet.net;
     this.prefixlen = subnet.prefixlen;
     this.gateway = subnet.gateway;
-    const size = 2 ** (32 - subnet.prefixlen);
-    const lo = subnet.net + (subnet.prefixlen >= 31 ? 0 : 1);
-    const hi = subnet.net + size - (subnet.prefixlen >= 31 ? 1 : 2);
-    const bound = (ip: string | undefined, name: string, dflt: number) => {
+    this.#end = end;
+    const bound = (ip: string | undefined, name: string, dflt: N): N => {
       if (ip === undefined) return dflt;
-      const n = toInt(v.ip(ip, name, 4).bytes);
+      const n = a.of(v.ip(ip, name, a.family).bytes);
       if (n < lo || n > hi) throw new NetplumbError(C.INVALID_ARGUMENT, `${name} ${ip} is not a host address of ${subnet.text}`, { value: ip, argument: name });
       return n;
     };
     this.first = bound(range.start, 'rangeStart', lo);
     this.last = bound(range.end, 'rangeEnd', hi);
-    if (this.last < this.first) throw new NetplumbError(C.INVALID_ARGUMENT, `rangeEnd ${fromInt(this.last)} is before rangeStart ${fromInt(this.first)}`, { argument: 'rangeEnd' });
+    if (this.last < this.first) throw new NetplumbError(C.INVALID_ARGUMENT, `rangeEnd ${a.text(this.last)} is before rangeStart ${a.text(this.first)}`, { argument: 'rangeEnd' });
     this.#cursor = this.first;
   }
 
-  /** Is `n` an address of the subnet (network and broadcast included)? */
-  contains(n: number): boolean {
-    return n >= this.net && n < this.net + 2 ** (32 - this.prefixlen);
+  /** Is `n` an address of the subnet (network and top included)? */
+  contains(n: N): boolean {
+    return n >= this.net && n < this.#end;
   }
 
-  has(n: number): boolean {
+  has(n: N): boolean {
     return this.#leases.has(n);
   }
 
   /** Replaces the leases by these (as read from the kernel). */
-  reset(leases: Iterable<number>): void {
+  reset(leases: Iterable<N>): void {
     this.#leases.clear();
     for (const n of leases) this.#leases.add(n);
   }
 
-  release(n: number): void {
+  release(n: N): void {
     this.#leases.delete(n);
   }
 
   /** Leased addresses, sorted. */
-  get leases(): number[] {
-    return [...this.#leases].sort((a, b) => a - b);
+  get leases(): N[] {
+    return [...this.#leases].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
   }
 
   /** How many addresses of first..last are free (the gateway and leases taken out). */
-  get free(): number {
-    const inRange = (n: number) => n >= this.first && n <= this.last;
+  get free(): N {
+    const inRange = (n: N) => n >= this.first && n <= this.last;
     let used = 0;
     for (const n of this.#leases) if (inRange(n)) used++;
     if (inRange(this.gateway) && !this.#leases.has(this.gateway)) used++;
-    return this.last - this.first + 1 - used;
+    return this.#a.plus(this.#a.minus(this.last, this.first), 1 - used);
   }
 
   /**
@@ -117,24 +137,35 @@ export class Ipam {
    * range), or the next free address after the last one handed out
    * (ERR_SUBNET_EXHAUSTED when none is left). `network` names it in errors.
    */
-  allocate(ip: string | undefined, network: string): number {
-    const range = `${fromInt(this.first)}-${fromInt(this.last)}`;
+  allocate(ip: string | undefined, network: string): N {
+    const a = this.#a;
+    const range = `${a.text(this.first)}-${a.text(this.last)}`;
     if (ip !== undefined) {
-      const n = toInt(v.ip(ip, 'ip', 4).bytes);
-      if (n < this.first || n > this.last) throw new NetplumbError(C.INVALID_ARGUMENT, `${ip} is not an address of network ${network}'s range ${range}`, { value: ip, argument: 'ip' });
-      if (n === this.gateway || this.#leases.has(n)) throw new NetplumbError(C.ADDRESS_IN_USE, `${ip} is already in use on network ${network}`, { value: ip, argument: 'ip' });
+      const n = a.of(v.ip(ip, a.argument, a.family).bytes);
+      if (n < this.first || n > this.last) throw new NetplumbError(C.INVALID_ARGUMENT, `${ip} is not an address of network ${network}'s range ${range}`, { value: ip, argument: a.argument });
+      if (n === this.gateway || this.#leases.has(n)) throw new NetplumbError(C.ADDRESS_IN_USE, `${ip} is already in use on network ${network}`, { value: ip, argument: a.argument });
       this.#leases.add(n);
       return n;
     }
-    const span = this.last - this.first + 1;
-    for (let i = 0; i < span; i++) {
-      const n = this.first + ((this.#cursor - this.first + i) % span);
-      if (n === this.gateway || this.#leases.has(n)) continue;
-      this.#leases.add(n);
-      this.#cursor = n + 1 > this.last ? this.first : n + 1;
-      return n;
-    }
-    throw new NetplumbError(C.SUBNET_EXHAUSTED, `no free address left in ${range} on network ${network}`, { argument: 'ip' });
+    if (this.free <= a.zero) throw new NetplumbError(C.SUBNET_EXHAUSTED, `no free address left in ${range} on network ${network}`, { argument: a.argument });
+    // A free address exists: at most (leases + gateway) taken ones are stepped over.
+    let n = this.#cursor;
+    while (n === this.gateway || this.#leases.has(n)) n = n >= this.last ? this.first : a.plus(n, 1);
+    this.#leases.add(n);
+    this.#cursor = n >= this.last ? this.first : a.plus(n, 1);
+    return n;
+  }
+}
+
+const V4: Arith<number> = { family: 4, argument: 'ip', zero: 0, of: toInt, text: fromInt, plus: (n, k) => n + k, minus: (x, y) => x - y };
+
+/** Address management for one IPv4 subnet (32-bit numbers): see Leases. */
+export class Ipam extends Leases<number> {
+  constructor(subnet: Subnet, range: { start?: string; end?: string } = {}) {
+    const size = 2 ** (32 - subnet.prefixlen);
+    // A /31 or /32 has no network or broadcast address to keep out.
+    const edge = subnet.prefixlen >= 31 ? 0 : 1;
+    super(V4, subnet, subnet.net + size, subnet.net + edge, subnet.net + size - 1 - edge, range);
   }
 }
 
@@ -193,92 +224,13 @@ export function parseSubnet6(subnet: unknown, gateway: unknown): Subnet6 {
   return { net, prefixlen: s.prefixlen, gateway: gw, text: `${fromBig(net)}/${s.prefixlen}` };
 }
 
-/**
- * Address management for one IPv6 subnet, as Ipam for IPv4, in 128-bit
- * arithmetic (BigInt). The state is sparse: the leased addresses only, never a
- * bitmap of the subnet. Allocation walks from a cursor past leased addresses,
- * so it looks at no more than (leases + 1) candidates whatever the subnet's
- * size, and exhaustion is known by counting leases, not by a scan.
- */
-export class Ipam6 {
-  readonly net: bigint;
-  readonly prefixlen: number;
-  readonly gateway: bigint;
-  /** First and last address handed out. */
-  readonly first: bigint;
-  readonly last: bigint;
-  readonly #leases = new Set<bigint>();
-  #cursor: bigint;
+const V6: Arith<bigint> = { family: 6, argument: 'ip6', zero: 0n, of: toBig, text: fromBig, plus: (n, k) => n + BigInt(k), minus: (x, y) => x - y };
 
+/** Address management for one IPv6 subnet (128-bit BigInts): see Leases. */
+export class Ipam6 extends Leases<bigint> {
   constructor(subnet: Subnet6, range: { start?: string; end?: string } = {}) {
-    this.net = subnet.net;
-    this.prefixlen = subnet.prefixlen;
-    this.gateway = subnet.gateway;
     const size = 1n << BigInt(128 - subnet.prefixlen);
     // The subnet-router anycast address (host part 0) and the reserved top are never leased.
-    const lo = subnet.net + 1n;
-    const hi = subnet.net + size - RESERVED_TOP - 1n;
-    const bound = (ip: string | undefined, name: string, dflt: bigint) => {
-      if (ip === undefined) return dflt;
-      const n = toBig(v.ip(ip, name, 6).bytes);
-      if (n < lo || n > hi) throw new NetplumbError(C.INVALID_ARGUMENT, `${name} ${ip} is not a host address of ${subnet.text}`, { value: ip, argument: name });
-      return n;
-    };
-    this.first = bound(range.start, 'rangeStart', lo);
-    this.last = bound(range.end, 'rangeEnd', hi);
-    if (this.last < this.first) throw new NetplumbError(C.INVALID_ARGUMENT, `rangeEnd ${fromBig(this.last)} is before rangeStart ${fromBig(this.first)}`, { argument: 'rangeEnd' });
-    this.#cursor = this.first;
-  }
-
-  /** Is `n` an address of the subnet? */
-  contains(n: bigint): boolean {
-    return n >= this.net && n < this.net + (1n << BigInt(128 - this.prefixlen));
-  }
-
-  has(n: bigint): boolean {
-    return this.#leases.has(n);
-  }
-
-  /** Replaces the leases by these (as read from the kernel). */
-  reset(leases: Iterable<bigint>): void {
-    this.#leases.clear();
-    for (const n of leases) this.#leases.add(n);
-  }
-
-  release(n: bigint): void {
-    this.#leases.delete(n);
-  }
-
-  /** Leased addresses, sorted. */
-  get leases(): bigint[] {
-    return [...this.#leases].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  }
-
-  /** How many addresses of first..last are free (the gateway and leases taken out). */
-  get free(): bigint {
-    const inRange = (n: bigint) => n >= this.first && n <= this.last;
-    let used = 0n;
-    for (const n of this.#leases) if (inRange(n)) used++;
-    if (inRange(this.gateway) && !this.#leases.has(this.gateway)) used++;
-    return this.last - this.first + 1n - used;
-  }
-
-  /** As Ipam.allocate: `ip` if free, else the next free address after the last one handed out. */
-  allocate(ip: string | undefined, network: string): bigint {
-    const range = `${fromBig(this.first)}-${fromBig(this.last)}`;
-    if (ip !== undefined) {
-      const n = toBig(v.ip(ip, 'ip6', 6).bytes);
-      if (n < this.first || n > this.last) throw new NetplumbError(C.INVALID_ARGUMENT, `${ip} is not an address of network ${network}'s range ${range}`, { value: ip, argument: 'ip6' });
-      if (n === this.gateway || this.#leases.has(n)) throw new NetplumbError(C.ADDRESS_IN_USE, `${ip} is already in use on network ${network}`, { value: ip, argument: 'ip6' });
-      this.#leases.add(n);
-      return n;
-    }
-    if (this.free <= 0n) throw new NetplumbError(C.SUBNET_EXHAUSTED, `no free address left in ${range} on network ${network}`, { argument: 'ip6' });
-    // A free address exists: at most (leases + gateway) taken ones are stepped over.
-    let n = this.#cursor;
-    while (n === this.gateway || this.#leases.has(n)) n = n >= this.last ? this.first : n + 1n;
-    this.#leases.add(n);
-    this.#cursor = n >= this.last ? this.first : n + 1n;
-    return n;
+    super(V6, subnet, subnet.net + size, subnet.net + 1n, subnet.net + size - RESERVED_TOP - 1n, range);
   }
 }
