@@ -17,7 +17,7 @@ namespace glue {
 // for waking this thread: that wake-up is most of an awaited request's round
 // trip. The loop keeps running timers and I/O meanwhile; the handle is unref'd
 // (it never keeps the process alive) and stops itself kSpinNanos after the
-// last hand-over. One per Node environment (main thread or worker).
+// last hand-over, or earlier when work sits untaken (tick). One per Node environment (main thread or worker).
 class Spinner {
  public:
   static constexpr uint64_t kSpinNanos = 50'000;

@@ -14,7 +14,7 @@
 //              no timer can fire inside it, whatever the library does later
 //   in flight  from the end of that loop until the last promise settled: here
 //              the kernel works on the namespace's I/O thread and completions
-//              come back at most 16 per turn; the gaps are the library's
+//              are settled at most 64 (or 0.5 ms) per turn; the gaps are the library's
 // Before each burst, the same timer runs IDLE_MS with nothing to do: the
 // machine's own noise floor.
 // Prints one JSON line: per round { issueMs, totalMs, inflight: { maxGap, ticks,
