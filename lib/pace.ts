@@ -20,7 +20,7 @@
 import * as timers from 'node:timers';
 
 /** Synchronous request work allowed per turn of the event loop, ms. */
-export const TURN_BUDGET_MS = 2;
+const TURN_BUDGET_MS = 2;
 /** Calls between two looks at the clock. */
 const EVERY = 16;
 
