@@ -1,5 +1,6 @@
 import * as crypto from 'node:crypto';
 import { isIP } from 'node:net';
+import { setImmediate as nextTurn } from 'node:timers';
 import { Address } from './address';
 import { Bridge } from './bridge';
 import { ErrorCodes as C, kernel, NetplumbError } from './errors';
@@ -858,7 +859,8 @@ export class Network {
     try {
       // The connects started in the same turn of the event loop (Promise.all of a map) join the first
       // hold; later ones queue during it. (withLock calls its function at once when the lock is free.)
-      await new Promise((resolve) => setImmediate(resolve));
+      // node:timers' own setImmediate, bound when this module loads: a test's fake timers replace the global.
+      await new Promise((resolve) => nextTurn(resolve));
       while (this.#waiting.length > 0) {
         try {
           await withLock(this.#lockName, `connect to network ${this.name}`, () => this.#leaseBatch(this.#waiting.splice(0)));

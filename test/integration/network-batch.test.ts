@@ -219,4 +219,22 @@ describe('concurrent connects of one process share one hold of the lock and one 
       await net.delete();
     }
   });
+
+  it('fake timers (setImmediate faked, the clock real): a connect does not hang waiting for its hold', async () => {
+    const host = await mk('bh');
+    const net = await Network.bridge({ name: 'nb5', subnet: '10.65.0.0/24', namespace: host, masquerade: false });
+    const c = await mk('bc');
+    const realSetTimeout = setTimeout;
+    jest.useFakeTimers({ doNotFake: ['performance', 'nextTick', 'queueMicrotask'] });
+    try {
+      const connect = net.connect(c).then((e) => e.ip);
+      // Far longer than a connect takes here.
+      const outcome = await Promise.race([connect, new Promise((r) => realSetTimeout(() => r('hung'), 10_000))]);
+      expect(outcome).toBe('10.65.0.2');
+    } finally {
+      jest.runAllTimers();
+      jest.useRealTimers();
+      await net.delete();
+    }
+  });
 });
