@@ -10,20 +10,16 @@
 import { spawn } from 'node:child_process';
 import * as dc from 'node:diagnostics_channel';
 
-import { Link, Namespace, NetlinkError, NetplumbError, Network, trace, type Endpoint, type TraceMessage } from '../../lib';
+import { Link, type Namespace, NetlinkError, NetplumbError, Network, trace, type Endpoint, type TraceMessage } from '../../lib';
 import { RUN_DIR } from '../../lib/lock';
-import { ip, oracle, uniq } from '../helpers/oracle';
-import { rejectionOf } from '../helpers/ns-link';
+import { ip, oracle } from '../helpers/oracle';
+import { NsTracker, rejectionOf } from '../helpers/ns-link';
 
-const made: Namespace[] = [];
-async function mk(prefix: string): Promise<Namespace> {
-  const ns = await Namespace.create(uniq(prefix));
-  made.push(ns);
-  return ns;
-}
+const t = new NsTracker();
+const mk = (prefix: string): Promise<Namespace> => t.create(prefix);
 afterEach(async () => {
   trace.disable();
-  await Promise.allSettled(made.splice(0).map((ns) => ns.delete()));
+  await t.cleanup();
 });
 const nm = (ns: Namespace): string => ns.name as string;
 const linkNames = (ns: string): string[] =>

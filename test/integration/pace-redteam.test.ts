@@ -7,6 +7,7 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 
 import { Address, Link, Namespace, NETNS_RUN_DIR, Route, VethPair } from '../../lib';
+import { oracleAddrs } from '../helpers/addr-route';
 import { removeNamespacesStartingWith, runChild } from '../helpers/child';
 import { inSandbox, ipj, uniq } from '../helpers/oracle';
 
@@ -19,8 +20,7 @@ const NS = uniq('pacerd');
 let ns: Namespace;
 
 const ipOf = (i: number): string => `10.61.${(i >> 8) & 255}.${i & 255}`;
-const countAddrs = (dev: string): number =>
-  ((ipj(NS, '-4', 'addr', 'show', 'dev', dev) as { addr_info: { local: string }[] }[])[0]?.addr_info ?? []).filter((a) => a.local.startsWith('10.61.')).length;
+const countAddrs = (dev: string): number => oracleAddrs(NS, dev, 4).filter((a) => a.local.startsWith('10.61.')).length;
 
 beforeAll(async () => {
   ns = await Namespace.create(NS);
@@ -222,9 +222,7 @@ describe('lifetime edges, in plain-node children', () => {
     expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
     // Counted by `ip` after the child has exited: the namespace outlives it by its name.
     const name = r.report!.name as string;
-    const n = ((ipj(name, '-4', 'addr', 'show', 'dev', 'lo') as { addr_info: { local: string }[] }[])[0]?.addr_info ?? []).filter((a) =>
-      a.local.startsWith('10.62.'),
-    ).length;
+    const n = oracleAddrs(name, 'lo', 4).filter((a) => a.local.startsWith('10.62.')).length;
     expect({ held: (r.report!.held as number) > 0, n }).toEqual({ held: true, n: 2000 });
   });
 

@@ -3,6 +3,7 @@
 // back, are spread over turns of the event loop, and nothing is reordered.
 // Checked against the kernel with `ip -j`.
 import { Address, Link, Namespace, Route, VethPair } from '../../lib';
+import { oracleAddrs } from '../helpers/addr-route';
 import { inSandbox, ipj, uniq } from '../helpers/oracle';
 
 if (!inSandbox()) throw new Error('integration tests must run inside `netplumb sandbox` as root');
@@ -15,8 +16,7 @@ const ipOf = (i: number): string => `10.${60 + (i >> 16)}.${(i >> 8) & 255}.${i 
 /** The burst's addresses (or routes) on dev, per `ip -j`. */
 const count = (dev: string, what: 'addr' | 'route'): number =>
   what === 'addr'
-    ? ((ipj(NS, '-4', 'addr', 'show', 'dev', dev) as { addr_info: { local: string }[] }[])[0]?.addr_info ?? []).filter((a) => a.local.startsWith('10.60.'))
-        .length
+    ? oracleAddrs(NS, dev, 4).filter((a) => a.local.startsWith('10.60.')).length
     : (ipj(NS, '-4', 'route', 'show', 'dev', dev) as { dst: string }[]).filter((r) => r.dst.startsWith('10.60.')).length;
 
 beforeAll(async () => {
