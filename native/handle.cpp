@@ -21,8 +21,6 @@ namespace nl {
 
 // How long an idle I/O thread keeps polling for work before it sleeps (see Pool::take).
 constexpr int kSpinMicros = 60;
-// A hand-off of at least this many requests is part of a burst (see Handle::submit).
-constexpr size_t kBurstHandOff = 16;
 // The shared I/O threads: one per CPU the process may run on, at most this many.
 constexpr int kMaxIoThreads = 4;
 // Their stacks: they run the netlink codecs and small local tasks, nothing deep.
@@ -135,7 +133,7 @@ class Pool {
     return false;
   }
 
-  void schedule(std::shared_ptr<Handle> h, bool elsewhere = false) {
+  void schedule(std::shared_ptr<Handle> h) {
     std::lock_guard<std::mutex> lk(mu_);
     // Cannot fail for memory without losing the handle's requests: retry.
     with_memory([&] { ready_.push_back(std::move(h)); });
@@ -147,7 +145,7 @@ class Pool {
       Worker* w = sleeping_.back();
       sleeping_.pop_back();
       w->woken = true;
-      if (elsewhere) wake_elsewhere(*w);
+      wake_elsewhere(*w);
       w->cv.notify_one();
     }
   }
@@ -335,7 +333,7 @@ void Handle::deliver(Batch&& b) noexcept {
 
 Handle::~Handle() = default;
 
-void Handle::schedule(bool elsewhere) { io::Pool::get().schedule(shared_from_this(), elsewhere); }
+void Handle::schedule() { io::Pool::get().schedule(shared_from_this()); }
 
 void Handle::submit(std::vector<std::unique_ptr<Request>>&& rs) {
   if (rs.empty()) return;
@@ -354,11 +352,7 @@ void Handle::submit(std::vector<std::unique_ptr<Request>>&& rs) {
       if (queued > 0 && !scheduled_) scheduled_ = wake = true;
     }
   }
-  // A pile this large comes from a caller still making requests: its thread
-  // keeps running, so a sleeping I/O thread is woken on another CPU. One or
-  // a few (an awaited call) leave the choice to the scheduler: the caller is
-  // about to wait, and its own CPU may be the one that is free.
-  if (wake) schedule(queued >= kBurstHandOff);
+  if (wake) schedule();
   if (queued == rs.size()) return;
   Batch b;
   b.swap(rs);  // the same storage: no allocation

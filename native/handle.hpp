@@ -112,8 +112,7 @@ class Handle : public std::enable_shared_from_this<Handle> {
   // Hands finished requests to the sink; never throws (see handle.cpp).
   void deliver(Batch&& b) noexcept;
   // Makes sure an I/O thread will look at this handle (call without mu_).
-  // elsewhere: wake a sleeping I/O thread on another CPU than the caller's (Pool::wake_elsewhere).
-  void schedule(bool elsewhere = false);
+  void schedule();
 
   std::shared_ptr<Sink> sink_;
   std::mutex mu_;
