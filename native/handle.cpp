@@ -322,7 +322,7 @@ std::shared_ptr<Handle> Handle::start(std::unique_ptr<OpenRequest> open, std::sh
 
 int Handle::io_threads() { return io::Pool::get().threads(); }
 int Handle::io_threads_max() { return io::Pool::get().max(); }
-bool Handle::work_waiting() { return io::Pool::get().others_waiting(); }
+bool Handle::requests_out() { return out_.load(std::memory_order_acquire) > 0; }
 
 // The sink's deliver() moves requests into a vector: it can only fail for
 // memory. Then wait for some and try again rather than lose the requests (their
@@ -352,6 +352,7 @@ void Handle::submit(std::vector<std::unique_ptr<Request>>&& rs) {
       if (queued > 0 && !scheduled_) scheduled_ = wake = true;
     }
   }
+  out_.fetch_add(static_cast<long>(queued), std::memory_order_release);
   if (wake) schedule();
   if (queued == rs.size()) return;
   Batch b;
@@ -382,6 +383,7 @@ void Handle::abandon() {
     std::lock_guard<std::mutex> lk(mu_);
     closing_ = abandoned_ = true;
     dropped.swap(queue_);
+    out_.fetch_sub(static_cast<long>(dropped.size() - head_), std::memory_order_release);
     head_ = 0;
     if (!scheduled_ && !finished_) scheduled_ = wake = true;
   }
@@ -576,7 +578,11 @@ bool Handle::serve(io::Worker& w) {
       }
     }
   }
+  // Counted out only once delivered: the event loop's Spinner, which stops
+  // polling when nothing is out, then finds the delivery's wake-up already posted.
+  const long n = static_cast<long>(work.size());
   deliver(std::move(work));
+  out_.fetch_sub(n, std::memory_order_release);
   return true;  // look again: more may have come, or a close
 }
 

@@ -98,8 +98,9 @@ class Handle : public std::enable_shared_from_this<Handle> {
   // The process's shared I/O threads, for tests and benchmarks: how many run now, and at most.
   static int io_threads();
   static int io_threads_max();
-  // True while some handle has work no I/O thread has taken yet.
-  static bool work_waiting();
+  // True while requests submitted by any handle of the process are not yet
+  // delivered back (queued, or being run by an I/O thread).
+  static bool requests_out();
 
  private:
   friend struct io::Worker;
@@ -127,6 +128,8 @@ class Handle : public std::enable_shared_from_this<Handle> {
   bool abandoned_ = false;
   bool finished_ = false;
   std::atomic<int> ref_{-1};
+  // Submitted and not yet delivered or dropped, over every handle (requests_out).
+  static inline std::atomic<long> out_{0};
 
   // Touched only by the I/O thread serving the handle (one at a time).
   int ns_fd_ = -1;  // kept only where SIOCGSKNS is refused (see above); else -1

@@ -12,16 +12,18 @@
 namespace glue {
 
 // After requests are handed to an I/O thread, keeps the event loop from
-// going to sleep in epoll_wait for a moment (an active idle handle makes its
-// poll timeout 0), so a quick answer is picked up at once instead of paying
-// for waking this thread: that wake-up is most of an awaited request's round
-// trip. The loop keeps running timers and I/O meanwhile; the handle is unref'd
-// (it never keeps the process alive) and stops itself kSpinNanos after the
-// last hand-over, or earlier when work sits untaken (tick). One per Node environment (main thread or worker).
+// going to sleep in epoll_wait while their answers are due (an active idle
+// handle makes its poll timeout 0), so an answer is picked up at once instead
+// of paying for waking this thread. On this 2-vCPU VM a sleeping thread's
+// wake-up can take 0.5 ms (the vCPU idles in the hypervisor): an awaited loop
+// in which either side slept paid that on every call (bench/fresh-child,
+// 2026-12-02). The loop keeps running timers and I/O meanwhile; the handle is
+// unref'd (it never keeps the process alive) and stops once nothing is out
+// (Handle::requests_out) or kSpinNanos after the last hand-over. One per Node
+// environment (main thread or worker).
 class Spinner {
  public:
-  static constexpr uint64_t kSpinNanos = 50'000;
-  static constexpr uint64_t kUntakenNanos = 20'000;
+  static constexpr uint64_t kSpinNanos = 1'000'000;
 
   static Spinner* of(Napi::Env env) {
     if (auto* s = env.GetInstanceData<Spinner>()) return s;
@@ -50,18 +52,7 @@ class Spinner {
  private:
   static void tick(uv_idle_t* h) {
     auto* s = static_cast<Spinner*>(h->data);
-    uint64_t now = uv_hrtime();
-    bool stop = now >= s->deadline_;
-    // Work no I/O thread has taken for kUntakenNanos: the thread is waiting
-    // for a CPU (another process, V8's own threads). Polling here would keep
-    // this CPU from it; sleeping lets the scheduler run it here.
-    if (!stop) {
-      if (!nl::Handle::work_waiting()) s->untaken_since_ = 0;
-      else if (s->untaken_since_ == 0) s->untaken_since_ = now;
-      else if (now - s->untaken_since_ > kUntakenNanos) stop = true;
-    }
-    if (stop) {
-      s->untaken_since_ = 0;
+    if (uv_hrtime() >= s->deadline_ || !nl::Handle::requests_out()) {
       uv_idle_stop(h);
       s->active_ = false;
       return;
@@ -80,7 +71,6 @@ class Spinner {
   napi_env env_ = nullptr;
   uv_idle_t idle_{};
   uint64_t deadline_ = 0;
-  uint64_t untaken_since_ = 0;
   bool active_ = false;
 };
 
