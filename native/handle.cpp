@@ -20,7 +20,7 @@
 namespace nl {
 
 // How long an idle I/O thread keeps polling for work before it sleeps (see Pool::take).
-constexpr int kSpinMicros = 60;
+constexpr int kSpinMicros = 250;
 // The shared I/O threads: one per CPU the process may run on, at most this many.
 constexpr int kMaxIoThreads = 4;
 // Their stacks: they run the netlink codecs and small local tasks, nothing deep.
@@ -268,6 +268,7 @@ class Pool {
 
 void Worker::run() {
   tid = static_cast<int>(gettid());
+  pthread_setname_np(pthread_self(), "netplumb-io");  // for top -H, perf, /proc/PID/task/*/comm
   home = ns = thread_ns();
   home_fd = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   Pool& pool = Pool::get();
