@@ -11,6 +11,10 @@
 //   fakeimm  replaces the global setImmediate with one that never runs (as
 //            fake timers installed after the library loaded do), then 2000
 //            Address.add at once: prints { outcome, settled }.
+//   fakemicro replaces the global queueMicrotask with one that never runs
+//            (as jest.useFakeTimers() does by default) before the first
+//            request, then Address.add awaited and 200 at once: prints
+//            { outcome, settled }.
 //   midexit  3000 Address.add; process.exit(0) from the 100th settlement's
 //            continuation, with settlements sliced and requests still held.
 //   workers  4 workers, each firing 3000 Address.add in its own namespace
@@ -95,6 +99,21 @@ async function main(): Promise<void> {
     let settled = 0;
     const all = burst(ns, 2000, () => void settled++);
     const outcome = await Promise.race([all.then(() => 'done'), new Promise((r) => realSetTimeout(() => r('hung'), 10_000))]);
+    console.log(JSON.stringify({ outcome, settled }));
+    process.exit(0);
+  }
+  if (mode === 'fakemicro') {
+    const realSetTimeout = setTimeout;
+    globalThis.queueMicrotask = (() => undefined) as typeof queueMicrotask;
+    let settled = 0;
+    const run = async (): Promise<void> => {
+      const ns = await Namespace.create(name);
+      await ns.loopback.up();
+      await Address.add(ns.loopback, '10.62.255.1/32');
+      settled++;
+      await burst(ns, 200, () => void settled++);
+    };
+    const outcome = await Promise.race([run().then(() => 'done'), new Promise((r) => realSetTimeout(() => r('hung'), 5_000))]);
     console.log(JSON.stringify({ outcome, settled }));
     process.exit(0);
   }

@@ -212,7 +212,7 @@ describe('lifetime edges, in plain-node children', () => {
 
   type Report = Record<string, unknown>;
   const child = (mode: string): ReturnType<typeof runChild<Report>> => {
-    const r = runChild<Report>('pace-edges', [mode, `${prefix}${mode.slice(0, 3)}`], { timeoutMs: 60_000 });
+    const r = runChild<Report>('pace-edges', [mode, `${prefix}${mode.slice(0, 5)}`], { timeoutMs: 60_000 });
     if (r.status !== 0 || r.stderr) console.log(`pace-edges ${mode}: status ${r.status}, signal ${r.signal}\n${r.stdout}\n${r.stderr}`);
     return r;
   };
@@ -236,6 +236,12 @@ describe('lifetime edges, in plain-node children', () => {
     const r = child('fakeimm');
     // On 225edbc: { outcome: 'hung', settled: 64 }: Drain's next slice was handed to the fake.
     expect(r.report).toEqual({ outcome: 'done', settled: 2000 });
+    expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
+  });
+
+  it('a global queueMicrotask faked before the first request (jest.useFakeTimers() fakes it): requests still go', () => {
+    const r = child('fakemicro');
+    expect(r.report).toEqual({ outcome: 'done', settled: 201 });
     expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
   });
 
