@@ -4,9 +4,15 @@
 // so a crashed holder never leaves it taken. Taken without blocking the event
 // loop: the native call never waits (LOCK_NB) and this module polls.
 import * as fs from 'node:fs';
+import { setTimeout as after } from 'node:timers';
 
 import { ErrorCodes as C, NetlinkError, NetplumbError } from './errors';
 import { native } from './native';
+
+// The clock and the timer as this module found them: a test's fake timers
+// replace the globals (Date, setTimeout), and a faked timer that never fired
+// would leave the wait for a lock, freed since, waiting for good.
+const clock = Date.now;
 
 /** netplumb's runtime state: a tmpfs, gone at reboot like the kernel objects it guards. */
 export const RUN_DIR = '/run/netplumb';
@@ -31,7 +37,7 @@ export async function withLock<T>(name: string, what: string, fn: () => Promise<
     madeRunDir = true;
   }
   const path = `${RUN_DIR}/${name}.lock`;
-  const deadline = Date.now() + timeoutMs;
+  const deadline = clock() + timeoutMs;
   let fd: number;
   for (let wait = 0.5; ; wait = Math.min(wait * 2, 16)) {
     const r = native().tryLock(path);
@@ -40,9 +46,9 @@ export async function withLock<T>(name: string, what: string, fn: () => Promise<
       fd = r;
       break;
     }
-    if (Date.now() >= deadline)
+    if (clock() >= deadline)
       throw new NetplumbError(C.LOCK_TIMEOUT, `${what}: the lock ${path} was still held by another process after ${timeoutMs} ms`, { value: path });
-    await new Promise((resolve) => setTimeout(resolve, wait * (0.5 + Math.random())));
+    await new Promise((resolve) => after(resolve, wait * (0.5 + Math.random())));
   }
   try {
     return await fn();

@@ -4,6 +4,8 @@
 // filtering, `ip6 netplumb` for IPv6 NAT), never in anyone else's, and every rule carries a comment (nft's
 // user-data TLV) that says which object it belongs to — `nft list ruleset`
 // shows it, and it is how netplumb finds its rules again.
+import { setTimeout as after } from 'node:timers';
+
 import { ErrorCodes as C, kernel, NetlinkError, NetplumbError, type NativeErrorShape } from './errors';
 import type { NftExpr, NftMsg } from './native';
 import type { Namespace } from './namespace';
@@ -317,7 +319,7 @@ async function transactOnce(ns: Namespace, what: string, plan: (state: NftState)
     } catch (e) {
       if (!(e instanceof NetlinkError) || e.code !== 'ERESTART' || attempt >= MAX_ATTEMPTS) throw e;
       // Another writer committed between our read and our batch: back off a little, at random, and re-plan.
-      await new Promise((r) => setTimeout(r, Math.random() * Math.min(attempt, 10)));
+      await new Promise((r) => after(r, Math.random() * Math.min(attempt, 10))); // node:timers': fake timers do not stall it
     }
   }
 }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
+import { setImmediate as nextTurn } from 'node:timers';
 
 import { addressInfo, type AddressInfo } from './address';
 import { ErrorCodes as C, fromNative, kernel, NetplumbError } from './errors';
@@ -21,6 +22,12 @@ import { neighInfo, type NeighborInfo } from './neighbor';
 import { routeInfo, type RouteInfo } from './route';
 import { ruleInfo, type RuleInfo } from './rule';
 import * as v from './validate';
+
+// The watcher's own scheduling uses node:timers' setImmediate and a resolved
+// promise, not the globals: a test's fake timers replace setImmediate and
+// queueMicrotask, and a snapshot or a refresh scheduled on a fake that never
+// ran was never delivered.
+const resolved = Promise.resolve();
 
 /** One change in a namespace, as the kernel announced it (`ip monitor`). */
 export type WatchEvent =
@@ -240,7 +247,7 @@ export class Watcher extends EventEmitter {
       }
       // Delivered once the caller has its watcher (and its listeners or loop):
       // the changes meanwhile stay in #pending, merged after the state.
-      setImmediate(() => w.#apply(fresh, all, 'synced'));
+      nextTurn(() => w.#apply(fresh, all, 'synced'));
     }
     return w;
   }
@@ -346,7 +353,7 @@ export class Watcher extends EventEmitter {
   #scheduleRefresh(): void {
     if (this.#refreshScheduled || this.#refreshKinds.size === 0) return;
     this.#refreshScheduled = true;
-    queueMicrotask(() => {
+    void resolved.then(() => {
       this.#refreshScheduled = false;
       // Closed; or a dump is running: it calls this again when it is done.
       if (!this.#native || this.#pending) return;
