@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import type * as FsPromises from 'node:fs/promises';
 import { type BrokenEntry, BrokenNamespaceError, ErrorCodes as C, fromNative, kernel, NetlinkError, NetplumbError } from './errors';
 import type * as child_process from 'node:child_process';
@@ -118,7 +119,20 @@ export class Namespace {
     return fd;
   }
 
-  private static async start(mode: 'path' | 'name' | 'create' | 'current' | 'fd' | 'ref', path: string, name: string | undefined, what: string, fd = -1): Promise<Namespace> {
+  /**
+   * Opens (or creates) on an I/O thread. `notFound`: the message of the
+   * NAMESPACE_NOT_FOUND a missing `path` is (ENOENT, ENOTDIR, ESRCH from the
+   * open itself: no separate stat, which took a libuv threadpool round trip,
+   * and starting that pool cost a fresh process about 4 ms).
+   */
+  private static async start(
+    mode: 'path' | 'name' | 'create' | 'current' | 'fd' | 'ref',
+    path: string,
+    name: string | undefined,
+    what: string,
+    fd = -1,
+    notFound?: string,
+  ): Promise<Namespace> {
     let h: NativeHandle;
     try {
       h = mode === 'fd' || mode === 'ref' ? new (native().Handle)(mode, path, fd) : new (native().Handle)(mode, path);
@@ -130,7 +144,7 @@ export class Namespace {
       return new Namespace(h, info, path, name, mode === 'create' ? 'created' : 'opened');
     } catch (e) {
       await h.close().catch(() => undefined);
-      throw e;
+      throw notFound !== undefined && e instanceof NetlinkError && e.syscall === 'open' ? missing(e, path, notFound, mode === 'path') : e;
     }
   }
 
@@ -149,9 +163,9 @@ export class Namespace {
   static async open(name: string): Promise<Namespace> {
     v.namespaceName(name);
     const path = `${NETNS_RUN_DIR}/${name}`;
-    await mustExist(path, `no namespace named ${v.describe(name)} in ${NETNS_RUN_DIR}`, true);
+    mustExist(path, `no namespace named ${v.describe(name)} in ${NETNS_RUN_DIR}`, true);
     try {
-      return await Namespace.start('name', path, name, `namespace ${name}`);
+      return await Namespace.start('name', path, name, `namespace ${name}`, -1, `no namespace named ${v.describe(name)} in ${NETNS_RUN_DIR}`);
     } catch (e) {
       // The checks were made on the opened fd; now say what the entry is.
       if (e instanceof NetlinkError && (e.code === 'ELOOP' || (e.code === 'EINVAL' && /^(fstatfs|ioctl)$/.test(e.syscall)))) {
@@ -166,15 +180,14 @@ export class Namespace {
   static async fromPid(pid: number): Promise<Namespace> {
     v.pid(pid);
     const path = `/proc/${pid}/ns/net`;
-    await mustExist(path, `no process ${pid}`);
-    return Namespace.start('path', path, undefined, `namespace of pid ${pid}`);
+    mustExist(path, `no process ${pid}`);
+    return Namespace.start('path', path, undefined, `namespace of pid ${pid}`, -1, `no process ${pid}`);
   }
 
   /** A namespace by its file: /proc/PID/ns/net, /var/run/docker/netns/ID, a bind mount... */
   static async fromPath(path: string): Promise<Namespace> {
     v.path(path);
-    await mustExist(path, `no such file ${path}`);
-    return Namespace.start('path', path, undefined, `namespace ${path}`);
+    return Namespace.start('path', path, undefined, `namespace ${path}`, -1, `no such file ${path}`);
   }
 
   /**
@@ -267,7 +280,7 @@ export class Namespace {
   static async delete(name: string): Promise<void> {
     v.namespaceEntry(name);
     const path = `${NETNS_RUN_DIR}/${name}`;
-    await mustExist(path, `no namespace named ${v.describe(name)} in ${NETNS_RUN_DIR}`, true);
+    mustExist(path, `no namespace named ${v.describe(name)} in ${NETNS_RUN_DIR}`, true);
     await kernel(native().removeNamespace(path), `namespace ${v.describe(name)}`);
   }
 
@@ -501,10 +514,31 @@ function describeEntry(entry: BrokenEntry, e: NetlinkError): string {
   }
 }
 
-async function mustExist(path: string, what: string, entry = false): Promise<void> {
+/**
+ * The error of an open that failed because `path` is not there (or is not a
+ * usable path): what mustExist says of the same path. ELOOP is a symbolic
+ * link loop only where links are followed (`follows`); a /run/netns entry's
+ * link is refused as such by Namespace.open. Anything else: `e` as it is.
+ */
+function missing(e: NetlinkError, path: string, what: string, follows: boolean): Error {
+  if (e.code === 'ENOENT' || e.code === 'ENOTDIR' || e.code === 'ESRCH') return new NetplumbError(C.NAMESPACE_NOT_FOUND, what, { value: path, cause: e });
+  if (e.code === 'ENAMETOOLONG' || (e.code === 'ELOOP' && follows))
+    return new NetplumbError(C.INVALID_PATH, `${what}: ${e.code === 'ELOOP' ? 'too many symbolic links' : 'name too long'}`, { value: path, cause: e });
+  return e;
+}
+
+/**
+ * Throws NAMESPACE_NOT_FOUND (or INVALID_PATH) unless `path` exists. Only for
+ * /proc/PID/ns/net and /run/netns entries: in-memory filesystems, where a
+ * synchronous stat never waits for I/O, and no libuv threadpool is started
+ * for it (about 4 ms in a fresh process). Any other path (fromPath) is
+ * checked by the open itself, on an I/O thread (see missing()).
+ */
+function mustExist(path: string, what: string, entry = false): void {
   try {
     // A /run/netns entry is looked at, not followed: a dangling symbolic link exists.
-    await (entry ? fsp().lstat(path) : fsp().stat(path));
+    if (entry) fs.lstatSync(path);
+    else fs.statSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ESRCH')

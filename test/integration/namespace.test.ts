@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Link, Namespace, NetlinkError, NetplumbError, VethPair } from '../../lib';
 import { fdCount, ip, ipj, oracle, uniq } from '../helpers/oracle';
+import { runChild } from '../helpers/child';
 import { NsTracker, nsInode, oracleNames, rejectionOf, unusedPid } from '../helpers/ns-link';
 
 const t = new NsTracker();
@@ -135,6 +136,31 @@ describe('Namespace.fromPid / fromPath / current', () => {
     const e = await rejectionOf(Namespace.fromPid(pid));
     expect(e).toBeInstanceOf(NetplumbError);
     expect(e.code).toBe('ERR_NAMESPACE_NOT_FOUND');
+  });
+
+  it('fromPath of a missing file, a symbolic link loop, a missing directory: NetplumbErrors, as from a stat', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'netplumb-'));
+    fs.symlinkSync(path.join(dir, 'loop-b'), path.join(dir, 'loop-a'));
+    fs.symlinkSync(path.join(dir, 'loop-a'), path.join(dir, 'loop-b'));
+    fs.writeFileSync(path.join(dir, 'file'), '');
+    try {
+      const got = async (p: string) => {
+        const e = await rejectionOf(Namespace.fromPath(p));
+        return { netplumb: e instanceof NetplumbError && !(e instanceof NetlinkError), code: e.code, message: e.message };
+      };
+      expect(await got(path.join(dir, 'none'))).toEqual({ netplumb: true, code: 'ERR_NAMESPACE_NOT_FOUND', message: `no such file ${dir}/none` });
+      expect(await got(path.join(dir, 'file', 'below'))).toMatchObject({ netplumb: true, code: 'ERR_NAMESPACE_NOT_FOUND' });
+      expect(await got(path.join(dir, 'loop-a'))).toEqual({ netplumb: true, code: 'ERR_INVALID_PATH', message: `no such file ${dir}/loop-a: too many symbolic links` });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('opening namespaces loads no fs/promises and takes no threadpool trip (the first fromPath of a process cost 4-5 ms)', async () => {
+    const ns = await t.create('opc');
+    const r = runChild<{ loaded: boolean; missing: string }>('open-cost', [ns.name as string]);
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(r.report).toEqual({ loaded: false, missing: 'ERR_NAMESPACE_NOT_FOUND' });
   });
 
   it('fromPath of a regular file is refused by the kernel (EINVAL: not a network namespace)', async () => {
