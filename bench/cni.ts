@@ -123,7 +123,7 @@ export async function w5(ctx: Ctx): Promise<void> {
     // network's MASQUERADE too). Removed here so that W6 does not run beside it: with it,
     // Go's address deletes in W6 took 46-160 µs/op against 30-109 without (each IPv4
     // address delete then queues a conntrack walk, nf_ct_iterate_cleanup, on a kworker).
-    for (const t of [['ip', 'netplumb'], ['ip', 'nat'], ['ip6', 'nat']]) spawnSync('nft', ['delete', 'table', ...t]);
+    for (const t of [['ip', 'netplumb'], ['ip6', 'netplumb'], ['ip', 'nat'], ['ip6', 'nat']]) spawnSync('nft', ['delete', 'table', ...t]);
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }

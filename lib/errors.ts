@@ -170,6 +170,9 @@ function missingCapability(e: NativeErrorShape): string | undefined {
   if (/^(setns|unshare|mount|umount2)$/.test(e.syscall))
     return 'needs CAP_SYS_ADMIN (entering, creating or mounting network namespaces)';
   if (e.detail?.startsWith('/proc/sys/')) return 'needs CAP_NET_ADMIN in the namespace to change its sysctls (run as root)';
+  // A namespace file elsewhere (fromPath, fromPid): another process's needs ptrace access to it.
+  if (e.syscall === 'open' && e.detail !== undefined && e.detail.startsWith('/') && !e.detail.startsWith('/run/netns/'))
+    return "needs read access to the namespace file (another process's: root, or its user with ptrace access)";
   if (e.syscall === 'open' || e.syscall === 'mkdir' || e.syscall === 'unlink')
     return 'needs write access to /run/netns (root) and CAP_SYS_ADMIN';
   if (/^(RTM_|NFT_|NFNL_|socket|bind|sendmsg|write)/.test(e.syscall))

@@ -4,15 +4,17 @@
 // so a crashed holder never leaves it taken. Taken without blocking the event
 // loop: the native call never waits (LOCK_NB) and this module polls.
 import * as fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as after } from 'node:timers';
 
 import { ErrorCodes as C, NetlinkError, NetplumbError } from './errors';
 import { native } from './native';
 
-// The clock and the timer as this module found them: a test's fake timers
-// replace the globals (Date, setTimeout), and a faked timer that never fired
-// would leave the wait for a lock, freed since, waiting for good.
-const clock = Date.now;
+// The clock and the timer of node:perf_hooks and node:timers, not the
+// globals: a test's fake timers replace those (Date, performance, setTimeout),
+// and a faked timer that never fired would leave the wait for a lock, freed
+// since, waiting for good (a faked clock, its timeout never reached).
+const clock = (): number => performance.now();
 
 /** netplumb's runtime state: a tmpfs, gone at reboot like the kernel objects it guards. */
 export const RUN_DIR = '/run/netplumb';

@@ -13,10 +13,11 @@
 // other request (a link, a rule, close()) first lets everything waiting go
 // (the addon calls catchUp() before it makes one: Handle.pace in native.ts).
 //
-// setImmediate (node:timers') and the clock are taken when this module loads:
-// a test's fake timers (jest.useFakeTimers, sinon) replace the globals, and a
-// faked setImmediate that never ran would leave the held requests, and every
-// call after them, waiting for good.
+// setImmediate and the clock are node:timers' and node:perf_hooks', not the
+// globals: a test's fake timers (jest.useFakeTimers, sinon) replace those, and
+// a faked setImmediate that never ran would leave the held requests, and
+// every call after them, waiting for good.
+import { performance } from 'node:perf_hooks';
 import * as timers from 'node:timers';
 
 /** Synchronous request work allowed per turn of the event loop, ms. */

@@ -350,10 +350,12 @@ void Handle::submit(std::vector<std::unique_ptr<Request>>&& rs) {
         for (; queued < rs.size(); ++queued) queue_.push_back(std::move(rs[queued]));
       } catch (...) {
       }
+      // Counted under the lock: a thread serving this handle cannot deliver
+      // (and count out) these before they are counted in.
+      out_.fetch_add(static_cast<long>(queued), std::memory_order_release);
       if (queued > 0 && !scheduled_) scheduled_ = wake = true;
     }
   }
-  out_.fetch_add(static_cast<long>(queued), std::memory_order_release);
   if (wake) schedule();
   if (queued == rs.size()) return;
   Batch b;

@@ -14,10 +14,10 @@ namespace glue {
 // After requests are handed to an I/O thread, keeps the event loop from
 // going to sleep in epoll_wait while their answers are due (an active idle
 // handle makes its poll timeout 0), so an answer is picked up at once instead
-// of paying for waking this thread. On this 2-vCPU VM a sleeping thread's
-// wake-up can take 0.5 ms (the vCPU idles in the hypervisor): an awaited loop
-// in which either side slept paid that on every call (bench/fresh-child,
-// 2026-12-02). The loop keeps running timers and I/O meanwhile; the handle is
+// of paying for waking this thread. On a VM a sleeping thread's wake-up can
+// take half a millisecond (the idle vCPU halts in the hypervisor), and an
+// awaited loop in which either side slept paid that on every call (measured in
+// docs/ARCHITECTURE.md). The loop keeps running timers and I/O meanwhile; the handle is
 // unref'd (it never keeps the process alive) and stops once nothing is out
 // (Handle::requests_out) or kSpinNanos after the last hand-over. One per Node
 // environment (main thread or worker).

@@ -6,6 +6,7 @@
 #include <napi.h>
 
 #include <algorithm>
+#include <exception>
 #include <memory>
 #include <vector>
 
@@ -104,11 +105,19 @@ class Stager : public std::enable_shared_from_this<Stager> {
   void run() {
     scheduled_ = false;
     taking_.swap(clients_);  // both keep their capacity: no allocation per turn
+    // Every client is flushed and unlisted even if one throws (a client left
+    // listed would never be queued again: its requests would stay staged).
+    std::exception_ptr first;
     for (Client* c : taking_) {
       c->listed = false;
-      c->flush_staged();
+      try {
+        c->flush_staged();
+      } catch (...) {
+        if (!first) first = std::current_exception();
+      }
     }
     taking_.clear();
+    if (first) std::rethrow_exception(first);
   }
 
  private:
