@@ -1,7 +1,7 @@
-// Opening namespaces in a fresh process takes no trip through libuv's
-// threadpool and loads no fs/promises (an fs.promises stat before each open
-// made the first fromPath of a process cost 4-5 ms, most of it loading that
-// module), run by test/integration/namespace.test.ts in a plain node on dist/.
+// Opening namespaces in a fresh process loads no fs/promises (an fs.promises
+// stat before each open made the first fromPath of a process cost 4-5 ms,
+// most of it loading that module), run by test/integration/namespace.test.ts
+// in a plain node on dist/.
 //
 // argv: NAME (a namespace under /run/netns)
 // Prints { loaded }: whether Node's internal fs/promises module was loaded

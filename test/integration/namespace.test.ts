@@ -156,7 +156,7 @@ describe('Namespace.fromPid / fromPath / current', () => {
     }
   });
 
-  it('opening namespaces loads no fs/promises and takes no threadpool trip (the first fromPath of a process cost 4-5 ms)', async () => {
+  it('opening namespaces loads no fs/promises (the first fromPath of a process cost 4-5 ms with its stat)', async () => {
     const ns = await t.create('opc');
     const r = runChild<{ loaded: boolean; missing: string }>('open-cost', [ns.name as string]);
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });

@@ -118,10 +118,15 @@ describe('several processes connecting to one network', () => {
     const kills = await Promise.all(
       Array.from({ length: 8 }, (_, p) => {
         prefixes.push(`${tag}${p}c`);
-        return runConnectRace([H, 'sk0', '10.81.0.0/16', `${tag}${p}c`, '25', String(32000 + p * 100)], 20 + Math.random() * 250);
+        return runConnectRace([H, 'sk0', '10.81.0.0/16', `${tag}${p}c`, '25', String(32000 + p * 100)], 20 + Math.random() * 150);
       }),
     );
-    expect(kills.every((k) => k.signal === 'SIGKILL')).toBe(true);
+    // Most are killed mid-way; one that finished its 25 connects first (they got faster) exits
+    // normally, and its containers, gone too, are pruned like the others'.
+    const killed = kills.filter((k) => k.signal === 'SIGKILL').length;
+    console.log(`shared-network: ${killed} of 8 connecting processes SIGKILLed mid-way`);
+    expect(kills.every((k) => k.signal === 'SIGKILL' || (k.signal === null && k.report?.errors.length === 0))).toBe(true);
+    expect(killed).toBeGreaterThanOrEqual(4);
     // One more container that dies without disconnect, deterministically with a UDP port and flows.
     const dead = await Namespace.create(`${tag}9c0`);
     prefixes.push(`${tag}9c`);

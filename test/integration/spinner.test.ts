@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import { Namespace, Route, VethPair, type Link } from '../../lib';
 import { inSandbox, uniq } from '../helpers/oracle';
+import { quietKernel } from '../helpers/quiet';
 
 if (!inSandbox()) throw new Error('integration tests must run inside `netplumb sandbox` as root');
 
@@ -30,6 +31,9 @@ const ipOf = (i: number): string => `10.${70 + (i >> 16)}.${(i >> 8) & 255}.${i 
 beforeAll(async () => {
   ns = await Namespace.create(NS);
   link = (await VethPair.create('sp0', { namespace: ns, peerName: 'sp0p', up: true, peerUp: true })).link;
+  // What the previous test files left for the kernel to clean up would show here as sleeps.
+  const waited = await quietKernel(link);
+  if (waited > 100) console.log(`spinner: waited ${waited.toFixed(0)} ms for a quiet kernel`);
 });
 
 afterAll(async () => {
