@@ -9,8 +9,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Address, Namespace } from '../lib';
+import { Namespace } from '../lib';
 import { isolation } from '../lib/testing/isolation';
+import { quietKernel } from '../test/helpers/quiet';
 import { ensureFloor, median, now, Results, ROOT, run, type Series } from './util';
 import {
   type Ctx, eventLoop, type GapResult, memory, type MemResult, w1, W1_N, W1_N_FORK, w2, W2_N, W2_N_FORK, w3, W3_N, w4, W4_PAIRS, W4_ROUTES,
@@ -65,35 +66,6 @@ function table(head: string[], rows: string[][]): string {
   return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n');
 }
 
-/**
- * Waits (at most 20 s) until an address add+delete on the host namespace's
- * loopback, a request that takes RTNL, answers within 0.5 ms three times in a
- * row. Returns how long it waited and the probes' times.
- */
-async function quiet(host: Namespace): Promise<{ waitedMs: number; probesUs: number[] }> {
-  const t0 = now();
-  const probes: number[] = [];
-  const lo = await host.link('lo');
-  let fast = 0;
-  const probe = '127.254.254.254/32';
-  await Address.delete(lo, probe).catch(() => undefined); // left by a killed run
-  while (fast < 3 && now() - t0 < 20_000) {
-    const t = now();
-    await Address.add(lo, probe);
-    try {
-      await Address.delete(lo, probe);
-    } catch (e) {
-      await Address.delete(lo, probe).catch(() => undefined);
-      throw e;
-    }
-    const us = (now() - t) * 1000;
-    probes.push(us);
-    fast = us < 500 ? fast + 1 : 0;
-    if (fast < 3) await new Promise((r) => setTimeout(r, us < 500 ? 1 : 50));
-  }
-  return { waitedMs: now() - t0, probesUs: probes.length > 8 ? [...probes.slice(0, 4), ...probes.slice(-4)] : probes };
-}
-
 async function main(): Promise<void> {
   const started = now();
   ensureFloor();
@@ -108,7 +80,7 @@ async function main(): Promise<void> {
     // The kernel finishes deleting the previous workload's namespaces in the
     // background (cleanup_net holds RTNL): wait until it is done, so that a
     // workload is not timed against the last one's clean-up.
-    const q = await quiet(host);
+    const q = await quietKernel(await host.link('lo'));
     ctx.log(`${name}... (waited ${q.waitedMs.toFixed(0)} ms for a quiet kernel: probes ${q.probesUs.map((x) => x.toFixed(0)).join(', ')} µs)`);
     const t = now();
     await fn();

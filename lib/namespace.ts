@@ -144,7 +144,7 @@ export class Namespace {
       return new Namespace(h, info, path, name, mode === 'create' ? 'created' : 'opened');
     } catch (e) {
       await h.close().catch(() => undefined);
-      throw notFound !== undefined && e instanceof NetlinkError && e.syscall === 'open' ? missing(e, path, notFound, mode === 'path') : e;
+      throw (notFound !== undefined && e instanceof NetlinkError && e.syscall === 'open' && missing(e.code, path, notFound, mode === 'path', e)) || e;
     }
   }
 
@@ -515,16 +515,16 @@ function describeEntry(entry: BrokenEntry, e: NetlinkError): string {
 }
 
 /**
- * The error of an open that failed because `path` is not there (or is not a
- * usable path): what mustExist says of the same path. ELOOP is a symbolic
- * link loop only where links are followed (`follows`); a /run/netns entry's
- * link is refused as such by Namespace.open. Anything else: `e` as it is.
+ * The NetplumbError of a path that is not there (ENOENT, ENOTDIR, ESRCH) or is
+ * not a usable path (ENAMETOOLONG; ELOOP where links are followed: a
+ * /run/netns entry's link is refused as such by Namespace.open), from a stat
+ * or from the open itself; undefined for any other errno.
  */
-function missing(e: NetlinkError, path: string, what: string, follows: boolean): Error {
-  if (e.code === 'ENOENT' || e.code === 'ENOTDIR' || e.code === 'ESRCH') return new NetplumbError(C.NAMESPACE_NOT_FOUND, what, { value: path, cause: e });
-  if (e.code === 'ENAMETOOLONG' || (e.code === 'ELOOP' && follows))
-    return new NetplumbError(C.INVALID_PATH, `${what}: ${e.code === 'ELOOP' ? 'too many symbolic links' : 'name too long'}`, { value: path, cause: e });
-  return e;
+function missing(code: string | undefined, path: string, what: string, follows: boolean, cause: unknown): NetplumbError | undefined {
+  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ESRCH') return new NetplumbError(C.NAMESPACE_NOT_FOUND, what, { value: path, cause });
+  if (code === 'ENAMETOOLONG' || (code === 'ELOOP' && follows))
+    return new NetplumbError(C.INVALID_PATH, `${what}: ${code === 'ELOOP' ? 'too many symbolic links' : 'name too long'}`, { value: path, cause });
+  return undefined;
 }
 
 /**
@@ -540,11 +540,8 @@ function mustExist(path: string, what: string, entry = false): void {
     if (entry) fs.lstatSync(path);
     else fs.statSync(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ESRCH')
-      throw new NetplumbError(C.NAMESPACE_NOT_FOUND, what, { value: path, cause: e });
-    if (code === 'ENAMETOOLONG' || code === 'ELOOP')
-      throw new NetplumbError(C.INVALID_PATH, `${what}: ${code === 'ELOOP' ? 'too many symbolic links' : 'name too long'}`, { value: path, cause: e });
+    const known = missing((e as NodeJS.ErrnoException).code, path, what, true, e);
+    if (known) throw known;
     const errno = (e as NodeJS.ErrnoException).errno;
     if (typeof errno === 'number') throw new NetlinkError({ native: true, errno, syscall: 'stat', detail: path }, what);
     throw e;

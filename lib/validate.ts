@@ -86,10 +86,11 @@ export function namespaceEntry(v: unknown, argument = 'name'): string {
 }
 
 export function path(v: unknown, argument = 'path'): string {
-  if (typeof v !== 'string' || v.length === 0 || v.includes('\0') || Buffer.byteLength(v) > 4095)
+  const bytes = typeof v === 'string' ? Buffer.byteLength(v) : 0;
+  if (typeof v !== 'string' || v.length === 0 || v.includes('\0') || bytes > 4095)
     throw new NetplumbError(C.INVALID_PATH, `invalid path ${describe(v)}`, { value: v, argument });
   // NAME_MAX: the kernel's ENAMETOOLONG for one component, said before any system call.
-  if (Buffer.byteLength(v) > 255 && v.split('/').some((c) => Buffer.byteLength(c) > 255))
+  if (bytes > 255 && v.split('/').some((c) => Buffer.byteLength(c) > 255))
     throw new NetplumbError(C.INVALID_PATH, `invalid path ${describe(v)}: a component is longer than 255 bytes`, { value: v, argument });
   return v;
 }

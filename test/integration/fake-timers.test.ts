@@ -12,8 +12,9 @@ afterEach(() => {
   jest.useRealTimers();
 });
 
-const realTimeout = (ms: number): Promise<'hung'> =>
-  new Promise((r) => jest.requireActual<typeof import('node:timers')>('node:timers').setTimeout(() => r('hung'), ms));
+/** node:timers' setTimeout: the one fake timers leave alone. */
+const real = jest.requireActual<typeof import('node:timers')>('node:timers');
+const realTimeout = (ms: number): Promise<'hung'> => new Promise((r) => real.setTimeout(() => r('hung'), ms));
 
 it('a wait for a busy lock ends once it is free, with fake timers installed', async () => {
   const name = uniq('fakelock');
@@ -32,13 +33,10 @@ it('a wait for a busy lock ends once it is free, with fake timers installed', as
     order.push('waiter');
   });
   // The holder lets go after the waiter's first try (real time: the clock is faked).
-  await new Promise((r) => jest.requireActual<typeof import('node:timers')>('node:timers').setTimeout(r, 50));
+  await new Promise((r) => real.setTimeout(r, 50));
   release();
   await holder;
-  const outcome = await Promise.race([
-    waiter.then(() => 'done'),
-    new Promise((r) => jest.requireActual<typeof import('node:timers')>('node:timers').setTimeout(() => r('hung'), 5_000)),
-  ]);
+  const outcome = await Promise.race([waiter.then(() => 'done'), realTimeout(5_000)]);
   expect({ outcome, order }).toEqual({ outcome: 'done', order: ['waiter'] });
 });
 
