@@ -3,7 +3,6 @@
 // time, and settles their promises as the thread delivers them.
 #include "handle_wrap.hpp"
 
-#include <fcntl.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -31,29 +30,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
   HandleWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<HandleWrap>(info) {
     Napi::Env env = info.Env();
     stager_ = static_cast<Stager*>(info.Data())->shared_from_this();
-    if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString())
-      throw Napi::TypeError::New(env, "Handle(mode, path)");
-    std::string mode = info[0].As<Napi::String>();
-    bool by_fd = mode == "fd" || mode == "ref";
-    if (by_fd && !info[2].IsNumber()) throw Napi::TypeError::New(env, "Handle('fd' | 'ref', what, fd)");
-    auto open = guard_throw(env, "open", [&] {
-      auto o = std::make_unique<nl::OpenRequest>();
-      o->op = "open";
-      o->path = info[1].As<Napi::String>();
-      return o;
-    });
-    if (mode == "fd") {
-      open->pinned_fd = fcntl(info[2].As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 0);
-      if (open->pinned_fd < 0) throw native_exception(env, nl::dup_fd_error(errno, "the namespace's fd"));
-    } else if (mode == "ref") {
-      nl::Error err;
-      open->pinned_fd = nl::namespace_fd(info[2].As<Napi::Number>().Int32Value(), "the namespace's handle", &err);
-      if (open->pinned_fd < 0) throw native_exception(env, err);
-    }
-    if (mode == "create") open->mode = nl::OpenRequest::Mode::Create;
-    else if (mode == "current") open->mode = nl::OpenRequest::Mode::Current;
-    else open->mode = nl::OpenRequest::Mode::Path;
-    open->nofollow = mode == "name";  // a /run/netns entry: never follow a symbolic link
+    std::unique_ptr<nl::OpenRequest> open = make_open(info);
 
     std::unique_ptr<std::shared_ptr<Bridge>> keep;
     guard_throw(env, "open", [&] {
@@ -242,16 +219,6 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
       auto req = K::make(info, &err);
       return Submit(info.Env(), std::move(req), err, &settle<K>);
     });
-  }
-
-  static void settle_open(Napi::Env env, nl::Request& r, Napi::Promise::Deferred& d) {
-    if (r.error) return d.Reject(from_error(env, *r.error));
-    auto& o = static_cast<nl::OpenRequest&>(r);
-    auto res = Napi::Object::New(env);
-    res.Set("ref", o.ref);
-    res.Set("dev", static_cast<double>(o.id.dev));
-    res.Set("ino", static_cast<double>(o.id.ino));
-    d.Resolve(res);
   }
 
   // ready(): the open's promise. Called once (Namespace.start): the reference

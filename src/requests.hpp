@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "../native/ct/conntrack.hpp"
+#include "../native/handle.hpp"
 #include "../native/local.hpp"
 #include "../native/nft/nft.hpp"
 #include "../native/nft/ruleset.hpp"
@@ -158,6 +159,10 @@ using Requests = KindList<LinkReq, AddrReq, RouteReq, RouteMultipathReq, BrPortR
 // resolves with K::result. HandleWrap keeps this function with each pending
 // request (chosen when it was made, so no dispatch on a kind afterwards).
 using SettleFn = void (*)(Napi::Env, nl::Request&, Napi::Promise::Deferred&);
+// The handle's opening (nl::OpenRequest), from new Handle(mode, path | what,
+// fd?)'s arguments (handle_wrap.cc); it resolves with { ref, dev, ino }.
+std::unique_ptr<nl::OpenRequest> make_open(const Napi::CallbackInfo& info);
+void settle_open(Napi::Env env, nl::Request& r, Napi::Promise::Deferred& d);
 template <class K>
 void settle(Napi::Env env, nl::Request& r, Napi::Promise::Deferred& d) {
   auto& req = static_cast<typename K::Req&>(r);
