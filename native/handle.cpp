@@ -369,6 +369,43 @@ void Handle::submit(std::vector<std::unique_ptr<Request>>&& rs) {
   deliver(std::move(b));
 }
 
+bool Handle::run_here(Request& r) {
+  if (r.dump || r.local) return false;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    // Not scheduled: the open has run (start() schedules it), and no I/O
+    // thread serves the handle. Claimed here, none will until released.
+    if (scheduled_ || closing_ || !ok_ || !sock_ || head_ != queue_.size()) return false;
+    scheduled_ = true;
+  }
+  try {
+    Request* one[] = {&r};
+    transact(*sock_, one);
+  } catch (...) {
+    // Out of memory: as on an I/O thread (serve), the outcome is unknown.
+    int e = error_of_current_exception("transact").err;
+    if (!r.done) {
+      r.done = true;
+      try {
+        r.error = Error::sys(e, r.op, "failed on the JS thread; the request's outcome is unknown");
+      } catch (...) {
+        r.error.emplace();
+        r.error->err = e;
+      }
+    }
+  }
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    // Only the caller's own thread submits or closes, so nothing should have
+    // come meanwhile; if it did, an I/O thread takes it from here.
+    wake = head_ != queue_.size() || closing_;
+    if (!wake) scheduled_ = false;
+  }
+  if (wake) schedule();
+  return true;
+}
+
 void Handle::close() {
   bool wake = false;
   {

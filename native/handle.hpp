@@ -83,6 +83,13 @@ class Handle : public std::enable_shared_from_this<Handle> {
 
   // Queues requests (what one turn of JS asked): one lock, at most one wake-up of an I/O thread.
   void submit(std::vector<std::unique_ptr<Request>>&& rs);
+  // Runs r on the calling thread, now, when the handle is idle (open, nothing
+  // queued, no thread serving it): sends it and reads its reply before
+  // returning, r->done set. False, r untouched, when the handle is busy, not
+  // open yet, or closing: submit it instead. Only for requests the kernel
+  // answers inside sendmsg (rtnetlink's address and route requests): the
+  // caller waits for the kernel's own work and nothing else.
+  bool run_here(Request& r);
   // Lets queued requests finish, then closes the socket and the namespace
   // fd. Requests submitted afterwards fail with EBADF.
   void close();

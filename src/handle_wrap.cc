@@ -217,7 +217,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
       if constexpr (!paced<K>) stager_->catch_up();
       nl::Error err;
       auto req = K::make(info, &err);
-      return Submit(info.Env(), std::move(req), err, &settle<K>);
+      return Submit(info.Env(), std::move(req), err, &settle<K>, paced<K>);
     });
   }
 
@@ -253,12 +253,14 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
     return Napi::Number::New(info.Env(), static_cast<double>(pending_.size()));
   }
 
-  Napi::Value Submit(Napi::Env env, std::unique_ptr<nl::Request> req, const nl::Error& err, SettleFn settle) {
+  Napi::Value Submit(Napi::Env env, std::unique_ptr<nl::Request> req, const nl::Error& err, SettleFn settle, bool here) {
     auto d = Napi::Promise::Deferred::New(env);
     if (!req) {
       d.Reject(from_error(env, err));
     } else if (closed_) {
       d.Reject(from_error(env, nl::Error::sys(EBADF, req->op, "the namespace handle is closed")));
+    } else if (Spinner::Here how = here ? RunHere(env, *req) : Spinner::Here::No; how != Spinner::Here::No) {
+      if (how == Spinner::Here::Now || !SettleHereLater(env, req, d, settle)) InFlight::settle(env, *req, d, settle, nullptr);
     } else {
       // Whatever can fail for memory comes first: once tracked, the request
       // is staged without allocating (a tracked request that was not staged
@@ -268,6 +270,32 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
       Stage(env, std::move(req));
     }
     return d.Promise();
+  }
+
+  // An address or route request runs on this thread when nothing of its
+  // handle is out, staged or in flight (a staged request is tracked): it
+  // never overtakes one asked before it (Spinner::here).
+  Spinner::Here RunHere(Napi::Env env, nl::Request& r) {
+    Spinner::Here how = spinner_ && pending_.empty() && !stager_->burst() ? spinner_->here() : Spinner::Here::No;
+    const uint64_t t0 = uv_hrtime();
+    if (how == Spinner::Here::No || !handle_->run_here(r)) return Spinner::Here::No;
+    spinner_->here_ran(uv_hrtime() - t0);
+    stager_->ran_here(env);
+    return how;
+  }
+  // A request that ran here, settled by Drain from setImmediate (as if the
+  // I/O thread had delivered it). False, nothing changed, without memory.
+  bool SettleHereLater(Napi::Env env, std::unique_ptr<nl::Request>& req, Napi::Promise::Deferred d, SettleFn settle) {
+    try {
+      std::lock_guard<std::mutex> lk(bridge_->mu);
+      bridge_->done.reserve(bridge_->done.size() + 1);
+      track(env, req.get(), d, settle);
+      bridge_->done.push_back(std::move(req));
+    } catch (...) {
+      return false;
+    }
+    SettleLater(env);
+    return true;
   }
 
   // Requests made during one turn of JS are handed to the I/O thread together,

@@ -29,9 +29,15 @@ class InFlight {
     Napi::Promise::Deferred d = it->second.d;
     SettleFn fn = it->second.settle;
     map_.erase(it);
+    settle(env, r, d, fn, failure);
+  }
+  // Settles r, never tracked (it ran on the JS thread): as above. With no
+  // `failure` to keep it in, a JS exception settling it is thrown.
+  static void settle(Napi::Env env, nl::Request& r, Napi::Promise::Deferred& d, SettleFn fn, std::string* failure) {
     try {
       fn(env, r, d);
     } catch (const Napi::Error& e) {
+      if (!failure) throw;
       if (failure->empty()) *failure = std::string("netplumb: settling a request failed: ") + e.what();
     } catch (...) {
       // Out of memory converting the result: the request fails, typed.

@@ -6,6 +6,8 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <string_view>
 
 #include "../native/handle.hpp"
 
@@ -31,14 +33,56 @@ class Spinner {
     if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) return nullptr;
     auto* s = new Spinner();
     uv_idle_init(loop, &s->idle_);
-    s->idle_.data = s;
+    uv_prepare_init(loop, &s->turn_);
+    s->idle_.data = s->turn_.data = s;
     uv_unref(reinterpret_cast<uv_handle_t*>(&s->idle_));
+    uv_unref(reinterpret_cast<uv_handle_t*>(&s->turn_));
+    const char* here = getenv("NETPLUMB_HERE");
+    s->here_off_ = here && std::string_view(here) == "0";
     s->env_ = env;
     env.SetInstanceData<Spinner, &Spinner::forget>(s);
     // When the environment goes away (process exit, a worker ending), the
     // handle is closed while its loop still runs, and the close frees the Spinner.
     napi_add_env_cleanup_hook(env, &Spinner::cleanup, s);
     return s;
+  }
+
+  // Whether an address or route request runs on the JS thread now
+  // (HandleWrap::RunHere), its reply read before the call returns: an awaited
+  // call then costs the kernel's work and no hand-off to an I/O thread and
+  // back. Settled at once for kHereBudgetNanos from the first one of a turn
+  // of the event loop; the next one is settled from setImmediate (an awaited
+  // loop whose calls settle at once would otherwise never let timers and I/O
+  // run), and the calls made while it waits are staged as before (a loop
+  // building a Promise.all: the rest of the burst goes to an I/O thread, for
+  // one sendmsg). None for 250 ms after one that took over kHereSlowNanos
+  // (the kernel waited, e.g. for the RTNL lock another process held: that call
+  // held the event loop as long), twice as long after each further slow one
+  // in a row, up to 30 s. NETPLUMB_HERE=0 turns it off.
+  enum class Here { No, Now, Later };
+  static constexpr uint64_t kHereBudgetNanos = 1'000'000;
+  static constexpr uint64_t kHereSlowNanos = 5'000'000;
+  static constexpr uint64_t kHereOffNanos = 250'000'000, kHereOffMaxNanos = 30'000'000'000;
+  Here here() {
+    if (here_off_) return Here::No;
+    const uint64_t now = uv_hrtime();
+    if (off_until_ != 0 && now < off_until_) return Here::No;
+    if (!turn_watched_) {  // the first of this turn: the prepare handle marks its end
+      uv_prepare_start(&turn_, &Spinner::turned);
+      turn_watched_ = true;
+      turn_start_ = now;
+    }
+    return now - turn_start_ < kHereBudgetNanos ? Here::Now : Here::Later;
+  }
+  // After a request ran here for `nanos`.
+  void here_ran(uint64_t nanos) {
+    if (nanos <= kHereSlowNanos) {
+      off_until_ = 0;
+      off_for_ = kHereOffNanos;
+      return;
+    }
+    off_until_ = uv_hrtime() + off_for_;
+    off_for_ = off_for_ * 2 > kHereOffMaxNanos ? kHereOffMaxNanos : off_for_ * 2;
   }
 
   void extend() {
@@ -61,17 +105,34 @@ class Spinner {
     // own work on a busy machine), let whoever else is runnable go first.
     sched_yield();
   }
+  // The loop is about to poll for I/O: the turn that ran requests here has
+  // ended (a setImmediate queued in it runs after this, in a new one).
+  static void turned(uv_prepare_t* h) {
+    uv_prepare_stop(h);
+    static_cast<Spinner*>(h->data)->turn_watched_ = false;
+  }
   static void cleanup(void* arg) {
     auto* s = static_cast<Spinner*>(arg);
     napi_set_instance_data(s->env_, nullptr, nullptr, nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&s->idle_), [](uv_handle_t* h) { delete static_cast<Spinner*>(h->data); });
+    // Freed once both handles are closed.
+    auto closed = [](uv_handle_t* h) {
+      auto* sp = static_cast<Spinner*>(h->data);
+      if (++sp->closed_ == 2) delete sp;
+    };
+    uv_close(reinterpret_cast<uv_handle_t*>(&s->idle_), closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&s->turn_), closed);
   }
   static void forget(Napi::Env, Spinner*) {}  // freed by cleanup()
 
   napi_env env_ = nullptr;
   uv_idle_t idle_{};
+  uv_prepare_t turn_{};
   uint64_t deadline_ = 0;
   bool active_ = false;
+  int closed_ = 0;
+  bool here_off_ = false;      // NETPLUMB_HERE=0
+  bool turn_watched_ = false;  // a request ran here this turn: turn_ is started
+  uint64_t turn_start_ = 0, off_until_ = 0, off_for_ = kHereOffNanos;
 };
 
 }  // namespace glue

@@ -54,6 +54,26 @@ class Stager : public std::enable_shared_from_this<Stager> {
     if (c->listed) return;
     clients_.push_back(c);
     c->listed = true;
+    queue(env);
+  }
+  // A request ran on the JS thread (HandleWrap::RunHere) since the last
+  // microtask: a call made now is part of a burst (a loop building a
+  // Promise.all), and is staged, for one sendmsg with the rest. An awaited
+  // loop's next call comes after the microtask.
+  bool burst() const { return burst_; }
+  // After a request ran here. If the microtask cannot be queued, none runs
+  // here until one has run.
+  void ran_here(Napi::Env env) noexcept {
+    burst_ = true;
+    try {
+      queue(env);
+    } catch (...) {
+    }
+  }
+
+ private:
+  // Queues run() as a microtask, once per turn of JS.
+  void queue(Napi::Env env) {
     if (scheduled_) return;
     if (flush_.IsEmpty()) {
       flush_ = Napi::Persistent(Napi::Function::New(
@@ -70,6 +90,8 @@ class Stager : public std::enable_shared_from_this<Stager> {
     scheduled_ = true;
     then_.Call(resolved_.Value(), {flush_.Value()});
   }
+
+ public:
   // A client going away.
   void forget(Client* c) {
     if (c->listed) std::erase(clients_, c);
@@ -104,6 +126,7 @@ class Stager : public std::enable_shared_from_this<Stager> {
   // Flushes every listed client (the microtask; also called directly when it could not be queued).
   void run() {
     scheduled_ = false;
+    burst_ = false;
     taking_.swap(clients_);  // both keep their capacity: no allocation per turn
     // Every client is flushed and unlisted even if one throws (a client left
     // listed would never be queued again: its requests would stay staged).
@@ -137,6 +160,7 @@ class Stager : public std::enable_shared_from_this<Stager> {
   std::vector<Pacer> pacers_;
   std::vector<Client*> clients_, taking_;
   bool scheduled_ = false;
+  bool burst_ = false;
 };
 
 }  // namespace glue

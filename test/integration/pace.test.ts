@@ -61,8 +61,12 @@ it('a request of another kind made after a held burst goes after it (link delete
   );
   // Asked after every add, in the same turn: were it sent first, the held adds would fail with ENODEV.
   const del = link.delete();
-  // Held adds were handed over before the delete, in this same turn.
-  expect(ns.handle.pending).toBe(N + 1);
+  // Held adds were handed over before the delete, in this same turn: all but
+  // the first few, which ran on this thread during their call (src/spinner.hpp
+  // Spinner::here: answered at once, never pending). Without catchUp() only
+  // the ~80 handed over in the caller's turn would be pending.
+  expect(ns.handle.pending).toBeGreaterThan(N - 200);
+  expect(ns.handle.pending).toBeLessThanOrEqual(N + 1);
   const results = await Promise.all(adds);
   await del;
   expect(results.filter((r) => r !== 'ok')).toEqual([]);
