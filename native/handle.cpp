@@ -383,7 +383,12 @@ bool Handle::run_here(Request& r) {
     transact(*sock_, one);
   } catch (...) {
     // Out of memory: as on an I/O thread (serve), the outcome is unknown.
-    int e = error_of_current_exception("transact").err;
+    // Nothing may escape here: the handle is released below, whatever happened.
+    int e = ENOMEM;
+    try {
+      e = error_of_current_exception("transact").err;
+    } catch (...) {
+    }
     if (!r.done) {
       r.done = true;
       try {

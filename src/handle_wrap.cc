@@ -160,11 +160,11 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
   }
 
  private:
-  // Drain() again from setImmediate. The wrapper is held until then (the
-  // thread-safe function, which otherwise keeps it, may be finalized first
-  // when the handle has closed). If setImmediate cannot be called (an
-  // environment going away), nothing is left to settle for.
-  void SettleLater(Napi::Env env) {
+  // Drain() again from setImmediate; false if that cannot be queued (for
+  // Drain's own rest: an environment going away, nothing left to settle for).
+  // The wrapper is held until then (the thread-safe function, which otherwise
+  // keeps it, may be finalized first when the handle has closed).
+  bool SettleLater(Napi::Env env) {
     try {
       if (later_fn_.IsEmpty())
         later_fn_ = Napi::Persistent(Napi::Function::New(
@@ -177,8 +177,10 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
             "settle", this));
       if (later_keep_.IsEmpty()) later_keep_ = Napi::Persistent(Value());
       stager_->set_immediate(later_fn_.Value());
+      return true;
     } catch (...) {
       later_keep_.Reset();
+      return false;
     }
   }
 
@@ -284,8 +286,10 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
     return how;
   }
   // A request that ran here, settled by Drain from setImmediate (as if the
-  // I/O thread had delivered it). False, nothing changed, without memory.
+  // I/O thread had delivered it). False, nothing tracked, if setImmediate or
+  // memory fails (a Drain queued for nothing is harmless).
   bool SettleHereLater(Napi::Env env, std::unique_ptr<nl::Request>& req, Napi::Promise::Deferred d, SettleFn settle) {
+    if (!SettleLater(env)) return false;
     try {
       std::lock_guard<std::mutex> lk(bridge_->mu);
       bridge_->done.reserve(bridge_->done.size() + 1);
@@ -294,7 +298,6 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
     } catch (...) {
       return false;
     }
-    SettleLater(env);
     return true;
   }
 

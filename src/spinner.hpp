@@ -51,14 +51,14 @@ class Spinner {
   // (HandleWrap::RunHere), its reply read before the call returns: an awaited
   // call then costs the kernel's work and no hand-off to an I/O thread and
   // back. Settled at once for kHereBudgetNanos from the first one of a turn
-  // of the event loop; the next one is settled from setImmediate (an awaited
-  // loop whose calls settle at once would otherwise never let timers and I/O
-  // run), and the calls made while it waits are staged as before (a loop
-  // building a Promise.all: the rest of the burst goes to an I/O thread, for
-  // one sendmsg). None for 250 ms after one that took over kHereSlowNanos
-  // (the kernel waited, e.g. for the RTNL lock another process held: that call
-  // held the event loop as long), twice as long after each further slow one
-  // in a row, up to 30 s. NETPLUMB_HERE=0 turns it off.
+  // of the event loop; one more runs here and is settled from setImmediate
+  // (an awaited loop whose calls settle at once would otherwise never let
+  // timers and I/O run), and none after it in that turn, whatever the
+  // namespace: they go to an I/O thread. None for 250 ms after one that
+  // took over kHereSlowNanos (the kernel waited, e.g. for the RTNL lock
+  // another process held: that call held the event loop as long), twice as
+  // long after each further slow one, up to 30 s; each fast one halves it
+  // again. NETPLUMB_HERE=0 in the process's environment turns it off.
   enum class Here { No, Now, Later };
   static constexpr uint64_t kHereBudgetNanos = 1'000'000;
   static constexpr uint64_t kHereSlowNanos = 5'000'000;
@@ -71,14 +71,18 @@ class Spinner {
       uv_prepare_start(&turn_, &Spinner::turned);
       turn_watched_ = true;
       turn_start_ = now;
+      later_given_ = false;
     }
-    return now - turn_start_ < kHereBudgetNanos ? Here::Now : Here::Later;
+    if (now - turn_start_ < kHereBudgetNanos) return Here::Now;
+    if (later_given_) return Here::No;
+    later_given_ = true;
+    return Here::Later;
   }
   // After a request ran here for `nanos`.
   void here_ran(uint64_t nanos) {
     if (nanos <= kHereSlowNanos) {
       off_until_ = 0;
-      off_for_ = kHereOffNanos;
+      off_for_ = off_for_ / 2 < kHereOffNanos ? kHereOffNanos : off_for_ / 2;
       return;
     }
     off_until_ = uv_hrtime() + off_for_;
@@ -132,6 +136,7 @@ class Spinner {
   int closed_ = 0;
   bool here_off_ = false;      // NETPLUMB_HERE=0
   bool turn_watched_ = false;  // a request ran here this turn: turn_ is started
+  bool later_given_ = false;   // this turn's one Here::Later has been given
   uint64_t turn_start_ = 0, off_until_ = 0, off_for_ = kHereOffNanos;
 };
 

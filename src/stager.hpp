@@ -62,7 +62,7 @@ class Stager : public std::enable_shared_from_this<Stager> {
   // loop's next call comes after the microtask.
   bool burst() const { return burst_; }
   // After a request ran here. If the microtask cannot be queued, none runs
-  // here until one has run.
+  // here until one has run (the next list() queues it).
   void ran_here(Napi::Env env) noexcept {
     burst_ = true;
     try {
@@ -87,8 +87,8 @@ class Stager : public std::enable_shared_from_this<Stager> {
       resolved_ = Napi::Persistent(d.Promise().As<Napi::Object>());
       then_ = Napi::Persistent(resolved_.Value().Get("then").As<Napi::Function>());
     }
-    scheduled_ = true;
     then_.Call(resolved_.Value(), {flush_.Value()});
+    scheduled_ = true;  // only once queued: after a failed then() the next call tries again
   }
 
  public:

@@ -1,5 +1,5 @@
 // Address and route requests run on the JS thread when their namespace's
-// handle is idle (src/stager.hpp Stager::here, nl::Handle::run_here): rtnetlink
+// handle is idle (src/spinner.hpp Spinner::here, nl::Handle::run_here): rtnetlink
 // answers them inside sendmsg, so an awaited call costs the kernel's work and
 // no hand-off to an I/O thread and back. Checked here:
 //   - an awaited call is answered before the event loop turns (a setImmediate
@@ -48,7 +48,7 @@ afterAll(async () => {
  */
 async function untilHere(): Promise<void> {
   const t0 = performance.now();
-  for (let inARow = 0; inARow < 3 && performance.now() - t0 < 10_000; ) {
+  for (let inARow = 0; inARow < 3 && performance.now() - t0 < 10_000;) {
     let turned = false;
     setImmediate(() => {
       turned = true;
@@ -76,17 +76,39 @@ async function answeredInTurn(calls: (() => Promise<unknown>)[]): Promise<number
 }
 
 it('an awaited address or route call is answered before the event loop turns', async () => {
-  await untilHere();
   const N = 20;
-  const got = {
-    addrAdd: await answeredInTurn(Array.from({ length: N }, (_, i) => () => Address.add(link, ipOf(i)))),
-    addrDel: await answeredInTurn(Array.from({ length: N }, (_, i) => () => Address.delete(link, ipOf(i)))),
-    routeAdd: await answeredInTurn(Array.from({ length: N }, (_, i) => () => Route.add({ to: ipOf(i), dev: link }))),
-    routeDel: await answeredInTurn(Array.from({ length: N }, (_, i) => () => Route.delete({ to: ipOf(i), dev: link }))),
+  // Each kind after untilHere(), best of up to 5 tries: a call the kernel
+  // kept over 5 ms (the previous test files' namespaces going away take the
+  // RTNL lock) turns running here off for 250 ms, the rest of its 20 with it.
+  const kind = async (f: (i: number) => Promise<unknown>, undo: (i: number) => Promise<unknown>): Promise<number> => {
+    let best = 0;
+    for (let t = 0; t < 5 && best < N; t++) {
+      await untilHere();
+      best = Math.max(best, await answeredInTurn(Array.from({ length: N }, (_, i) => () => f(i))));
+      if (best < N) await Promise.all(Array.from({ length: N }, (_, i) => undo(i)));
+    }
+    return best;
   };
-  console.log(`here: of ${N} awaited calls each, answered in the turn they were made: ${JSON.stringify(got)}`);
-  // A call the kernel kept over 5 ms (a busy machine) turns it off for 250 ms: allow one.
-  for (const v of Object.values(got)) expect(v).toBeGreaterThanOrEqual(N - 1);
+  const got = {
+    addrAdd: await kind(
+      (i) => Address.add(link, ipOf(i)),
+      (i) => Address.delete(link, ipOf(i)),
+    ),
+    addrDel: await kind(
+      (i) => Address.delete(link, ipOf(i)),
+      (i) => Address.add(link, ipOf(i)),
+    ),
+    routeAdd: await kind(
+      (i) => Route.add({ to: ipOf(i), dev: link }),
+      (i) => Route.delete({ to: ipOf(i), dev: link }),
+    ),
+    routeDel: await kind(
+      (i) => Route.delete({ to: ipOf(i), dev: link }),
+      (i) => Route.add({ to: ipOf(i), dev: link }),
+    ),
+  };
+  console.log(`here: of ${N} awaited calls each, answered in the turn they were made (best of up to 5 tries): ${JSON.stringify(got)}`);
+  for (const v of Object.values(got)) expect(v).toBe(N);
   expect(ipj(NS, 'addr', 'show', 'dev', 'hr0').flatMap((l: { addr_info: { family: string }[] }) => l.addr_info.filter((a) => a.family === 'inet'))).toEqual([]);
 });
 
@@ -104,6 +126,7 @@ it('NETPLUMB_HERE=0: every call goes to an I/O thread', () => {
         await np.Route.add({ to: '10.90.0.' + i + '/32', dev: link });
         if (!turned) inTurn++;
         await np.Route.delete({ to: '10.90.0.' + i + '/32', dev: link });
+        await new Promise((r) => setImmediate(r)); // each call starts a turn of its own
       }
       await ns.close();
       process.stdout.write(JSON.stringify({ inTurn }));
@@ -113,10 +136,12 @@ it('NETPLUMB_HERE=0: every call goes to an I/O thread', () => {
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
     return (JSON.parse(r.stdout) as { inTurn: number }).inTurn;
   };
-  const on = run({});
+  // Best of up to 3 children: a call the kernel kept over 5 ms turns running here off for the rest.
+  let on = 0;
+  for (let t = 0; t < 3 && on < 10; t++) on = Math.max(on, run({}));
   const off = run({ NETPLUMB_HERE: '0' });
   console.log(`here: of 10 awaited route adds, answered in their turn: ${on} by default, ${off} with NETPLUMB_HERE=0`);
-  expect(on).toBeGreaterThanOrEqual(9);
+  expect(on).toBe(10);
   expect(off).toBe(0);
 });
 
@@ -135,7 +160,10 @@ it('an awaited loop of route adds lets the event loop turn about every milliseco
   for (let i = 0; i < N; i++) await Route.add({ to: ipOf(1000 + i), dev: link });
   const ms = performance.now() - t0;
   on = false;
-  const gaps = turns.slice(1).map((t, i) => t - (turns[i] as number)).sort((x, y) => x - y);
+  const gaps = turns
+    .slice(1)
+    .map((t, i) => t - (turns[i] as number))
+    .sort((x, y) => x - y);
   const q = (p: number): number => gaps[Math.floor(p * (gaps.length - 1))] as number;
   console.log(
     `here: ${N} awaited route adds in ${ms.toFixed(1)} ms, ${turns.length} turns of the event loop; ` +
@@ -145,14 +173,56 @@ it('an awaited loop of route adds lets the event loop turn about every milliseco
   // About 1 ms of calls, then a turn (lib/pace.ts alone, 2 ms looked at every
   // 16 calls, makes it 2-3 ms); the VM adds its own pauses now and then.
   expect(q(0.75)).toBeLessThan(1.8);
+  // ...and most calls settled without one (off, every call would wait for a turn).
+  expect(turns.length).toBeLessThan(N / 10);
   expect(q(1)).toBeLessThan(20);
   await Promise.all(Array.from({ length: N }, (_, i) => Route.delete({ to: ipOf(1000 + i), dev: link })));
+});
+
+it('awaited loops over many namespace handles share the turn budget', async () => {
+  // 40 handles on the namespace, an awaited loop of address adds on each, all
+  // at once. After the turn's 1 ms, one call more runs here and the rest go to
+  // I/O threads: were the limit per handle, each loop settled from
+  // setImmediate would run its next call here too, 40 address adds a turn.
+  const H = 40;
+  const PER = 30;
+  const handles = await Promise.all(Array.from({ length: H }, () => Namespace.open(NS)));
+  try {
+    const links = await Promise.all(handles.map((h) => h.link('hr0')));
+    await untilHere();
+    const turns: number[] = [];
+    let on = true;
+    const turn = (): void => {
+      turns.push(performance.now());
+      if (on) setImmediate(turn);
+    };
+    setImmediate(turn);
+    await Promise.all(
+      links.map(async (l, k) => {
+        for (let i = 0; i < PER; i++) await Address.add(l, ipOf(30000 + k * PER + i));
+      }),
+    );
+    on = false;
+    const gaps = turns
+      .slice(1)
+      .map((t, i) => t - (turns[i] as number))
+      .sort((x, y) => x - y);
+    const q = (p: number): number => gaps[Math.floor(p * (gaps.length - 1))] as number;
+    console.log(
+      `here: ${H} awaited loops of ${PER} address adds, ${turns.length} turns; ms between turns: median ${q(0.5).toFixed(2)}, p90 ${q(0.9).toFixed(2)}, max ${q(1).toFixed(2)}`,
+    );
+    expect(q(0.9)).toBeLessThan(2);
+    await Promise.all(Array.from({ length: H * PER }, (_, i) => Address.delete(link, ipOf(30000 + i))));
+  } finally {
+    await Promise.all(handles.map((h) => h.close()));
+  }
 });
 
 it('a burst runs its first call here, the rest goes to an I/O thread', async () => {
   // 12 calls: lib/pace.ts first looks at the clock at the 16th, so none is held for a later turn.
   const N = 12;
   for (let round = 0; round < 3; round++) {
+    await untilHere();
     const ps = Array.from({ length: N }, (_, i) => Route.add({ to: ipOf(10000 + i), dev: link }));
     // In flight (staged for an I/O thread), right after the loop: all but the first.
     const pending = ns.handle.pending;
@@ -190,16 +260,15 @@ it('after a call the kernel kept over 5 ms, none runs here for 250 ms', async ()
     // Until two calls ran here and were kept waiting, and 400 ms after the second (or 15 s).
     let end = performance.now() + 15_000;
     for (let i = 0, seen = 0; performance.now() < end; i++) {
-      let turned = false;
-      setImmediate(() => {
-        turned = true;
-      });
       const at = performance.now();
-      const p = Route.add({ to: ipOf(20000 + (i % 500)), dev: link }).then(() => Route.delete({ to: ipOf(20000 + (i % 500)), dev: link }));
+      const p = Route.add({ to: ipOf(20000 + (i % 500)), dev: link });
       const syncMs = performance.now() - at;
+      // Nothing pending right after the call: it ran here (each call starts a turn of its own).
+      const here = ns.handle.pending === 0;
       await p;
-      calls.push({ at, syncMs, here: !turned });
-      if (!turned && syncMs > 6 && ++seen === 2) end = Math.min(end, performance.now() + 400);
+      await Route.delete({ to: ipOf(20000 + (i % 500)), dev: link });
+      calls.push({ at, syncMs, here });
+      if (here && syncMs > 6 && ++seen === 2) end = Math.min(end, performance.now() + 400);
       await new Promise((r) => setTimeout(r, 2));
     }
   } finally {

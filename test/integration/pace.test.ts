@@ -62,10 +62,10 @@ it('a request of another kind made after a held burst goes after it (link delete
   // Asked after every add, in the same turn: were it sent first, the held adds would fail with ENODEV.
   const del = link.delete();
   // Held adds were handed over before the delete, in this same turn: all but
-  // the first few, which ran on this thread during their call (src/spinner.hpp
-  // Spinner::here: answered at once, never pending). Without catchUp() only
-  // the ~80 handed over in the caller's turn would be pending.
-  expect(ns.handle.pending).toBeGreaterThan(N - 200);
+  // the first, which may have run on this thread during its call
+  // (src/spinner.hpp Spinner::here: answered at once, never pending).
+  // Without catchUp() only the ~80 handed over in the caller's turn would be.
+  expect(ns.handle.pending).toBeGreaterThanOrEqual(N);
   expect(ns.handle.pending).toBeLessThanOrEqual(N + 1);
   const results = await Promise.all(adds);
   await del;
