@@ -14,7 +14,8 @@ afterEach(() => {
 
 /** node:timers' setTimeout: the one fake timers leave alone. */
 const real = jest.requireActual<typeof import('node:timers')>('node:timers');
-const realTimeout = (ms: number): Promise<'hung'> => new Promise((r) => real.setTimeout(() => r('hung'), ms));
+/** Settles 'hung' after `ms` unless the race is won first; unref'd, so a won race leaves nothing to keep jest alive for 5 s. */
+const realTimeout = (ms: number): Promise<'hung'> => new Promise((r) => real.setTimeout(() => r('hung'), ms).unref());
 
 it('a wait for a busy lock ends once it is free, with fake timers installed', async () => {
   const name = uniq('fakelock');

@@ -225,7 +225,8 @@ describe('concurrent connects of one process share one hold of the lock and one 
     try {
       const connect = net.connect(c).then((e) => e.ip);
       // Far longer than a connect takes here.
-      const outcome = await Promise.race([connect, new Promise((r) => realSetTimeout(() => r('hung'), 10_000))]);
+      // unref'd: a won race leaves nothing to keep jest alive for 10 s.
+      const outcome = await Promise.race([connect, new Promise((r) => realSetTimeout(() => r('hung'), 10_000).unref())]);
       expect(outcome).toBe('10.65.0.2');
     } finally {
       jest.runAllTimers();
