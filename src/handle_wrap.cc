@@ -279,8 +279,9 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
   // never overtakes one asked before it (Spinner::here).
   Spinner::Here RunHere(Napi::Env env, nl::Request& r) {
     Spinner::Here how = spinner_ && pending_.empty() && !stager_->burst() ? spinner_->here() : Spinner::Here::No;
+    if (how == Spinner::Here::No) return how;  // a burst's call: no clock read
     const uint64_t t0 = uv_hrtime();
-    if (how == Spinner::Here::No || !handle_->run_here(r)) return Spinner::Here::No;
+    if (!handle_->run_here(r)) return Spinner::Here::No;
     spinner_->here_ran(uv_hrtime() - t0);
     stager_->ran_here(env);
     return how;

@@ -60,6 +60,31 @@ async function untilHere(): Promise<void> {
   }
 }
 
+/**
+ * Runs `work` while a setImmediate that queues the next counts the event
+ * loop's turns. Returns how many turns there were and a quantile of the
+ * times between them (ms).
+ */
+async function watchTurns(work: () => Promise<void>): Promise<{ turns: number; q: (p: number) => number }> {
+  const turns: number[] = [];
+  let on = true;
+  const turn = (): void => {
+    turns.push(performance.now());
+    if (on) setImmediate(turn);
+  };
+  setImmediate(turn);
+  try {
+    await work();
+  } finally {
+    on = false;
+  }
+  const gaps = turns
+    .slice(1)
+    .map((t, i) => t - (turns[i] as number))
+    .sort((x, y) => x - y);
+  return { turns: turns.length, q: (p: number): number => gaps[Math.floor(p * (gaps.length - 1))] as number };
+}
+
 /** How many of `calls` settled before a setImmediate queued just before each ran. */
 async function answeredInTurn(calls: (() => Promise<unknown>)[]): Promise<number> {
   let n = 0;
@@ -146,26 +171,14 @@ it('NETPLUMB_HERE=0: every call goes to an I/O thread', () => {
 
 it('an awaited loop of route adds lets the event loop turn about every millisecond', async () => {
   const N = 3000;
-  // The event loop's turns, each seen by a setImmediate that queues the next.
-  const turns: number[] = [];
-  let on = true;
-  const turn = (): void => {
-    turns.push(performance.now());
-    if (on) setImmediate(turn);
-  };
   await untilHere();
-  setImmediate(turn);
   const t0 = performance.now();
-  for (let i = 0; i < N; i++) await Route.add({ to: ipOf(1000 + i), dev: link });
+  const { turns, q } = await watchTurns(async () => {
+    for (let i = 0; i < N; i++) await Route.add({ to: ipOf(1000 + i), dev: link });
+  });
   const ms = performance.now() - t0;
-  on = false;
-  const gaps = turns
-    .slice(1)
-    .map((t, i) => t - (turns[i] as number))
-    .sort((x, y) => x - y);
-  const q = (p: number): number => gaps[Math.floor(p * (gaps.length - 1))] as number;
   console.log(
-    `here: ${N} awaited route adds in ${ms.toFixed(1)} ms, ${turns.length} turns of the event loop; ` +
+    `here: ${N} awaited route adds in ${ms.toFixed(1)} ms, ${turns} turns of the event loop; ` +
       `ms between turns: median ${q(0.5).toFixed(2)}, p75 ${q(0.75).toFixed(2)}, p90 ${q(0.9).toFixed(2)}, max ${q(1).toFixed(2)}`,
   );
   expect(ipj(NS, 'route', 'show', 'dev', 'hr0').length).toBe(N);
@@ -173,7 +186,7 @@ it('an awaited loop of route adds lets the event loop turn about every milliseco
   // 16 calls, makes it 2-3 ms); the VM adds its own pauses now and then.
   expect(q(0.75)).toBeLessThan(1.8);
   // ...and most calls settled without one (off, every call would wait for a turn).
-  expect(turns.length).toBeLessThan(N / 10);
+  expect(turns).toBeLessThan(N / 10);
   expect(q(1)).toBeLessThan(20);
   await Promise.all(Array.from({ length: N }, (_, i) => Route.delete({ to: ipOf(1000 + i), dev: link })));
 });
@@ -189,26 +202,15 @@ it('awaited loops over many namespace handles share the turn budget', async () =
   try {
     const links = await Promise.all(handles.map((h) => h.link('hr0')));
     await untilHere();
-    const turns: number[] = [];
-    let on = true;
-    const turn = (): void => {
-      turns.push(performance.now());
-      if (on) setImmediate(turn);
-    };
-    setImmediate(turn);
-    await Promise.all(
-      links.map(async (l, k) => {
-        for (let i = 0; i < PER; i++) await Address.add(l, ipOf(30000 + k * PER + i));
-      }),
-    );
-    on = false;
-    const gaps = turns
-      .slice(1)
-      .map((t, i) => t - (turns[i] as number))
-      .sort((x, y) => x - y);
-    const q = (p: number): number => gaps[Math.floor(p * (gaps.length - 1))] as number;
+    const { turns, q } = await watchTurns(async () => {
+      await Promise.all(
+        links.map(async (l, k) => {
+          for (let i = 0; i < PER; i++) await Address.add(l, ipOf(30000 + k * PER + i));
+        }),
+      );
+    });
     console.log(
-      `here: ${H} awaited loops of ${PER} address adds, ${turns.length} turns; ms between turns: median ${q(0.5).toFixed(2)}, p90 ${q(0.9).toFixed(2)}, max ${q(1).toFixed(2)}`,
+      `here: ${H} awaited loops of ${PER} address adds, ${turns} turns; ms between turns: median ${q(0.5).toFixed(2)}, p90 ${q(0.9).toFixed(2)}, max ${q(1).toFixed(2)}`,
     );
     expect(q(0.9)).toBeLessThan(2);
     await Promise.all(Array.from({ length: H * PER }, (_, i) => Address.delete(link, ipOf(30000 + i))));
