@@ -12,6 +12,7 @@
 #include "bridge.hpp"
 #include "errors.hpp"
 #include "in_flight.hpp"
+#include "namespace.hpp"
 #include "requests.hpp"
 #include "spinner.hpp"
 #include "stager.hpp"
@@ -100,14 +101,18 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
   // the loop), so a pile of completions would otherwise hold timers and I/O
   // back for its whole length. (Calling the thread-safe function again does
   // not yield: Node runs up to 1,000 of its calls in one go.)
+  // From the thread-safe function (poll phase) the slice is the turn's, as
+  // node-api calls it again in the same turn when the I/O thread delivers
+  // meanwhile; from setImmediate, one Drain is queued at a time (SettleLater).
   static constexpr size_t kSettlePerTurn = 64;
   static constexpr uint64_t kSettleBudgetNanos = 500'000;
   // Staged requests handed to the I/O thread at once, without waiting for the microtask.
   static constexpr size_t kFlushEarly = 32;
 
-  void Drain(Napi::Env env) {
+  void Drain(Napi::Env env, bool from_poll) {
     Napi::HandleScope scope(env);
     const uint64_t t0 = uv_hrtime();
+    const size_t slice = from_poll && spinner_ ? spinner_->left(poll_slice_, kSettlePerTurn) : kSettlePerTurn;
     size_t settled = 0;
     std::string failure;
     bool later = false;
@@ -127,7 +132,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
       }
       size_t i = 0;
       for (; i < batch.size(); ++i, ++settled) {
-        if (settled == kSettlePerTurn || (settled % 16 == 15 && uv_hrtime() - t0 > kSettleBudgetNanos)) break;
+        if (settled == slice || (settled % 16 == 15 && uv_hrtime() - t0 > kSettleBudgetNanos)) break;
         pending_.settle(env, *batch[i], &failure);
       }
       if (i < batch.size()) {
@@ -144,6 +149,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
       if (later) break;
       for (; i < batch.size(); ++i) pending_.settle(env, *batch[i], &failure);
     }
+    if (from_poll) poll_slice_.used += settled;
     if (later) SettleLater(env);
     if (pending_.empty() && !closed_ && refd_) {
       bridge_->tsfn.Unref(env);
@@ -162,9 +168,11 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
  private:
   // Drain() again from setImmediate; false if that cannot be queued (for
   // Drain's own rest: an environment going away, nothing left to settle for).
+  // One at a time (a second would settle another slice in the same turn).
   // The wrapper is held until then (the thread-safe function, which otherwise
   // keeps it, may be finalized first when the handle has closed).
   bool SettleLater(Napi::Env env) {
+    if (!later_keep_.IsEmpty()) return true;  // one is queued: it takes what comes meanwhile
     try {
       if (later_fn_.IsEmpty())
         later_fn_ = Napi::Persistent(Napi::Function::New(
@@ -172,10 +180,10 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
             [](const Napi::CallbackInfo& i) {
               auto* self = static_cast<HandleWrap*>(i.Data());
               Napi::ObjectReference keep = std::move(self->later_keep_);
-              self->Drain(i.Env());
+              self->Drain(i.Env(), false);
             },
             "settle", this));
-      if (later_keep_.IsEmpty()) later_keep_ = Napi::Persistent(Value());
+      later_keep_ = Napi::Persistent(Value());
       stager_->set_immediate(later_fn_.Value());
       return true;
     } catch (...) {
@@ -233,19 +241,9 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
   }
 
   // nsFd() -> an fd of the namespace for whoever asks for one (Namespace.fd):
-  // made from the handle's ref on the first call, kept, and closed with the
-  // handle. -1 once the handle is closed; an error object if it cannot be had.
+  // made on the first call, kept, and closed with the handle (ns_fd_of).
   Napi::Value NsFd(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (closed_) return Napi::Number::New(env, -1);
-    if (user_fd_ < 0) {
-      nl::Error err;
-      int ref = handle_ ? handle_->ref() : -1;
-      if (ref < 0) return from_error(env, nl::Error::sys(EBADF, "ioctl", "the namespace is not open"));
-      user_fd_ = nl::namespace_fd(ref, "the namespace's netlink socket", &err);
-      if (user_fd_ < 0) return from_error(env, err);
-    }
-    return Napi::Number::New(env, user_fd_);
+    return closed_ ? Napi::Number::New(info.Env(), -1) : ns_fd_of(info.Env(), handle_ ? handle_->ref() : -1, &user_fd_);
   }
   void CloseUserFd() {
     if (user_fd_ >= 0) ::close(user_fd_);
@@ -364,6 +362,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
   std::shared_ptr<Bridge> bridge_;
   std::shared_ptr<nl::Handle> handle_;
   Spinner* spinner_ = nullptr;
+  Spinner::Slice poll_slice_;  // settled from the thread-safe function this turn
   InFlight pending_;  // each request in flight: its promise, and its kind's settle
   Napi::ObjectReference self_;
   Napi::ObjectReference ready_;
@@ -386,7 +385,7 @@ void CallDrain(Napi::Env env, Napi::Function, HandleWrap* self, void*) {
   // with requests in flight (its environment can no longer run JS): then
   // the promises have nobody left to settle for.
   try {
-    self->Drain(env);
+    self->Drain(env, true);
   } catch (...) {
     // Napi::Error as above; anything else (no memory) must not end the process either.
   }

@@ -84,6 +84,16 @@ Napi::Value RemoveNamespace(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value ns_fd_of(Napi::Env env, int ref, int* user_fd) {
+  if (*user_fd < 0) {
+    if (ref < 0) return from_error(env, nl::Error::sys(EBADF, "ioctl", "the namespace is not open"));
+    nl::Error err;
+    *user_fd = nl::namespace_fd(ref, "the namespace's netlink socket", &err);
+    if (*user_fd < 0) return from_error(env, err);
+  }
+  return Napi::Number::New(env, *user_fd);
+}
+
 // attachNamespace(path, ref): `ip netns attach`, of the namespace a handle's
 // ref stands for (nl::namespace_fd). Its fd is taken now, synchronously, and
 // the name is mounted from that fd (/proc/self/fd/N) on libuv's pool.

@@ -16,5 +16,8 @@ Napi::Value EnterNamespace(const Napi::CallbackInfo& info);
 Napi::Value RestoreNamespace(const Napi::CallbackInfo& info);
 // tryLock(path) -> fd holding an exclusive flock, -1 if held elsewhere, or an error object.
 Napi::Value TryLock(const Napi::CallbackInfo& info);
+// Handle.nsFd(): *user_fd, made from the handle's ref (nl::namespace_fd) while
+// still -1; an error object if it cannot be had.
+Napi::Value ns_fd_of(Napi::Env env, int ref, int* user_fd);
 
 }  // namespace glue

@@ -67,9 +67,8 @@ class Spinner {
     if (here_off_) return Here::No;
     const uint64_t now = uv_hrtime();
     if (off_until_ != 0 && now < off_until_) return Here::No;
-    if (!turn_watched_) {  // the first of this turn: the prepare handle marks its end
-      uv_prepare_start(&turn_, &Spinner::turned);
-      turn_watched_ = true;
+    if (const uint64_t t = turn(); t != here_turn_) {  // the first of this turn
+      here_turn_ = t;
       turn_start_ = now;
       later_given_ = false;
     }
@@ -87,6 +86,20 @@ class Spinner {
     }
     off_until_ = uv_hrtime() + off_for_;
     off_for_ = off_for_ * 2 > kHereOffMaxNanos ? kHereOffMaxNanos : off_for_ * 2;
+  }
+
+  // What a handle settled in one turn of the event loop (HandleWrap::Drain):
+  // left() is what remains of per_turn, counted afresh in each turn.
+  struct Slice {
+    uint64_t turn = ~uint64_t{0};
+    size_t used = 0;
+  };
+  size_t left(Slice& s, size_t per_turn) {
+    if (const uint64_t t = turn(); t != s.turn) {
+      s.turn = t;
+      s.used = 0;
+    }
+    return s.used < per_turn ? per_turn - s.used : 0;
   }
 
   void extend() {
@@ -109,11 +122,21 @@ class Spinner {
     // own work on a busy machine), let whoever else is runnable go first.
     sched_yield();
   }
-  // The loop is about to poll for I/O: the turn that ran requests here has
-  // ended (a setImmediate queued in it runs after this, in a new one).
+  // This turn's number. The prepare handle, started when a turn's number is
+  // first asked for, counts the turn's end: the loop is about to poll for
+  // I/O (a setImmediate queued in the turn runs after this, in a new one).
+  uint64_t turn() {
+    if (!turn_watched_) {
+      uv_prepare_start(&turn_, &Spinner::turned);
+      turn_watched_ = true;
+    }
+    return turns_;
+  }
   static void turned(uv_prepare_t* h) {
     uv_prepare_stop(h);
-    static_cast<Spinner*>(h->data)->turn_watched_ = false;
+    auto* s = static_cast<Spinner*>(h->data);
+    s->turn_watched_ = false;
+    s->turns_++;
   }
   static void cleanup(void* arg) {
     auto* s = static_cast<Spinner*>(arg);
@@ -135,8 +158,9 @@ class Spinner {
   bool active_ = false;
   int closed_ = 0;
   bool here_off_ = false;      // NETPLUMB_HERE=0
-  bool turn_watched_ = false;  // a request ran here this turn: turn_ is started
+  bool turn_watched_ = false;  // turn_ is started: turns_ counts this turn's end
   bool later_given_ = false;   // this turn's one Here::Later has been given
+  uint64_t turns_ = 0, here_turn_ = ~uint64_t{0};  // turns ended; the last one here() ran in
   uint64_t turn_start_ = 0, off_until_ = 0, off_for_ = kHereOffNanos;
 };
 
