@@ -34,9 +34,11 @@ class Spinner {
     auto* s = new Spinner();
     uv_idle_init(loop, &s->idle_);
     uv_prepare_init(loop, &s->turn_);
-    s->idle_.data = s->turn_.data = s;
+    uv_check_init(loop, &s->phase_);
+    s->idle_.data = s->turn_.data = s->phase_.data = s;
     uv_unref(reinterpret_cast<uv_handle_t*>(&s->idle_));
     uv_unref(reinterpret_cast<uv_handle_t*>(&s->turn_));
+    uv_unref(reinterpret_cast<uv_handle_t*>(&s->phase_));
     const char* here = getenv("NETPLUMB_HERE");
     s->here_off_ = here && std::string_view(here) == "0";
     s->env_ = env;
@@ -50,11 +52,13 @@ class Spinner {
   // Whether an address or route request runs on the JS thread now
   // (HandleWrap::RunHere), its reply read before the call returns: an awaited
   // call then costs the kernel's work and no hand-off to an I/O thread and
-  // back. Settled at once for kHereBudgetNanos from the first one of a turn
-  // of the event loop; one more runs here and is settled from setImmediate
-  // (an awaited loop whose calls settle at once would otherwise never let
-  // timers and I/O run), and none after it in that turn, whatever the
-  // namespace: they go to an I/O thread. None for 250 ms after one that
+  // back. Settled at once for kHereBudgetNanos from the first one of a
+  // window (a turn of the event loop's poll phase, or its check phase:
+  // window()); one more runs here and is settled from setImmediate (an
+  // awaited loop whose calls settle at once would otherwise never let timers
+  // and I/O run), and none after it in that window, whatever the namespace:
+  // they go to an I/O thread. The loop's next call, made from setImmediate,
+  // starts a window of its own. None for 250 ms after one that
   // took over kHereSlowNanos (the kernel waited, e.g. for the RTNL lock
   // another process held: that call held the event loop as long), twice as
   // long after each further slow one, up to 30 s; each fast one halves it
@@ -67,8 +71,8 @@ class Spinner {
     if (here_off_) return Here::No;
     const uint64_t now = uv_hrtime();
     if (off_until_ != 0 && now < off_until_) return Here::No;
-    if (const uint64_t t = turn(); t != here_turn_) {  // the first of this turn
-      here_turn_ = t;
+    if (const uint64_t w = window(); w != here_window_) {  // the first of this window
+      here_window_ = w;
       turn_start_ = now;
       later_given_ = false;
     }
@@ -132,6 +136,23 @@ class Spinner {
     }
     return turns_;
   }
+  // This window's number: a turn's poll phase is one window, its check phase
+  // (setImmediate) another. The check handle, started last, runs before
+  // Node's own, so a call settled from setImmediate starts a new window.
+  uint64_t window() {
+    const uint64_t t = turn();
+    if (!phase_watched_) {
+      uv_check_start(&phase_, &Spinner::checked);
+      phase_watched_ = true;
+    }
+    return t + checks_;
+  }
+  static void checked(uv_check_t* h) {
+    uv_check_stop(h);
+    auto* s = static_cast<Spinner*>(h->data);
+    s->phase_watched_ = false;
+    s->checks_++;
+  }
   static void turned(uv_prepare_t* h) {
     uv_prepare_stop(h);
     auto* s = static_cast<Spinner*>(h->data);
@@ -144,23 +165,26 @@ class Spinner {
     // Freed once both handles are closed.
     auto closed = [](uv_handle_t* h) {
       auto* sp = static_cast<Spinner*>(h->data);
-      if (++sp->closed_ == 2) delete sp;
+      if (++sp->closed_ == 3) delete sp;
     };
     uv_close(reinterpret_cast<uv_handle_t*>(&s->idle_), closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&s->turn_), closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&s->phase_), closed);
   }
   static void forget(Napi::Env, Spinner*) {}  // freed by cleanup()
 
   napi_env env_ = nullptr;
   uv_idle_t idle_{};
   uv_prepare_t turn_{};
+  uv_check_t phase_{};
   uint64_t deadline_ = 0;
   bool active_ = false;
   int closed_ = 0;
   bool here_off_ = false;      // NETPLUMB_HERE=0
-  bool turn_watched_ = false;  // turn_ is started: turns_ counts this turn's end
+  bool turn_watched_ = false;   // turn_ is started: turns_ counts this turn's end
+  bool phase_watched_ = false;  // phase_ is started: checks_ counts this poll phase's end
   bool later_given_ = false;   // this turn's one Here::Later has been given
-  uint64_t turns_ = 0, here_turn_ = ~uint64_t{0};  // turns ended; the last one here() ran in
+  uint64_t turns_ = 0, checks_ = 0, here_window_ = ~uint64_t{0};  // the last window here() ran in
   uint64_t turn_start_ = 0, off_until_ = 0, off_for_ = kHereOffNanos;
 };
 
