@@ -53,12 +53,12 @@ class Spinner {
   // (HandleWrap::RunHere), its reply read before the call returns: an awaited
   // call then costs the kernel's work and no hand-off to an I/O thread and
   // back. Settled at once for kHereBudgetNanos from the first one of a
-  // window (a turn of the event loop's poll phase, or its check phase:
+  // window (one turn of the event loop, counted from its check phase:
   // window()); one more runs here and is settled from setImmediate (an
   // awaited loop whose calls settle at once would otherwise never let timers
   // and I/O run), and none after it in that window, whatever the namespace:
-  // they go to an I/O thread. The loop's next call, made from setImmediate,
-  // starts a window of its own. None for 250 ms after one that
+  // they go to an I/O thread. The loop's next call, made from that
+  // setImmediate, starts the next window. None for 250 ms after one that
   // took over kHereSlowNanos (the kernel waited, e.g. for the RTNL lock
   // another process held: that call held the event loop as long), twice as
   // long after each further slow one, up to 30 s; each fast one halves it
@@ -136,16 +136,20 @@ class Spinner {
     }
     return turns_;
   }
-  // This window's number: a turn's poll phase is one window, its check phase
-  // (setImmediate) another. The check handle, started last, runs before
-  // Node's own, so a call settled from setImmediate starts a new window.
+  // This window's number: a window is one turn of the event loop, from one
+  // check phase (setImmediate callbacks) to the next, through timers and the
+  // poll phase. The check handle, started after Node's own, runs before the
+  // setImmediate callbacks (libuv runs the last started first), so a call
+  // made from the setImmediate that settles a call run here starts a new
+  // window, while a turn still has one window's budget (a prepare-to-prepare
+  // window made that call go to an I/O thread whenever the loop ran in the
+  // poll phase; a window per phase let a turn hold the loop twice as long).
   uint64_t window() {
-    const uint64_t t = turn();
     if (!phase_watched_) {
       uv_check_start(&phase_, &Spinner::checked);
       phase_watched_ = true;
     }
-    return t + checks_;
+    return checks_;
   }
   static void checked(uv_check_t* h) {
     uv_check_stop(h);
@@ -162,7 +166,7 @@ class Spinner {
   static void cleanup(void* arg) {
     auto* s = static_cast<Spinner*>(arg);
     napi_set_instance_data(s->env_, nullptr, nullptr, nullptr);
-    // Freed once both handles are closed.
+    // Freed once all three handles are closed.
     auto closed = [](uv_handle_t* h) {
       auto* sp = static_cast<Spinner*>(h->data);
       if (++sp->closed_ == 3) delete sp;
@@ -182,8 +186,8 @@ class Spinner {
   int closed_ = 0;
   bool here_off_ = false;      // NETPLUMB_HERE=0
   bool turn_watched_ = false;   // turn_ is started: turns_ counts this turn's end
-  bool phase_watched_ = false;  // phase_ is started: checks_ counts this poll phase's end
-  bool later_given_ = false;   // this turn's one Here::Later has been given
+  bool phase_watched_ = false;  // phase_ is started: checks_ counts this window's end
+  bool later_given_ = false;    // this window's one Here::Later has been given
   uint64_t turns_ = 0, checks_ = 0, here_window_ = ~uint64_t{0};  // the last window here() ran in
   uint64_t turn_start_ = 0, off_until_ = 0, off_for_ = kHereOffNanos;
 };

@@ -5,9 +5,9 @@
 //   - an awaited call is answered before the event loop turns (a setImmediate
 //     queued before it has not run when it settles); NETPLUMB_HERE=0 turns it off;
 //   - an awaited loop still lets the event loop turn (after 1 ms of such calls
-//     in one phase of a turn the next is settled from setImmediate, and
-//     lib/pace.ts defers calls after 2 ms of them), and its call made from
-//     that setImmediate runs here again, not on an I/O thread;
+//     in one turn, counted from its check phase, the next is settled from
+//     setImmediate, and lib/pace.ts defers calls after 2 ms of them), and its
+//     call made from that setImmediate runs here again, not on an I/O thread;
 //   - a burst (a loop building a Promise.all) runs its first call here; the
 //     rest goes to an I/O thread as before (one sendmsg for many);
 //   - order: a request staged earlier in the same turn (a link going up) goes
@@ -193,9 +193,9 @@ it('an awaited loop of route adds lets the event loop turn about every milliseco
 });
 
 it('an awaited loop runs every call here: the one settled from setImmediate starts a new millisecond', async () => {
-  // After the window's 1 ms a call runs here and is settled from setImmediate;
-  // the loop's next call, made from there (the check phase), starts a new
-  // window instead of going to an I/O thread. Each call is classed right after
+  // After the turn's 1 ms a call runs here and is settled from setImmediate;
+  // the loop's next call, made from there (the check phase), starts the next
+  // turn's instead of going to an I/O thread. Each call is classed right after
   // it returns: nothing pending (answered), or pending and already in the
   // kernel (ran here, settled later), or pending and not there (handed to an
   // I/O thread). `ip` is asked only about the pending ones.
