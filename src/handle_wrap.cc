@@ -210,11 +210,13 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
     return guard_promise(info.Env(), "request", [&] { return (this->*M)(info); });
   }
 
-  // Handle.pace(flag, catchUp): see Stager::add_pacer.
+  // Handle.pace(flag, catchUp, setImmediate?): see Stager::add_pacer, Stager::use_set_immediate.
   static Napi::Value Pace(const Napi::CallbackInfo& info) {
     if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array || !info[1].IsFunction())
-      throw Napi::TypeError::New(info.Env(), "Handle.pace(flag: Int32Array(1), catchUp)");
-    static_cast<Stager*>(info.Data())->add_pacer(info[0].As<Napi::Int32Array>(), info[1].As<Napi::Function>());
+      throw Napi::TypeError::New(info.Env(), "Handle.pace(flag: Int32Array(1), catchUp, setImmediate?)");
+    auto* stager = static_cast<Stager*>(info.Data());
+    stager->add_pacer(info[0].As<Napi::Int32Array>(), info[1].As<Napi::Function>());
+    if (info[2].IsFunction()) stager->use_set_immediate(info[2].As<Napi::Function>());
     return info.Env().Undefined();
   }
 

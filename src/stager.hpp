@@ -29,9 +29,10 @@ class Stager : public std::enable_shared_from_this<Stager> {
   // every client still alive.
   static Stager* make(Napi::Env env) {
     auto* holder = new std::shared_ptr<Stager>(std::make_shared<Stager>());
-    // setImmediate as the environment has it now, when the addon loads: a
-    // test's fake timers installed later (sinon) replace the global one, and
-    // a fake that never ran would leave a sliced settlement (Drain) pending.
+    // setImmediate as the environment has it now, when the addon loads (a
+    // test's fake timers installed later replace the global one, and a fake
+    // that never ran would leave a sliced settlement pending), until
+    // lib/native.ts hands over node:timers' own (use_set_immediate).
     (*holder)->set_immediate_ = Napi::Persistent(env.Global().Get("setImmediate").As<Napi::Function>());
     napi_add_env_cleanup_hook(
         env,
@@ -123,6 +124,10 @@ class Stager : public std::enable_shared_from_this<Stager> {
   }
   // Runs fn from setImmediate (HandleWrap::SettleLater).
   void set_immediate(Napi::Function fn) { set_immediate_.Call({fn}); }
+  // node:timers' setImmediate, from lib/native.ts: the global one captured
+  // at load may already be a fake (timers faked before the first require),
+  // and one that never runs would leave a sliced settlement pending for good.
+  void use_set_immediate(Napi::Function fn) { set_immediate_ = Napi::Persistent(fn); }
   // Flushes every listed client (the microtask; also called directly when it could not be queued).
   void run() {
     scheduled_ = false;
