@@ -73,10 +73,10 @@ class Spinner {
     if (off_until_ != 0 && now < off_until_) return Here::No;
     if (const uint64_t w = window(); w != here_window_) {  // the first of this window
       here_window_ = w;
-      turn_start_ = now;
+      window_start_ = now;
       later_given_ = false;
     }
-    if (now - turn_start_ < kHereBudgetNanos) return Here::Now;
+    if (now - window_start_ < kHereBudgetNanos) return Here::Now;
     if (later_given_) return Here::No;
     later_given_ = true;
     return Here::Later;
@@ -189,7 +189,7 @@ class Spinner {
   bool phase_watched_ = false;  // phase_ is started: checks_ counts this window's end
   bool later_given_ = false;    // this window's one Here::Later has been given
   uint64_t turns_ = 0, checks_ = 0, here_window_ = ~uint64_t{0};  // the last window here() ran in
-  uint64_t turn_start_ = 0, off_until_ = 0, off_for_ = kHereOffNanos;
+  uint64_t window_start_ = 0, off_until_ = 0, off_for_ = kHereOffNanos;
 };
 
 }  // namespace glue
