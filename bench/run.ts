@@ -155,8 +155,10 @@ async function main(): Promise<void> {
     (x) => `${x.toFixed(2)} ms (<= 5 ms)`);
   const g = gap as GapResult | undefined;
   const m = mem as MemResult | undefined;
-  add('eventloop-gap', `largest 1 ms timer gap with ${W2_N} in flight < 5 ms (median of per-run maxima)`, g?.medianMaxMs, (x) => x < 5,
-    (x) => `${x.toFixed(2)} ms (worst run ${g!.worstMs.toFixed(2)} ms)`);
+  // Issue 13: under 5 ms in each run, the first runs after W2 (the settled
+  // runs are shown beside it, not judged).
+  add('eventloop-gap', `largest 1 ms timer gap with ${W2_N} in flight < 5 ms in each of ${g?.perRunMaxMs.length ?? RUNS} runs`, g?.worstMs, (x) => x < 5,
+    (x) => `worst run ${x.toFixed(2)} ms (median ${g!.medianMaxMs.toFixed(2)}; after ${g!.settleRuns} more runs: worst ${g!.settled.worstMs.toFixed(2)}, median ${g!.settled.medianMaxMs.toFixed(2)})`);
   add('rss-growth', 'RSS growth over 10,000 operations < 20 MB', m?.growthMB, (x) => x < 20,
     (x) => `${x.toFixed(2)} MB (next 10,000: ${m!.secondGrowthMB.toFixed(2)} MB)`);
 
@@ -179,7 +181,10 @@ async function main(): Promise<void> {
     ]);
     lastW = s.workload;
   }
-  if (g) rows.push(['event loop', `max 1 ms-timer gap, ${W2_N} in flight`, 'netplumb', String(g.perRunMaxMs.length), fmt(g.medianMaxMs, 2), '-', '-', `${targets.find((t) => t.id === 'eventloop-gap')!.pass ? 'PASS' : 'MISS'} < 5 ms (worst ${g.worstMs.toFixed(2)} ms)`]);
+  if (g) {
+    rows.push(['event loop', `max 1 ms-timer gap, ${W2_N} in flight`, 'netplumb', String(g.perRunMaxMs.length), fmt(g.medianMaxMs, 2), '-', '-', `${targets.find((t) => t.id === 'eventloop-gap')!.pass ? 'PASS' : 'MISS'} < 5 ms in each run (worst ${g.worstMs.toFixed(2)} ms)`]);
+    rows.push(['', `the same after ${g.settleRuns} more runs`, 'netplumb', String(g.settled.perRunMaxMs.length), fmt(g.settled.medianMaxMs, 2), '-', '-', `(worst ${g.settled.worstMs.toFixed(2)} ms)`]);
+  }
   if (m) rows.push(['memory', `RSS growth, ${m.ops} ops (MB)`, 'netplumb', '1', fmt(m.growthMB, 2), '-', '-', `${targets.find((t) => t.id === 'rss-growth')!.pass ? 'PASS' : 'MISS'} < 20 MB (${m.rssBeforeMB.toFixed(1)} -> ${m.rssAfterMB.toFixed(1)} MB)`]);
 
   const meta = {
@@ -204,9 +209,12 @@ async function main(): Promise<void> {
   process.stdout.write(`ip per-op peers use smaller N (W1 ${W1_N_FORK} pairs, W2 ${W2_N_FORK} ops) and report per operation.\n\n`);
   process.stdout.write(table(['workload', 'phase', 'peer', 'runs', 'median ms', 'per-op µs', 'vs netplumb', 'target'], rows) + '\n');
   if (g) {
-    process.stdout.write(`\nevent loop: per-run max gaps ${g.perRunMaxMs.map((x) => x.toFixed(2)).join(', ')} ms; ` +
-      `synchronous submit of ${W2_N} calls (median): ${Object.entries(g.submitMs).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(', ')}; ` +
-      `main thread busy until the loop turns: ${Object.entries(g.busyMs).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(', ')}\n`);
+    for (const [when, x] of [['first runs', g], [`after ${g.settleRuns} more runs`, g.settled]] as const) {
+      process.stdout.write(`\nevent loop, ${when}: per-run max gaps ${x.perRunMaxMs.map((y) => y.toFixed(2)).join(', ')} ms ` +
+        `(held the calling loop: ${x.maxHeldCallingLoop.map((y) => (y ? 'yes' : 'no')).join(', ')}; GC in it: ${x.gcInMaxMs.map((y) => y.toFixed(2)).join(', ')} ms); ` +
+        `synchronous submit of ${W2_N} calls (median): ${Object.entries(x.submitMs).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(', ')}; ` +
+        `main thread busy until the loop turns: ${Object.entries(x.busyMs).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(', ')}\n`);
+    }
   }
   process.stdout.write('\ntargets:\n');
   for (const t of targets) process.stdout.write(`  ${t.pass === undefined ? 'n/a ' : t.pass ? 'PASS' : 'MISS'}  ${t.text}: ${t.display}\n`);

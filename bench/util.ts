@@ -1,10 +1,11 @@
 // Benchmark plumbing: timing, the iproute2 peers, the native floor, the oracle.
 // The oracle and the `ip` peers are separate processes; netplumb never forks.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
 
 /** The repository root (this file runs as dist/bench/util.js). */
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -38,6 +39,45 @@ export function run(cmd: string, args: string[], input?: string): string {
 export function ipj(ns: string | undefined, ...args: string[]): any[] {
   const out = run('ip', [...(ns ? ['-n', ns] : []), '-j', ...args]);
   return out.trim() ? JSON.parse(out) : [];
+}
+
+/**
+ * The oracle from a helper process, started once: `ip -j ARGS` run there,
+ * its output sent back over a pipe, so that the caller forks no more.
+ */
+export class Oracle {
+  private readonly waiting: ((line: string) => void)[] = [];
+  private constructor(private readonly child: ChildProcess) {
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (l) => this.waiting.shift()?.(l));
+  }
+
+  static async start(): Promise<Oracle> {
+    const script =
+      "const { spawnSync } = require('node:child_process');" +
+      "require('node:readline').createInterface({ input: process.stdin }).on('line', (l) => {" +
+      "  const r = spawnSync('ip', ['-j', ...JSON.parse(l)], { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });" +
+      "  process.stdout.write(JSON.stringify({ status: r.status, out: r.stdout, err: r.error ? String(r.error) : r.stderr }) + '\\n');" +
+      '});';
+    const o = new Oracle(spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] }));
+    await o.ipj('link', 'show', 'lo'); // it answers
+    return o;
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  ipj(...args: string[]): Promise<any[]> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push((line) => {
+        const r = JSON.parse(line) as { status: number | null; out: string; err: string };
+        if (r.status !== 0) reject(new Error(`ip -j ${args.join(' ')} exited ${r.status}: ${r.err.trim()}`));
+        else resolve(r.out.trim() ? JSON.parse(r.out) : []);
+      });
+      this.child.stdin!.write(JSON.stringify(args) + '\n');
+    });
+  }
+
+  close(): void {
+    this.child.stdin!.end();
+  }
 }
 
 /** Named namespaces under /run/netns, by the oracle (`ip netns list`; its nsid warnings ignored). */
@@ -134,20 +174,26 @@ export function ensureFloor(): void {
 }
 
 /** Largest gap between ticks of a 1 ms interval, from start() to stop(). */
-export function gapMonitor(): { stop(): number } {
+/** The largest gap between two ticks of a 1 ms interval, and where it fell (from, to: now() times). */
+export function gapMonitor(): { stop(): { max: number; from: number; to: number } } {
   let last = now();
   let max = 0;
-  const t = setInterval(() => {
-    const n = now();
-    if (n - last > max) max = n - last;
+  let from = last;
+  let to = last;
+  const tick = (n: number): void => {
+    if (n - last > max) {
+      max = n - last;
+      from = last;
+      to = n;
+    }
     last = n;
-  }, 1);
+  };
+  const t = setInterval(() => tick(now()), 1);
   return {
     stop() {
-      const n = now();
-      if (n - last > max) max = n - last;
+      tick(now());
       clearInterval(t);
-      return max;
+      return { max, from, to };
     },
   };
 }
