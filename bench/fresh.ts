@@ -15,6 +15,8 @@ import { floor, now, ROOT } from './util';
 import { type Ctx, type Kind, verifyCount } from './workloads';
 
 export const W6_N = 200;
+/** The peer row of a bare `node -e 0`, beside the whole-process rows. */
+export const NODE_ALONE = 'node -e 0 (Node alone)';
 const GO_BIN = path.join(ROOT, 'dist', 'bench', 'go-seq');
 const CHILD = path.join(ROOT, 'dist', 'bench', 'fresh-child.js');
 
@@ -77,6 +79,12 @@ export async function w6(c: Ctx): Promise<void> {
           R.add(W, 'first call', peer, 1, a.firstMs, 'call');
           if (a.requireMs !== undefined) R.add(W, 'require', peer, 1, a.requireMs, 'call');
         }
+        // Node alone, started the same way and doing nothing: what any Node
+        // program pays before its first line (the whole-process rows include it).
+        const t = now();
+        const r = spawnSync(process.execPath, ['-e', '0']);
+        if (r.status !== 0) throw new Error(`node -e 0 exited ${r.status}`);
+        R.add(W, 'whole add process', NODE_ALONE, 1, now() - t, 'process');
         // The C floor, a fresh process too (bench/native_floor.cpp, no start-up to speak of):
         // one request at a time, and pipelined (256 per sendmsg).
         for (const [peer, mode] of [

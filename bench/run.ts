@@ -17,7 +17,7 @@ import {
   type Ctx, eventLoop, type GapResult, memory, type MemResult, w1, W1_N, W1_N_FORK, w2, W2_N, W2_N_FORK, w3, W3_N, w4, W4_PAIRS, W4_ROUTES,
 } from './workloads';
 import { w5, W5_N } from './cni';
-import { w6, W6_N } from './fresh';
+import { NODE_ALONE, w6, W6_N } from './fresh';
 
 if (process.getuid?.() !== 0 || !isolation().isolated) {
   process.stderr.write(
@@ -147,8 +147,9 @@ async function main(): Promise<void> {
       (x) => `netplumb/go ${x.toFixed(2)}x (<= 1x)`, `${W6}|add+del|${goPeer}`);
     add(`W6-${kind}-inflight-vs-floor`, `W6 ${kind}: fresh process, all in flight within 1.5x of the C pipelined floor`, ratio(po(W6, 'add+del', 'netplumb in flight'), po(W6, 'add+del', 'native floor pipelined')), (x) => x <= 1.5,
       (x) => `netplumb/floor ${x.toFixed(2)}x (<= 1.5x)`, `${W6}|add+del|native floor pipelined`);
+    const nodeAlone = ratio(po(W6, 'whole add process', NODE_ALONE), po(W6, 'whole add process', goPeer));
     add(`W6-${kind}-whole-vs-go`, `W6 ${kind}: whole add process (start-up included) within 3x of Go`, ratio(po(W6, 'whole add process', 'netplumb awaited'), po(W6, 'whole add process', goPeer)), (x) => x <= 3,
-      (x) => `netplumb/go ${x.toFixed(2)}x (<= 3x)`, `${W6}|whole add process|${goPeer}`);
+      (x) => `netplumb/go ${x.toFixed(2)}x (<= 3x; node -e 0 alone ${nodeAlone === undefined ? '-' : nodeAlone.toFixed(2)}x)`, `${W6}|whole add process|${goPeer}`);
   }
   const reqUs = po(`W6 fresh process addr x${W6_N}`, 'require', 'netplumb awaited');
   add('W6-require', "require('netplumb') <= 5 ms (fresh process, median)", reqUs === undefined ? undefined : reqUs / 1000, (x) => x <= 5,
