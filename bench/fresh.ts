@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { VethPair } from '../lib';
-import { floor, now, ROOT } from './util';
+import { floor, ROOT, runTimed } from './util';
 import { type Ctx, type Kind, verifyCount } from './workloads';
 
 export const W6_N = 200;
@@ -42,12 +42,10 @@ interface Fresh {
   wholeMs: number;
 }
 
+/** A fresh process, timed whole by the bench's helper (util.ts, startForker), which starts it. */
 function fresh(cmd: string, args: string[]): Fresh {
-  const t = now();
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  const wholeMs = now() - t;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr.trim()}`);
-  return { ...(JSON.parse(r.stdout.trim().split('\n').pop() as string) as Omit<Fresh, 'wholeMs'>), wholeMs };
+  const r = runTimed(cmd, args);
+  return { ...(JSON.parse(r.out.trim().split('\n').pop() as string) as Omit<Fresh, 'wholeMs'>), wholeMs: r.ms };
 }
 
 export async function w6(c: Ctx): Promise<void> {
@@ -81,10 +79,7 @@ export async function w6(c: Ctx): Promise<void> {
         }
         // Node alone, started the same way and doing nothing: what any Node
         // program pays before its first line (the whole-process rows include it).
-        const t = now();
-        const r = spawnSync(process.execPath, ['-e', '0']);
-        if (r.status !== 0) throw new Error(`node -e 0 exited ${r.status}`);
-        R.add(W, 'whole add process', NODE_ALONE, 1, now() - t, 'process');
+        R.add(W, 'whole add process', NODE_ALONE, 1, runTimed(process.execPath, ['-e', '0']).ms, 'process');
         // The C floor, a fresh process too (bench/native_floor.cpp, no start-up to speak of):
         // one request at a time, and pipelined (256 per sendmsg).
         for (const [peer, mode] of [

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { Namespace } from '../lib';
 import { isolation } from '../lib/testing/isolation';
 import { quietKernel } from '../test/helpers/quiet';
-import { ensureFloor, median, now, Results, ROOT, run, type Series } from './util';
+import { ensureFloor, median, now, Results, ROOT, run, type Series, startForker } from './util';
 import {
   type Ctx, eventLoop, type GapResult, memory, type MemResult, w1, W1_N, W1_N_FORK, w2, W2_N, W2_N_FORK, w3, W3_N, w4, W4_PAIRS, W4_ROUTES,
 } from './workloads';
@@ -69,6 +69,9 @@ function table(head: string[], rows: string[][]): string {
 async function main(): Promise<void> {
   const started = now();
   ensureFloor();
+  // From here on every command runs in a helper process (bench/util.ts): a
+  // fork of this process would slow netplumb's next timed burst.
+  startForker();
   const R = new Results();
   const host = await Namespace.current();
   const ctx: Ctx = { R, runs: RUNS, host, log: (s) => process.stdout.write(`${s}\n`) };

@@ -5,7 +5,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 
 import { Address, Link, Namespace, Network, Route, VethPair } from '../lib';
 import {
-  check, floor, gapMonitor, gc, ipBatch, ipEach, ipj, ipOf, median, netnsNames, now, Oracle, range, type Results, run, sleep,
+  check, floor, gapMonitor, gc, ipBatch, ipEach, ipj, ipOf, median, netnsNames, now, range, type Results, run, sleep,
 } from './util';
 
 export interface Ctx {
@@ -175,11 +175,6 @@ export function verifyCount(kind: Kind, dev: string, n: number): void {
   checkCount(kind, dev, n, countIn(kind, dev, new Set(range(n).map(ipOf)), ipj(undefined, ...showArgs(kind, dev))));
 }
 
-/** verifyCount() through an Oracle: the caller does not fork. */
-async function verifyCountVia(oracle: Oracle, kind: Kind, dev: string, n: number): Promise<void> {
-  checkCount(kind, dev, n, countIn(kind, dev, new Set(range(n).map(ipOf)), await oracle.ipj(...showArgs(kind, dev))));
-}
-
 export async function w2(c: Ctx): Promise<{ link: Link; pair: VethPair }> {
   const { R, host } = c;
   const N = W2_N;
@@ -313,13 +308,10 @@ export const GAP_SETTLE_RUNS = 10;
 export async function eventLoop(c: Ctx, link: Link): Promise<GapResult> {
   const N = W2_N;
   const dev = link.name;
-  // The checks with `ip` go through a helper process started here: a fork of
-  // this (large) process write-protects its pages, and the next burst's first
-  // writes fault, one page at a time (on this VM the 1,000 calls' loop took
-  // 3.6-3.9 ms after a fork instead of 1.8-2.0). W2's own checks, just
-  // before, forked too: a full collection rewrites the heap before the first run.
-  const oracle = await Oracle.start();
-  gc();
+  // The checks with `ip` run in the bench's helper process (startForker):
+  // after a fork of this process, the next burst's first writes would each
+  // take a page fault (the loop making the 1,000 calls took 3.3-3.9 ms after
+  // one, 1.5-2.4 ms without).
   const gcs: { start: number; end: number }[] = [];
   const obs = new PerformanceObserver((l) => {
     for (const e of l.getEntries()) gcs.push({ start: e.startTime, end: e.startTime + e.duration });
@@ -333,7 +325,7 @@ export async function eventLoop(c: Ctx, link: Link): Promise<GapResult> {
     const busy: Record<string, number[]> = {};
     const byPhase: Record<string, number[]> = {};
     type Gap = { max: number; from: number; to: number; loop: boolean };
-    const phase = async (name: string, mk: (i: number) => Promise<unknown>, verify: () => Promise<void>): Promise<Gap> => {
+    const phase = async (name: string, mk: (i: number) => Promise<unknown>, verify: () => void): Promise<Gap> => {
       const mon = gapMonitor();
       await sleep(3); // the interval is ticking before the burst
       const t0 = now();
@@ -348,15 +340,15 @@ export async function eventLoop(c: Ctx, link: Link): Promise<GapResult> {
       await sleep(2);
       const g = mon.stop();
       (byPhase[name] ??= []).push(g.max);
-      await verify();
+      verify();
       return { ...g, loop: g.from <= t0 && g.to >= t1 };
     };
     for (let r = 0; r < runs; r++) {
       const gaps = [
-        await phase('addr add', (i) => Address.add(link, `${ipOf(i)}/32`), () => verifyCountVia(oracle, 'addr', dev, N)),
-        await phase('addr del', (i) => Address.delete(link, `${ipOf(i)}/32`), () => verifyCountVia(oracle, 'addr', dev, 0)),
-        await phase('route add', (i) => Route.add({ to: `${ipOf(i)}/32`, dev: link }), () => verifyCountVia(oracle, 'route', dev, N)),
-        await phase('route del', (i) => Route.delete({ to: `${ipOf(i)}/32`, dev: link }), () => verifyCountVia(oracle, 'route', dev, 0)),
+        await phase('addr add', (i) => Address.add(link, `${ipOf(i)}/32`), () => verifyCount('addr', dev, N)),
+        await phase('addr del', (i) => Address.delete(link, `${ipOf(i)}/32`), () => verifyCount('addr', dev, 0)),
+        await phase('route add', (i) => Route.add({ to: `${ipOf(i)}/32`, dev: link }), () => verifyCount('route', dev, N)),
+        await phase('route del', (i) => Route.delete({ to: `${ipOf(i)}/32`, dev: link }), () => verifyCount('route', dev, 0)),
       ];
       const worst = gaps.reduce((x, y) => (y.max > x.max ? y : x));
       perRun.push(worst.max);
@@ -381,7 +373,6 @@ export async function eventLoop(c: Ctx, link: Link): Promise<GapResult> {
     return { ...first, settled: await measure(c.runs), settleRuns: GAP_SETTLE_RUNS };
   } finally {
     obs.disconnect();
-    oracle.close();
   }
 }
 
