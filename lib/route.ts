@@ -219,6 +219,16 @@ function routeText(o: Partial<RouteOptions>, ns: Namespace): string {
   return `route ${o.to}${o.via ? ` via ${o.via}` : ''}${o.dev !== undefined ? ` dev ${devName(o.dev)}` : ''}${hops} in namespace ${ns}`;
 }
 
+/**
+ * Hands a checked request to the addon. What stays alive while it is in
+ * flight is kept small (a thousand in flight are what a scavenge copies): the
+ * error's closure holds the options and the namespace, not the spec.
+ */
+function sendPrepared({ ns, spec, o }: Prepared, replace: boolean): Promise<void> {
+  if (replace) spec.replace = true;
+  return kernelDone(sendRoute(ns.handle, spec), () => routeText(o, ns));
+}
+
 /** A hop's device: its index when it is a Link of `ns`, else undefined (to be looked up). */
 const here = (ns: Namespace, d: unknown): number | undefined => (d instanceof Link && ns.equals(d.namespace) ? d.index : undefined);
 
@@ -226,7 +236,8 @@ const here = (ns: Namespace, d: unknown): number | undefined => (d instanceof Li
 interface Prepared {
   ns: Namespace;
   spec: RouteSpec;
-  what: () => string;
+  /** The options as given, for the error's text (routeText), made only on failure. */
+  o: Partial<RouteOptions>;
 }
 
 /** Routes: `ip route add / replace / del / show`. */
@@ -254,9 +265,9 @@ export class Route {
       const c = v.cidr(o.to, 'to', v.BARE_OK);
       family = c.family;
       dstLen = c.prefixlen;
-      dst = v.networkOf(c.bytes, c.prefixlen);
-      if (!c.bytes.every((b, i) => b === (dst as Uint8Array)[i]))
-        throw new NetplumbError(C.INVALID_CIDR, `invalid route destination ${o.to}: host bits set (did you mean ${v.formatIp(dst)}/${dstLen}?)`, { value: o.to, argument: 'to' });
+      if (v.hostBitsSet(c.bytes, c.prefixlen))
+        throw new NetplumbError(C.INVALID_CIDR, `invalid route destination ${o.to}: host bits set (did you mean ${v.formatIp(v.networkOf(c.bytes, c.prefixlen))}/${dstLen}?)`, { value: o.to, argument: 'to' });
+      dst = c.bytes;
     }
     const gw = o.via !== undefined ? v.ip(o.via, 'via', family) : undefined;
     family ??= gw?.family;
@@ -279,16 +290,13 @@ export class Route {
     if (o.src !== undefined) spec.prefsrc = v.ip(o.src, 'src', family).bytes;
     if (o.onlink !== undefined) spec.onlink = v.bool(o.onlink, 'onlink');
     if (o.mtu !== undefined) spec.mtu = v.mtu(o.mtu);
-    // One closure per call (the error's text, made only on failure); the
-    // helpers it uses are module functions.
-    const prepared = (ns: Namespace): Prepared => ({ ns, spec, what: () => routeText(o, ns) });
     // Fast path: an open Namespace and Links (or no dev) need no await at all.
     const given = nsGiven ?? devNs ?? hops?.ns;
     if (given instanceof Namespace && (o.dev === undefined || here(given, o.dev) !== undefined) && (hops?.list.every((h) => h.dev === undefined || here(given, h.dev) !== undefined) ?? true)) {
       given.assertOpen();
       if (o.dev) spec.oif = (o.dev as Link).index;
       if (hops) spec.nexthops = hops.list.map((h) => ({ ...h.spec, oif: h.dev === undefined ? 0 : (here(given, h.dev) as number) }));
-      return prepared(given);
+      return { ns: given, spec, o };
     }
     return (async () => {
       const ns = given instanceof Namespace ? given.assertOpen() : await resolveNamespace(given);
@@ -298,7 +306,7 @@ export class Route {
         spec.nexthops = await Promise.all(
           hops.list.map(async (h, i) => ({ ...h.spec, oif: h.dev === undefined ? 0 : (here(ns, h.dev) ?? (await resolveIndex(ns, h.dev, `nexthops[${i}].dev`))) })),
         );
-      return prepared(ns);
+      return { ns, spec, o };
     })();
   }
 
@@ -321,13 +329,9 @@ export class Route {
   // during the call, and the caller awaits kernelDone()'s promise directly
   // (one promise and one await fewer per route; W2 in bench/).
   static #send(opts: RouteOptions, op: 'new' | 'del', replace: boolean): Promise<void> {
-    const go = ({ ns, spec, what }: Prepared): Promise<void> => {
-      if (replace) spec.replace = true;
-      return kernelDone(sendRoute(ns.handle, spec), what);
-    };
     try {
       const p = Route.spec(opts, op);
-      return 'then' in p ? p.then(go) : go(p);
+      return 'then' in p ? p.then((q) => sendPrepared(q, replace)) : sendPrepared(p, replace);
     } catch (e) {
       return Promise.reject(e);
     }

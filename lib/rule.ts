@@ -56,9 +56,7 @@ export interface RuleInfo {
 
 function prefix(s: unknown, argument: string): v.ParsedCidr {
   const c = v.cidr(s, argument, { bareOk: true });
-  const net = v.networkOf(c.bytes, c.prefixlen);
-  if (!c.bytes.every((b, i) => b === net[i]))
-    throw new NetplumbError(C.INVALID_CIDR, `invalid ${argument} ${v.describe(s)}: host bits set`, { value: s, argument });
+  if (v.hostBitsSet(c.bytes, c.prefixlen)) throw new NetplumbError(C.INVALID_CIDR, `invalid ${argument} ${v.describe(s)}: host bits set`, { value: s, argument });
   return c;
 }
 

@@ -137,8 +137,10 @@ export function options<T extends object>(v: unknown, keys?: Keys<T>, what = 'op
  * nearest valid key: `Route.add({ metrc: 5 })` is a typo, not a plain route.
  */
 export function known(o: object, keys: Record<string, true>, what: string): void {
-  for (const k of Object.keys(o)) {
-    if (Object.prototype.hasOwnProperty.call(keys, k)) continue;
+  // for-in rather than Object.keys(): no array per call (Object.keys' own
+  // enumerable string keys are the ones for-in visits that pass the own check).
+  for (const k in o) {
+    if (!Object.prototype.hasOwnProperty.call(o, k) || Object.prototype.hasOwnProperty.call(keys, k)) continue;
     const valid = Object.keys(keys);
     const near = nearest(k, valid);
     throw new NetplumbError(
@@ -310,6 +312,15 @@ export function isMulticast(bytes: Uint8Array): boolean {
 }
 
 /** The network part of an address: host bits cleared. */
+/** True if `bytes` has a bit set past its first `prefixlen` (a host address, not a network). Allocates nothing. */
+export function hostBitsSet(bytes: Uint8Array, prefixlen: number): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const keep = Math.max(0, Math.min(8, prefixlen - i * 8));
+    if (((bytes[i] as number) & (0xff >> keep)) !== 0) return true;
+  }
+  return false;
+}
+
 export function networkOf(bytes: Uint8Array, prefixlen: number): Uint8Array {
   const out = new Uint8Array(bytes);
   for (let i = 0; i < out.length; i++) {

@@ -289,10 +289,9 @@ function parseRoute(x: unknown, path: string): RouteEntry {
   const dst = str(o, 'dst', `${path}.dst`, true) as string;
   const family = dst.includes(':') ? 6 : 4;
   const c = check(`${path}.dst`, () => v.cidr(dst, `${path}.dst`, { family }));
-  const net = v.networkOf(c.bytes, c.prefixlen);
-  if (!net.every((b, i) => b === c.bytes[i])) throw bad(`${path}.dst ${dst} has host bits set: did you mean ${v.formatIp(net)}/${c.prefixlen}?`);
+  if (v.hostBitsSet(c.bytes, c.prefixlen)) throw bad(`${path}.dst ${dst} has host bits set: did you mean ${v.formatIp(v.networkOf(c.bytes, c.prefixlen))}/${c.prefixlen}?`);
   const gw = o.gw !== undefined ? ipOf(o.gw, `${path}.gw`, family) : undefined;
-  return { dst: `${v.formatIp(net)}/${c.prefixlen}`, ...(gw ? { gw } : {}) };
+  return { dst: `${v.formatIp(c.bytes)}/${c.prefixlen}`, ...(gw ? { gw } : {}) };
 }
 
 function parseDns(x: unknown): DnsEntry {

@@ -358,6 +358,17 @@ describe('unknown options', () => {
     expect(() => v.known({ metric: undefined, bogus: undefined }, { metric: true }, 'x')).toThrow(/unknown option "bogus"/);
     expect(() => v.known({ metric: 1 }, { metric: true }, 'x')).not.toThrow();
   });
+
+  it("only the object's own enumerable keys count, as Object.keys lists them", () => {
+    const inherited = Object.create({ bogus: 1 }) as Record<string, unknown>;
+    inherited.metric = 1;
+    expect(() => v.known(inherited, { metric: true }, 'x')).not.toThrow();
+    const hidden = { metric: 1 };
+    Object.defineProperty(hidden, 'bogus', { value: 1, enumerable: false });
+    expect(() => v.known(hidden, { metric: true }, 'x')).not.toThrow();
+    expect(() => v.known({ [Symbol('s')]: 1, metric: 1 }, { metric: true }, 'x')).not.toThrow();
+    expect(() => v.known(Object.assign(Object.create(null) as object, { bogus: 1 }), { metric: true }, 'x')).toThrow(/unknown option "bogus"/);
+  });
 });
 
 describe('bad input is refused before any native call', () => {
@@ -526,6 +537,19 @@ describe('validate.networkOf', () => {
     const type = p.family === 4 ? 'ipv4' : 'ipv6';
     bl.addSubnet(v.formatIp(out), prefix, type);
     expect(bl.check(addr, type)).toBe(true);
+  });
+});
+
+describe('validate.hostBitsSet', () => {
+  it('is true exactly when networkOf changes the address, for every prefix length of random addresses', () => {
+    const rnd = prng(13);
+    for (let n = 0; n < 400; n++) {
+      const bytes = Uint8Array.from({ length: n % 2 ? 16 : 4 }, () => (rnd() < 0.2 ? 0 : Math.floor(rnd() * 256)));
+      for (let prefix = 0; prefix <= bytes.length * 8; prefix++) {
+        const net = v.networkOf(bytes, prefix);
+        expect([v.formatIp(bytes), prefix, v.hostBitsSet(bytes, prefix)]).toEqual([v.formatIp(bytes), prefix, !net.every((b, i) => b === bytes[i])]);
+      }
+    }
   });
 });
 
