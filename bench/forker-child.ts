@@ -40,6 +40,17 @@ function startFloor(m: Request): void {
   const f: NonNullable<typeof floor> = { p, out: '', err: '' };
   floor = f;
   let told = false;
+  // Not started (no such file): answered like an exit before the first line.
+  p.on('error', (e) => {
+    f.err += String(e);
+    if (!told) {
+      told = true;
+      answer({ status: null, stderr: f.err });
+      floor = undefined;
+    }
+  });
+  // It may have ended before the bench lets it go on: its stdin is then closed.
+  p.stdin!.on('error', () => {});
   p.stdout!.setEncoding('utf8');
   p.stdout!.on('data', (d: string) => {
     f.out += d;
@@ -75,7 +86,15 @@ function continueFloor(): void {
 }
 
 requests.on('line', (l) => {
-  const m = JSON.parse(l) as Request;
+  try {
+    serve(JSON.parse(l) as Request);
+  } catch (e) {
+    // Every request gets its one answer, or the bench would wait for good.
+    answer({ status: null, stdout: '', stderr: String(e), error: String(e), ms: 0 });
+  }
+});
+
+function serve(m: Request): void {
   if (m.op === 'floor') return startFloor(m);
   if (m.op === 'continue') return continueFloor();
   const t = performance.now();
@@ -87,6 +106,6 @@ requests.on('line', (l) => {
   });
   const ms = performance.now() - t;
   answer({ status: r.status, stdout: r.stdout, stderr: r.stderr, ...(r.error ? { error: String(r.error) } : {}), ms });
-});
+}
 // The bench closed its end: done.
 requests.on('close', () => process.exit(0));

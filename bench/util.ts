@@ -26,10 +26,12 @@ export function ipOf(i: number): string {
 }
 
 /**
- * Every command the bench runs (the oracle, the `ip` peers, the floor, the
- * fresh processes of W6) goes through one small helper process
- * (bench/forker-child.ts) once startForker() has run, so that the bench
- * process forks no more. A fork write-protects every page of the forking
+ * The commands of W1-W4, of the event-loop probe and of W6 (the oracle, the
+ * `ip` peers, the floor, W6's fresh processes) go through one small helper
+ * process (bench/forker-child.ts) once startForker() has run, so that the
+ * bench process does not fork between netplumb's timed runs. (W5 still
+ * starts the CNI plugins and the daemon itself, after W1-W4: both sides of
+ * its comparison are started the same way.) A fork write-protects every page of the forking
  * process, and its next writes then fault one page at a time: on this VM, a
  * burst of 1,000 route adds and deletes took 19.8 ms right after an `ip`
  * check from this process and 10.2 ms without one (addresses 28.4 and 22.3).
@@ -43,13 +45,16 @@ class Forker {
   ) {}
 
   static start(): Forker {
+    const child = path.join(__dirname, 'forker-child.js');
+    // The opens below wait for the helper's: it must be there to make them.
+    if (!fs.existsSync(child)) throw new Error(`bench: no ${child} (tsc -p bench/tsconfig.json)`);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'netplumb-bench-'));
     const reqPath = path.join(dir, 'req');
     const resPath = path.join(dir, 'res');
     try {
       execFileSync('mkfifo', [reqPath, resPath]);
       // Not waited for: it ends when this process does (its requests FIFO closes).
-      spawn(process.execPath, [path.join(__dirname, 'forker-child.js'), reqPath, resPath], { stdio: ['ignore', 'inherit', 'inherit'] }).unref();
+      spawn(process.execPath, [child, reqPath, resPath], { stdio: ['ignore', 'inherit', 'inherit'] }).unref();
       // Both sides open the request FIFO first, then the answer FIFO.
       const req = fs.openSync(reqPath, 'w');
       const res = fs.openSync(resPath, 'r');
@@ -195,7 +200,6 @@ export function ensureFloor(): void {
   process.stdout.write('done\n');
 }
 
-/** Largest gap between ticks of a 1 ms interval, from start() to stop(). */
 /** The largest gap between two ticks of a 1 ms interval, and where it fell (from, to: now() times). */
 export function gapMonitor(): { stop(): { max: number; from: number; to: number } } {
   let last = now();

@@ -311,7 +311,6 @@ export function isMulticast(bytes: Uint8Array): boolean {
   return bytes.length === 4 ? ((bytes[0] as number) & 0xf0) === 0xe0 : bytes[0] === 0xff;
 }
 
-/** The network part of an address: host bits cleared. */
 /** True if `bytes` has a bit set past its first `prefixlen` (a host address, not a network). Allocates nothing. */
 export function hostBitsSet(bytes: Uint8Array, prefixlen: number): boolean {
   for (let i = 0; i < bytes.length; i++) {
@@ -321,6 +320,7 @@ export function hostBitsSet(bytes: Uint8Array, prefixlen: number): boolean {
   return false;
 }
 
+/** The network part of an address: host bits cleared. */
 export function networkOf(bytes: Uint8Array, prefixlen: number): Uint8Array {
   const out = new Uint8Array(bytes);
   for (let i = 0; i < out.length; i++) {
