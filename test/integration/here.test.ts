@@ -172,33 +172,40 @@ it('NETPLUMB_HERE=0: every call goes to an I/O thread', () => {
 
 it('an awaited loop of route adds lets the event loop turn about every millisecond', async () => {
   const N = 3000;
+  const clean = () => Promise.all(Array.from({ length: N }, (_, i) => Route.delete({ to: ipOf(1000 + i), dev: link })));
   // Best of up to 3 loops: a call the kernel kept over 5 ms (the cleanup of a
   // namespace the previous test file deleted holds the RTNL lock) turns
   // running here off for the rest of the loop, which then waits for a turn
-  // on every call.
+  // on every call; and the VM, or a full collection of the test process's
+  // heap, can hold one turn for 20-30 ms (CI on 6e7649d: 29 ms once).
+  const good = (g: { turns: number; q: (p: number) => number }) => g.turns < N / 10 && g.q(1) < 20;
   let got: { turns: number; q: (p: number) => number; ms: number } | undefined;
-  for (let t = 0; t < 3 && (got === undefined || got.turns >= N / 10); t++) {
-    if (got !== undefined) await Promise.all(Array.from({ length: N }, (_, i) => Route.delete({ to: ipOf(1000 + i), dev: link })));
-    await untilHere();
-    const t0 = performance.now();
-    const w = await watchTurns(async () => {
-      for (let i = 0; i < N; i++) await Route.add({ to: ipOf(1000 + i), dev: link });
-    });
-    got = { ...w, ms: performance.now() - t0 };
+  try {
+    for (let t = 0; t < 3 && (got === undefined || !good(got)); t++) {
+      if (got !== undefined) await clean();
+      await untilHere();
+      const t0 = performance.now();
+      const w = await watchTurns(async () => {
+        for (let i = 0; i < N; i++) await Route.add({ to: ipOf(1000 + i), dev: link });
+      });
+      got = { ...w, ms: performance.now() - t0 };
+    }
+    const { turns, q, ms } = got as { turns: number; q: (p: number) => number; ms: number };
+    console.log(
+      `here: ${N} awaited route adds in ${ms.toFixed(1)} ms, ${turns} turns of the event loop; ` +
+        `ms between turns: median ${q(0.5).toFixed(2)}, p75 ${q(0.75).toFixed(2)}, p90 ${q(0.9).toFixed(2)}, max ${q(1).toFixed(2)}`,
+    );
+    expect(ipj(NS, 'route', 'show', 'dev', 'hr0').length).toBe(N);
+    // About 1 ms of calls, then a turn (lib/pace.ts alone, 2 ms looked at every
+    // 16 calls, makes it 2-3 ms); the VM adds its own pauses now and then.
+    expect(q(0.75)).toBeLessThan(1.8);
+    // ...and most calls settled without one (off, every call would wait for a turn).
+    expect(turns).toBeLessThan(N / 10);
+    expect(q(1)).toBeLessThan(20);
+  } finally {
+    // Also when a check fails: the tests after this one count the routes on hr0.
+    await clean();
   }
-  const { turns, q, ms } = got as { turns: number; q: (p: number) => number; ms: number };
-  console.log(
-    `here: ${N} awaited route adds in ${ms.toFixed(1)} ms, ${turns} turns of the event loop; ` +
-      `ms between turns: median ${q(0.5).toFixed(2)}, p75 ${q(0.75).toFixed(2)}, p90 ${q(0.9).toFixed(2)}, max ${q(1).toFixed(2)}`,
-  );
-  expect(ipj(NS, 'route', 'show', 'dev', 'hr0').length).toBe(N);
-  // About 1 ms of calls, then a turn (lib/pace.ts alone, 2 ms looked at every
-  // 16 calls, makes it 2-3 ms); the VM adds its own pauses now and then.
-  expect(q(0.75)).toBeLessThan(1.8);
-  // ...and most calls settled without one (off, every call would wait for a turn).
-  expect(turns).toBeLessThan(N / 10);
-  expect(q(1)).toBeLessThan(20);
-  await Promise.all(Array.from({ length: N }, (_, i) => Route.delete({ to: ipOf(1000 + i), dev: link })));
 });
 
 it('an awaited loop runs every call here: the one settled from setImmediate starts a new millisecond', async () => {
@@ -241,19 +248,31 @@ it('awaited loops over many namespace handles share the turn budget', async () =
   const handles = await Promise.all(Array.from({ length: H }, () => Namespace.open(NS)));
   try {
     const links = await Promise.all(handles.map((h) => h.link('hr0')));
-    await untilHere();
-    const { turns, q } = await watchTurns(async () => {
-      await Promise.all(
-        links.map(async (l, k) => {
-          for (let i = 0; i < PER; i++) await Address.add(l, ipOf(30000 + k * PER + i));
-        }),
-      );
-    });
+    const clean = () => Promise.all(Array.from({ length: H * PER }, (_, i) => Address.delete(link, ipOf(30000 + i))));
+    // Best of up to 3 rounds: a pause of the VM in one of them moves the p90
+    // (CI on 6e7649d: 2.10 ms once). Shared per handle, the budget gave 40
+    // calls a turn, far over it.
+    let w: { turns: number; q: (p: number) => number } | undefined;
+    for (let t = 0; t < 3 && (w === undefined || w.q(0.9) >= 2); t++) {
+      if (w !== undefined) await clean();
+      await untilHere();
+      w = await watchTurns(async () => {
+        await Promise.all(
+          links.map(async (l, k) => {
+            for (let i = 0; i < PER; i++) await Address.add(l, ipOf(30000 + k * PER + i));
+          }),
+        );
+      });
+    }
+    const { turns, q } = w as { turns: number; q: (p: number) => number };
     console.log(
       `here: ${H} awaited loops of ${PER} address adds, ${turns} turns; ms between turns: median ${q(0.5).toFixed(2)}, p90 ${q(0.9).toFixed(2)}, max ${q(1).toFixed(2)}`,
     );
-    expect(q(0.9)).toBeLessThan(2);
-    await Promise.all(Array.from({ length: H * PER }, (_, i) => Address.delete(link, ipOf(30000 + i))));
+    try {
+      expect(q(0.9)).toBeLessThan(2);
+    } finally {
+      await clean();
+    }
   } finally {
     await Promise.all(handles.map((h) => h.close()));
   }
