@@ -1,6 +1,6 @@
 // Benchmark plumbing: timing, the iproute2 peers, the native floor, the oracle.
 // The oracle and the `ip` peers are separate processes; netplumb never forks.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -28,7 +28,8 @@ export function ipOf(i: number): string {
 /**
  * The commands of W1-W4, of the event-loop probe and of W6 (the oracle, the
  * `ip` peers, the floor, W6's fresh processes) go through one small helper
- * process (bench/forker-child.ts) once startForker() has run, so that the
+ * process (bench/forker-child.ts), started by run.ts before any workload (or
+ * by the first command, by startForker()), so that the
  * bench process does not fork between netplumb's timed runs. (W5 still
  * starts the CNI plugins and the daemon itself, after W1-W4: both sides of
  * its comparison are started the same way.) A fork write-protects every page of the forking
@@ -99,18 +100,10 @@ interface Ran {
   ms: number;
 }
 
-function spawnRun(cmd: string, args: string[], input?: string, env?: Record<string, string>): Ran {
-  if (forker) return forker.call({ op: 'run', cmd, args, input, env }) as unknown as Ran;
-  const t = now();
-  const r = spawnSync(cmd, args, {
-    encoding: 'utf8', maxBuffer: 512 * 1024 * 1024, ...(input !== undefined ? { input } : {}), ...(env ? { env: { ...process.env, ...env } } : {}),
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, ...(r.error ? { error: String(r.error) } : {}), ms: now() - t };
-}
-
-/** Runs a command; its stdout and wall time (ms); throws with its stderr on failure. */
-export function runTimed(cmd: string, args: string[], input?: string, env?: Record<string, string>): { out: string; ms: number } {
-  const r = spawnRun(cmd, args, input, env);
+/** Runs a command in the helper (started now if it is not yet); its stdout and wall time (ms); throws with its stderr on failure. */
+export function runTimed(cmd: string, args: string[], input?: string): { out: string; ms: number } {
+  startForker();
+  const r = (forker as Forker).call({ op: 'run', cmd, args, input }) as unknown as Ran;
   if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error}`);
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr.trim()}`);
   return { out: r.stdout, ms: r.ms };

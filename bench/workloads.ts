@@ -164,29 +164,25 @@ export const W2_N = 1000;
 export const W2_N_FORK = 100;
 export type Kind = 'addr' | 'route';
 
-const showArgs = (kind: Kind, dev: string): string[] => [kind, 'show', 'dev', dev];
-
-/** How many of `kind` on `dev` the oracle's rows (`ip -j addr|route show dev DEV`) show, each one expected. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function countIn(kind: Kind, dev: string, expect: Set<string>, rows: any[]): number {
+function countOn(kind: Kind, dev: string, expect: Set<string>): number {
   if (kind === 'addr') {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const infos = (rows[0]?.addr_info ?? []) as any[];
+    const infos = (ipj(undefined, 'addr', 'show', 'dev', dev)[0]?.addr_info ?? []) as any[];
     const ours = infos.filter((a) => a.family === 'inet' && String(a.local).startsWith('10.'));
     check(ours.every((a) => a.prefixlen === 32 && expect.has(a.local)), `addresses on ${dev} are the expected /32s`);
     return ours.length;
   }
-  const ours = rows.filter((r) => String(r.dst).startsWith('10.'));
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const routes = ipj(undefined, 'route', 'show', 'dev', dev) as any[];
+  const ours = routes.filter((r) => String(r.dst).startsWith('10.'));
   check(ours.every((r) => expect.has(r.dst)), `routes via ${dev} are the expected /32s`);
   return ours.length;
 }
 
-function checkCount(kind: Kind, dev: string, n: number, got: number): void {
-  check(got === n, `${n} ${kind === 'addr' ? 'addresses' : 'routes'} on ${dev} expected, ip shows ${got}`);
-}
-
 export function verifyCount(kind: Kind, dev: string, n: number): void {
-  checkCount(kind, dev, n, countIn(kind, dev, new Set(range(n).map(ipOf)), ipj(undefined, ...showArgs(kind, dev))));
+  const expect = new Set(range(n).map(ipOf));
+  const got = countOn(kind, dev, expect);
+  check(got === n, `${n} ${kind === 'addr' ? 'addresses' : 'routes'} on ${dev} expected, ip shows ${got}`);
 }
 
 export async function w2(c: Ctx): Promise<{ link: Link; pair: VethPair }> {
@@ -331,14 +327,12 @@ export async function eventLoop(c: Ctx, link: Link): Promise<GapResult> {
     for (const e of l.getEntries()) gcs.push({ start: e.startTime, end: e.startTime + e.duration });
   });
   obs.observe({ entryTypes: ['gc'] });
+  type Gap = { max: number; from: number; to: number; loop: boolean };
   const measure = async (runs: number): Promise<GapRuns> => {
-    const perRun: number[] = [];
-    const held: boolean[] = [];
-    const windows: { from: number; to: number }[] = [];
+    const worsts: Gap[] = []; // each run's largest gap
     const submit: Record<string, number[]> = {};
     const busy: Record<string, number[]> = {};
     const byPhase: Record<string, number[]> = {};
-    type Gap = { max: number; from: number; to: number; loop: boolean };
     const phase = async (name: string, mk: (i: number) => Promise<unknown>, verify: () => void): Promise<Gap> => {
       const mon = gapMonitor();
       await sleep(3); // the interval is ticking before the burst
@@ -364,12 +358,10 @@ export async function eventLoop(c: Ctx, link: Link): Promise<GapResult> {
         await phase('route add', (i) => Route.add({ to: `${ipOf(i)}/32`, dev: link }), () => verifyCount('route', dev, N)),
         await phase('route del', (i) => Route.delete({ to: `${ipOf(i)}/32`, dev: link }), () => verifyCount('route', dev, 0)),
       ];
-      const worst = gaps.reduce((x, y) => (y.max > x.max ? y : x));
-      perRun.push(worst.max);
-      held.push(worst.loop);
-      windows.push(worst);
+      worsts.push(gaps.reduce((x, y) => (y.max > x.max ? y : x)));
     }
     await sleep(5); // the observer's last entries
+    const perRun = worsts.map((w) => w.max);
     return {
       perRunMaxMs: perRun,
       medianMaxMs: median(perRun),
@@ -377,8 +369,8 @@ export async function eventLoop(c: Ctx, link: Link): Promise<GapResult> {
       submitMs: Object.fromEntries(Object.entries(submit).map(([k, v]) => [k, median(v)])),
       busyMs: Object.fromEntries(Object.entries(busy).map(([k, v]) => [k, median(v)])),
       gapByPhase: byPhase,
-      maxHeldCallingLoop: held,
-      gcInMaxMs: windows.map((w) => gcs.reduce((t, g) => t + Math.max(0, Math.min(g.end, w.to) - Math.max(g.start, w.from)), 0)),
+      maxHeldCallingLoop: worsts.map((w) => w.loop),
+      gcInMaxMs: worsts.map((w) => gcs.reduce((t, g) => t + Math.max(0, Math.min(g.end, w.to) - Math.max(g.start, w.from)), 0)),
     };
   };
   try {

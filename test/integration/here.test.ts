@@ -172,7 +172,8 @@ it('NETPLUMB_HERE=0: every call goes to an I/O thread', () => {
 
 it('an awaited loop of route adds lets the event loop turn about every millisecond', async () => {
   const N = 3000;
-  const clean = () => Promise.all(Array.from({ length: N }, (_, i) => Route.delete({ to: ipOf(1000 + i), dev: link })));
+  // Whatever is there (after a failure, not all of them are).
+  const clean = () => Promise.all(Array.from({ length: N }, (_, i) => Route.delete({ to: ipOf(1000 + i), dev: link }).catch(() => undefined)));
   // Best of up to 3 loops: a call the kernel kept over 5 ms (the cleanup of a
   // namespace the previous test file deleted holds the RTNL lock) turns
   // running here off for the rest of the loop, which then waits for a turn
@@ -245,10 +246,11 @@ it('awaited loops over many namespace handles share the turn budget', async () =
   // setImmediate would run its next call here too, 40 address adds a turn.
   const H = 40;
   const PER = 30;
+  // Whatever is there (after a failure, not all of them are).
+  const clean = () => Promise.all(Array.from({ length: H * PER }, (_, i) => Address.delete(link, ipOf(30000 + i)).catch(() => undefined)));
   const handles = await Promise.all(Array.from({ length: H }, () => Namespace.open(NS)));
   try {
     const links = await Promise.all(handles.map((h) => h.link('hr0')));
-    const clean = () => Promise.all(Array.from({ length: H * PER }, (_, i) => Address.delete(link, ipOf(30000 + i))));
     // Best of up to 3 rounds: a pause of the VM in one of them moves the p90
     // (CI on 6e7649d: 2.10 ms once). Shared per handle, the budget gave 40
     // calls a turn, far over it.
@@ -268,12 +270,10 @@ it('awaited loops over many namespace handles share the turn budget', async () =
     console.log(
       `here: ${H} awaited loops of ${PER} address adds, ${turns} turns; ms between turns: median ${q(0.5).toFixed(2)}, p90 ${q(0.9).toFixed(2)}, max ${q(1).toFixed(2)}`,
     );
-    try {
-      expect(q(0.9)).toBeLessThan(2);
-    } finally {
-      await clean();
-    }
+    expect(q(0.9)).toBeLessThan(2);
   } finally {
+    // Also when a check fails: the tests after this one count what is on hr0.
+    await clean();
     await Promise.all(handles.map((h) => h.close()));
   }
 });
