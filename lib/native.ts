@@ -2,10 +2,9 @@
 // that lib/validate.ts has already checked.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as timers from 'node:timers';
 
 import type { NativeErrorShape } from './errors';
-import { catchUp, later, mustWait, PACE_FLAG } from './pace';
+import { catchUp, countTurns, later, mustWait, PACE_FLAG } from './pace';
 
 export interface RawLink {
   index: number;
@@ -402,11 +401,10 @@ export interface Addon {
     new (mode: 'fd' | 'ref', what: string, fd: number): NativeHandle;
     /**
      * While flag[0] is not 0, every request but an address or route first
-     * calls catchUp() (lib/pace.ts). setImmediate: node:timers' own, which the
-     * addon's sliced settlement uses from then on (a test's fake timers replace
-     * only the global one).
+     * calls catchUp() (lib/pace.ts). Returns the addon's turn counter: its [0]
+     * changes at every turn of the event loop (its check phase).
      */
-    pace(flag: Int32Array, catchUp: () => void, setImmediate?: (fn: () => void) => unknown): void;
+    pace(flag: Int32Array, catchUp: () => void): Int32Array;
   };
   /** Reads a monitor socket on the JS thread when it is readable; owns (and closes) the fd. */
   Watcher: new (fd: number, onEvents: (events: RawEvent[]) => void) => NativeWatcher;
@@ -597,7 +595,7 @@ export function native(): Addon {
     if (d !== null) throw new Error(`netplumb: the addon's packed layout (src/wire.hpp) differs from lib/native.ts WIRE_LAYOUT at ${d}: rebuild the addon, or change both`);
     addon = a;
     // Requests this copy of the library holds for a later turn go before any other request.
-    a.Handle.pace(PACE_FLAG, catchUp, timers.setImmediate);
+    countTurns(a.Handle.pace(PACE_FLAG, catchUp));
     // Namespace create/delete run on libuv's threadpool (a Napi::AsyncWorker), which libuv
     // starts on first use and, if it cannot make a thread then, ends the process with a bare
     // abort() (deps/uv/src/threadpool.c). Start it now, while threads can still be made: at

@@ -13,10 +13,13 @@
 // other request (a link, a rule, close()) first lets everything waiting go
 // (the addon calls catchUp() before it makes one: Handle.pace in native.ts).
 //
-// setImmediate and the clock are node:timers' and node:perf_hooks', not the
-// globals: a test's fake timers (jest.useFakeTimers, sinon) replace those, and
-// a faked setImmediate that never ran would leave the held requests, and
-// every call after them, waiting for good.
+// A turn is counted by the addon (TURNS, from Handle.pace: it changes at every
+// check phase), not by a setImmediate per turn, which an awaited loop would
+// pay for in every turn. setImmediate (for the held slices) and the clock are
+// node:timers' and node:perf_hooks', not the globals: a test's fake timers
+// (jest.useFakeTimers, sinon) replace those, and a faked setImmediate that
+// never ran would leave the held requests, and every call after them,
+// waiting for good.
 import { performance } from 'node:perf_hooks';
 import * as timers from 'node:timers';
 
@@ -31,18 +34,22 @@ const now = performance.now.bind(performance);
 /** flag[0] is 1 while requests wait: the addon reads it before every other request. */
 export const PACE_FLAG = new Int32Array(1);
 
+/** [0]: the event loop's turn, from the addon (countTurns); a turn of its own until then. */
+let TURNS: Int32Array = new Int32Array(1);
+
+/** The addon's turn counter (Handle.pace's answer). */
+export function countTurns(turns: Int32Array): void {
+  TURNS = turns;
+}
+
 const waiting: (() => void)[] = [];
 let head = 0;
 let calls = 0;
-let armed = false;
+/** The turn whose budget is being counted, from turnStart. */
+let armedTurn = -1;
 let turnStart = 0;
 let scheduled = false;
 let running = false;
-
-const endTurn = (): void => {
-  armed = false;
-  calls = 0;
-};
 
 /** How many requests wait, per handle: a handle with none need not queue behind another's. */
 const heldFor = new Map<object, number>();
@@ -57,11 +64,10 @@ const heldFor = new Map<object, number>();
 export function mustWait(h: object): boolean {
   if (head < waiting.length && heldFor.has(h)) return true;
   if (++calls % EVERY !== 0) return false;
-  if (!armed) {
+  if (TURNS[0] !== armedTurn) {
     // A burst, maybe: time it from here, until the event loop turns.
-    armed = true;
+    armedTurn = TURNS[0] as number;
     turnStart = now();
-    immediate(endTurn);
     return false;
   }
   return now() - turnStart > TURN_BUDGET_MS;
@@ -100,9 +106,8 @@ function slice(): void {
   }
   // This turn spent its budget on the slice: calls made in it (the settled
   // requests' continuations) are timed from its start.
-  armed = true;
+  armedTurn = TURNS[0] as number;
   turnStart = t0;
-  immediate(endTurn);
 }
 
 function run(stop: () => boolean): void {

@@ -57,7 +57,7 @@ module.exports = async function exercise(hot, dist) {
           return Promise.resolve();
         }
       },
-      { pace() {} },
+      { pace: () => new Int32Array(1) },
     ),
     setTrace() {},
   };

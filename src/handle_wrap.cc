@@ -19,7 +19,7 @@
 
 namespace glue {
 
-class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
+class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client, Spinner::Due {
  public:
   static Napi::Function Init(Napi::Env env) { return Define(env, Requests{}, Stager::make(env)); }
 
@@ -36,6 +36,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
     std::unique_ptr<std::shared_ptr<Bridge>> keep;
     guard_throw(env, "open", [&] {
       spinner_ = Spinner::of(env);
+      if (!spinner_) throw Napi::Error::New(env, "netplumb: no event loop to serve the handle from");
       bridge_ = std::make_shared<Bridge>();
       keep = std::make_unique<std::shared_ptr<Bridge>>(bridge_);
     });
@@ -80,7 +81,7 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
 
   ~HandleWrap() override {
     CloseUserFd();
-    stager_->forget(this);
+    stager_->forget(this);  // never due here: later_keep_ holds the wrapper while it is
   }
 
   // A handle whose thread never started: closed, close() resolves at once,
@@ -96,14 +97,14 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
 
   // Settles at most this many promises per turn of the event loop, or for
   // at most this long, when more are waiting: the rest goes in a later turn
-  // (setImmediate). Each settlement runs the awaiting code's continuation (as
+  // (its check phase: SettleLater). Each settlement runs the awaiting code's continuation (as
   // microtasks, after this callback returns and before control goes back to
   // the loop), so a pile of completions would otherwise hold timers and I/O
   // back for its whole length. (Calling the thread-safe function again does
   // not yield: Node runs up to 1,000 of its calls in one go.)
   // From the thread-safe function (poll phase) the slice is the turn's, as
   // node-api calls it again in the same turn when the I/O thread delivers
-  // meanwhile; from setImmediate, one Drain is queued at a time (SettleLater).
+  // meanwhile; from the check phase, one Drain is queued at a time (SettleLater).
   static constexpr size_t kSettlePerTurn = 64;
   static constexpr uint64_t kSettleBudgetNanos = 500'000;
   // Staged requests handed to the I/O thread at once, without waiting for the microtask.
@@ -166,30 +167,25 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
   }
 
  private:
-  // Drain() again from setImmediate; false if that cannot be queued (for
-  // Drain's own rest: an environment going away, nothing left to settle for).
-  // One at a time (a second would settle another slice in the same turn).
-  // The wrapper is held until then (the thread-safe function, which otherwise
-  // keeps it, may be finalized first when the handle has closed).
-  bool SettleLater(Napi::Env env) {
+  // Drain() again from the next check phase (Spinner::settle_at_check);
+  // false if that cannot be queued (for Drain's own rest: nothing left to
+  // settle for). One at a time (a second would settle another slice in the
+  // same turn). The wrapper is held until then (the thread-safe function,
+  // which otherwise keeps it, may be finalized first when the handle has closed).
+  bool SettleLater(Napi::Env) {
     if (!later_keep_.IsEmpty()) return true;  // one is queued: it takes what comes meanwhile
     try {
-      if (later_fn_.IsEmpty())
-        later_fn_ = Napi::Persistent(Napi::Function::New(
-            env,
-            [](const Napi::CallbackInfo& i) {
-              auto* self = static_cast<HandleWrap*>(i.Data());
-              Napi::ObjectReference keep = std::move(self->later_keep_);
-              self->Drain(i.Env(), false);
-            },
-            "settle", this));
       later_keep_ = Napi::Persistent(Value());
-      stager_->set_immediate(later_fn_.Value());
+      spinner_->settle_at_check(this);
       return true;
     } catch (...) {
       later_keep_.Reset();
       return false;
     }
+  }
+  void settle_due(Napi::Env env) override {
+    Napi::ObjectReference keep = std::move(later_keep_);
+    Drain(env, false);
   }
 
   // The Handle class: ready, close, pending, and one method per request kind.
@@ -210,14 +206,15 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
     return guard_promise(info.Env(), "request", [&] { return (this->*M)(info); });
   }
 
-  // Handle.pace(flag, catchUp, setImmediate?): see Stager::add_pacer, Stager::use_set_immediate.
+  // Handle.pace(flag, catchUp) -> Int32Array: see Stager::add_pacer; the
+  // array's [0] changes at every turn of the event loop (Spinner::turn_counter).
   static Napi::Value Pace(const Napi::CallbackInfo& info) {
     if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array || !info[1].IsFunction())
-      throw Napi::TypeError::New(info.Env(), "Handle.pace(flag: Int32Array(1), catchUp, setImmediate?)");
-    auto* stager = static_cast<Stager*>(info.Data());
-    stager->add_pacer(info[0].As<Napi::Int32Array>(), info[1].As<Napi::Function>());
-    if (info[2].IsFunction()) stager->use_set_immediate(info[2].As<Napi::Function>());
-    return info.Env().Undefined();
+      throw Napi::TypeError::New(info.Env(), "Handle.pace(flag: Int32Array(1), catchUp)");
+    Spinner* spinner = Spinner::of(info.Env());
+    if (!spinner) throw Napi::Error::New(info.Env(), "netplumb: no event loop to pace requests by");
+    static_cast<Stager*>(info.Data())->add_pacer(info[0].As<Napi::Int32Array>(), info[1].As<Napi::Function>());
+    return spinner->turn_counter();
   }
 
   // One method per request kind: make the request from the JS arguments and
@@ -276,9 +273,10 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
 
   // An address or route request runs on this thread when nothing of its
   // handle is out, staged or in flight (a staged request is tracked): it
-  // never overtakes one asked before it (Spinner::here).
+  // never overtakes one asked before it (Spinner::here); and not while
+  // lib/pace.ts holds a burst (its slices are bursts too).
   Spinner::Here RunHere(Napi::Env env, nl::Request& r) {
-    Spinner::Here how = spinner_ && pending_.empty() && !stager_->burst() ? spinner_->here() : Spinner::Here::No;
+    Spinner::Here how = pending_.empty() && !stager_->burst() && !stager_->holding() ? spinner_->here() : Spinner::Here::No;
     if (how == Spinner::Here::No) return how;  // a burst's call: no clock read
     const uint64_t t0 = uv_hrtime();
     if (!handle_->run_here(r)) return Spinner::Here::No;
@@ -286,8 +284,8 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
     stager_->ran_here(env);
     return how;
   }
-  // A request that ran here, settled by Drain from setImmediate (as if the
-  // I/O thread had delivered it). False, nothing tracked, if setImmediate or
+  // A request that ran here, settled by Drain from the check phase (as if the
+  // I/O thread had delivered it). False, nothing tracked, if that or
   // memory fails (a Drain queued for nothing is harmless).
   bool SettleHereLater(Napi::Env env, std::unique_ptr<nl::Request>& req, Napi::Promise::Deferred d, SettleFn settle) {
     if (!SettleLater(env)) return false;
@@ -369,7 +367,6 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client {
   Napi::ObjectReference self_;
   Napi::ObjectReference ready_;
   Napi::ObjectReference close_promise_;
-  Napi::FunctionReference later_fn_;  // SettleLater's callback, made on first use
   Napi::ObjectReference later_keep_;  // this wrapper, while a SettleLater is pending
   std::unique_ptr<Napi::Promise::Deferred> close_;
   std::vector<std::unique_ptr<nl::Request>> staged_;

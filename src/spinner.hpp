@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
+#include <vector>
 
 #include "../native/handle.hpp"
 
@@ -31,7 +32,17 @@ class Spinner {
     if (auto* s = env.GetInstanceData<Spinner>()) return s;
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) return nullptr;
+    // What can throw comes first: the counter and the async context are
+    // JS objects, made before any handle is started.
+    Napi::Int32Array turns = Napi::Int32Array::New(env, 1);
+    napi_async_context async = nullptr;
+    Napi::Object resource = Napi::Object::New(env);
+    if (napi_async_init(env, resource, Napi::String::New(env, "netplumb"), &async) != napi_ok) return nullptr;
     auto* s = new Spinner();
+    s->turns_array_ = Napi::Persistent(turns);
+    s->turns_data_ = turns.Data();
+    s->resource_ = Napi::Persistent(resource);
+    s->async_ = async;
     uv_idle_init(loop, &s->idle_);
     uv_prepare_init(loop, &s->turn_);
     uv_check_init(loop, &s->phase_);
@@ -39,6 +50,9 @@ class Spinner {
     uv_unref(reinterpret_cast<uv_handle_t*>(&s->idle_));
     uv_unref(reinterpret_cast<uv_handle_t*>(&s->turn_));
     uv_unref(reinterpret_cast<uv_handle_t*>(&s->phase_));
+    // Started after Node's own check handle, it runs before the setImmediate
+    // callbacks of every turn (libuv runs the last started first).
+    uv_check_start(&s->phase_, &Spinner::checked);
     const char* here = getenv("NETPLUMB_HERE");
     s->here_off_ = here && std::string_view(here) == "0";
     s->env_ = env;
@@ -49,16 +63,39 @@ class Spinner {
     return s;
   }
 
+  // The number of this window (below), as lib/pace.ts reads it: [0] changes
+  // at every check phase. The same array for every caller.
+  Napi::Int32Array turn_counter() const { return turns_array_.Value(); }
+
+  // Something settled from the next check phase (HandleWrap: a request run
+  // here, or the rest of a Drain over its budget), as if from setImmediate
+  // but without one: no JS object per turn, no async_hooks, and no fake
+  // timers to stop it. The poll does not block meanwhile.
+  struct Due {
+    virtual void settle_due(Napi::Env env) = 0;
+    bool due = false;
+  };
+  // May throw (no memory): then nothing is queued.
+  void settle_at_check(Due* d) {
+    if (d->due) return;
+    due_.push_back(d);
+    d->due = true;
+    if (!active_) {
+      uv_idle_start(&idle_, &Spinner::tick);
+      active_ = true;
+    }
+  }
+
   // Whether an address or route request runs on the JS thread now
   // (HandleWrap::RunHere), its reply read before the call returns: an awaited
   // call then costs the kernel's work and no hand-off to an I/O thread and
   // back. Settled at once for kHereBudgetNanos from the first one of a
   // window (one turn of the event loop, counted from its check phase:
-  // window()); one more runs here and is settled from setImmediate (an
-  // awaited loop whose calls settle at once would otherwise never let timers
-  // and I/O run), and none after it in that window, whatever the namespace:
-  // they go to an I/O thread. The loop's next call, made from that
-  // setImmediate, starts the next window. None for 250 ms after one that
+  // window()); one more runs here and is settled from the check phase
+  // (settle_at_check: an awaited loop whose calls settle at once would
+  // otherwise never let timers and I/O run), and none after it in that
+  // window, whatever the namespace: they go to an I/O thread. The loop's next
+  // call, made from that settlement, starts the next window. None for 250 ms after one that
   // took over kHereSlowNanos (the kernel waited, e.g. for the RTNL lock
   // another process held: that call held the event loop as long), twice as
   // long after each further slow one, up to 30 s; each fast one halves it
@@ -117,7 +154,7 @@ class Spinner {
  private:
   static void tick(uv_idle_t* h) {
     auto* s = static_cast<Spinner*>(h->data);
-    if (uv_hrtime() >= s->deadline_ || !nl::Handle::requests_out()) {
+    if (s->due_.empty() && (uv_hrtime() >= s->deadline_ || !nl::Handle::requests_out())) {
       uv_idle_stop(h);
       s->active_ = false;
       return;
@@ -137,25 +174,42 @@ class Spinner {
     return turns_;
   }
   // This window's number: a window is one turn of the event loop, from one
-  // check phase (setImmediate callbacks) to the next, through timers and the
-  // poll phase. The check handle, started after Node's own, runs before the
-  // setImmediate callbacks (libuv runs the last started first), so a call
-  // made from the setImmediate that settles a call run here starts a new
-  // window, while a turn still has one window's budget (a prepare-to-prepare
-  // window made that call go to an I/O thread whenever the loop ran in the
-  // poll phase; a window per phase let a turn hold the loop twice as long).
-  uint64_t window() {
-    if (!phase_watched_) {
-      uv_check_start(&phase_, &Spinner::checked);
-      phase_watched_ = true;
-    }
-    return checks_;
-  }
+  // check phase to the next, through timers and the poll phase. A call made
+  // from a settlement of the check phase (settle_due) starts a new window,
+  // while a turn still has one window's budget (a prepare-to-prepare window
+  // made that call go to an I/O thread whenever the loop ran in the poll
+  // phase; a window per phase let a turn hold the loop twice as long).
+  uint64_t window() const { return checks_; }
   static void checked(uv_check_t* h) {
-    uv_check_stop(h);
     auto* s = static_cast<Spinner*>(h->data);
-    s->phase_watched_ = false;
     s->checks_++;
+    *s->turns_data_ = static_cast<int32_t>(s->checks_);
+    if (!s->due_.empty()) s->settle_due();
+  }
+  // Settles what is due in one callback scope: the settled promises'
+  // continuations run when it closes, as after a setImmediate callback. An
+  // exception is the process's uncaught one, as it would be there.
+  void settle_due() {
+    Napi::Env env(env_);
+    Napi::HandleScope hs(env);
+    napi_callback_scope scope = nullptr;
+    if (napi_open_callback_scope(env_, resource_.Value(), async_, &scope) != napi_ok) return;  // no JS can run: nobody to settle for
+    taking_.swap(due_);  // both keep their capacity
+    for (Due* d : taking_) {
+      d->due = false;
+      try {
+        d->settle_due(env);
+      } catch (const Napi::Error& e) {
+        napi_fatal_exception(env_, e.Value());
+      } catch (...) {
+      }
+      bool pending = false;
+      napi_value e = nullptr;
+      if (napi_is_exception_pending(env_, &pending) == napi_ok && pending && napi_get_and_clear_last_exception(env_, &e) == napi_ok)
+        napi_fatal_exception(env_, e);
+    }
+    taking_.clear();
+    napi_close_callback_scope(env_, scope);
   }
   static void turned(uv_prepare_t* h) {
     uv_prepare_stop(h);
@@ -166,6 +220,9 @@ class Spinner {
   static void cleanup(void* arg) {
     auto* s = static_cast<Spinner*>(arg);
     napi_set_instance_data(s->env_, nullptr, nullptr, nullptr);
+    napi_async_destroy(s->env_, s->async_);
+    s->resource_.Reset();
+    s->turns_array_.Reset();
     // Freed once all three handles are closed.
     auto closed = [](uv_handle_t* h) {
       auto* sp = static_cast<Spinner*>(h->data);
@@ -186,10 +243,14 @@ class Spinner {
   int closed_ = 0;
   bool here_off_ = false;      // NETPLUMB_HERE=0
   bool turn_watched_ = false;   // turn_ is started: turns_ counts this turn's end
-  bool phase_watched_ = false;  // phase_ is started: checks_ counts this window's end
   bool later_given_ = false;    // this window's one Here::Later has been given
   uint64_t turns_ = 0, checks_ = 0, here_window_ = ~uint64_t{0};  // the last window here() ran in
   uint64_t window_start_ = 0, off_until_ = 0, off_for_ = kHereOffNanos;
+  Napi::Reference<Napi::Int32Array> turns_array_;  // checks_, for lib/pace.ts
+  int32_t* turns_data_ = nullptr;            // its memory (off the JS heap: it does not move)
+  Napi::ObjectReference resource_;           // the callback scope's resource
+  napi_async_context async_ = nullptr;
+  std::vector<Due*> due_, taking_;  // to settle at the next check phase; being settled
 };
 
 }  // namespace glue

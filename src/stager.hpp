@@ -29,11 +29,6 @@ class Stager : public std::enable_shared_from_this<Stager> {
   // every client still alive.
   static Stager* make(Napi::Env env) {
     auto* holder = new std::shared_ptr<Stager>(std::make_shared<Stager>());
-    // setImmediate as the environment has it now, when the addon loads (a
-    // test's fake timers installed later replace the global one, and a fake
-    // that never ran would leave a sliced settlement pending), until
-    // lib/native.ts hands over node:timers' own (use_set_immediate).
-    (*holder)->set_immediate_ = Napi::Persistent(env.Global().Get("setImmediate").As<Napi::Function>());
     napi_add_env_cleanup_hook(
         env,
         [](void* arg) {
@@ -41,7 +36,6 @@ class Stager : public std::enable_shared_from_this<Stager> {
           (*h)->flush_.Reset();
           (*h)->then_.Reset();
           (*h)->resolved_.Reset();
-          (*h)->set_immediate_.Reset();
           (*h)->pacers_.clear();
           delete h;
         },
@@ -110,6 +104,14 @@ class Stager : public std::enable_shared_from_this<Stager> {
     std::erase_if(pacers_, [](const Pacer& p) { return !alive(p.keep) || !alive(p.catch_up); });
     pacers_.push_back(Pacer{flag.Data(), Napi::Weak(flag), Napi::Weak(catch_up)});
   }
+  // Whether some copy of lib/pace.ts holds requests: a request made then is
+  // part of a held burst (or one of its slices), and does not run on the JS
+  // thread (HandleWrap::RunHere) beside it.
+  bool holding() const {
+    for (const Pacer& p : pacers_)
+      if (alive(p.keep) && *p.flag != 0) return true;
+    return false;
+  }
   // Before any request but a paced one (an address or route, which lib/pace.ts
   // queues behind the ones it holds): the held requests go first, so a handle
   // still sends everything in the order it was asked. By index: a catchUp()
@@ -122,12 +124,6 @@ class Stager : public std::enable_shared_from_this<Stager> {
       if (!fn.IsEmpty()) fn.Call({});
     }
   }
-  // Runs fn from setImmediate (HandleWrap::SettleLater).
-  void set_immediate(Napi::Function fn) { set_immediate_.Call({fn}); }
-  // node:timers' setImmediate, from lib/native.ts: the global one captured
-  // at load may already be a fake (timers faked before the first require),
-  // and one that never runs would leave a sliced settlement pending for good.
-  void use_set_immediate(Napi::Function fn) { set_immediate_ = Napi::Persistent(fn); }
   // Flushes every listed client (the microtask; also called directly when it could not be queued).
   void run() {
     scheduled_ = false;
@@ -160,7 +156,7 @@ class Stager : public std::enable_shared_from_this<Stager> {
     Napi::Reference<Napi::Int32Array> keep;  // weak
     Napi::FunctionReference catch_up;        // weak
   };
-  Napi::FunctionReference flush_, then_, set_immediate_;
+  Napi::FunctionReference flush_, then_;
   Napi::ObjectReference resolved_;
   std::vector<Pacer> pacers_;
   std::vector<Client*> clients_, taking_;

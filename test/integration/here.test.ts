@@ -5,9 +5,10 @@
 //   - an awaited call is answered before the event loop turns (a setImmediate
 //     queued before it has not run when it settles); NETPLUMB_HERE=0 turns it off;
 //   - an awaited loop still lets the event loop turn (after 1 ms of such calls
-//     in one turn, counted from its check phase, the next is settled from
-//     setImmediate, and lib/pace.ts defers calls after 2 ms of them), and its
-//     call made from that setImmediate runs here again, not on an I/O thread;
+//     in one turn, counted from its check phase, the next is settled from the
+//     next check phase, and lib/pace.ts defers calls after 2 ms of them), and
+//     its call made from there runs here again, not on an I/O thread; it
+//     makes no setImmediate for that;
 //   - a burst (a loop building a Promise.all) runs its first call here; the
 //     rest goes to an I/O thread as before (one sendmsg for many);
 //   - order: a request staged earlier in the same turn (a link going up) goes
@@ -18,6 +19,7 @@
 //     in another namespace), a call that waited over 5 ms turns running here
 //     off for 250 ms (longer after several in a row): the next calls go to an
 //     I/O thread.
+import { createHook } from 'node:async_hooks';
 import { spawn, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { Address, Namespace, Route, VethPair, type Link } from '../../lib';
@@ -209,8 +211,8 @@ it('an awaited loop of route adds lets the event loop turn about every milliseco
   }
 });
 
-it('an awaited loop runs every call here: the one settled from setImmediate starts a new millisecond', async () => {
-  // After the turn's 1 ms a call runs here and is settled from setImmediate;
+it('an awaited loop runs every call here: the one settled in the next turn starts a new millisecond', async () => {
+  // After the turn's 1 ms a call runs here and is settled from the next check phase;
   // the loop's next call, made from there (the check phase), starts the next
   // turn's instead of going to an I/O thread. Each call is classed right after
   // it returns: nothing pending (answered), or pending and already in the
@@ -237,6 +239,36 @@ it('an awaited loop runs every call here: the one settled from setImmediate star
   console.log(`here: ${N} awaited route adds (best of up to 3 loops): ${JSON.stringify(best)}`);
   expect(best?.later).toBeGreaterThan(0);
   expect(best?.handed).toBe(0);
+});
+
+it('an awaited loop makes no setImmediate: its late settlements come from the check phase', async () => {
+  // The call after a turn's 1 ms is settled from the addon's own check handle
+  // (src/spinner.hpp Spinner::settle_at_check), and lib/pace.ts counts turns
+  // by the addon's counter: however many turns the loop spans, it makes no
+  // Immediate (a JS object and an async_hooks resource each).
+  const N = 600;
+  let immediates = 0;
+  const hook = createHook({
+    init(_id, type) {
+      if (type === 'Immediate') immediates++;
+    },
+  });
+  let later = 0;
+  await untilHere();
+  try {
+    hook.enable();
+    for (let i = 0; i < N; i++) {
+      const p = Route.add({ to: ipOf(30000 + i), dev: link });
+      if (ns.handle.pending !== 0) later++;
+      await p;
+    }
+  } finally {
+    hook.disable();
+    await Promise.all(Array.from({ length: N }, (_, i) => Route.delete({ to: ipOf(30000 + i), dev: link }).catch(() => undefined)));
+  }
+  console.log(`here: ${N} awaited route adds, ${later} of them settled in a later turn, ${immediates} Immediates made`);
+  expect(later).toBeGreaterThan(0);
+  expect(immediates).toBe(0);
 });
 
 it('awaited loops over many namespace handles share the turn budget', async () => {

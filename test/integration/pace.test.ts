@@ -125,15 +125,17 @@ it(`${N} completions are settled at most 128 between two turns of the event loop
   const link = await veth('pa2');
   const most = await mostPerTurn(link);
   console.log(`pace: at most ${most} of ${N} completions settled between two turns`);
-  // Two slices of 64 per turn at most: the thread-safe function's (poll phase) and setImmediate's.
+  // Two slices of 64 per turn at most: the thread-safe function's (poll phase) and the check phase's.
   expect(most).toBeLessThanOrEqual(128);
   expect(count('pa2', 'addr')).toBe(N);
   await link.delete();
 });
 
-it("so are they when the burst's first call ran on the JS thread and is settled from setImmediate", async () => {
-  // That call queues a Drain from setImmediate of its own; the burst's pile
-  // must not start a second one beside it (two slices from setImmediate per turn).
+it("so are they when the burst's first call ran on the JS thread and is settled in the next turn", async () => {
+  // That call queues a Drain for the check phase of its own; the burst's pile
+  // must not start a second one beside it (two slices from there per turn).
+  // Nor may a held slice's first request run on the JS thread (and settle at
+  // once) when the check phase's Drain has just settled everything before it.
   const link = await veth('pa4');
   const mosts: number[] = [];
   for (let t = 0; t < 20 && mosts.length < 6; t++) {
@@ -156,7 +158,7 @@ it("so are they when the burst's first call ran on the JS thread and is settled 
     await Address.delete(link, '10.99.0.1/32').catch(() => undefined);
     if (!late) await new Promise((r) => setTimeout(r, 300)); // running here may be off for 250 ms
   }
-  console.log(`pace: with the first call settled from setImmediate, at most ${mosts.join(', ')} settled between two turns`);
+  console.log(`pace: with the first call settled in the next turn, at most ${mosts.join(', ')} settled between two turns`);
   expect(mosts).toHaveLength(6);
   for (const m of mosts) expect(m).toBeLessThanOrEqual(128);
   await link.delete();
