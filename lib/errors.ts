@@ -196,14 +196,21 @@ export async function kernel<T>(p: Promise<T>, object: string | (() => string)):
   }
 }
 
-/** kernel() for a request whose answer is not needed: resolves to undefined. */
-export async function kernelDone(p: Promise<unknown>, object: string | (() => string)): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    throw typed(e, object);
-  }
+/**
+ * kernel() for a request whose answer is not needed: resolves to undefined.
+ * The object's text is text(a, b), made only on failure. Not an async
+ * function (a generator, its register file and a promise per call, on every
+ * route request), and one closure per call: the rejection handler makes the
+ * error, and V8 follows the derived promise to whoever awaits it, so the
+ * stack still shows the caller's own async frames (test/unit/errors.test.ts).
+ */
+export function kernelDone<A, B>(p: Promise<unknown>, text: (a: A, b: B) => string, a: A, b: B): Promise<void> {
+  return p.then(nothing, (e: unknown) => {
+    throw isNativeError(e) ? new NetlinkError(e, text(a, b)) : e;
+  });
 }
+
+const nothing = (): void => undefined;
 
 /**
  * A native error shape (or an Error carrying one, thrown synchronously by the

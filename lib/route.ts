@@ -226,11 +226,37 @@ function routeText(o: Partial<RouteOptions>, ns: Namespace): string {
  */
 function sendPrepared({ ns, spec, o }: Prepared, replace: boolean): Promise<void> {
   if (replace) spec.replace = true;
-  return kernelDone(sendRoute(ns.handle, spec), () => routeText(o, ns));
+  return kernelDone(sendRoute(ns.handle, spec), routeText, o, ns);
 }
+
+/** sendPrepared() once the slow path has looked up what the request names (a closure of its own, not #send's). */
+const sendResolved = (p: Promise<Prepared>, replace: boolean): Promise<void> => p.then((q) => sendPrepared(q, replace));
 
 /** A hop's device: its index when it is a Link of `ns`, else undefined (to be looked up). */
 const here = (ns: Namespace, d: unknown): number | undefined => (d instanceof Link && ns.equals(d.namespace) ? d.index : undefined);
+
+/** Every hop's device is a Link of `ns` (or absent). */
+const hopsHere = (ns: Namespace, list: CheckedHop[]): boolean => list.every((h) => h.dev === undefined || here(ns, h.dev) !== undefined);
+
+/** The hops as the addon takes them, their devices Links of `ns` (hopsHere). */
+const hopsOf = (ns: Namespace, list: CheckedHop[]): NonNullable<RouteSpec['nexthops']> =>
+  list.map((h) => ({ ...h.spec, oif: h.dev === undefined ? 0 : (here(ns, h.dev) as number) }));
+
+/**
+ * Route.spec's slow path: the namespace or a device named, looked up. Apart
+ * from it, so that the fast path's variables are not kept in a context
+ * allocated on every call for this function's closures.
+ */
+async function resolved(given: unknown, o: Partial<RouteOptions>, spec: RouteSpec, hops: CheckedHop[] | undefined): Promise<Prepared> {
+  const ns = given instanceof Namespace ? given.assertOpen() : await resolveNamespace(given);
+  if (o.dev instanceof Link && ns.equals(o.dev.namespace)) spec.oif = o.dev.index;
+  else if (o.dev !== undefined) spec.oif = await resolveIndex(ns, o.dev, 'dev');
+  if (hops)
+    spec.nexthops = await Promise.all(
+      hops.map(async (h, i) => ({ ...h.spec, oif: h.dev === undefined ? 0 : (here(ns, h.dev) ?? (await resolveIndex(ns, h.dev, `nexthops[${i}].dev`))) })),
+    );
+  return { ns, spec, o };
+}
 
 /** A checked route request, ready for the addon. */
 interface Prepared {
@@ -279,8 +305,9 @@ export class Route {
       family = o.family;
     }
     family ??= 4;
-    const spec: RouteSpec = { op, family, dstLen };
-    if (dst) spec.dst = dst;
+    // Every field a plain route sets, in one literal: no properties added
+    // later (a backing store and map transitions per call).
+    const spec: RouteSpec = { op, family, dstLen, dst, oif: 0 };
     if (gw) spec.gateway = gw.bytes;
     if (o.table !== undefined) spec.table = tableOf(o.table);
     if (o.metric !== undefined) spec.priority = v.uint(o.metric, 'metric');
@@ -292,22 +319,13 @@ export class Route {
     if (o.mtu !== undefined) spec.mtu = v.mtu(o.mtu);
     // Fast path: an open Namespace and Links (or no dev) need no await at all.
     const given = nsGiven ?? devNs ?? hops?.ns;
-    if (given instanceof Namespace && (o.dev === undefined || here(given, o.dev) !== undefined) && (hops?.list.every((h) => h.dev === undefined || here(given, h.dev) !== undefined) ?? true)) {
+    if (given instanceof Namespace && (o.dev === undefined || here(given, o.dev) !== undefined) && (hops === undefined || hopsHere(given, hops.list))) {
       given.assertOpen();
       if (o.dev) spec.oif = (o.dev as Link).index;
-      if (hops) spec.nexthops = hops.list.map((h) => ({ ...h.spec, oif: h.dev === undefined ? 0 : (here(given, h.dev) as number) }));
+      if (hops) spec.nexthops = hopsOf(given, hops.list);
       return { ns: given, spec, o };
     }
-    return (async () => {
-      const ns = given instanceof Namespace ? given.assertOpen() : await resolveNamespace(given);
-      if (o.dev instanceof Link && ns.equals(o.dev.namespace)) spec.oif = o.dev.index;
-      else if (o.dev !== undefined) spec.oif = await resolveIndex(ns, o.dev, 'dev');
-      if (hops)
-        spec.nexthops = await Promise.all(
-          hops.list.map(async (h, i) => ({ ...h.spec, oif: h.dev === undefined ? 0 : (here(ns, h.dev) ?? (await resolveIndex(ns, h.dev, `nexthops[${i}].dev`))) })),
-        );
-      return { ns, spec, o };
-    })();
+    return resolved(given, o, spec, hops?.list);
   }
 
   /** `ip route add ...`: EEXIST if the route is there already. */
@@ -331,7 +349,7 @@ export class Route {
   static #send(opts: RouteOptions, op: 'new' | 'del', replace: boolean): Promise<void> {
     try {
       const p = Route.spec(opts, op);
-      return 'then' in p ? p.then((q) => sendPrepared(q, replace)) : sendPrepared(p, replace);
+      return 'then' in p ? sendResolved(p, replace) : sendPrepared(p, replace);
     } catch (e) {
       return Promise.reject(e);
     }

@@ -1,8 +1,8 @@
-// NetlinkError / NetplumbError shapes and lib/errors' kernel() wrapper.
+// NetlinkError / NetplumbError shapes and lib/errors' kernel() and kernelDone() wrappers.
 import * as util from 'node:util';
 
 import { ErrorCodes, NetlinkError, NetplumbError } from '../../lib';
-import { kernel, type NativeErrorShape } from '../../lib/errors';
+import { kernel, kernelDone, type NativeErrorShape } from '../../lib/errors';
 
 const EEXIST: NativeErrorShape = {
   native: true,
@@ -180,5 +180,39 @@ describe('kernel()', () => {
     expect(stack).toContain('userCodeCreatesTheBridgeXyz');
     expect(stack).toContain('outerUserFunctionQrs');
     expect(stack).toContain('errors.ts'); // created inside kernel(), not by the rejecting timer
+  });
+});
+
+describe('kernelDone()', () => {
+  it('resolves to undefined, and leaves anything but a native error as it is', async () => {
+    const x = (): string => 'x';
+    await expect(kernelDone(Promise.resolve(42), x, 0, 0)).resolves.toBeUndefined();
+    const plain = new Error('plain');
+    expect(await kernelDone(rejectLater(plain), x, 0, 0).catch((e: unknown) => e)).toBe(plain);
+    expect(await kernelDone(rejectLater('a string'), x, 0, 0).catch((e: unknown) => e)).toBe('a string');
+  });
+
+  it("types a native error lazily, with the caller's own functions in its (async) stack", async () => {
+    let evaluated = 0;
+    const lazy = (to: string, ns: string): string => {
+      evaluated++;
+      return `route ${to} dev v0 in namespace ${ns}`;
+    };
+    await kernelDone(Promise.resolve(1), lazy, '10.1.0.0/16', 'n1');
+    expect(evaluated).toBe(0); // not computed on success
+    async function userCodeAddsTheRouteXyz(): Promise<void> {
+      await kernelDone(rejectLater({ ...EEXIST, syscall: 'RTM_NEWROUTE' }, 5), lazy, '10.1.0.0/16', 'n1');
+    }
+    async function outerUserFunctionTuv(): Promise<void> {
+      await userCodeAddsTheRouteXyz();
+    }
+    const e = await outerUserFunctionTuv().catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(NetlinkError);
+    expect(e).toMatchObject({ code: 'EEXIST', syscall: 'RTM_NEWROUTE', object: 'route 10.1.0.0/16 dev v0 in namespace n1' });
+    expect(evaluated).toBe(1);
+    const stack = (e as Error).stack ?? '';
+    expect(stack).toContain('userCodeAddsTheRouteXyz');
+    expect(stack).toContain('outerUserFunctionTuv');
+    expect(stack).toContain('errors.ts'); // created inside kernelDone(), not by the rejecting timer
   });
 });
