@@ -79,11 +79,36 @@ function scopeOf(s: unknown, argument = 'scope'): number {
   throw new NetplumbError(C.INVALID_ARGUMENT, `invalid ${argument} ${v.describe(s)}: one of ${Object.keys(SCOPES).join(', ')} or 0-255`, { value: s, argument });
 }
 
+/** No options (not a new object per call). */
+const NO_OPTIONS: AddressOptions = Object.freeze({});
+
 /** An address request's object, for errors. */
 const addressText = (cidr: string, link: Link): string => `address ${cidr} on ${link.describe()}`;
 
 /** A rejection with `e`, typed as a NetlinkError about the address if native (a closure of its own, not the caller's). */
 const rejected = (e: unknown, cidr: string, link: Link): Promise<never> => Promise.reject(fromNative(e, () => addressText(cidr, link)));
+
+/** What Address.add made, once the kernel has said yes (a function of its own: Address.add keeps no context). */
+function added(p: Promise<unknown>, spec: AddrSpec, link: Link, cidr: string): Promise<AddressInfo> {
+  return p.then(
+    () => {
+      // An IPv4 address is taken only as a canonical dotted quad
+      // (validate.parseIpv4), so its text as given is the one formatIp would make.
+      const local = spec.family === 4 ? cidr.slice(0, cidr.indexOf('/')) : v.formatIp(spec.local as Uint8Array);
+      return addressInfo({
+        family: spec.family as 4 | 6, prefixlen: spec.prefixlen as number, scope: spec.scope as number, flags: spec.flags as number,
+        index: link.index, local, address: spec.peer ? v.formatIp(spec.peer) : local,
+        broadcast: spec.broadcast ? v.formatIp(spec.broadcast) : '',
+        // The kernel labels IPv4 addresses with the device name unless told otherwise.
+        label: spec.label ?? (spec.family === 4 ? link.name : ''),
+        validLft: spec.validLft ?? 0xffffffff, preferredLft: spec.preferredLft ?? spec.validLft ?? 0xffffffff,
+      });
+    },
+    (e: unknown) => {
+      throw fromNative(e, addressText(cidr, link));
+    },
+  );
+}
 
 function assertLink(link: unknown): Link {
   if (!(link instanceof Link)) throw new NetplumbError(C.INVALID_ARGUMENT, 'link must be a Link', { value: link, argument: 'link' });
@@ -106,7 +131,7 @@ export class Address {
 
   /** @internal Builds and checks the request, before any syscall. */
   static spec(link: Link, cidr: string, opts: AddressOptions | undefined, op: 'new' | 'del'): AddrSpec {
-    const o = v.options<AddressOptions>(opts, ADDRESS_KEYS, 'address options');
+    const o = opts === undefined ? NO_OPTIONS : v.options<AddressOptions>(opts, ADDRESS_KEYS, 'address options');
     const a = v.cidr(cidr, 'address', op === 'del' ? v.BARE_OK : undefined);
     let flags = 0;
     if (o.nodad !== undefined && v.bool(o.nodad, 'nodad')) flags |= ADDR_FLAGS.nodad as number;
@@ -141,28 +166,19 @@ export class Address {
    * Resolves to the address as requested (normalized); flags the kernel sets
    * later (tentative, permanent) show in `Address.list`.
    */
-  static async add(link: Link, cidr: string, opts?: AddressOptions): Promise<AddressInfo> {
-    assertLink(link);
-    const spec = Address.spec(link, cidr, opts, 'new');
-    // Awaited here rather than through kernel(): one async frame, one promise
-    // and one closure fewer per call, the error still made in this frame.
+  // Not an async function: its frame, its promise and the await's closures
+  // per call cost more than a then() with two closures (bench/RESULTS.md,
+  // 2026-12-02, sixth); the error is still made where the caller awaits.
+  static add(link: Link, cidr: string, opts?: AddressOptions): Promise<AddressInfo> {
     try {
-      await sendAddr(link.namespace.handle, spec);
+      assertLink(link);
+      const spec = Address.spec(link, cidr, opts, 'new');
+      return added(sendAddr(link.namespace.handle, spec), spec, link, cidr);
     } catch (e) {
-      throw fromNative(e, addressText(cidr, link));
+      return rejected(e, cidr, link);
     }
-    const local = v.formatIp(spec.local as Uint8Array);
-    return addressInfo({
-      family: spec.family as 4 | 6, prefixlen: spec.prefixlen as number, scope: spec.scope as number, flags: spec.flags as number,
-      index: link.index, local, address: spec.peer ? v.formatIp(spec.peer) : local,
-      broadcast: spec.broadcast ? v.formatIp(spec.broadcast) : '',
-      // The kernel labels IPv4 addresses with the device name unless told otherwise.
-      label: spec.label ?? (spec.family === 4 ? link.name : ''),
-      validLft: spec.validLft ?? 0xffffffff, preferredLft: spec.preferredLft ?? spec.validLft ?? 0xffffffff,
-    });
   }
 
-  /** `ip addr replace CIDR dev LINK` */
   static replace(link: Link, cidr: string, opts?: AddressOptions): Promise<AddressInfo> {
     return Address.add(link, cidr, { ...v.options<AddressOptions>(opts, ADDRESS_KEYS, 'address options'), replace: true });
   }
