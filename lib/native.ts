@@ -479,7 +479,7 @@ function pack(words: { op: number; flags: number }, op: number | undefined, flag
 
 /** `h.addr()` with `spec` packed: now, or in a later turn when a burst has spent this one's budget (lib/pace.ts). */
 export function sendAddr(h: NativeHandle, spec: AddrSpec): Promise<RawAddr[]> {
-  return mustWait(h) ? later(h, () => addrNow(h, spec)) : addrNow(h, spec);
+  return mustWait(h) ? later(h, addrNow, spec) : addrNow(h, spec);
 }
 
 function addrNow(h: NativeHandle, spec: AddrSpec): Promise<RawAddr[]> {
@@ -516,7 +516,7 @@ function addrNow(h: NativeHandle, spec: AddrSpec): Promise<RawAddr[]> {
 
 /** `h.route()` with `spec` packed: now, or in a later turn (as sendAddr). */
 export function sendRoute(h: NativeHandle, spec: RouteSpec): Promise<RawRoute[]> {
-  return mustWait(h) ? later(h, () => routeNow(h, spec)) : routeNow(h, spec);
+  return mustWait(h) ? later(h, routeNow, spec) : routeNow(h, spec);
 }
 
 function routeNow(h: NativeHandle, spec: RouteSpec): Promise<RawRoute[]> {

@@ -73,8 +73,13 @@ export function mustWait(h: object): boolean {
   return now() - turnStart > TURN_BUDGET_MS;
 }
 
-/** Runs start() (a request for handle `h`) in a later turn, after everything that waits already; settles as its promise does. */
-export function later<T>(h: object, start: () => Promise<T>): Promise<T> {
+/**
+ * Runs start(h, spec) (a request for handle `h`) in a later turn, after
+ * everything that waits already; settles as its promise does. The function
+ * and its argument, not a closure over them: a caller that made one would
+ * allocate its context on every call, held or not.
+ */
+export function later<H extends object, S, T>(h: H, start: (h: H, spec: S) => Promise<T>, spec: S): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     heldFor.set(h, (heldFor.get(h) ?? 0) + 1);
     waiting.push(() => {
@@ -82,7 +87,7 @@ export function later<T>(h: object, start: () => Promise<T>): Promise<T> {
       if (n === 0) heldFor.delete(h);
       else heldFor.set(h, n);
       try {
-        start().then(resolve, reject);
+        start(h, spec).then(resolve, reject);
       } catch (e) {
         reject(e);
       }
