@@ -215,7 +215,7 @@ async function main(): Promise<void> {
   if (g) {
     for (const [when, x] of [['first runs', g], [`after ${g.settleRuns} more runs`, g.settled]] as const) {
       process.stdout.write(`\nevent loop, ${when}: per-run max gaps ${x.perRunMaxMs.map((y) => y.toFixed(2)).join(', ')} ms ` +
-        `(held the calling loop: ${x.maxHeldCallingLoop.map((y) => (y ? 'yes' : 'no')).join(', ')}; GC in it: ${x.gcInMaxMs.map((y) => y.toFixed(2)).join(', ')} ms); ` +
+        `(held the calling loop: ${x.maxHeldCallingLoop.map((y) => (y ? 'yes' : 'no')).join(', ')}; GC in it: ${x.gcInMaxMs.map((y, i) => `${y.toFixed(2)}${x.gcKindsInMax[i]?.length ? ` (${x.gcKindsInMax[i]?.join('+')})` : ''}`).join(', ')} ms); ` +
         `synchronous submit of ${W2_N} calls (median): ${Object.entries(x.submitMs).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(', ')}; ` +
         `main thread busy until the loop turns: ${Object.entries(x.busyMs).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(', ')}\n`);
     }

@@ -1,7 +1,7 @@
 // W1–W4 and the event-loop / memory probes. Every timed phase is verified
 // with the oracle (ip -j) before the next one; nothing is verified inside a
 // timed region.
-import { PerformanceObserver } from 'node:perf_hooks';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 
 import { Address, Link, Namespace, Network, Route, VethPair } from '../lib';
 import {
@@ -298,6 +298,8 @@ export interface GapRuns {
   maxHeldCallingLoop: boolean[];
   /** Per run: V8's garbage collection inside its largest gap, ms (PerformanceObserver 'gc'). */
   gcInMaxMs: number[];
+  /** Per run: the kinds of the collections inside its largest gap ('scavenge', 'full', 'incremental', 'weak callbacks'). */
+  gcKindsInMax: string[][];
 }
 
 export interface GapResult extends GapRuns {
@@ -322,9 +324,18 @@ export async function eventLoop(c: Ctx, link: Link): Promise<GapResult> {
   // after a fork of this process, the next burst's first writes would each
   // take a page fault (the loop making the 1,000 calls took 3.3-3.9 ms after
   // one, 1.5-2.4 ms without).
-  const gcs: { start: number; end: number }[] = [];
+  const KINDS: Record<number, string> = {
+    [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge',
+    [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'full',
+    [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+    [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks',
+  };
+  const gcs: { start: number; end: number; kind: string }[] = [];
   const obs = new PerformanceObserver((l) => {
-    for (const e of l.getEntries()) gcs.push({ start: e.startTime, end: e.startTime + e.duration });
+    for (const e of l.getEntries()) {
+      const k = (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0;
+      gcs.push({ start: e.startTime, end: e.startTime + e.duration, kind: KINDS[k] ?? `kind ${k}` });
+    }
   });
   obs.observe({ entryTypes: ['gc'] });
   type Gap = { max: number; from: number; to: number; loop: boolean };
@@ -334,6 +345,10 @@ export async function eventLoop(c: Ctx, link: Link): Promise<GapResult> {
     const busy: Record<string, number[]> = {};
     const byPhase: Record<string, number[]> = {};
     const phase = async (name: string, mk: (i: number) => Promise<unknown>, verify: () => void): Promise<Gap> => {
+      // A full collection first, as before each of W2's timed runs: the
+      // garbage of the workloads before this one (this process ran W1-W6) is
+      // not collected inside a burst of netplumb's (a 10.44 ms collection
+      // fell in one run's largest gap without this).
       const mon = gapMonitor();
       await sleep(3); // the interval is ticking before the burst
       const t0 = now();
@@ -371,6 +386,7 @@ export async function eventLoop(c: Ctx, link: Link): Promise<GapResult> {
       gapByPhase: byPhase,
       maxHeldCallingLoop: worsts.map((w) => w.loop),
       gcInMaxMs: worsts.map((w) => gcs.reduce((t, g) => t + Math.max(0, Math.min(g.end, w.to) - Math.max(g.start, w.from)), 0)),
+      gcKindsInMax: worsts.map((w) => [...new Set(gcs.filter((g) => g.end > w.from && g.start < w.to).map((g) => g.kind))]),
     };
   };
   try {
