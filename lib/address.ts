@@ -1,5 +1,5 @@
 import { ADDR_FLAGS, flagNames, nameOf, SCOPES, type Scope } from './constants';
-import { ErrorCodes as C, fromNative, kernel, kernelDone, NetplumbError } from './errors';
+import { ErrorCodes as C, fromNative, kernel, kernelDone, NetplumbError, otherRealm } from './errors';
 import { Link, provideAddresses } from './link';
 import { sendAddr, type AddrSpec, type RawAddr } from './native';
 import { Namespace } from './namespace';
@@ -90,24 +90,38 @@ const rejected = (e: unknown, cidr: string, link: Link): Promise<never> => Promi
 
 /** What Address.add made, once the kernel has said yes (a function of its own: Address.add keeps no context). */
 function added(p: Promise<unknown>, spec: AddrSpec, link: Link, cidr: string): Promise<AddressInfo> {
+  if (otherRealm(p)) return addedAwaited(p, spec, link, cidr);
   return p.then(
-    () => {
-      // An IPv4 address is taken only as a canonical dotted quad
-      // (validate.parseIpv4), so its text as given is the one formatIp would make.
-      const local = spec.family === 4 ? cidr.slice(0, cidr.indexOf('/')) : v.formatIp(spec.local as Uint8Array);
-      return addressInfo({
-        family: spec.family as 4 | 6, prefixlen: spec.prefixlen as number, scope: spec.scope as number, flags: spec.flags as number,
-        index: link.index, local, address: spec.peer ? v.formatIp(spec.peer) : local,
-        broadcast: spec.broadcast ? v.formatIp(spec.broadcast) : '',
-        // The kernel labels IPv4 addresses with the device name unless told otherwise.
-        label: spec.label ?? (spec.family === 4 ? link.name : ''),
-        validLft: spec.validLft ?? 0xffffffff, preferredLft: spec.preferredLft ?? spec.validLft ?? 0xffffffff,
-      });
-    },
+    () => madeInfo(spec, link, cidr),
     (e: unknown) => {
       throw fromNative(e, addressText(cidr, link));
     },
   );
+}
+
+/** added() for a promise of another realm (errors.ts otherRealm). */
+async function addedAwaited(p: Promise<unknown>, spec: AddrSpec, link: Link, cidr: string): Promise<AddressInfo> {
+  try {
+    await p;
+  } catch (e) {
+    throw fromNative(e, addressText(cidr, link));
+  }
+  return madeInfo(spec, link, cidr);
+}
+
+/** The AddressInfo of an address Address.add made from `spec`. */
+function madeInfo(spec: AddrSpec, link: Link, cidr: string): AddressInfo {
+  // An IPv4 address is taken only as a canonical dotted quad
+  // (validate.parseIpv4), so its text as given is the one formatIp would make.
+  const local = spec.family === 4 ? cidr.slice(0, cidr.indexOf('/')) : v.formatIp(spec.local as Uint8Array);
+  return addressInfo({
+    family: spec.family as 4 | 6, prefixlen: spec.prefixlen as number, scope: spec.scope as number, flags: spec.flags as number,
+    index: link.index, local, address: spec.peer ? v.formatIp(spec.peer) : local,
+    broadcast: spec.broadcast ? v.formatIp(spec.broadcast) : '',
+    // The kernel labels IPv4 addresses with the device name unless told otherwise.
+    label: spec.label ?? (spec.family === 4 ? link.name : ''),
+    validLft: spec.validLft ?? 0xffffffff, preferredLft: spec.preferredLft ?? spec.validLft ?? 0xffffffff,
+  });
 }
 
 function assertLink(link: unknown): Link {

@@ -205,9 +205,28 @@ export async function kernel<T>(p: Promise<T>, object: string | (() => string)):
  * stack still shows the caller's own async frames (test/unit/errors.test.ts).
  */
 export function kernelDone<A, B>(p: Promise<unknown>, text: (a: A, b: B) => string, a: A, b: B): Promise<void> {
+  if (otherRealm(p)) return kernelDoneAwaited(p, text, a, b);
   return p.then(nothing, (e: unknown) => {
     throw isNativeError(e) ? new NetlinkError(e, text(a, b)) : e;
   });
+}
+
+/**
+ * A promise made in another realm than this module's: the addon's, when it
+ * was loaded outside the vm context the library runs in (as jest loads native
+ * addons). A caller's await then takes an extra job, which can run after a
+ * rejection handler of ours (when the request was refused during the call),
+ * and V8 finds no async frames above that handler: callers of then()-based
+ * wrappers await an async function's promise instead (kernel-errors.test).
+ */
+export const otherRealm = (p: Promise<unknown>): boolean => p.constructor !== Promise;
+
+async function kernelDoneAwaited<A, B>(p: Promise<unknown>, text: (a: A, b: B) => string, a: A, b: B): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    throw isNativeError(e) ? new NetlinkError(e, text(a, b)) : e;
+  }
 }
 
 const nothing = (): void => undefined;

@@ -138,6 +138,35 @@ describe('kernel refusals', () => {
     expect(oracle.routes(nsName)).toEqual([]);
   });
 
+  it("a refused route or address call's error has the caller's own functions in its stack", async () => {
+    // Route and address calls are not async functions (lib/errors.ts
+    // kernelDone, lib/address.ts added): the error is made in a rejection
+    // handler, and V8 follows the promise to the function that awaits it.
+    const { Address, Route } = await import('../../lib');
+    const { link } = await VethPair.create(uniq('stk'), { namespace: ns, peerName: uniq('stkp'), up: true, peerUp: true });
+    await Route.add({ to: '10.79.0.0/16', dev: link });
+    await Address.add(link, '10.79.1.1/24');
+    async function userAddsTheRouteAgainQwe(): Promise<void> {
+      await Route.add({ to: '10.79.0.0/16', dev: link });
+    }
+    async function userAddsTheAddressAgainAsd(): Promise<void> {
+      await Address.add(link, '10.79.1.1/24');
+    }
+    async function userDeletesAMissingAddressZxc(): Promise<void> {
+      await Address.delete(link, '10.79.2.1/24');
+    }
+    for (const [f, name, code] of [
+      [userAddsTheRouteAgainQwe, 'userAddsTheRouteAgainQwe', 'EEXIST'],
+      [userAddsTheAddressAgainAsd, 'userAddsTheAddressAgainAsd', 'EEXIST'],
+      [userDeletesAMissingAddressZxc, 'userDeletesAMissingAddressZxc', 'EADDRNOTAVAIL'],
+    ] as const) {
+      const e = await caught(f());
+      expect(e.code).toBe(code);
+      expect(e.stack).toContain(name);
+    }
+    await link.delete();
+  });
+
   it('a name lib/ accepts is one the kernel accepts (byte 0xA0 is a space to the kernel)', async () => {
     // Independent oracle first: iproute2 gets the same answers from the kernel.
     const fine = 'ethé'; // C3 A9
