@@ -180,10 +180,10 @@ export class Address {
    * Resolves to the address as requested (normalized); flags the kernel sets
    * later (tentative, permanent) show in `Address.list`.
    */
-  // Not an async function: its frame, its promise and the await's closures
-  // per call cost more than a then() with two closures (bench/RESULTS.md,
-  // 2026-12-02, sixth); the error is still made where the caller awaits.
   static add(link: Link, cidr: string, opts?: AddressOptions): Promise<AddressInfo> {
+    // Not an async function: its frame, its promise and the await's closures
+    // per call cost more than a then() with two closures (bench/RESULTS.md,
+    // 2026-12-02, sixth); the error is still made where the caller awaits.
     try {
       assertLink(link);
       const spec = Address.spec(link, cidr, opts, 'new');
@@ -193,14 +193,15 @@ export class Address {
     }
   }
 
+  /** `ip addr replace CIDR dev LINK` */
   static replace(link: Link, cidr: string, opts?: AddressOptions): Promise<AddressInfo> {
     return Address.add(link, cidr, { ...v.options<AddressOptions>(opts, ADDRESS_KEYS, 'address options'), replace: true });
   }
 
   /** `ip addr del CIDR dev LINK`: EADDRNOTAVAIL if it is not there. */
-  // Not an async function: the caller awaits kernelDone()'s promise directly
-  // (one promise and one async frame fewer per call).
   static delete(link: Link, cidr: string): Promise<void> {
+    // Not an async function: the caller awaits kernelDone()'s promise directly
+    // (one promise and one async frame fewer per call).
     try {
       assertLink(link);
       return kernelDone(sendAddr(link.namespace.handle, Address.spec(link, cidr, undefined, 'del')), addressText, cidr, link);
