@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
-import { setImmediate as nextTurn } from 'node:timers';
+import { performance } from 'node:perf_hooks';
+import { setImmediate as nextTurn, setTimeout as later } from 'node:timers';
 
 import { addressInfo, type AddressInfo } from './address';
 import { ErrorCodes as C, fromNative, kernel, NetplumbError } from './errors';
@@ -148,6 +149,9 @@ function entryOf(kind: Kind, raw: Entry['raw']): Entry {
  * the JS thread reads them when libuv says there are some, never waiting.
  * An open watcher keeps the process alive, as a server does (`unref()` not to).
  */
+/** How long a watcher keeps reading again a state whose dumps concurrent changes interrupt (#dumpPatiently). */
+const DUMP_PATIENCE_MS = 10_000;
+
 export class Watcher extends EventEmitter {
   readonly namespace: Namespace;
   #native: NativeWatcher | undefined;
@@ -240,7 +244,7 @@ export class Watcher extends EventEmitter {
       const all = [...kinds];
       let fresh: Map<string, Entry>;
       try {
-        fresh = await w.#dump(all);
+        fresh = await w.#dumpPatiently(all);
       } catch (e) {
         w.close();
         throw e;
@@ -389,7 +393,27 @@ export class Watcher extends EventEmitter {
     this.#resyncAgain = false;
     const kinds = marker === undefined ? [...this.#refreshKinds] : [...this.#kinds];
     this.#refreshKinds.clear();
-    this.#apply(await this.#dump(kinds), kinds, marker);
+    this.#apply(await this.#dumpPatiently(kinds), kinds, marker);
+  }
+
+  /**
+   * #dump, read again while changes made meanwhile keep interrupting it (the
+   * addon has retried 5 times at once already): after a pause of 5 ms,
+   * doubling up to 0.5 s, for up to DUMP_PATIENCE_MS in all. A burst of
+   * changes (10,000 from an `ip -batch`) ends; the watcher need not fail for
+   * it. The pauses do not keep the process alive (the watcher's socket does,
+   * unless unref'd).
+   */
+  async #dumpPatiently(kinds: Kind[]): Promise<Map<string, Entry>> {
+    const t0 = performance.now();
+    for (let pause = 5; ; pause = Math.min(pause * 2, 500)) {
+      try {
+        return await this.#dump(kinds);
+      } catch (e) {
+        if ((e as { code?: unknown }).code !== 'ERR_DUMP_INTERRUPTED' || !this.#native || performance.now() - t0 + pause > DUMP_PATIENCE_MS) throw e;
+        await new Promise<void>((r) => later(r, pause).unref());
+      }
+    }
   }
 
   /** Emits the difference between the model and a fresh dump of `kinds`, then merges what the socket delivered meanwhile. */
