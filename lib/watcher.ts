@@ -140,6 +140,9 @@ function entryOf(kind: Kind, raw: Entry['raw']): Entry {
   return { kind, key, content, raw };
 }
 
+/** How long a watcher keeps reading again a state whose dumps concurrent changes interrupt (#dumpPatiently). */
+const DUMP_PATIENCE_MS = 10_000;
+
 /**
  * `ip monitor link address route neigh rule` for one namespace, as an
  * EventEmitter ('event' for every change, and 'link', 'address', 'route',
@@ -149,9 +152,6 @@ function entryOf(kind: Kind, raw: Entry['raw']): Entry {
  * the JS thread reads them when libuv says there are some, never waiting.
  * An open watcher keeps the process alive, as a server does (`unref()` not to).
  */
-/** How long a watcher keeps reading again a state whose dumps concurrent changes interrupt (#dumpPatiently). */
-const DUMP_PATIENCE_MS = 10_000;
-
 export class Watcher extends EventEmitter {
   readonly namespace: Namespace;
   #native: NativeWatcher | undefined;
