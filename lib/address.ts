@@ -1,5 +1,5 @@
 import { ADDR_FLAGS, flagNames, nameOf, SCOPES, type Scope } from './constants';
-import { ErrorCodes as C, fromNative, kernel, kernelDone, NetplumbError, otherRealm } from './errors';
+import { ErrorCodes as C, fromNative, kernel, kernelDone, kernelThen, NetplumbError } from './errors';
 import { Link, provideAddresses } from './link';
 import { sendAddr, type AddrSpec, type RawAddr } from './native';
 import { Namespace } from './namespace';
@@ -88,28 +88,10 @@ const addressText = (cidr: string, link: Link): string => `address ${cidr} on ${
 /** A rejection with `e`, typed as a NetlinkError about the address if native (a closure of its own, not the caller's). */
 const rejected = (e: unknown, cidr: string, link: Link): Promise<never> => Promise.reject(fromNative(e, () => addressText(cidr, link)));
 
-/** What Address.add made, once the kernel has said yes (a function of its own: Address.add keeps no context). */
-function added(p: Promise<unknown>, spec: AddrSpec, link: Link, cidr: string): Promise<AddressInfo> {
-  if (otherRealm(p)) return addedAwaited(p, spec, link, cidr);
-  return p.then(
-    () => madeInfo(spec, link, cidr),
-    (e: unknown) => {
-      throw fromNative(e, addressText(cidr, link));
-    },
-  );
-}
+/** Address.add's object, for errors, from madeInfo's arguments. */
+const addedText = (_spec: AddrSpec, link: Link, cidr: string): string => addressText(cidr, link);
 
-/** added() for a promise of another realm (errors.ts otherRealm). */
-async function addedAwaited(p: Promise<unknown>, spec: AddrSpec, link: Link, cidr: string): Promise<AddressInfo> {
-  try {
-    await p;
-  } catch (e) {
-    throw fromNative(e, addressText(cidr, link));
-  }
-  return madeInfo(spec, link, cidr);
-}
-
-/** The AddressInfo of an address Address.add made from `spec`. */
+/** The AddressInfo of an address Address.add made from `spec` (once the kernel has said yes). */
 function madeInfo(spec: AddrSpec, link: Link, cidr: string): AddressInfo {
   // An IPv4 address is taken only as a canonical dotted quad
   // (validate.parseIpv4), so its text as given is the one formatIp would make.
@@ -187,7 +169,7 @@ export class Address {
     try {
       assertLink(link);
       const spec = Address.spec(link, cidr, opts, 'new');
-      return added(sendAddr(link.namespace.handle, spec), spec, link, cidr);
+      return kernelThen(sendAddr(link.namespace.handle, spec), madeInfo, addedText, spec, link, cidr);
     } catch (e) {
       return rejected(e, cidr, link);
     }

@@ -198,17 +198,37 @@ export async function kernel<T>(p: Promise<T>, object: string | (() => string)):
 
 /**
  * kernel() for a request whose answer is not needed: resolves to undefined.
- * The object's text is text(a, b), made only on failure. Not an async
- * function (a generator, its register file and a promise per call, on every
- * route request), and one closure per call: the rejection handler makes the
- * error, and V8 follows the derived promise to whoever awaits it, so the
- * stack still shows the caller's own async frames (test/unit/errors.test.ts).
+ * The object's text is text(a, b), made only on failure. kernelThen without
+ * a result: its rejection handler alone holds the context (route calls).
  */
 export function kernelDone<A, B>(p: Promise<unknown>, text: (a: A, b: B) => string, a: A, b: B): Promise<void> {
-  if (otherRealm(p)) return kernelDoneAwaited(p, text, a, b);
+  if (otherRealm(p)) return kernelThenAwaited(p, nothing, text, a, b, undefined);
   return p.then(nothing, (e: unknown) => {
-    throw isNativeError(e) ? new NetlinkError(e, text(a, b)) : e;
+    throw aboutText(e, text, a, b, undefined);
   });
+}
+
+/**
+ * Resolves to ok(a, b, c) once `p` (a native request) has; a native failure
+ * rejects as a NetlinkError about text(a, b, c), made only then. Not an async
+ * function (a generator, its register file and a promise per call, on every
+ * address and route request): the rejection handler makes the error, and V8
+ * follows the derived promise to whoever awaits it, so the stack still shows
+ * the caller's own async frames (test/unit/errors.test.ts).
+ */
+export function kernelThen<T, A, B, C>(p: Promise<unknown>, ok: (a: A, b: B, c: C) => T, text: (a: A, b: B, c: C) => string, a: A, b: B, c: C): Promise<T> {
+  if (otherRealm(p)) return kernelThenAwaited(p, ok, text, a, b, c);
+  return p.then(
+    () => ok(a, b, c),
+    (e: unknown) => {
+      throw aboutText(e, text, a, b, c);
+    },
+  );
+}
+
+/** A native error shape as a NetlinkError about text(a, b, c); anything else unchanged. */
+function aboutText<A, B, C>(e: unknown, text: (a: A, b: B, c: C) => string, a: A, b: B, c: C): unknown {
+  return isNativeError(e) ? new NetlinkError(e, text(a, b, c)) : e;
 }
 
 /**
@@ -216,17 +236,18 @@ export function kernelDone<A, B>(p: Promise<unknown>, text: (a: A, b: B) => stri
  * was loaded outside the vm context the library runs in (as jest loads native
  * addons). A caller's await then takes an extra job, which can run after a
  * rejection handler of ours (when the request was refused during the call),
- * and V8 finds no async frames above that handler: callers of then()-based
- * wrappers await an async function's promise instead (kernel-errors.test).
+ * and V8 finds no async frames above that handler: kernelThen awaits such a
+ * promise in an async function instead (kernel-errors.test).
  */
-export const otherRealm = (p: Promise<unknown>): boolean => p.constructor !== Promise;
+const otherRealm = (p: Promise<unknown>): boolean => p.constructor !== Promise;
 
-async function kernelDoneAwaited<A, B>(p: Promise<unknown>, text: (a: A, b: B) => string, a: A, b: B): Promise<void> {
+async function kernelThenAwaited<T, A, B, C>(p: Promise<unknown>, ok: (a: A, b: B, c: C) => T, text: (a: A, b: B, c: C) => string, a: A, b: B, c: C): Promise<T> {
   try {
     await p;
   } catch (e) {
-    throw isNativeError(e) ? new NetlinkError(e, text(a, b)) : e;
+    throw aboutText(e, text, a, b, c);
   }
+  return ok(a, b, c);
 }
 
 const nothing = (): void => undefined;
