@@ -14,6 +14,7 @@
         "src/trace.cc",
         "src/watcher.cc",
         "src/wire.cc",
+        "src/quick.cc",
         "native/handle.cpp",
         "native/netns.cpp",
         "native/nl/socket.cpp",

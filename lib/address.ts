@@ -1,7 +1,7 @@
 import { ADDR_FLAGS, flagNames, nameOf, SCOPES, type Scope } from './constants';
 import { ErrorCodes as C, fromNative, kernel, kernelDone, kernelThen, NetplumbError } from './errors';
 import { Link, provideAddresses } from './link';
-import { sendAddr, type AddrSpec, type RawAddr } from './native';
+import { quickAddr, sendAddr, type AddrSpec, type RawAddr } from './native';
 import { Namespace } from './namespace';
 import * as v from './validate';
 
@@ -89,20 +89,30 @@ const addressText = (cidr: string, link: Link): string => `address ${cidr} on ${
 const rejected = (e: unknown, cidr: string, link: Link): Promise<never> => Promise.reject(fromNative(e, () => addressText(cidr, link)));
 
 /** Address.add's object, for errors, from madeInfo's arguments. */
-const addedText = (_spec: AddrSpec, link: Link, cidr: string): string => addressText(cidr, link);
+const addedText = (_spec: AddrSpec | undefined, link: Link, cidr: string): string => addressText(cidr, link);
 
-/** The AddressInfo of an address Address.add made from `spec` (once the kernel has said yes). */
-function madeInfo(spec: AddrSpec, link: Link, cidr: string): AddressInfo {
+/**
+ * The AddressInfo of an address Address.add made from `spec` (once the kernel
+ * has said yes); with no spec, of a plain IPv4 CIDR the quick hand-off took
+ * (src/quick.cc: no options, so no flags, peer, label or lifetimes).
+ */
+function madeInfo(spec: AddrSpec | undefined, link: Link, cidr: string): AddressInfo {
+  const family = spec ? (spec.family as 4 | 6) : 4;
+  const slash = cidr.indexOf('/');
   // An IPv4 address is taken only as a canonical dotted quad
   // (validate.parseIpv4), so its text as given is the one formatIp would make.
-  const local = spec.family === 4 ? cidr.slice(0, cidr.indexOf('/')) : v.formatIp(spec.local as Uint8Array);
+  const local = family === 4 ? cidr.slice(0, slash) : v.formatIp(spec?.local as Uint8Array);
   return addressInfo({
-    family: spec.family as 4 | 6, prefixlen: spec.prefixlen as number, scope: spec.scope as number, flags: spec.flags as number,
-    index: link.index, local, address: spec.peer ? v.formatIp(spec.peer) : local,
-    broadcast: spec.broadcast ? v.formatIp(spec.broadcast) : '',
+    family, index: link.index, local,
+    prefixlen: spec ? (spec.prefixlen as number) : Number(cidr.slice(slash + 1)),
+    // As Address.spec: a loopback address is host scope.
+    scope: spec ? (spec.scope as number) : cidr.startsWith('127.') ? (SCOPES.host as number) : 0,
+    flags: spec ? (spec.flags as number) : 0,
+    address: spec?.peer ? v.formatIp(spec.peer) : local,
+    broadcast: spec?.broadcast ? v.formatIp(spec.broadcast) : '',
     // The kernel labels IPv4 addresses with the device name unless told otherwise.
-    label: spec.label ?? (spec.family === 4 ? link.name : ''),
-    validLft: spec.validLft ?? 0xffffffff, preferredLft: spec.preferredLft ?? spec.validLft ?? 0xffffffff,
+    label: spec?.label ?? (family === 4 ? link.name : ''),
+    validLft: spec?.validLft ?? 0xffffffff, preferredLft: spec?.preferredLft ?? spec?.validLft ?? 0xffffffff,
   });
 }
 
@@ -168,8 +178,15 @@ export class Address {
     // 2026-12-02, sixth); the error is still made where the caller awaits.
     try {
       assertLink(link);
+      // No options and an IPv4 CIDR: the addon parses the text (src/quick.cc).
+      let held: boolean | undefined;
+      if (opts === undefined) {
+        const q = quickAddr(link.namespace.handle, false, link.index, cidr);
+        if (typeof q === 'object') return kernelThen(q, madeInfo, addedText, undefined, link, cidr);
+        held = q;
+      }
       const spec = Address.spec(link, cidr, opts, 'new');
-      return kernelThen(sendAddr(link.namespace.handle, spec), madeInfo, addedText, spec, link, cidr);
+      return kernelThen(sendAddr(link.namespace.handle, spec, held), madeInfo, addedText, spec, link, cidr);
     } catch (e) {
       return rejected(e, cidr, link);
     }
@@ -186,7 +203,9 @@ export class Address {
     // (one promise and one async frame fewer per call).
     try {
       assertLink(link);
-      return kernelDone(sendAddr(link.namespace.handle, Address.spec(link, cidr, undefined, 'del')), addressText, cidr, link);
+      const q = quickAddr(link.namespace.handle, true, link.index, cidr);
+      if (typeof q === 'object') return kernelDone(q, addressText, cidr, link);
+      return kernelDone(sendAddr(link.namespace.handle, Address.spec(link, cidr, undefined, 'del'), q), addressText, cidr, link);
     } catch (e) {
       return rejected(e, cidr, link);
     }

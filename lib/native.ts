@@ -328,6 +328,14 @@ export interface NativeHandle {
   addr(wire: Uint8Array, label?: string): Promise<RawAddr[]>;
   /** A RouteSpec packed by sendRoute. */
   route(wire: Uint8Array): Promise<RawRoute[]>;
+  /**
+   * The quick hand-off (src/quick.cc): a route `{ to, dev }` with an IPv4
+   * destination as the caller's text; null, nothing sent, when the addon does
+   * not take the text (the full path then checks the call and says why).
+   */
+  routeText(del: number, replace: number, oif: number, to: string): Promise<RawRoute[]> | null;
+  /** The same for an address with no options (a bare address only for a delete). */
+  addrText(del: number, index: number, cidr: string): Promise<RawAddr[]> | null;
   /** Bridge port flags, VLANs, vlan_filtering; `dump` lists the ports (AF_BRIDGE). */
   brport(spec: BridgePortSpec): Promise<RawBridgePort[]>;
   /** A RouteSpec packed by sendRoute, with its ECMP hops beside it. */
@@ -477,9 +485,27 @@ function pack(words: { op: number; flags: number }, op: number | undefined, flag
   W32[words.flags] = flags;
 }
 
-/** `h.addr()` with `spec` packed: now, or in a later turn when a burst has spent this one's budget (lib/pace.ts). */
-export function sendAddr(h: NativeHandle, spec: AddrSpec): Promise<RawAddr[]> {
-  return mustWait(h) ? later(h, addrNow, spec) : addrNow(h, spec);
+/**
+ * `h.addr()` with `spec` packed: now, or in a later turn when a burst has
+ * spent this one's budget (lib/pace.ts). `held`: pace's answer for this call
+ * when a quick hand-off asked already (a call asks once).
+ */
+export function sendAddr(h: NativeHandle, spec: AddrSpec, held = mustWait(h)): Promise<RawAddr[]> {
+  return held ? later(h, addrNow, spec) : addrNow(h, spec);
+}
+
+/**
+ * The quick hand-off of an IPv4 address with no options (h.addrText): its
+ * promise; else whether pace holds the call (true: it goes later, the full
+ * way) or the addon declined the text (false: the full path checks it).
+ */
+export function quickAddr(h: NativeHandle, del: boolean, index: number, cidr: string): Promise<RawAddr[]> | boolean {
+  return mustWait(h) || (h.addrText(del ? 1 : 0, index, cidr) ?? false);
+}
+
+/** The quick hand-off of a route `{ to, dev }` (h.routeText), as quickAddr. */
+export function quickRoute(h: NativeHandle, del: boolean, replace: boolean, oif: number, to: string): Promise<RawRoute[]> | boolean {
+  return mustWait(h) || (h.routeText(del ? 1 : 0, replace ? 1 : 0, oif, to) ?? false);
 }
 
 function addrNow(h: NativeHandle, spec: AddrSpec): Promise<RawAddr[]> {
@@ -515,8 +541,8 @@ function addrNow(h: NativeHandle, spec: AddrSpec): Promise<RawAddr[]> {
 }
 
 /** `h.route()` with `spec` packed: now, or in a later turn (as sendAddr). */
-export function sendRoute(h: NativeHandle, spec: RouteSpec): Promise<RawRoute[]> {
-  return mustWait(h) ? later(h, routeNow, spec) : routeNow(h, spec);
+export function sendRoute(h: NativeHandle, spec: RouteSpec, held = mustWait(h)): Promise<RawRoute[]> {
+  return held ? later(h, routeNow, spec) : routeNow(h, spec);
 }
 
 function routeNow(h: NativeHandle, spec: RouteSpec): Promise<RawRoute[]> {

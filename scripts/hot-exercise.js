@@ -53,6 +53,12 @@ module.exports = async function exercise(hot, dist) {
         route() {
           return Promise.resolve([]);
         }
+        addrText() {
+          return Promise.resolve([]);
+        }
+        routeText() {
+          return Promise.resolve([]);
+        }
         close() {
           return Promise.resolve();
         }

@@ -225,7 +225,9 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap>, Stager::Client, Spinner:
     return guard_promise(info.Env(), "request", [&] {
       if constexpr (!paced<K>) stager_->catch_up();
       nl::Error err;
-      auto req = K::make(info, &err);
+      bool declined = false;
+      auto req = make<K>(info, &err, &declined);
+      if (declined) return info.Env().Null();  // a quick kind's: the caller takes the full path
       return Submit(info.Env(), std::move(req), err, &settle<K>, paced<K>);
     });
   }

@@ -14,6 +14,7 @@
 #include <napi.h>
 
 #include <memory>
+#include <optional>
 
 #include "../native/ct/conntrack.hpp"
 #include "../native/handle.hpp"
@@ -61,6 +62,24 @@ struct RouteReq {  // packed (wire.hpp)
 };
 // routeMultipath(wire, nexthops): a RouteSpec packed as route() takes it, and
 // its hops [{ gateway?: Uint8Array, oif, weight }] (RTA_MULTIPATH) beside it.
+// The quick hand-off (quick.cc): the spec from plain arguments and the
+// address's text, or nullopt (declined: the call returns null, nothing sent).
+struct RouteTextReq {
+  using Req = nl::rtnl::RouteRequest;
+  static constexpr bool paced = true;
+  static constexpr const char* name = "routeText";
+  static std::optional<nl::rtnl::RouteSpec> spec(const Napi::CallbackInfo& info);
+  static Made make(const nl::rtnl::RouteSpec& s, nl::Error* err);
+  static Napi::Value result(Napi::Env env, const Req& r) { return RouteReq::result(env, r); }
+};
+struct AddrTextReq {
+  using Req = nl::rtnl::AddrRequest;
+  static constexpr bool paced = true;
+  static constexpr const char* name = "addrText";
+  static std::optional<nl::rtnl::AddrSpec> spec(const Napi::CallbackInfo& info);
+  static Made make(const nl::rtnl::AddrSpec& s, nl::Error* err);
+  static Napi::Value result(Napi::Env env, const Req& r) { return AddrReq::result(env, r); }
+};
 struct RouteMultipathReq {
   using Req = nl::rtnl::RouteRequest;
   static constexpr const char* name = "routeMultipath";
@@ -152,12 +171,28 @@ struct CtFlushReq {
 template <class... K>
 struct KindList {};
 // The Handle's request methods, in this order.
-using Requests = KindList<LinkReq, AddrReq, RouteReq, RouteMultipathReq, BrPortReq, NeighReq, RuleReq, SocketReq,
+using Requests = KindList<LinkReq, AddrReq, RouteReq, RouteTextReq, AddrTextReq, RouteMultipathReq, BrPortReq, NeighReq, RuleReq, SocketReq,
                           SysctlReq, NsidReq, SetNsidReq, TunReq, NftBatchReq, NftDumpReq, NftRulesetReq, CtFlushReq>;
 
 // Settles one finished request of kind K: rejects with its error, else
 // resolves with K::result. HandleWrap keeps this function with each pending
 // request (chosen when it was made, so no dispatch on a kind afterwards).
+// K's request from the call's arguments. A quick kind (quick.cc) may decline
+// them: *declined, and no request.
+template <class K>
+Made make(const Napi::CallbackInfo& info, nl::Error* err, bool* declined) {
+  if constexpr (requires { K::spec(info); }) {
+    auto s = K::spec(info);
+    if (!s) {
+      *declined = true;
+      return nullptr;
+    }
+    return K::make(*s, err);
+  } else {
+    return K::make(info, err);
+  }
+}
+
 using SettleFn = void (*)(Napi::Env, nl::Request&, Napi::Promise::Deferred&);
 // The handle's opening (nl::OpenRequest), from new Handle(mode, path | what,
 // fd?)'s arguments (handle_wrap.cc); it resolves with { ref, dev, ino }.

@@ -66,6 +66,15 @@ jest.mock('../../lib/native', () => {
     const w = new Uint32Array(wire.buffer, wire.byteOffset, 16);
     return { op: ops[w[0] as number] as string, family: w[3] || undefined };
   };
+  const v = jest.requireActual<typeof import('../../lib/validate')>('../../lib/validate');
+  const quickTakes = (s: unknown, what: 'route' | 'add' | 'del'): boolean => {
+    try {
+      const c = v.cidr(s, 'x', what === 'add' ? undefined : v.BARE_OK);
+      return c.family === 4 && !(what === 'route' && v.hostBitsSet(c.bytes, c.prefixlen));
+    } catch {
+      return false;
+    }
+  };
   class FakeHandle {
     readonly byIndex = new Map<number, RawLink>();
     constructor(_mode: string, _path: string) {
@@ -105,6 +114,14 @@ jest.mock('../../lib/native', () => {
           ? [{ family: spec.family ?? 4, dst: spec.family === 6 ? 'fd00::' : '10.0.0.0', dstLen: 24, src: '', srcLen: 0, gateway: '', prefsrc: '', oif: 4, iif: 0, table: 254, protocol: 2, scope: 253, type: 1, flags: 0, mtu: 0 }]
           : [],
       );
+    }
+    // The quick hand-off (src/quick.cc) takes a plain IPv4 CIDR, exactly as
+    // validate.cidr does (test/integration/quick.test.ts), and declines the rest.
+    addrText(del: number, _index: number, cidr: unknown) {
+      return quickTakes(cidr, del ? 'del' : 'add') ? answer('RTM_NEWADDR', () => []) : null;
+    }
+    routeText(_del: number, _replace: number, _oif: number, to: unknown) {
+      return quickTakes(to, 'route') ? answer('RTM_NEWROUTE', () => []) : null;
     }
     neigh() {
       return answer('RTM_GETNEIGH', () => []);
