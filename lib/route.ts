@@ -230,10 +230,12 @@ function sendPrepared({ ns, spec, o }: Prepared, replace: boolean, held?: boolea
 }
 
 /**
- * The device of a plain route, `{ to: string, dev: Link }` with no other key
- * (the call the quick hand-off takes); else undefined. for-in, as
- * validate.known(): what it visits besides the two keys sends the call the
- * full way.
+ * The device of a plain route, `{ to: string, dev: Link }` and nothing else
+ * (the call the quick hand-off takes), its namespace open; else undefined.
+ * for-in as validate.known(): a key it visits besides the two sends the call
+ * the full way. Every other option Route.spec reads must read as undefined
+ * too: a getter, a non-enumerable property, a prototype's or a Proxy's is an
+ * option for Route.spec, and for-in does not see them all.
  */
 function plainDev(o: unknown): Link | undefined {
   if (typeof o !== 'object' || o === null) return undefined;
@@ -243,7 +245,14 @@ function plainDev(o: unknown): Link | undefined {
     n++;
   }
   const r = o as Partial<RouteOptions>;
-  return n === 2 && typeof r.to === 'string' && r.dev instanceof Link ? r.dev : undefined;
+  if (n !== 2 || typeof r.to !== 'string') return undefined;
+  const dev = r.dev;
+  if (!(dev instanceof Link) || dev.namespace.closed) return undefined;
+  return r.namespace === undefined && r.via === undefined && r.nexthops === undefined && r.family === undefined && r.table === undefined &&
+    r.metric === undefined && r.scope === undefined && r.type === undefined && r.protocol === undefined && r.src === undefined &&
+    r.onlink === undefined && r.mtu === undefined
+    ? dev
+    : undefined;
 }
 
 /** sendPrepared() once the slow path has looked up what the request names (a closure of its own, not #send's). */
@@ -367,16 +376,19 @@ export class Route {
     try {
       // `{ to, dev }` with an IPv4 destination: the addon parses and checks
       // the text (src/quick.cc), one call instead of Route.spec and packing.
-      let held: boolean | undefined;
+      // pace.ts is asked once per call: its answer goes with the call when
+      // Route.spec comes to the same namespace (a getter may not).
+      let asked: Namespace | undefined;
+      let held = false;
       const dev = plainDev(opts);
       if (dev !== undefined) {
-        const ns = dev.namespace.assertOpen();
-        const q = quickRoute(ns.handle, op === 'del', replace, dev.index, opts.to as string);
-        if (typeof q === 'object') return kernelDone(q, routeText, opts, ns);
+        asked = dev.namespace;
+        const q = quickRoute(asked.handle, op === 'del', replace, dev.index, opts.to as string);
+        if (typeof q === 'object') return kernelDone(q, routeText, opts, asked);
         held = q;
       }
       const p = Route.spec(opts, op);
-      return 'then' in p ? sendResolved(p, replace) : sendPrepared(p, replace, held);
+      return 'then' in p ? sendResolved(p, replace) : sendPrepared(p, replace, p.ns === asked ? held : undefined);
     } catch (e) {
       return Promise.reject(e);
     }

@@ -74,8 +74,10 @@ bool host_bits(const V4& v) {
   return (a & host) != 0;
 }
 
-uint32_t u32_at(const Napi::CallbackInfo& info, size_t i) {
-  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "native spec: a number expected");
+// Argument i as a uint32 when it is a number; else nullopt (declined, the
+// full path then checks the call).
+std::optional<uint32_t> u32_at(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsNumber()) return std::nullopt;
   return info[i].As<Napi::Number>().Uint32Value();
 }
 
@@ -83,12 +85,13 @@ uint32_t u32_at(const Napi::CallbackInfo& info, size_t i) {
 
 // routeText(del: 0 | 1, replace: 0 | 1, oif, to)
 std::optional<nl::rtnl::RouteSpec> RouteTextReq::spec(const Napi::CallbackInfo& info) {
+  auto del = u32_at(info, 0), replace = u32_at(info, 1), oif = u32_at(info, 2);
   auto v = v4_cidr(info, 3, true);
-  if (!v || host_bits(*v)) return std::nullopt;
+  if (!del || !replace || !oif || !v || host_bits(*v)) return std::nullopt;
   nl::rtnl::RouteSpec s;
-  s.op = u32_at(info, 0) ? nl::rtnl::RouteOp::Del : nl::rtnl::RouteOp::New;
-  s.replace = u32_at(info, 1) != 0;
-  s.oif = u32_at(info, 2);
+  s.op = *del ? nl::rtnl::RouteOp::Del : nl::rtnl::RouteOp::New;
+  s.replace = *replace != 0;
+  s.oif = *oif;
   s.family = AF_INET;
   s.dst.assign(v->addr.begin(), v->addr.end());
   s.dst_len = v->len;
@@ -98,12 +101,13 @@ Made RouteTextReq::make(const nl::rtnl::RouteSpec& s, nl::Error* err) { return n
 
 // addrText(del: 0 | 1, index, cidr): a bare address only for a delete.
 std::optional<nl::rtnl::AddrSpec> AddrTextReq::spec(const Napi::CallbackInfo& info) {
-  bool del = u32_at(info, 0) != 0;
-  auto v = v4_cidr(info, 2, del);
+  auto del = u32_at(info, 0), index = u32_at(info, 1);
+  if (!del || !index) return std::nullopt;
+  auto v = v4_cidr(info, 2, *del != 0);
   if (!v) return std::nullopt;
   nl::rtnl::AddrSpec s;
-  s.op = del ? nl::rtnl::AddrOp::Del : nl::rtnl::AddrOp::New;
-  s.index = static_cast<int32_t>(u32_at(info, 1));
+  s.op = *del ? nl::rtnl::AddrOp::Del : nl::rtnl::AddrOp::New;
+  s.index = static_cast<int32_t>(*index);
   s.family = AF_INET;
   s.prefixlen = v->len;
   s.local.assign(v->addr.begin(), v->addr.end());

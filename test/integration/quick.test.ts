@@ -87,6 +87,16 @@ function corpus(): string[] {
     'a'.repeat(40),
     '1.2.3.4/3'.padEnd(30, '2'),
   ]);
+  // Around the addon's 19-character limit, and characters outside ASCII
+  // where a byte of their UTF-8 could pass for a digit, a dot or a slash.
+  for (const pad of ['', '0', '00', '000', '0000', ' ', '\u0000', '\u00a0', '\u00e9', '\ud800', '\u{1f600}']) {
+    for (const base of ['255.255.255.255/32', '255.255.255.255', '1.2.3.4/32', '10.0.0.0/8']) {
+      out.add(pad + base);
+      out.add(base + pad);
+      out.add(base.replace('.', `.${pad}`));
+      out.add(base.replace('/', `${pad}/`));
+    }
+  }
   const parts = (): string => {
     const octet = (): string => {
       const r = rnd(10);
@@ -230,6 +240,105 @@ describe('the quick hand-off takes what validate.cidr takes as IPv4, and decline
       expect(addrs()).toEqual([]);
     } finally {
       Reflect.deleteProperty(h, 'addrText');
+    }
+  });
+
+  it('Route.replace({ to, dev }): the same route as the full path', async () => {
+    const show = (): unknown[] => ipj(NS, 'route', 'show', 'dev', 'qk0');
+    await Route.add({ to: '10.73.0.0/24', dev: eth0 });
+    await Route.replace({ to: '10.73.0.0/24', dev: eth0 }); // quick: replaces, no EEXIST
+    const quick = show();
+    await Route.replace({ to: '10.73.0.0/24', dev: eth0, namespace: ns }); // the full path
+    expect(show()).toEqual(quick);
+    await Route.delete({ to: '10.73.0.0/24', dev: eth0 });
+    await Route.replace({ to: '10.73.1.0/24', dev: eth0 }); // creates
+    expect(show()).toEqual([expect.objectContaining({ dst: '10.73.1.0/24', scope: 'link' })]);
+    await Route.delete({ to: '10.73.1.0/24', dev: eth0 });
+  });
+
+  it('an option for-in does not see (getter, non-enumerable, inherited, Proxy) is still an option', async () => {
+    const other = await Namespace.create(uniq('qko'));
+    const route = (dst: string): Record<string, unknown> | undefined =>
+      (ipj(NS, 'route', 'show', 'table', 'all', 'dev', 'qk0') as Record<string, unknown>[]).find((r) => r.dst === dst);
+    const outcome = (p: Promise<unknown>): Promise<string> =>
+      p.then(
+        () => 'ok',
+        (e: { code?: string }) => String(e.code),
+      );
+    try {
+      class WithGetters {
+        to = '10.74.1.0/24';
+        dev = eth0;
+        get metric(): number {
+          return 77;
+        }
+        get table(): number {
+          return 100;
+        }
+      }
+      expect(await outcome(Route.add(new WithGetters()))).toBe('ok');
+      expect(route('10.74.1.0/24')).toMatchObject({ metric: 77, table: '100' });
+      await Route.delete(new WithGetters());
+
+      const hidden = { to: '10.74.2.0/24', dev: eth0 };
+      Object.defineProperty(hidden, 'metric', { value: 55, enumerable: false });
+      expect(await outcome(Route.add(hidden))).toBe('ok');
+      expect(route('10.74.2.0/24')).toMatchObject({ metric: 55 });
+      await Route.delete(hidden);
+
+      const inherited = Object.assign(Object.create({ metric: -1 }) as object, { to: '10.74.3.0/24', dev: eth0 });
+      expect(await outcome(Route.add(inherited as never))).toBe('ERR_INVALID_ARGUMENT');
+
+      const wrongNs = { to: '10.74.4.0/24', dev: eth0 };
+      Object.defineProperty(wrongNs, 'namespace', { value: other, enumerable: false });
+      expect(await outcome(Route.add(wrongNs as never))).toBe('ERR_WRONG_NAMESPACE');
+
+      const proxied = new Proxy({ to: '10.74.5.0/24', dev: eth0 }, { get: (t, k) => (k === 'metric' ? 66 : Reflect.get(t, k)) });
+      expect(await outcome(Route.add(proxied))).toBe('ok');
+      expect(route('10.74.5.0/24')).toMatchObject({ metric: 66 });
+      await Route.delete(proxied);
+      for (const d of ['10.74.1.0/24', '10.74.2.0/24', '10.74.3.0/24', '10.74.4.0/24', '10.74.5.0/24']) expect(route(d)).toBeUndefined();
+    } finally {
+      await other.delete();
+    }
+  });
+
+  it('a closed namespace or a damaged Link: the errors of the full path', async () => {
+    const probe = await Namespace.duplicate(ns);
+    const l = await probe.link('qk0');
+    await probe.close();
+    // The bad destination is named first, as the full path always did.
+    await expect(Route.add({ to: '10.75.0.1/24', dev: l })).rejects.toMatchObject({ code: 'ERR_INVALID_CIDR' });
+    await expect(Route.add({ to: '10.75.0.0/24', dev: l })).rejects.toMatchObject({ code: 'ERR_NAMESPACE_CLOSED' });
+    // A Link whose index is no number: declined by the addon, then the kernel's typed answer.
+    const bad = await ns.link('qk0');
+    (bad as unknown as { index: unknown }).index = 'x';
+    await expect(Route.add({ to: '10.75.1.0/24', dev: bad })).rejects.toMatchObject({ code: 'ENODEV' });
+    await expect(Address.add(bad, '10.75.2.1/24')).rejects.toMatchObject({ code: 'ENODEV' });
+  });
+
+  it('a call the addon declines keeps its place behind a held burst, whichever Link a getter gives', async () => {
+    const [a, b] = await Promise.all([Namespace.create(uniq('qka')), Namespace.create(uniq('qkb'))]);
+    try {
+      const la = (await VethPair.create('qa0', { namespace: a, peerName: 'qa1', up: true, peerUp: true })).link;
+      const lb = (await VethPair.create('qb0', { namespace: b, peerName: 'qb1', up: true, peerUp: true })).link;
+      // 3,000 adds in one loop: pace.ts holds most of them for later turns.
+      const N = 3000;
+      const adds = Array.from({ length: N }, (_, i) => Route.add({ to: `fd00:75:${i.toString(16)}::/64`, dev: lb }));
+      let reads = 0;
+      // IPv6 (the addon declines it); the first two reads of dev say A, the rest B.
+      const last = {
+        to: `fd00:75:${(N - 1).toString(16)}::/64`,
+        get dev(): Link {
+          return reads++ < 2 ? la : lb;
+        },
+      };
+      const del = Route.delete(last);
+      await Promise.all(adds);
+      await expect(del).resolves.toBeUndefined(); // sent after its add, not before it (ESRCH)
+      expect(reads).toBeGreaterThan(1);
+    } finally {
+      await Promise.all([a.delete(), b.delete()]);
     }
   });
 });
