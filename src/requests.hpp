@@ -60,8 +60,6 @@ struct RouteReq {  // packed (wire.hpp)
   static Made make(const Napi::CallbackInfo& info, nl::Error* err);
   static Napi::Value result(Napi::Env env, const Req& r);
 };
-// routeMultipath(wire, nexthops): a RouteSpec packed as route() takes it, and
-// its hops [{ gateway?: Uint8Array, oif, weight }] (RTA_MULTIPATH) beside it.
 // The quick hand-off (quick.cc): the spec from plain arguments and the
 // address's text, or nullopt (declined: the call returns null, nothing sent).
 struct RouteTextReq {
@@ -80,6 +78,8 @@ struct AddrTextReq {
   static Made make(const nl::rtnl::AddrSpec& s, nl::Error* err);
   static Napi::Value result(Napi::Env env, const Req& r) { return AddrReq::result(env, r); }
 };
+// routeMultipath(wire, nexthops): a RouteSpec packed as route() takes it, and
+// its hops [{ gateway?: Uint8Array, oif, weight }] (RTA_MULTIPATH) beside it.
 struct RouteMultipathReq {
   using Req = nl::rtnl::RouteRequest;
   static constexpr const char* name = "routeMultipath";
@@ -174,9 +174,6 @@ struct KindList {};
 using Requests = KindList<LinkReq, AddrReq, RouteReq, RouteTextReq, AddrTextReq, RouteMultipathReq, BrPortReq, NeighReq, RuleReq, SocketReq,
                           SysctlReq, NsidReq, SetNsidReq, TunReq, NftBatchReq, NftDumpReq, NftRulesetReq, CtFlushReq>;
 
-// Settles one finished request of kind K: rejects with its error, else
-// resolves with K::result. HandleWrap keeps this function with each pending
-// request (chosen when it was made, so no dispatch on a kind afterwards).
 // K's request from the call's arguments. A quick kind (quick.cc) may decline
 // them: *declined, and no request.
 template <class K>
@@ -193,6 +190,9 @@ Made make(const Napi::CallbackInfo& info, nl::Error* err, bool* declined) {
   }
 }
 
+// Settles one finished request of kind K: rejects with its error, else
+// resolves with K::result. HandleWrap keeps this function with each pending
+// request (chosen when it was made, so no dispatch on a kind afterwards).
 using SettleFn = void (*)(Napi::Env, nl::Request&, Napi::Promise::Deferred&);
 // The handle's opening (nl::OpenRequest), from new Handle(mode, path | what,
 // fd?)'s arguments (handle_wrap.cc); it resolves with { ref, dev, ino }.

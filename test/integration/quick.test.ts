@@ -117,6 +117,25 @@ function corpus(): string[] {
   return [...out];
 }
 
+/**
+ * Counts the calls the addon's quick method `name` takes (returns a promise
+ * for) on `h`: an own property in front of the prototype's read-only method,
+ * taken away by restore().
+ */
+function countTaken(h: NativeHandle, name: 'routeText' | 'addrText'): { taken: () => number; restore: () => void } {
+  const real = h[name] as (...a: unknown[]) => Promise<unknown> | null;
+  let n = 0;
+  Object.defineProperty(h, name, {
+    configurable: true,
+    value(...a: unknown[]) {
+      const p = real.apply(h, a);
+      if (p !== null) n++;
+      return p;
+    },
+  });
+  return { taken: () => n, restore: () => Reflect.deleteProperty(h, name) };
+}
+
 describe('the quick hand-off takes what validate.cidr takes as IPv4, and declines the rest', () => {
   it('20,000 strings: accepted by the addon exactly when the full path takes them', async () => {
     // On a closed handle, a call the addon takes is rejected (EBADF), one it
@@ -150,18 +169,7 @@ describe('the quick hand-off takes what validate.cidr takes as IPv4, and decline
   });
 
   it('a route call: the same outcome and the same route as the full path, and the quick one is the one taken', async () => {
-    const h = ns.handle as NativeHandle & Record<string, unknown>;
-    const real = h.routeText;
-    let quick = 0;
-    // The prototype's method is read-only: an own property in front of it.
-    Object.defineProperty(h, 'routeText', {
-      configurable: true,
-      value(...a: Parameters<NativeHandle['routeText']>) {
-        const p = real.apply(h, a);
-        if (p !== null) quick++;
-        return p;
-      },
-    });
+    const quick = countTaken(ns.handle, 'routeText');
     const outcome = (p: Promise<unknown>): Promise<string> =>
       p.then(
         () => 'ok',
@@ -193,26 +201,15 @@ describe('the quick hand-off takes what validate.cidr takes as IPv4, and decline
         if (q === 'ok') oks.push(to);
       }
       expect(oks).toEqual(['10.70.1.0/24', '10.70.2.3', '10.70.3.4/032', '10.70.4.0/24', '::1/128', 'default']);
-      expect(quick).toBe(2 * 4); // the IPv4 ones: add and delete each
+      expect(quick.taken()).toBe(2 * 4); // the IPv4 ones: add and delete each
       expect(routes()).toEqual([]);
     } finally {
-      Reflect.deleteProperty(h, 'routeText');
+      quick.restore();
     }
   });
 
   it('an address call: the same AddressInfo, the same address in the kernel, the same errors', async () => {
-    const h = ns.handle as NativeHandle & Record<string, unknown>;
-    const real = h.addrText;
-    let quick = 0;
-    // The prototype's method is read-only: an own property in front of it.
-    Object.defineProperty(h, 'addrText', {
-      configurable: true,
-      value(...a: Parameters<NativeHandle['addrText']>) {
-        const p = real.apply(h, a);
-        if (p !== null) quick++;
-        return p;
-      },
-    });
+    const quick = countTaken(ns.handle, 'addrText');
     // IPv4 only: the link's own IPv6 addresses change state (DAD) between two looks.
     const addrs = (): unknown[] => ipj(NS, '-4', 'addr', 'show', 'dev', 'qk0').flatMap((l: { addr_info: unknown[] }) => l.addr_info);
     const outcome = (p: Promise<unknown>): Promise<unknown> =>
@@ -233,13 +230,13 @@ describe('the quick hand-off takes what validate.cidr takes as IPv4, and decline
       }
       // Every IPv4 add with a prefix (4), and both deletes of each IPv4 case
       // (bare is fine for a delete): 4 + 2 * 5.
-      expect(quick).toBe(14);
+      expect(quick.taken()).toBe(14);
       // A bare address deletes the /32 only, as the full path did.
       await Address.add(eth0, '10.71.6.6/32');
       await Address.delete(eth0, '10.71.6.6');
       expect(addrs()).toEqual([]);
     } finally {
-      Reflect.deleteProperty(h, 'addrText');
+      quick.restore();
     }
   });
 
